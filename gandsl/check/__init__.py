@@ -1,0 +1,27 @@
+"""Checks on the lowered IR: shapes and types per network, the objective's types and players,
+unused values, and GAN lints. Everything independent is reported in one run."""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostics
+from ..ir import Spec
+from .lints import lint
+from .objective import check_objective, check_players
+from .shapes import infer_network
+from .unused import unused_in_network, unused_in_objective
+
+
+def check(spec: Spec, diags: Diagnostics) -> None:
+    for net in spec.networks:
+        infer_network(net, diags)
+        unused_in_network(net, diags)
+    if spec.objective is not None:
+        n_before = len(diags.errors)
+        check_objective(spec, diags)
+        check_players(spec, diags)
+        if len(diags.errors) == n_before:  # lints and unused values read well-typed objectives
+            unused_in_objective(spec, diags)
+            lint(spec, diags)
+
+
+__all__ = ["check"]

@@ -1,0 +1,222 @@
+"""Types of the objective's values, and who trains what.
+
+Network calls are checked against the networks' declared inputs; loss functions against their
+signatures (`gandsl.functions`); each term must be a loss (one number per batch). Then the
+players: every network belongs to at most one player, a player's loss must reach its networks,
+and the train section must name real players.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from ..diagnostics import Diagnostics, did_you_mean
+from ..functions import DISTRIBUTIONS, FUNCTIONS
+from ..ir import Network, ONode, Spec
+from ..types import FLAT, LOSS, TensorType, assignable
+from .graph import objective_graph
+
+_RECORD = "record"  # marker: a call of a network with several outputs
+
+
+def check_objective(spec: Spec, diags: Diagnostics) -> dict[int, object]:
+    """Fill ONode types; returns {node id: type or marker} for the lints."""
+    obj = spec.objective
+    nets = {n.name: n for n in spec.networks}
+    types: dict[int, object] = {}
+    for node in obj.nodes:
+        t = _node_type(node, types, nets, spec, obj.nodes, diags)
+        types[node.id] = t
+        if isinstance(t, TensorType):
+            node.type = t
+    for player in obj.players:
+        for term in player.terms:
+            t = types.get(term.node)
+            if isinstance(t, TensorType) and t.kind != "loss":
+                diags.error("E201", f"a loss term is one number per batch; this is {t}",
+                            term.span, hint="reduce it, e.g. `mean(...)`, or use a loss "
+                            "function such as `gan_g(...)`")
+    return types
+
+
+def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: list[ONode],
+               diags: Diagnostics) -> object:
+    ins = [types.get(i) for i in node.inputs]
+    if any(t is None for t in ins):
+        return None
+    if node.op == "data":
+        return spec.dataset(node.name).fields[node.field]
+    if node.op == "dist":
+        kind = DISTRIBUTIONS[node.name][0]
+        return TensorType(kind=kind, dims=(node.args[0],))
+    if node.op == "const":
+        return "const"
+    if node.op == "netfn":
+        net = nets.get(node.name)
+        return None if net is None else ("netfn", net, node.kwargs.get("output", ""))
+    if node.op == "select":
+        net = nets.get(nodes[node.inputs[0]].name)
+        if net is None:
+            return None
+        return next(o.type for o in net.outputs if o.name == node.name)
+    if any(t == _RECORD for t in ins):
+        diags.error("E207", "this network call has several outputs; select one, e.g. "
+                    "`D(x).src`", node.span)
+        return None
+    if node.op == "call":
+        return _call_type(node, ins, nets, diags)
+    if node.op in ("arith", "neg"):
+        for t in ins:
+            if t != "const" and not (isinstance(t, TensorType) and t.kind == "loss"):
+                diags.error("E201", f"arithmetic in a loss is on losses and numbers; {t} is "
+                            "a tensor", node.span, hint="reduce it first, e.g. `mean(...)`")
+                return None
+        return LOSS
+    if node.op == "fn":
+        return _fn_type(node, ins, diags)
+    return None  # pragma: no cover
+
+
+def _call_type(node: ONode, ins, nets: dict[str, Network], diags: Diagnostics) -> object:
+    net = nets.get(node.name)
+    if net is None:
+        return None
+    for i, (port, t) in enumerate(zip(net.inputs, ins, strict=True), 1):
+        if not isinstance(t, TensorType) or not assignable(t, port.type):
+            diags.error("E206", f"input {i} (`{port.name}`) of `{net.name}` is {port.type}, "
+                        f"got {t if isinstance(t, TensorType) else 'a loss'}", node.span,
+                        notes=[(f"`{port.name}` is declared here", port.span)])
+            return None
+    return net.outputs[0].type if net.single_output else _RECORD
+
+
+def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
+    fn = FUNCTIONS[node.name]
+    tensor_args = [a for a in fn.args if a.kind != "num"]
+    first: TensorType | None = None
+    for a, t in zip(tensor_args, ins, strict=True):
+        if a.kind == "critic":
+            _, net, output = t
+            if len(net.inputs) != 1 or net.inputs[0].type.family != "spatial":
+                diags.error("E206", f"`{fn.name}` differentiates the critic with respect to "
+                            f"one image; `{net.name}` takes {len(net.inputs)} inputs",
+                            node.span)
+                return None
+            continue
+        if isinstance(t, tuple) or t == "const":
+            diags.error("E201", f"`{a.name}` of `{fn.name}` is a tensor", node.span)
+            return None
+        problem = _arg_problem(a.kind, t, first)
+        if problem:
+            diags.error("E201" if "shape" not in problem else "E202",
+                        f"`{a.name}` of `{fn.name}` {problem}", node.span)
+            return None
+        if first is None:
+            first = t
+    if fn.name == "bce" and len(ins) == 2:
+        logits, target = ins
+        if not _labels_match(logits, target):
+            diags.error("E202", f"`bce` compares logits {logits} with labels {target}: the "
+                        "label counts differ", node.span)
+            return None
+    if fn.name == "ce" and len(ins) == 2 and ins[0].dims != ins[1].dims:
+        diags.error("E202", f"`ce` takes logits over N classes and class[N]; got {ins[0]} "
+                    f"and {ins[1]}", node.span)
+        return None
+    return first if fn.returns == "same" else LOSS
+
+
+def _arg_problem(kind: str, t: TensorType, first: TensorType | None) -> str | None:
+    if t.kind == "loss":
+        return "is a tensor, got a loss"
+    if kind == "score" and t.kind == "class":
+        return "is a float tensor, got class indices"
+    if kind == "image" and t.family != "spatial":
+        return f"is an image, got {t}"
+    if kind == "logits" and t.kind not in FLAT:
+        return f"is logits (a vector), got {t}"
+    if kind == "label" and t.kind != "label":
+        return f"is a multi-hot label, got {t}"
+    if kind == "class" and t.kind != "class":
+        return f"is a class index, got {t}"
+    if kind == "same" and first is not None and (t.family != first.family or t.dims != first.dims):
+        return f"must have the shape of the first argument: {first} vs {t} (shape mismatch)"
+    return None
+
+
+def _labels_match(logits: TensorType, target: TensorType) -> bool:
+    if logits.dims == target.dims:
+        return True
+    # Several datasets: the label carries a mask; logits cover the labels only.
+    return target.labels is not None and target.labels.masked and \
+        logits.dims[0] == target.labels.n_labels
+
+
+def check_players(spec: Spec, diags: Diagnostics) -> None:
+    obj = spec.objective
+    g = objective_graph(obj)
+    owner: dict[str, str] = {}
+    for player in obj.players:
+        for net in player.networks:
+            if net in owner and owner[net] != player.name:
+                diags.error("E303", f"network `{net}` is trained by `{owner[net]}` and by "
+                            f"`{player.name}`", player.span)
+            owner.setdefault(net, player.name)
+    seen_players: dict[str, object] = {}
+    for player in obj.players:
+        if player.name in seen_players:
+            diags.error("E102", f"player `{player.name}` already has a `minimizes`",
+                        player.span, notes=[("the first one", seen_players[player.name])])
+            continue
+        seen_players[player.name] = player.span
+        reached: set[str] = set()
+        for term in player.terms:
+            for i in nx.ancestors(g, term.node) | {term.node}:
+                node = obj.nodes[i]
+                if node.op in ("call", "netfn"):
+                    reached.add(node.name)
+        mine = [n for n in player.networks if n in reached]
+        if player.terms and not mine:
+            diags.error("E302", f"the loss of `{player.name}` never reaches "
+                        f"{_names(player.networks)}, so its step would change nothing",
+                        player.span)
+        elif len(mine) < len(player.networks):
+            missing = [n for n in player.networks if n not in reached]
+            diags.warn("W507", f"the loss of `{player.name}` never reaches "
+                       f"{_names(missing)}; those networks will not change", player.span)
+    for net in spec.networks:
+        if net.name not in owner and not net.frozen:
+            diags.warn("W502", f"network `{net.name}` is not trained by any player", net.span,
+                       hint=f"add `{net.name} minimizes ...` to the objective, or declare it "
+                       "`frozen network` if it is fixed (e.g. a feature extractor)")
+    _check_train(spec, owner, diags)
+
+
+def _names(nets: list[str]) -> str:
+    return ", ".join(f"`{n}`" for n in nets)
+
+
+def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
+    train = spec.train
+    if train is None:
+        return
+    players = [p.name for p in spec.objective.players]
+    known = set(players)
+    for opt in train.optimizers:
+        if opt.player not in known:
+            diags.error("E304", f"`{opt.player}` is not a player", opt.span,
+                        did_you_mean(opt.player, players) or f"players: {', '.join(players)}")
+    for p in spec.objective.players:
+        if not any(o.player == p.name for o in train.optimizers):
+            diags.error("E304", f"player `{p.name}` has no optimizer", train.span,
+                        hint=f"add e.g. `adam {p.name} (lr=2e-4, betas=(0.5, 0.999))`")
+    for a, (_, b) in train.ratios.items():
+        for who in (a, b):
+            if who not in known:
+                diags.error("E304", f"`{who}` is not a player", train.span,
+                            did_you_mean(who, players))
+    for opt in [*train.schedules, *train.options]:
+        who = opt.player
+        if who is not None and who not in known and who not in owner:
+            diags.error("E304", f"`{who}` is not a player or a trained network", opt.span,
+                        did_you_mean(who, [*players, *owner]))

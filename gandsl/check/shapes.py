@@ -1,0 +1,89 @@
+"""Type and shape inference through every node of a network, in order.
+
+Each layer's rule (`gandsl.layers`) computes its output type from the input type and its
+arguments; a mismatch is reported at the argument or stage that is wrong, with both shapes.
+"""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostics
+from ..ir import Network, Node
+from ..layers import LAYERS, Ctx, LayerError
+from ..types import TensorType, conversion
+
+_FAMILY_WORDS = {"spatial": "a map or image", "flat": "a vector (latent, label, logits or "
+                 "vector)", "class": "a class index", "scalar": "a scalar"}
+
+
+def infer_network(net: Network, diags: Diagnostics) -> None:
+    types: dict[int, TensorType | None] = {}
+    for node in net.nodes:
+        if node.op == "input":
+            types[node.id] = node.type
+            continue
+        node.type = _infer(node, types, net, diags)
+        types[node.id] = node.type
+    for port, rid, span in zip(net.outputs, net.results, net.result_spans, strict=True):
+        value = types.get(rid)
+        if value is None:
+            continue
+        if conversion(value, port.type) is None:
+            what = f"output `{port.name}`" if port.name else "its output"
+            diags.error("E205", f"network `{net.name}` declares {what} as {port.type} but "
+                        f"returns {value}", span, notes=[("declared here", port.span)])
+
+
+def _infer(node: Node, types: dict[int, TensorType | None], net: Network,
+           diags: Diagnostics) -> TensorType | None:
+    x = types.get(node.x) if node.x is not None else None
+    if node.x is not None and x is None:
+        return None  # the input already failed
+    if node.op in ("add", "sub"):
+        other = types.get(node.values["other"][0])
+        if other is None:
+            return None
+        if x.family != other.family or x.dims != other.dims:
+            word = "add" if node.op == "add" else "subtract"
+            diags.error("E202", f"cannot {word} {x} and {other}: shapes must be equal",
+                        node.span)
+            return None
+        return x if x.kind == other.kind else x.with_kind(
+            "map" if x.family == "spatial" else "vector")
+    if node.op == "scale":
+        return x
+    layer = LAYERS[node.op]
+    if x is not None and x.family not in layer.accepts:
+        wanted = " or ".join(_FAMILY_WORDS[f] for f in sorted(layer.accepts))
+        diags.error("E201", f"`{layer.name}` takes {wanted}, got {x}", node.span,
+                    hint=_family_hint(layer.name, x))
+        return None
+    values: dict[str, object] = {}
+    for name, ids in node.values.items():
+        vts = [types.get(i) for i in ids]
+        if any(v is None for v in vts):
+            return None
+        param = layer.param(name)
+        values[name] = vts if param is not None and param.kind == "values" else (
+            vts[0] if vts else None)
+    values = {k: v for k, v in values.items() if v is not None}
+    ctx = Ctx(x=x, args=node.args, values=values)
+    try:
+        out = layer.infer(ctx)
+        node.params = layer.count(ctx)
+    except LayerError as e:
+        span = node.arg_spans.get(e.param, node.span) if e.param else node.span
+        diags.error(e.code, f"`{layer.name}`: {e}", span,
+                    hint=f"input: {x}" if x is not None and str(x) not in str(e) else None)
+        return None
+    return out
+
+
+def _family_hint(layer: str, x: TensorType) -> str | None:
+    if x.kind == "class":
+        return "a class index is an integer: turn it into a vector with `embedding(dim)` or " \
+               "`one_hot` first"
+    if x.family == "spatial" and layer in ("linear", "maxout", "projection"):
+        return "`flatten` the map first, or use `global_pool`"
+    if x.family == "flat" and layer in ("conv", "conv_t"):
+        return "`reshape(C, H, W)` the vector into a map first"
+    return None

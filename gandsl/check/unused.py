@@ -1,0 +1,54 @@
+"""Unused values (warnings): network values that reach no output, unused network inputs,
+objective values that reach no loss term, and datasets nobody samples."""
+
+from __future__ import annotations
+
+from ..diagnostics import Diagnostics
+from ..ir import Network, Spec
+from .graph import network_graph, objective_graph, used_by
+
+
+def unused_in_network(net: Network, diags: Diagnostics) -> None:
+    g = network_graph(net)
+    live = used_by(g, net.results)
+    for node in net.nodes:
+        if node.id in live or g.out_degree(node.id) > 0:
+            continue  # live, or not the last dead value of its chain (reported once)
+        if node.op == "input":
+            if not node.name.startswith("_"):
+                diags.warn("W501", f"input `{node.name}` of `{net.name}` is never used",
+                           node.span, hint=f"prefix it with `_` (`_{node.name}`) if this is "
+                           "intended")
+        elif not node.var.startswith("_"):
+            diags.warn("W501", f"this value (`{node.var}`) is never used: it reaches no output "
+                       f"of `{net.name}`", node.span)
+
+
+def unused_in_objective(spec: Spec, diags: Diagnostics) -> None:
+    obj = spec.objective
+    g = objective_graph(obj)
+    sinks = [t.node for p in obj.players for t in p.terms]
+    live = used_by(g, sinks)
+    reported: set[str] = set()
+    for node in obj.nodes:
+        if node.id in live or g.out_degree(node.id) > 0 or node.op in ("const", "netfn"):
+            continue
+        name = node.var or ""
+        if name.startswith("_") or name in reported:
+            continue
+        reported.add(name)
+        what = f"`{name}`" if name else "this value"
+        diags.warn("W501", f"{what} is never used by any loss", node.span)
+    sampled = {n.name for n in obj.nodes if n.op == "data"}
+    in_unions = {m for d in spec.datasets for m in d.members}
+    for ds in spec.datasets:
+        if ds.name not in sampled and ds.name not in in_unions and not _used_in_types(spec, ds.name):
+            diags.warn("W501", f"dataset `{ds.name}` is never sampled", ds.span)
+
+
+def _used_in_types(spec: Spec, name: str) -> bool:
+    for net in spec.networks:
+        for port in [*net.inputs, *net.outputs]:
+            if port.type.labels and any(p.dataset == name for p in port.type.labels.parts):
+                return True
+    return False

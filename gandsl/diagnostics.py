@@ -1,0 +1,195 @@
+"""Compiler diagnostics: spans, codes, and rendering like a compiler.
+
+Every problem in a spec becomes a `Diagnostic` with a code from `CODES`, a span into the source,
+a message and an optional hint. Passes append to a `Diagnostics` collector so that independent
+problems are all reported; the pipeline raises `GandslError` when a pass ends with errors.
+Rendering follows rustc/clang: `path:line:col: error[E201]: message`, the source line, a caret.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of the source: 1-based line and column of its first and last character."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    @staticmethod
+    def point(line: int, col: int) -> Span:
+        return Span(line, col, line, col)
+
+    def to(self, other: Span) -> Span:
+        """The span from the start of `self` to the end of `other`."""
+        return Span(self.line, self.col, other.end_line, other.end_col)
+
+
+NO_SPAN = Span(1, 1, 1, 1)
+
+# One line per code: what it means. `docs/errors.md` is generated from this table by a test.
+CODES: dict[str, str] = {
+    # syntax (parse.py)
+    "E001": "unexpected token",
+    "E002": "unexpected character",
+    "E003": "unexpected end of file",
+    "E004": "input too large or too deeply nested",
+    # names (lower.py, check/names.py)
+    "E101": "undefined name",
+    "E102": "duplicate definition",
+    "E103": "unknown layer, block or function",
+    "E104": "unknown keyword argument",
+    "E105": "wrong number of arguments",
+    "E106": "dependency cycle",
+    "E107": "unknown type",
+    "E108": "unknown parameter on the command line",
+    "E109": "name shadows a builtin",
+    # compile-time evaluation (consteval.py, lower.py)
+    "E150": "invalid compile-time value",
+    "E151": "division by zero",
+    "E152": "expansion too large",
+    "E153": "value used where a compile-time number is needed",
+    "E154": "compile-time number used where a tensor is needed",
+    # types and shapes (check/shapes.py)
+    "E201": "type mismatch",
+    "E202": "shape mismatch",
+    "E203": "invalid layer argument",
+    "E204": "layer needs an input",
+    "E205": "wrong return",
+    "E206": "network called with wrong arguments",
+    "E207": "no such output",
+    # objective and train (lower.py, check/objective.py)
+    "E301": "invalid objective statement",
+    "E302": "player has no loss reaching its networks",
+    "E303": "network belongs to two players",
+    "E304": "invalid train statement",
+    "E305": "invalid data declaration",
+    # warnings
+    "W501": "unused value",
+    "W502": "network not trained by any player",
+    "W503": "batch norm in a critic trained with a gradient penalty",
+    "W504": "sigmoid before a loss that expects logits",
+    "W505": "WGAN critic ends in a sigmoid",
+    "W506": "generator output seen by no discriminator",
+    "W507": "player's loss does not reach every network of the player",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    hint: str | None = None
+    notes: tuple[tuple[str, Span], ...] = ()  # secondary places, e.g. the first definition
+
+    @property
+    def severity(self) -> Severity:
+        return "warning" if self.code.startswith("W") else "error"
+
+
+@dataclass
+class Diagnostics:
+    """Collects diagnostics of one compilation; passes keep going after an error where they can."""
+
+    items: list[Diagnostic] = field(default_factory=list)
+
+    def error(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        hint: str | None = None,
+        notes: Iterable[tuple[str, Span]] = (),
+    ) -> None:
+        assert code in CODES, code
+        self.items.append(Diagnostic(code, message, span, hint, tuple(notes)))
+
+    warn = error  # the code's letter says which it is
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.severity == "warning"]
+
+    def raise_if_errors(self, source: str, path: str) -> None:
+        if self.errors:
+            raise GandslError(self.sorted(), source, path)
+
+    def sorted(self) -> list[Diagnostic]:
+        # Stable order: by place, then code, so output is deterministic.
+        return sorted(self.items, key=lambda d: (d.span.line, d.span.col, d.code, d.message))
+
+
+class GandslError(Exception):
+    """One or more diagnostics for one spec. `str()` renders them all, compiler style."""
+
+    def __init__(self, diagnostics: list[Diagnostic], source: str, path: str) -> None:
+        self.diagnostics = diagnostics
+        self.source = source
+        self.path = path
+        super().__init__(render_all(diagnostics, source, path, color=False))
+
+    @property
+    def first(self) -> Diagnostic:
+        return self.diagnostics[0]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest candidate, or None when nothing is close."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+_COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "note": "\x1b[1;36m", "bold": "\x1b[1m"}
+_RESET = "\x1b[0m"
+
+
+def render(d: Diagnostic, source: str, path: str, color: bool = False) -> str:
+    """`path:line:col: error[E201]: message`, the source line, a caret line, notes and hint."""
+
+    def paint(text: str, style: str) -> str:
+        return f"{_COLORS[style]}{text}{_RESET}" if color else text
+
+    lines = source.splitlines()
+    out = [f"{paint(f'{path}:{d.span.line}:{d.span.col}:', 'bold')} "
+           f"{paint(f'{d.severity}[{d.code}]:', d.severity)} {d.message}"]
+    out += _excerpt(lines, d.span, d.severity, paint)
+    for text, span in d.notes:
+        out.append(f"{paint('note:', 'note')} {text} (at {path}:{span.line}:{span.col})")
+        out += _excerpt(lines, span, "note", paint)
+    if d.hint:
+        out.append(f"  = {paint('hint:', 'note')} {d.hint}")
+    return "\n".join(out)
+
+
+def _excerpt(lines: list[str], span: Span, style: str, paint) -> list[str]:
+    if not 1 <= span.line <= len(lines):
+        return []
+    text = lines[span.line - 1].expandtabs(1)
+    gutter = " " * len(str(span.line))
+    end = span.end_col if span.end_line == span.line else len(text)
+    width = max(1, end - span.col + 1)
+    caret = " " * (span.col - 1) + "^" * min(width, max(1, len(text) - span.col + 1))
+    return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {paint(caret, style)}"]
+
+
+def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool = False) -> str:
+    items = list(diags)
+    body = "\n\n".join(render(d, source, path, color) for d in items)
+    n_err = sum(d.severity == "error" for d in items)
+    n_warn = len(items) - n_err
+    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((n_err, "error"), (n_warn, "warning")) if n]
+    return body + (f"\n\n{', '.join(parts)} in {path}" if parts else "")

@@ -1,0 +1,91 @@
+"""Functions the objective may call: losses, penalties, and helpers, with their signatures.
+
+The checker types every call against these signatures and the lints read the `tags`. Each name
+here is implemented in `gandsl.runtime` (losses land with the training issue); formulas are
+written next to each entry exactly as the papers give them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Argument kinds:
+#   score  — a discriminator output: any float tensor per sample (scalar, map, logits, vector)
+#   image  — a spatial tensor
+#   same   — a tensor of the same type as the first argument
+#   logits — per-label logits;  label — multi-hot labels;  class — class indices
+#   critic — a network, or one output of it (`D.src`), taking one image
+#   any    — any tensor
+#   num    — a compile-time number
+
+
+@dataclass(frozen=True)
+class FArg:
+    name: str
+    kind: str
+    default: float | None = None  # for `num` arguments; None means required
+
+
+@dataclass(frozen=True)
+class Fn:
+    name: str
+    args: tuple[FArg, ...]
+    returns: str  # "loss" or "same" (the type of the first argument)
+    doc: str
+    tags: frozenset[str] = field(default_factory=frozenset)  # logits | wgan | penalty
+
+
+def _fn(name, args, doc, returns="loss", tags=()):
+    return Fn(name, tuple(FArg(*a) for a in args), returns, doc, frozenset(tags))
+
+
+FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
+    _fn("gan_d", [("real", "score"), ("fake", "score")],
+        "Standard GAN discriminator loss on logits: mean(softplus(-real)) + "
+        "mean(softplus(fake)), i.e. BCE with targets 1 and 0.", tags=["logits"]),
+    _fn("gan_g", [("fake", "score")],
+        "Non-saturating generator loss on logits: mean(softplus(-fake)) = -log D(G(z)).",
+        tags=["logits"]),
+    _fn("gan_g_minimax", [("fake", "score")],
+        "Minimax generator loss on logits: -mean(softplus(fake)) = log(1 - D(G(z))).",
+        tags=["logits"]),
+    _fn("lsgan_d", [("real", "score"), ("fake", "score"), ("a", "num", 0.0), ("b", "num", 1.0)],
+        "LSGAN discriminator: ½·mean((real − b)²) + ½·mean((fake − a)²)."),
+    _fn("lsgan_g", [("fake", "score"), ("c", "num", 1.0)],
+        "LSGAN generator: ½·mean((fake − c)²)."),
+    _fn("wgan_d", [("real", "score"), ("fake", "score")],
+        "Wasserstein critic loss: mean(fake) − mean(real).", tags=["wgan"]),
+    _fn("wgan_g", [("fake", "score")], "Wasserstein generator loss: −mean(fake).",
+        tags=["wgan"]),
+    _fn("hinge_d", [("real", "score"), ("fake", "score")],
+        "Hinge discriminator loss: mean(relu(1 − real)) + mean(relu(1 + fake))."),
+    _fn("hinge_g", [("fake", "score")], "Hinge generator loss: −mean(fake)."),
+    _fn("gradient_penalty", [("critic", "critic"), ("real", "image"), ("fake", "image"),
+                             ("center", "num", 1.0)],
+        "WGAN-GP: mean((‖∇ critic(x̂)‖₂ − center)²) with x̂ = real + α(fake − real), "
+        "α ~ U[0, 1] per sample.", tags=["penalty"]),
+    _fn("r1", [("critic", "critic"), ("real", "image")],
+        "R1: ½·mean(‖∇ critic(real)‖²) (weight it with γ).", tags=["penalty"]),
+    _fn("r2", [("critic", "critic"), ("fake", "image")],
+        "R2: ½·mean(‖∇ critic(fake)‖²).", tags=["penalty"]),
+    _fn("drift", [("real", "score")], "PGGAN drift: mean(real²) (weight it with ε = 0.001)."),
+    _fn("l1", [("a", "any"), ("b", "same")], "Mean absolute error."),
+    _fn("l2", [("a", "any"), ("b", "same")], "Mean squared error."),
+    _fn("bce", [("logits", "logits"), ("target", "label")],
+        "Multi-label BCE with logits, summed over labels and averaged over the batch "
+        "(StarGAN). With several datasets only the sample's own dataset's labels count.",
+        tags=["logits"]),
+    _fn("ce", [("logits", "logits"), ("target", "class")],
+        "Softmax cross-entropy with class indices, averaged over the batch.", tags=["logits"]),
+    _fn("mean", [("x", "score")], "The mean over the batch (and any other dimension)."),
+    _fn("shuffle", [("x", "any")], "The same values in a random order along the batch "
+        "(StarGAN's random target labels).", returns="same"),
+]}
+
+# Distributions for `z ~ normal(128)`; name: (result kind, keyword arguments)
+DISTRIBUTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "normal": ("latent", ("mean", "std")),
+    "uniform": ("latent", ("low", "high")),
+    "categorical": ("class", ()),
+    "bernoulli": ("label", ("p",)),
+}

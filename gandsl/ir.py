@@ -1,0 +1,189 @@
+"""The intermediate representation: what lowering produces, checking annotates, emit reads.
+
+Everything a later pass needs is here, with the source span of each object, so no pass reaches
+back into the syntax tree. Networks are flat lists of nodes in topological order (blocks and
+loops are already expanded); node types are filled in by the checker.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .diagnostics import Span
+from .types import TensorType
+
+_CONFIG = ConfigDict(arbitrary_types_allowed=True)
+
+
+class Param(BaseModel):
+    model_config = _CONFIG
+    name: str
+    value: int | float | bool | str
+    default: int | float | bool | str
+    overridden: bool = False
+    span: Span
+
+
+class Dataset(BaseModel):
+    """`data NAME: image[...], label[...] = source(...)`, or a union of datasets."""
+
+    model_config = _CONFIG
+    name: str
+    fields: list[TensorType]  # what `x, c ~ NAME` yields, in order
+    source: str | None = None  # e.g. "image_folder"; None for a union or alias
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    members: list[str] = Field(default_factory=list)  # datasets of a union, in order
+    span: Span
+
+
+class Node(BaseModel):
+    """One operation of a network: an input, a layer, or `add` / `sub` / `scale`."""
+
+    model_config = _CONFIG
+    id: int
+    op: str  # "input" | "add" | "sub" | "scale" | a layer name from `gandsl.layers.LAYERS`
+    x: int | None = None  # the chained input
+    values: dict[str, list[int]] = Field(default_factory=dict)  # tensor-valued arguments
+    args: dict[str, Any] = Field(default_factory=dict)  # compile-time arguments, defaults filled
+    arg_spans: dict[str, Span] = Field(default_factory=dict)
+    span: Span
+    name: str  # unique within the network; the module attribute for layers with weights
+    var: str  # the spec's variable this value is bound to (the emitted local variable)
+    scope: tuple[str, ...] = ()  # block instances this node came from, outermost first
+    type: TensorType | None = None  # filled by the checker
+    params: int = 0  # learnable parameters of this layer, filled by the checker
+
+    @property
+    def inputs(self) -> list[int]:
+        ids = [] if self.x is None else [self.x]
+        for group in self.values.values():
+            ids.extend(group)
+        return ids
+
+
+class Port(BaseModel):
+    model_config = _CONFIG
+    name: str
+    type: TensorType
+    span: Span
+
+
+class Network(BaseModel):
+    model_config = _CONFIG
+    name: str
+    inputs: list[Port]
+    outputs: list[Port]  # a single unnamed output has name ""
+    nodes: list[Node]
+    results: list[int]  # node ids bound to the outputs, in order
+    result_spans: list[Span]
+    frozen: bool = False
+    span: Span
+
+    @property
+    def single_output(self) -> bool:
+        return len(self.outputs) == 1 and self.outputs[0].name == ""
+
+
+ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const"]
+
+
+class ONode(BaseModel):
+    """A value of the objective: a sample, a network call, an output selection, a function."""
+
+    model_config = _CONFIG
+    id: int
+    op: ONodeOp
+    name: str = ""  # dataset, distribution, network, output or function name; arith operator
+    inputs: list[int] = Field(default_factory=list)
+    field: int = 0  # which field of a data sample
+    args: list[Any] = Field(default_factory=list)  # compile-time positional arguments
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    var: str | None = None  # the objective variable bound to this value
+    span: Span
+    type: TensorType | None = None  # filled by the checker
+
+
+class Term(BaseModel):
+    model_config = _CONFIG
+    name: str  # unique within the player, e.g. "gradient_penalty"
+    weight: float  # sign included
+    node: int  # the objective node computing the (unweighted) term
+    every: int | None = None  # lazy regularization interval
+    span: Span
+
+
+class Player(BaseModel):
+    model_config = _CONFIG
+    name: str
+    networks: list[str]
+    terms: list[Term]
+    span: Span
+
+
+class Objective(BaseModel):
+    model_config = _CONFIG
+    nodes: list[ONode]
+    players: list[Player]
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    span: Span
+
+
+class Optimizer(BaseModel):
+    model_config = _CONFIG
+    kind: Literal["adam", "adamw", "rmsprop", "sgd"]
+    player: str
+    kwargs: dict[str, Any]
+    span: Span
+
+
+class Schedule(BaseModel):
+    model_config = _CONFIG
+    kind: Literal["constant", "linear_decay", "step_decay"]
+    player: str | None  # None: every player
+    kwargs: dict[str, Any]
+    span: Span
+
+
+class PlayerOption(BaseModel):
+    """`ema G (decay=0.999)`, `clip D (0.01)`, `init G normal(std=0.02)`."""
+
+    model_config = _CONFIG
+    kind: Literal["ema", "clip", "init"]
+    player: str
+    fn: str | None = None
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    span: Span
+
+
+class TrainConfig(BaseModel):
+    model_config = _CONFIG
+    batch: int | None = None
+    steps: int | None = None
+    ratios: dict[str, tuple[int, str]] = Field(default_factory=dict)  # D: (5, "G")
+    optimizers: list[Optimizer] = Field(default_factory=list)
+    schedules: list[Schedule] = Field(default_factory=list)
+    options: list[PlayerOption] = Field(default_factory=list)
+    span: Span
+
+
+class Spec(BaseModel):
+    model_config = _CONFIG
+    name: str
+    title: str | None
+    path: str
+    sha256: str
+    params: list[Param]
+    datasets: list[Dataset]
+    networks: list[Network]
+    objective: Objective | None
+    train: TrainConfig | None
+
+    def network(self, name: str) -> Network:
+        return next(n for n in self.networks if n.name == name)
+
+    def dataset(self, name: str) -> Dataset:
+        return next(d for d in self.datasets if d.name == name)

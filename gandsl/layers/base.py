@@ -1,0 +1,132 @@
+"""What the compiler knows about a layer: signature, shape rule, parameter count, emitted code.
+
+A `Layer` is pure data plus small functions of a `Ctx` (the input type, the resolved compile-time
+arguments and the types of any extra tensor arguments). Shape rules raise `LayerError`, which
+the checker turns into a diagnostic at the argument or stage that is wrong. Parameter counts are
+formulas here and are tested against the instantiated torch modules of every spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import TensorType
+
+REQUIRED = object()
+
+
+class LayerError(Exception):
+    """A layer cannot take this input or these arguments. `param` names the argument to blame."""
+
+    def __init__(self, message: str, param: str | None = None, code: str = "E202") -> None:
+        super().__init__(message)
+        self.param = param
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # int | num | bool | str | value | values (variadic tensors) | ints (variadic)
+    default: Any = REQUIRED
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def is_value(self) -> bool:
+        return self.kind in ("value", "values")
+
+
+@dataclass
+class Ctx:
+    """Everything a layer's rules may look at for one use of the layer."""
+
+    x: TensorType | None  # the chained input (None for source layers such as `const`)
+    args: dict[str, Any]  # compile-time arguments, defaults filled in
+    values: dict[str, Any] = field(default_factory=dict)  # tensor args: TensorType or list
+    names: dict[str, Any] = field(default_factory=dict)  # python expressions for x and values
+    attr: str = ""  # the module attribute, `self.<attr>`
+    batch: str = "x.shape[0]"  # python expression for the batch size
+
+    @property
+    def c(self) -> int:
+        assert self.x is not None
+        return self.x.dims[0]
+
+
+def no_params(ctx: Ctx) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    doc: str
+    params: tuple[Param, ...]
+    accepts: frozenset[str]  # families of the chained input; empty: a source layer
+    infer: Callable[[Ctx], TensorType]
+    call: Callable[[Ctx], str]  # forward expression
+    module: Callable[[Ctx], str] | None = None  # constructor expression; None: functional
+    count: Callable[[Ctx], int] = no_params
+    weighted: bool = False  # accepts the `sn` / `eqlr` modifiers
+    value_first: bool = False  # may be written `f(x, ...)` as well as `x -> f(...)`
+    example: str = ""
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.all_params if p.name == name), None)
+
+    @property
+    def all_params(self) -> tuple[Param, ...]:
+        return self.params + (MODIFIERS if self.weighted else ())
+
+
+# Modifiers any weighted layer takes (spectral norm, equalized learning rate).
+MODIFIERS = (
+    Param("sn", "bool", False, doc="spectral normalization of the weight (Miyato et al. 2018)"),
+    Param("eqlr", "bool", False, doc="equalized learning rate (Karras et al. 2018)"),
+    Param("lr_mul", "num", 1.0, min=0, doc="learning-rate multiplier under `eqlr`"),
+    Param("gain", "num", 2 ** 0.5, min=0, doc="He gain under `eqlr`"),
+)
+
+
+def wrap_modifiers(ctor: str, ctx: Ctx) -> str:
+    """Apply the `sn` / `eqlr` modifiers to a weighted layer's constructor expression."""
+    a = ctx.args
+    if a.get("eqlr"):
+        extra = ""
+        if a.get("lr_mul", 1.0) != 1.0:
+            extra += f", lr_mul={py(a['lr_mul'])}"
+        if a.get("gain", 2 ** 0.5) != 2 ** 0.5:
+            extra += f", gain={py(a['gain'])}"
+        ctor = f"rt.equalized_lr({ctor}{extra})"
+    if a.get("sn"):
+        ctor = f"nn.utils.parametrizations.spectral_norm({ctor})"
+    return ctor
+
+
+def py(value: Any) -> str:
+    """A Python literal for a compile-time value; `repr` keeps strings and floats exact."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return repr(value)
+    return repr(value)
+
+
+def call_args(positional: list[Any], keywords: dict[str, tuple[Any, Any]]) -> str:
+    """`a, b, k=v` omitting keywords equal to their default: {name: (value, default)}."""
+    parts = [py(v) for v in positional]
+    parts += [f"{k}={py(v)}" for k, (v, d) in keywords.items() if v != d or type(v) is not type(d)]
+    return ", ".join(parts)
+
+
+def need(cond: bool, message: str, param: str | None = None, code: str = "E202") -> None:
+    if not cond:
+        raise LayerError(message, param, code)

@@ -1,0 +1,108 @@
+"""Layers that only rearrange values: `flatten`, `reshape`, `concat`, `tile`."""
+
+from __future__ import annotations
+
+from ..types import TensorType, flat, spatial
+from .base import Ctx, Layer, Param, need
+
+FEATURES = frozenset({"spatial", "flat"})
+
+flatten = Layer(
+    name="flatten",
+    doc="A map `[C, H, W]` as a vector `[C·H·W]`.",
+    params=(),
+    accepts=frozenset({"spatial"}),
+    infer=lambda ctx: flat(ctx.x.numel),
+    call=lambda ctx: f"{ctx.names['x']}.flatten(1)",
+    example="h = h -> flatten -> linear(1)",
+)
+
+
+def _reshape_infer(ctx: Ctx) -> TensorType:
+    dims = ctx.args["dims"]
+    need(len(dims) in (1, 3), f"reshape takes 1 (a vector) or 3 (a map: C, H, W) sizes, got "
+         f"{len(dims)}", "dims", "E203")
+    n = 1
+    for d in dims:
+        n *= d
+    need(n == ctx.x.numel, f"cannot reshape {ctx.x} ({ctx.x.numel} numbers) to "
+         f"[{', '.join(map(str, dims))}] ({n} numbers)", "dims")
+    return flat(dims[0]) if len(dims) == 1 else spatial(*dims)
+
+
+reshape = Layer(
+    name="reshape",
+    doc="View a value with other per-sample sizes: `reshape(C, H, W)` gives a map, "
+        "`reshape(N)` a vector; the number of elements must not change.",
+    params=(Param("dims", "ints", min=1, doc="the new sizes"),),
+    accepts=FEATURES,
+    infer=_reshape_infer,
+    call=lambda ctx: f"{ctx.names['x']}.reshape(-1, {', '.join(map(str, ctx.args['dims']))})",
+    example="h = z -> linear(4 * 4 * 512) -> reshape(512, 4, 4)",
+)
+
+
+def _concat_infer(ctx: Ctx) -> TensorType:
+    parts = [ctx.x, *ctx.values["others"]]
+    need(len(parts) >= 2, "concat needs at least two values", "others", "E203")
+    first = parts[0]
+    for i, p in enumerate(parts[1:], 2):
+        need(p.family == first.family and p.family in ("spatial", "flat"),
+             f"cannot concatenate {first} with {p} (value {i}): both must be maps or both "
+             f"vectors", "others", "E201")
+        if first.family == "spatial":
+            need(p.dims[1:] == first.dims[1:], f"cannot concatenate {first} with {p}: spatial "
+                 f"sizes {first.dims[1]}×{first.dims[2]} and {p.dims[1]}×{p.dims[2]} differ",
+                 "others")
+    total = sum(p.dims[0] for p in parts)
+    kinds = {p.kind for p in parts}
+    if first.family == "spatial":
+        return spatial(total, *first.dims[1:], kind=first.kind if len(kinds) == 1 else "map")
+    return flat(total, kind=first.kind if len(kinds) == 1 and first.kind != "label"
+                else "vector")
+
+
+concat = Layer(
+    name="concat",
+    doc="Concatenate along channels (maps of equal size) or features (vectors).",
+    params=(Param("others", "values", doc="the values after the first"),),
+    accepts=FEATURES,
+    infer=_concat_infer,
+    call=lambda ctx: f"torch.cat([{', '.join([ctx.names['x'], *ctx.names['others']])}], dim=1)",
+    value_first=True,
+    example="h = concat(x, tile(c, like=x)) -> conv(64, 7, pad=3)",
+)
+
+
+def _tile_infer(ctx: Ctx) -> TensorType:
+    like, h, w = ctx.values.get("like"), ctx.args["height"], ctx.args["width"]
+    if like is not None:
+        need(like.family == "spatial", f"`like` must be a map or image, got {like}", "like",
+             "E201")
+        need(h == 0 and w == 0, "give either `like` or `height` and `width`", "height", "E203")
+        h, w = like.dims[1], like.dims[2]
+    need(h >= 1 and w >= 1, "tile needs `like=x` or `height` and `width`", "like", "E203")
+    return spatial(ctx.c, h, w)
+
+
+def _tile_size(ctx: Ctx) -> tuple[int, int]:
+    like = ctx.values.get("like")
+    if like is not None:
+        return like.dims[1], like.dims[2]
+    return ctx.args["height"], ctx.args["width"]
+
+
+tile = Layer(
+    name="tile",
+    doc="Broadcast a vector over every position of a map: `[N]` to `[N, H, W]` (StarGAN feeds "
+        "its target labels to G this way).",
+    params=(Param("like", "value", None, doc="take H and W from this map"),
+            Param("height", "int", 0, min=0), Param("width", "int", 0, min=0)),
+    accepts=frozenset({"flat"}),
+    infer=_tile_infer,
+    call=lambda ctx: f"rt.tile({ctx.names['x']}, {', '.join(map(str, _tile_size(ctx)))})",
+    value_first=True,
+    example="h = concat(x, tile(c, like=x))",
+)
+
+LAYERS = [flatten, reshape, concat, tile]

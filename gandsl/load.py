@@ -1,0 +1,103 @@
+"""`gandsl.load`: compile a spec (or reuse its cached emit) and import the generated module.
+
+The generated file is the program: networks are the classes a user reads in that file, imported
+from a real file on disk so tracebacks point at its lines. Cached files are keyed by the spec's
+text, the params and the gandsl version, and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import __version__
+from .ir import Objective, Spec
+from .pipeline import check_source, compile_source, display, read_spec
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GANDSL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gandsl")
+    return Path(root)
+
+
+class Loaded:
+    """A compiled spec: its IR, its generated source and module, and its networks."""
+
+    def __init__(self, spec: Spec, source: str, module: ModuleType, file: Path) -> None:
+        self.spec = spec
+        self.source = source
+        self.module = module
+        self.file = file
+        self.classes: dict[str, type] = dict(module.NETWORKS)
+
+    @cached_property
+    def networks(self) -> dict[str, Any]:
+        """One instance of each network, built on first use."""
+        return {name: cls() for name, cls in self.classes.items()}
+
+    @property
+    def objective(self) -> Objective | None:
+        return self.spec.objective
+
+    def __repr__(self) -> str:
+        return f"<gandsl.Loaded {self.spec.name} from {self.spec.path}: " \
+               f"{', '.join(self.classes)}>"
+
+
+def load(path: str | os.PathLike, **params: Any) -> Loaded:
+    """Compile `path` with `params` (or reuse the cached emit) and import it."""
+    text = read_spec(path)
+    key = hashlib.sha256(json.dumps([text, sorted(params.items(), key=str), __version__,
+                                     display(path)], default=str).encode()).hexdigest()[:20]
+    file = cache_dir() / f"{_module_stem(path)}_{key}.py"
+    if file.exists():
+        spec = check_source(text, str(path), params).spec
+        source = file.read_text(encoding="utf-8")
+    else:
+        result = compile_source(text, str(path), params, display_path=display(path))
+        spec, source = result.spec, result.python
+        _atomic_write(file, source)
+    return Loaded(spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
+
+
+def _module_stem(path: str | os.PathLike) -> str:
+    stem = Path(path).stem
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "spec"
+
+
+def _atomic_write(file: Path, text: str) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=file.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _import(file: Path, name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module

@@ -1,0 +1,49 @@
+"""Syntax tree → IR. Expands params, ifs, loops and blocks; resolves every name."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .. import syntax as S
+from ..diagnostics import Diagnostics
+from ..ir import Network, Spec
+from .globals import DATA_SOURCES, collect
+from .network import NetworkLowering
+from .objective import ObjectiveLowering
+from .train import lower_train
+
+
+def lower(module: S.Module, source: str, path: str, overrides: dict[str, Any],
+          diags: Diagnostics) -> Spec:
+    """Lower a parsed spec. Problems go to `diags`; the Spec holds what could be lowered."""
+    g = collect(module, overrides, diags)
+    networks: dict[str, Network | None] = {
+        name: NetworkLowering(decl, g, diags).run() for name, decl in g.networks.items()}
+    objective = None
+    if g.objectives:
+        lowering = ObjectiveLowering(g.objectives[0], g, networks, diags)
+        objective = lowering.run()
+        if lowering.incomplete or any(n is None for n in networks.values()):
+            objective = None  # checking a partly lowered objective would only echo its errors
+    train = lower_train(g.trains[0], g, diags) if g.trains else None
+    name = module.header.name if module.header else _stem(path)
+    return Spec(
+        name=name,
+        title=module.header.title if module.header else None,
+        path=path,
+        sha256=hashlib.sha256(source.encode()).hexdigest(),
+        params=g.params,
+        datasets=list(g.datasets.values()),
+        networks=[n for n in networks.values() if n is not None],
+        objective=objective,
+        train=train,
+    )
+
+
+def _stem(path: str) -> str:
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name[:-4] if name.endswith(".gan") else name
+
+
+__all__ = ["lower", "DATA_SOURCES"]

@@ -1,0 +1,384 @@
+"""Top-level declarations: params (order-free, cycles found on a networkx graph), `let`s,
+top-level `if`, data declarations, and the one namespace that blocks and networks share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .. import syntax as S
+from ..consteval import (
+    ConstError,
+    DatasetRef,
+    NotConst,
+    Silent,
+    as_int,
+    describe,
+    evaluate,
+    names_in,
+)
+from ..consteval import truth as const_truth
+from ..diagnostics import Diagnostics, Span, did_you_mean
+from ..ir import Dataset, Param
+from ..layers import LAYERS
+from ..types import KINDS, LabelPart, LabelSet, TensorType
+
+# Sources `data` may name; the trainer (issue 3) implements them. name: allowed keywords.
+DATA_SOURCES: dict[str, tuple[str, ...]] = {
+    "digits": ("split",),
+    "shapes": ("domain", "labels", "seed", "size"),
+    "image_folder": ("path", "labels"),
+    "celeba": ("path", "attrs", "attr_file"),
+    "segmentation_folder": ("path", "classes"),
+}
+
+
+class Poison:
+    """Stands for a value whose error was already reported; silences follow-on errors."""
+
+    def __repr__(self) -> str:
+        return "<error>"
+
+
+POISON = Poison()
+
+
+@dataclass
+class Globals:
+    """Everything declared at the top level, after params are evaluated and ifs are taken."""
+
+    consts: dict[str, Any] = field(default_factory=dict)  # params and lets
+    const_spans: dict[str, Span] = field(default_factory=dict)
+    params: list[Param] = field(default_factory=list)
+    datasets: dict[str, Dataset] = field(default_factory=dict)
+    blocks: dict[str, S.BlockDecl] = field(default_factory=dict)
+    networks: dict[str, S.NetworkDecl] = field(default_factory=dict)
+    objectives: list[S.ObjectiveDecl] = field(default_factory=list)
+    trains: list[S.TrainDecl] = field(default_factory=list)
+    spans: dict[str, Span] = field(default_factory=dict)  # every top-level name's definition
+    poisoned: set[str] = field(default_factory=set)  # names whose definition failed
+
+    def resolve(self, name: str, span: Span) -> Any:
+        """A resolver for `consteval.evaluate` over the global namespace."""
+        if name in self.poisoned or isinstance(self.consts.get(name), Poison):
+            raise Silent
+        if name in self.consts:
+            return self.consts[name]
+        if name in self.datasets:
+            return DatasetRef((name,))
+        if name in self.blocks or name in self.networks:
+            raise NotConst(name, span)
+        raise ConstError("E101", f"undefined name `{name}`", span,
+                         did_you_mean(name, self.names()))
+
+    def names(self) -> list[str]:
+        return [*self.consts, *self.datasets, *self.blocks, *self.networks]
+
+
+def collect(module: S.Module, overrides: dict[str, Any], diags: Diagnostics) -> Globals:
+    g = Globals()
+    _params(module, overrides, g, diags)
+    _items(module.items, g, diags, top=True)
+    return g
+
+
+def _define(g: Globals, name: str, span: Span, diags: Diagnostics, what: str) -> bool:
+    if name in g.spans:
+        diags.error("E102", f"{what} `{name}` is already defined", span,
+                    notes=[("first defined here", g.spans[name])])
+        return False
+    if name in LAYERS and what in ("block", "network"):
+        diags.error("E109", f"{what} `{name}` has the name of a built-in layer", span,
+                    hint="choose another name")
+        return False
+    g.spans[name] = span
+    return True
+
+
+def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diagnostics) -> None:
+    """Params may refer to each other in any order; evaluate them along a dependency graph."""
+    decls: dict[str, S.ParamDecl] = {}
+    for item in module.items:
+        if isinstance(item, S.ParamDecl) and _define(g, item.name, item.name_span, diags, "param"):
+            decls[item.name] = item
+    graph = nx.DiGraph()
+    graph.add_nodes_from(decls)
+    for name, decl in decls.items():
+        for ref, _ in names_in(decl.value):
+            if ref in decls:
+                graph.add_edge(ref, name)
+    in_cycle: set[str] = set()
+    for cycle in nx.simple_cycles(graph):
+        ordered = _rotate(cycle, list(decls))
+        first = decls[ordered[0]]
+        path = " → ".join([*ordered, ordered[0]])
+        diags.error("E106", f"params depend on each other in a cycle: {path}", first.name_span,
+                    notes=[(f"`{n}` is defined here", decls[n].name_span) for n in ordered[1:]])
+        in_cycle.update(cycle)
+    order = list(nx.lexicographical_topological_sort(
+        graph.subgraph(set(decls) - in_cycle), key=list(decls).index))
+    for name in in_cycle:
+        g.consts[name] = POISON
+    for name in order:
+        decl = decls[name]
+        try:
+            default = evaluate(decl.value, g.resolve)
+        except ConstError as e:
+            diags.error(e.code, e.message, e.span, e.hint)
+            g.consts[name] = POISON
+            continue
+        value = overrides.get(name, default)
+        if name in overrides and not _same_kind(default, value):
+            shown = str(value).lower() if isinstance(value, bool) else value
+            diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)} like "
+                        f"the default {describe(default)}", decl.name_span)
+            value = POISON
+        if isinstance(default, DatasetRef | tuple | Poison):
+            diags.error("E150", f"a param must be a number, a bool or a string, got "
+                        f"{describe(default)}", decl.value.span)
+            value = POISON
+        g.consts[name] = value
+        if not isinstance(value, Poison):
+            g.params.append(Param(name=name, value=value, default=default,
+                                  overridden=name in overrides, span=decl.name_span))
+        g.const_spans[name] = decl.name_span
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _kind_word(default: Any) -> str:
+    if isinstance(default, bool):
+        return "`true` or `false`"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, float):
+        return "a number"
+    return "a string"
+
+
+def _rotate(cycle: list[str], order: list[str]) -> list[str]:
+    """Start a cycle at its earliest-defined member, so messages are stable."""
+    i = min(range(len(cycle)), key=lambda k: order.index(cycle[k]))
+    return cycle[i:] + cycle[:i]
+
+
+def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
+    for item in items:
+        if isinstance(item, S.ParamDecl):
+            if not top:
+                diags.error("E150", "a `param` cannot be declared inside `if`", item.span,
+                            hint="declare it at the top level; use `let` for derived values")
+        elif isinstance(item, S.Let):
+            if _define(g, item.name, item.name_span, diags, "let"):
+                g.consts[item.name] = const_or_poison(item.value, g.resolve, diags)
+                g.const_spans[item.name] = item.name_span
+        elif isinstance(item, S.If):
+            branch = _taken(item, g, diags)
+            if branch:
+                _items(branch, g, diags, top=False)
+        elif isinstance(item, S.DataDecl):
+            if _define(g, item.name, item.name_span, diags, "data"):
+                ds = _dataset(item, g, diags)
+                if ds is not None:
+                    g.datasets[item.name] = ds
+                else:
+                    g.poisoned.add(item.name)
+        elif isinstance(item, S.BlockDecl):
+            if _define(g, item.name, item.name_span, diags, "block"):
+                g.blocks[item.name] = item
+        elif isinstance(item, S.NetworkDecl):
+            if _define(g, item.name, item.name_span, diags, "network"):
+                g.networks[item.name] = item
+        elif isinstance(item, S.ObjectiveDecl):
+            if g.objectives:
+                diags.error("E102", "a spec has one `objective` section", item.span,
+                            notes=[("the first one", g.objectives[0].span)])
+            else:
+                g.objectives.append(item)
+        elif isinstance(item, S.TrainDecl):
+            if g.trains:
+                diags.error("E102", "a spec has one `train` section", item.span,
+                            notes=[("the first one", g.trains[0].span)])
+            else:
+                g.trains.append(item)
+
+
+def _taken(item: S.If, g: Globals, diags: Diagnostics) -> list | None:
+    """The branch of a compile-time `if` that is taken (an `else if` is a nested If)."""
+    value = const_or_poison(item.cond, g.resolve, diags)
+    if isinstance(value, Poison):
+        return None
+    try:
+        cond = const_truth(value, item.cond.span)
+    except ConstError as e:
+        diags.error(e.code, e.message, e.span, e.hint)
+        return None
+    return item.then if cond else item.orelse
+
+
+def const_or_poison(expr: S.Expr, resolve, diags: Diagnostics) -> Any:
+    try:
+        value = evaluate(expr, resolve)
+    except ConstError as e:
+        diags.error(e.code, e.message, e.span, e.hint)
+        return POISON
+    except NotConst as e:
+        diags.error("E153", f"`{e.name}` is not a compile-time value", e.span)
+        return POISON
+    except Silent:
+        return POISON
+    return POISON if _contains_poison(value) else value
+
+
+def _contains_poison(value: Any) -> bool:
+    if isinstance(value, Poison):
+        return True
+    return isinstance(value, tuple) and any(_contains_poison(v) for v in value)
+
+
+# ---- types ------------------------------------------------------------------------------
+
+_RANK = {"image": 3, "map": 3, "latent": 1, "label": 1, "class": 1, "logits": 1, "vector": 1,
+         "scalar": 0}
+
+
+def eval_type(t: S.TypeExpr, g: Globals, diags: Diagnostics, resolve=None) -> TensorType | None:
+    """A declared type with its dimensions evaluated; None after reporting an error."""
+    resolve = resolve or g.resolve
+    if t.kind not in _RANK:
+        diags.error("E107", f"unknown type `{t.kind}`", t.span,
+                    did_you_mean(t.kind, KINDS) or f"types are {', '.join(KINDS)}")
+        return None
+    rank = _RANK[t.kind]
+    if len(t.dims) != rank:
+        shape = {3: "[C, H, W]", 1: "[N]", 0: "with no sizes"}[rank]
+        diags.error("E107", f"`{t.kind}` takes {rank} size{'s' if rank != 1 else ''} "
+                    f"({t.kind}{shape if rank else ''}), got {len(t.dims)}", t.span)
+        return None
+    dims: list[int] = []
+    labels: LabelSet | None = None
+    for d in t.dims:
+        value = const_or_poison(d, resolve, diags)
+        if isinstance(value, Poison):
+            return None
+        if isinstance(value, DatasetRef):
+            if t.kind not in ("label", "logits", "class"):
+                diags.error("E107", f"a dataset gives the size of label, logits or class "
+                            f"types, not `{t.kind}`", d.span)
+                return None
+            labels = label_set(value, g, diags, d.span)
+            if labels is None:
+                return None
+            if t.kind == "class" and labels.masked:
+                diags.error("E107", "`class` indexes one dataset's classes; use `label` for "
+                            "several datasets", d.span)
+                return None
+            n = labels.n_labels + (len(labels.parts) if t.kind == "label" and labels.masked
+                                   else 0)
+            dims.append(n)
+            continue
+        try:
+            n = as_int(value, d.span, "a size")
+        except ConstError as e:
+            diags.error(e.code, e.message, e.span, e.hint)
+            return None
+        if n < 1:
+            diags.error("E150", f"sizes must be positive, got {n}", d.span)
+            return None
+        dims.append(n)
+    return TensorType(kind=t.kind, dims=tuple(dims), labels=labels)
+
+
+def label_set(ref: DatasetRef, g: Globals, diags: Diagnostics, span: Span) -> LabelSet | None:
+    parts: list[LabelPart] = []
+    for name in ref.names:
+        ds = g.datasets.get(name)
+        if ds is None:
+            return None
+        for member in (ds.members or [name]):
+            mds = g.datasets[member]
+            label = next((f for f in mds.fields if f.kind in ("label", "class")), None)
+            if label is None:
+                diags.error("E305", f"dataset `{member}` has no labels", span)
+                return None
+            parts.append(LabelPart(dataset=member, size=label.dims[0] if label.labels is None
+                                   else label.labels.n_labels,
+                                   kind="attributes" if label.kind == "label" else "classes"))
+    return LabelSet(parts=tuple(parts))
+
+
+# ---- data -------------------------------------------------------------------------------
+
+
+def _dataset(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None:
+    if not item.types:  # a union or an alias of datasets
+        return _union(item, g, diags)
+    fields = [eval_type(t, g, diags) for t in item.types]
+    if any(f is None for f in fields):
+        return None
+    if fields[0].kind != "image" or any(f.kind not in ("label", "class") for f in fields[1:]) \
+            or len(fields) > 2:
+        diags.error("E305", "a dataset yields an image, optionally followed by one `label[N]` "
+                    "or `class[N]`", item.types[0].span.to(item.types[-1].span))
+        return None
+    src = item.source
+    if not (isinstance(src, S.Call) and isinstance(src.func, S.Name)):
+        diags.error("E305", "expected a data source such as `image_folder(\"data/x\")` or "
+                    "`digits()`", src.span)
+        return None
+    name = src.func.id
+    if name not in DATA_SOURCES:
+        diags.error("E103", f"unknown data source `{name}`", src.func.span,
+                    did_you_mean(name, DATA_SOURCES) or
+                    f"sources are {', '.join(DATA_SOURCES)}")
+        return None
+    for kw in src.kwargs:
+        if kw.name not in DATA_SOURCES[name]:
+            diags.error("E104", f"`{name}` has no argument `{kw.name}`", kw.span,
+                        did_you_mean(kw.name, DATA_SOURCES[name]))
+    args = [const_or_poison(a, g.resolve, diags) for a in src.args]
+    kwargs = {kw.name: const_or_poison(kw.value, g.resolve, diags) for kw in src.kwargs}
+    if len(fields) == 2 and fields[1].labels is None:
+        kind = "attributes" if fields[1].kind == "label" else "classes"
+        part = LabelPart(dataset=item.name, size=fields[1].dims[0], kind=kind)
+        fields[1] = fields[1].model_copy(update={"labels": LabelSet(parts=(part,))})
+    return Dataset(name=item.name, fields=fields, source=name, args=args, kwargs=kwargs,
+                   span=item.name_span)
+
+
+def _union(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None:
+    value = const_or_poison(item.source, g.resolve, diags)
+    if isinstance(value, Poison):
+        return None
+    if not isinstance(value, DatasetRef):
+        diags.error("E305", f"expected datasets joined with `|`, got {describe(value)}",
+                    item.source.span)
+        return None
+    members: list[str] = []
+    for name in value.names:
+        members.extend(g.datasets[name].members or [name])
+    images = {g.datasets[m].fields[0].dims for m in members}
+    if len(images) > 1:
+        diags.error("E305", "datasets of a union must have images of one shape, got " +
+                    ", ".join(f"{m}: {g.datasets[m].fields[0]}" for m in members),
+                    item.source.span)
+        return None
+    first = g.datasets[members[0]]
+    fields = [first.fields[0]]
+    labels = label_set(DatasetRef(tuple(members)), g, diags, item.source.span)
+    if labels is None:
+        return None
+    extra = len(labels.parts) if labels.masked else 0
+    kind = "label" if labels.masked or labels.parts[0].kind == "attributes" else "class"
+    fields.append(TensorType(kind=kind, dims=(labels.n_labels + extra,), labels=labels))
+    return Dataset(name=item.name, fields=fields, members=members, span=item.name_span)

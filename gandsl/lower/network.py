@@ -1,0 +1,738 @@
+"""Network bodies → flat node lists: chains, blocks (inlined, with hygienic names), `repeat`,
+compile-time `for` and `if`, residual arithmetic and the network's return values.
+
+Names are resolved here, in order, as they are written; a compile-time value (a number, bool,
+string) and a tensor value share one namespace, and which one a name holds decides what an
+expression means. Shapes are not known yet: the checker infers them afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import syntax as S
+from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate
+from ..consteval import truth as const_truth
+from ..diagnostics import Diagnostics, Span, did_you_mean
+from ..ir import Network, Node, Port
+from ..layers import LAYERS, Layer
+from .globals import POISON, Globals, Poison, eval_type
+
+MAX_BLOCK_DEPTH = 32
+MAX_NODES = 20_000  # per network, after expanding loops and blocks
+
+
+@dataclass(frozen=True)
+class Val:
+    """A tensor value: the node that computes it."""
+
+    node: int
+
+
+class _Abort(Exception):
+    """Expansion went past a limit; the network is abandoned after one error."""
+
+
+@dataclass
+class _Scope:
+    """Local names of a network body or of one block instance (lexical: blocks see globals,
+    not their caller's locals)."""
+
+    names: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+
+
+_TENSOR_CALLS_ONLY_IN_OBJECTIVE = "networks are called in the objective, not inside a network"
+
+
+class NetworkLowering:
+    def __init__(self, decl: S.NetworkDecl, g: Globals, diags: Diagnostics) -> None:
+        self.decl, self.g, self.diags = decl, g, diags
+        self.nodes: list[Node] = []
+        self.counters: dict[str, int] = {}
+        self.prefix: list[str] = []  # block instance names, outermost first
+        self.block_stack: list[tuple[str, Span]] = []
+        self.var_hint: list[str] = []
+
+    # -- entry --------------------------------------------------------------------------
+
+    def run(self) -> Network | None:
+        d = self.decl
+        scope = _Scope()
+        inputs: list[Port] = []
+        seen: dict[str, Span] = {}
+        for i, arg in enumerate(d.inputs):
+            t = eval_type(arg.type, self.g, self.diags)
+            if arg.name in seen:
+                self.diags.error("E102", f"input `{arg.name}` is declared twice", arg.span,
+                                 notes=[("first declared here", seen[arg.name])])
+                continue
+            seen[arg.name] = arg.span
+            if t is None:
+                scope.names[arg.name] = POISON
+                continue
+            inputs.append(Port(name=arg.name, type=t, span=arg.span))
+            node = self._add(op="input", span=arg.span, name=arg.name, var=arg.name,
+                             args={"index": i})
+            node.type = t
+            scope.names[arg.name] = Val(node.id)
+        outputs: list[Port] = []
+        for out in d.outputs:
+            t = eval_type(out.type, self.g, self.diags)
+            if t is not None:
+                outputs.append(Port(name=out.name, type=t, span=out.span))
+        if len(outputs) != len(d.outputs) or len(inputs) != len(d.inputs):
+            return None
+        try:
+            result = self._body(d.body, scope, kind="network")
+        except _Abort:
+            return None
+        if result is None:
+            self.diags.error("E205", f"network `{d.name}` never returns a value", d.name_span,
+                             hint="end the body with `return h`")
+            return None
+        values, spans = result
+        if len(values) != len(outputs):
+            names = ", ".join(o.name or "value" for o in outputs)
+            self.diags.error("E205", f"network `{d.name}` declares {len(outputs)} output"
+                             f"{'s' if len(outputs) != 1 else ''} ({names}) but returns "
+                             f"{len(values)}", spans[0].to(spans[-1]))
+            return None
+        results: list[int] = []
+        for v, span in zip(values, spans, strict=True):
+            if isinstance(v, Poison):
+                return None
+            if not isinstance(v, Val):
+                self.diags.error("E154", f"a network returns tensors, got {describe(v)}", span)
+                return None
+            results.append(v.node)
+        if any(isinstance(v, Poison) for v in scope.names.values()) and self.diags.errors:
+            pass  # errors inside were reported; still return the graph for further checks
+        return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
+                       results=results, result_spans=spans, frozen=d.frozen, span=d.name_span)
+
+    # -- statements ---------------------------------------------------------------------
+
+    def _body(self, stmts: list[S.Stmt], scope: _Scope, kind: str):
+        """Lower statements; returns (values, spans) when a `return` (or a final bare
+        expression) was reached, else None. `kind` is "network" or "block"."""
+        for i, stmt in enumerate(stmts):
+            last = i == len(stmts) - 1
+            if isinstance(stmt, S.Return):
+                if not last:
+                    self.diags.error("E205", "statements after `return` are never run",
+                                     stmts[i + 1].span)
+                hint = self.decl.outputs[0].name if kind == "network" and len(
+                    self.decl.outputs) == 1 and self.decl.outputs[0].name else "out"
+                return self._values(stmt.values, scope, kind, hint)
+            if isinstance(stmt, S.ExprStmt):
+                if last:
+                    return self._values([stmt.expr], scope, kind, "out")
+                hint = "assign it (`name = ...`) or remove it"
+                if i > 0 and stmts[i - 1].span.end_line == stmt.span.line:
+                    hint = "is a `->` missing before it?"
+                self.diags.error("E205", "this value is computed and then dropped", stmt.span,
+                                 hint=hint)
+                continue
+            result = self._stmt(stmt, scope, kind)
+            if result is not None:
+                return result
+        return None
+
+    def _values(self, exprs: list[S.Expr], scope: _Scope, kind: str, hint: str):
+        values = []
+        for e in exprs:
+            self.var_hint.append(hint if kind == "network" else self._block_var())
+            try:
+                values.append(self._value(e, scope))
+            finally:
+                self.var_hint.pop()
+        return values, [e.span for e in exprs]
+
+    def _block_var(self) -> str:
+        return self.block_stack[-1][0] if self.block_stack else "out"
+
+    def _stmt(self, stmt: S.Stmt, scope: _Scope, kind: str):
+        if isinstance(stmt, S.Assign):
+            self._assign(stmt, scope)
+        elif isinstance(stmt, S.Let):
+            scope.names[stmt.name] = self._const(stmt.value, scope)
+            scope.spans[stmt.name] = stmt.name_span
+        elif isinstance(stmt, S.For):
+            return self._for(stmt, scope, kind)
+        elif isinstance(stmt, S.If):
+            value = self._const(stmt.cond, scope)
+            if isinstance(value, Poison):
+                return None
+            try:
+                taken = stmt.then if const_truth(value, stmt.cond.span) else stmt.orelse
+            except ConstError as e:
+                self.diags.error(e.code, e.message, e.span, e.hint)
+                return None
+            return self._body(taken, scope, kind) if taken else None
+        elif isinstance(stmt, S.Sample | S.Minimize):
+            what = "`~` samples" if isinstance(stmt, S.Sample) else "`minimizes` names a loss"
+            self.diags.error("E301", f"{what} only in the objective section", stmt.span)
+        else:  # pragma: no cover - the grammar admits nothing else here
+            self.diags.error("E301", "unexpected statement", stmt.span)
+        return None
+
+    def _assign(self, stmt: S.Assign, scope: _Scope) -> None:
+        targets = [self._target(t, scope) for t in stmt.targets]
+        if len(targets) == 1:
+            values = [stmt.value]
+        elif isinstance(stmt.value, S.TupleLit) and len(stmt.value.items) == len(targets):
+            values = stmt.value.items
+        else:
+            self.diags.error("E301", f"cannot assign one value to {len(targets)} names",
+                             stmt.span)
+            return
+        for target, expr in zip(targets, values, strict=True):
+            if target is None:
+                continue
+            key, var = target
+            self.var_hint.append(var)
+            try:
+                scope.names[key] = self._value(expr, scope)
+            finally:
+                self.var_hint.pop()
+            scope.spans[key] = stmt.span
+
+    def _target(self, t: S.Expr, scope: _Scope) -> tuple[str, str] | None:
+        """(scope key, preferred python name) for `h` or `e[i]`."""
+        if isinstance(t, S.Name):
+            return t.id, t.id
+        if isinstance(t, S.Index) and isinstance(t.obj, S.Name):
+            i = self._const(t.index, scope)
+            if isinstance(i, Poison):
+                return None
+            try:
+                i = as_int(i, t.index.span, "an integer index")
+            except ConstError as e:
+                self.diags.error(e.code, e.message, e.span)
+                return None
+            return f"{t.obj.id}[{i}]", f"{t.obj.id}{i}"
+        self.diags.error("E301", "can only assign to a name or `name[index]`", t.span)
+        return None
+
+    def _for(self, stmt: S.For, scope: _Scope, kind: str):
+        items = self._iterable(stmt.iterable, scope)
+        for item in items:
+            scope.names[stmt.var] = item
+            scope.spans[stmt.var] = stmt.var_span
+            result = self._body(stmt.body, scope, kind)
+            if result is not None:
+                return result
+        return None
+
+    def _iterable(self, it, scope: _Scope) -> list[Any]:
+        if isinstance(it, S.Range):
+            bounds = [self._const(e, scope) for e in (it.start, it.stop)]
+            step = self._const(it.step, scope) if it.step is not None else 1
+            if any(isinstance(b, Poison) for b in [*bounds, step]):
+                return []
+            try:
+                a, b = (as_int(v, e.span) for v, e in zip(bounds, (it.start, it.stop),
+                                                          strict=True))
+                s = as_int(step, it.step.span if it.step else it.span)
+            except ConstError as e:
+                self.diags.error(e.code, e.message, e.span)
+                return []
+            if s == 0:
+                self.diags.error("E150", "a range's step cannot be 0", it.step.span)
+                return []
+            n = max(0, (b - a) // s + 1)
+            if n > MAX_NODES:
+                self.diags.error("E152", f"this loop runs {n:,} times; the limit is "
+                                 f"{MAX_NODES:,}", it.span)
+                raise _Abort
+            return list(range(a, b + (1 if s > 0 else -1), s))
+        value = self._const(it, scope)
+        if isinstance(value, Poison):
+            return []
+        if not isinstance(value, tuple):
+            self.diags.error("E150", f"`for` needs a range `a..b` or a list, got "
+                             f"{describe(value)}", it.span)
+            return []
+        return list(value)
+
+    # -- expressions --------------------------------------------------------------------
+
+    def _resolver(self, scope: _Scope):
+        def resolve(name: str, span: Span) -> Any:
+            if name in scope.names:
+                v = scope.names[name]
+                if isinstance(v, Val):
+                    raise NotConst(name, span)
+                if isinstance(v, Poison):
+                    raise Silent
+                return v
+            return self.g.resolve(name, span)
+        return resolve
+
+    def _const(self, expr: S.Expr, scope: _Scope) -> Any:
+        try:
+            value = evaluate(expr, self._resolver(scope))
+        except ConstError as e:
+            self.diags.error(e.code, e.message, e.span, e.hint or (
+                did_you_mean(expr.id, self._visible(scope)) if isinstance(expr, S.Name)
+                else None))
+            return POISON
+        except NotConst as e:
+            self.diags.error("E153", f"`{e.name}` is a tensor; a compile-time value is needed "
+                             "here", e.span)
+            return POISON
+        except Silent:
+            return POISON
+        return POISON if isinstance(value, Poison) or (
+            isinstance(value, tuple) and any(isinstance(v, Poison) for v in value)) else value
+
+    def _visible(self, scope: _Scope) -> list[str]:
+        return [*scope.names, *self.g.names()]
+
+    def _value(self, expr: S.Expr, scope: _Scope) -> Any:
+        """A tensor (`Val`), a compile-time value, or POISON."""
+        if isinstance(expr, S.Name):
+            if expr.id in scope.names:
+                return scope.names[expr.id]
+            if expr.id in self.g.networks:
+                self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, expr.span)
+                return POISON
+            if expr.id in LAYERS or expr.id in self.g.blocks:
+                self.diags.error("E204", f"`{expr.id}` needs an input: write "
+                                 f"`x -> {expr.id}`", expr.span)
+                return POISON
+            return self._const(expr, scope)
+        if isinstance(expr, S.Index) and isinstance(expr.obj, S.Name):
+            i = self._const(expr.index, scope)
+            if isinstance(i, Poison):
+                return POISON
+            key = f"{expr.obj.id}[{i}]"
+            if key in scope.names:
+                return scope.names[key]
+            if expr.obj.id in scope.names and not isinstance(scope.names[expr.obj.id], tuple):
+                self.diags.error("E101", f"`{key}` is not defined", expr.span)
+                return POISON
+            indexed = [k for k in scope.names if k.startswith(f"{expr.obj.id}[")]
+            if indexed:
+                self.diags.error("E101", f"`{key}` is not defined", expr.span,
+                                 hint=f"defined: {', '.join(indexed[:8])}")
+                return POISON
+            return self._const(expr, scope)
+        if isinstance(expr, S.Chain):
+            return self._chain(expr, scope)
+        if isinstance(expr, S.Call):
+            return self._call(expr, scope)
+        if isinstance(expr, S.BinOp):
+            return self._arith(expr, scope)
+        if isinstance(expr, S.Neg):
+            v = self._value(expr.operand, scope)
+            if isinstance(v, Val):
+                return self._node("scale", expr.span, x=v, args={"factor": -1})
+            if isinstance(v, Poison):
+                return v
+            return self._const(expr, scope)
+        if isinstance(expr, S.GroupLit | S.Every):
+            self.diags.error("E301", "only allowed in the objective", expr.span)
+            return POISON
+        if isinstance(expr, S.Attr):
+            self.diags.error("E301", "selecting an output (`.name`) is only possible on a "
+                             "network call in the objective", expr.span)
+            return POISON
+        return self._const(expr, scope)
+
+    def _arith(self, expr: S.BinOp, scope: _Scope) -> Any:
+        acc = self._value(expr.first, scope)
+        prev = expr.first
+        for op, operand in expr.rest:
+            rhs = self._value(operand, scope)
+            if isinstance(acc, Poison) or isinstance(rhs, Poison):
+                return POISON
+            span = prev.span.to(operand.span)
+            if not isinstance(acc, Val) and not isinstance(rhs, Val):
+                acc = self._const(S.BinOp(span, S.Lit(span, acc), [(op, S.Lit(span, rhs))]),
+                                  scope)
+            elif op in ("+", "-") and isinstance(acc, Val) and isinstance(rhs, Val):
+                acc = self._node("add" if op == "+" else "sub", expr.span, x=acc,
+                                 values={"other": [rhs.node]})
+            elif op in ("*", "/") and (isinstance(acc, Val) != isinstance(rhs, Val)):
+                tensor, number = (acc, rhs) if isinstance(acc, Val) else (rhs, acc)
+                if op == "/" and not isinstance(acc, Val):
+                    self.diags.error("E201", "cannot divide a number by a tensor", span)
+                    return POISON
+                if isinstance(number, bool) or not isinstance(number, int | float):
+                    self.diags.error("E201", f"cannot scale a tensor by {describe(number)}", span)
+                    return POISON
+                if op == "/" and number == 0:
+                    self.diags.error("E151", "division by zero", operand.span)
+                    return POISON
+                factor = 1 / number if op == "/" else number
+                acc = self._node("scale", expr.span, x=tensor, args={"factor": factor})
+            else:
+                self.diags.error("E201", f"`{op}` between {self._what(acc)} and "
+                                 f"{self._what(rhs)} is not defined", span,
+                                 hint="tensors may be added, subtracted, and scaled by numbers")
+                return POISON
+            prev = operand
+        return acc
+
+    @staticmethod
+    def _what(v: Any) -> str:
+        return "a tensor" if isinstance(v, Val) else describe(v)
+
+    def _chain(self, expr: S.Chain, scope: _Scope) -> Any:
+        head = expr.head
+        if isinstance(head, S.Call) and isinstance(head.func, S.Name) and \
+                head.func.id in LAYERS and not LAYERS[head.func.id].accepts:
+            v = self._call(head, scope)  # a source layer such as `const(512, 4, 4)`
+        else:
+            v = self._value(head, scope)
+        if isinstance(v, Poison):
+            return v
+        if not isinstance(v, Val):
+            self.diags.error("E154", f"a chain starts from a tensor, got {describe(v)}",
+                             head.span)
+            return POISON
+        for stage in expr.stages:
+            v = self._stage(v, stage, scope)
+            if isinstance(v, Poison):
+                return v
+        return v
+
+    def _stage(self, v: Val, stage: S.Stage, scope: _Scope) -> Any:
+        name = stage.name
+        if name == "repeat":
+            return self._repeat(v, stage, scope)
+        if name in self.g.blocks:
+            return self._block(self.g.blocks[name], v, stage, scope)
+        if name in LAYERS:
+            return self._layer(LAYERS[name], v, stage.args, stage.kwargs, stage, scope)
+        if name in self.g.networks:
+            self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, stage.name_span)
+            return POISON
+        self.diags.error("E103", f"unknown layer or block `{name}`", stage.name_span,
+                         did_you_mean(name, [*LAYERS, *self.g.blocks, "repeat"]))
+        return POISON
+
+    def _call(self, expr: S.Call, scope: _Scope) -> Any:
+        if not isinstance(expr.func, S.Name):
+            self.diags.error("E103", "only layers, blocks and functions can be called",
+                             expr.func.span)
+            return POISON
+        name = expr.func.id
+        stage = S.Stage(name, expr.args, expr.kwargs, expr.span, expr.func.span)
+        layer = LAYERS.get(name)
+        if layer is not None and layer.value_first:
+            if not expr.args:
+                self.diags.error("E105", f"`{name}` needs a tensor as its first argument",
+                                 expr.span)
+                return POISON
+            first = self._value(expr.args[0], scope)
+            if isinstance(first, Poison):
+                return first
+            if not isinstance(first, Val):
+                self.diags.error("E154", f"`{name}` takes a tensor first, got "
+                                 f"{describe(first)}", expr.args[0].span)
+                return POISON
+            return self._layer(layer, first, expr.args[1:], expr.kwargs, stage, scope)
+        if layer is not None and not layer.accepts:
+            return self._layer(layer, None, expr.args, expr.kwargs, stage, scope)
+        if layer is not None or name in self.g.blocks or name == "repeat":
+            self.diags.error("E204", f"`{name}` needs an input: write `x -> {name}(...)`",
+                             expr.span)
+            return POISON
+        if name in self.g.networks:
+            self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, expr.func.span)
+            return POISON
+        from ..consteval import FUNCTIONS
+        if name in FUNCTIONS:
+            return self._const(expr, scope)
+        self.diags.error("E103", f"unknown layer, block or function `{name}`", expr.func.span,
+                         did_you_mean(name, [*LAYERS, *self.g.blocks, *FUNCTIONS]))
+        return POISON
+
+    # -- layers -------------------------------------------------------------------------
+
+    def _layer(self, layer: Layer, x: Val | None, args: list[S.Expr], kwargs: list[S.Kwarg],
+               stage: S.Stage, scope: _Scope) -> Any:
+        if x is not None and not layer.accepts:
+            self.diags.error("E204", f"`{layer.name}` starts a chain and takes no input",
+                             stage.span, hint=f"write `h = {layer.name}(...)`")
+            return POISON
+        bound = self._bind(layer.name, layer_sig(layer), args, kwargs, stage)
+        if bound is None:
+            return POISON
+        values: dict[str, list[int]] = {}
+        consts: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        ok = True
+        for p in layer.all_params:
+            if p.name not in bound:
+                if p.kind == "values":
+                    values[p.name] = []
+                elif p.kind == "ints":
+                    consts[p.name] = ()
+                elif not p.is_value:
+                    consts[p.name] = p.default
+                continue
+            exprs = bound[p.name]
+            spans[p.name] = exprs[0].span.to(exprs[-1].span) if isinstance(exprs, list) \
+                else exprs.span
+            if p.is_value:
+                ids = []
+                for e in exprs if isinstance(exprs, list) else [exprs]:
+                    v = self._value(e, scope)
+                    if isinstance(v, Poison):
+                        ok = False
+                    elif not isinstance(v, Val):
+                        self.diags.error("E154", f"`{p.name}` of `{layer.name}` takes a "
+                                         f"tensor, got {describe(v)}", e.span)
+                        ok = False
+                    else:
+                        ids.append(v.node)
+                values[p.name] = ids
+            else:
+                value = self._param_value(layer.name, p, exprs, scope)
+                if isinstance(value, Poison):
+                    ok = False
+                consts[p.name] = value
+        if not ok:
+            return POISON
+        return self._node(layer.name, stage.span, x=x, values=values, args=consts,
+                          arg_spans=spans)
+
+    def _bind(self, callee: str, sig: list[Sig], args: list[S.Expr], kwargs: list[S.Kwarg],
+              stage: S.Stage) -> dict[str, Any] | None:
+        """Match call arguments to parameters: {param: expr, or list of exprs if variadic}."""
+        bound: dict[str, Any] = {}
+        positional = [p for p in sig if not p.keyword_only]
+        i = 0
+        for p in positional:
+            if i >= len(args):
+                break
+            if p.variadic:
+                bound[p.name] = list(args[i:])
+                i = len(args)
+                break
+            bound[p.name] = args[i]
+            i += 1
+        if i < len(args):
+            self.diags.error("E105", f"`{callee}` takes at most {len(positional)} positional "
+                             f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
+                             args[i].span, hint=f"signature: {_signature(callee, sig)}")
+            return None
+        names = [p.name for p in sig]
+        for kw in kwargs:
+            if kw.name not in names:
+                self.diags.error("E104", f"`{callee}` has no argument `{kw.name}`", kw.span,
+                                 did_you_mean(kw.name, names) or
+                                 f"signature: {_signature(callee, sig)}")
+                return None
+            if kw.name in bound:
+                self.diags.error("E105", f"argument `{kw.name}` of `{callee}` is given twice",
+                                 kw.span)
+                return None
+            bound[kw.name] = kw.value
+        missing = [p.name for p in sig if p.required and p.name not in bound]
+        if missing:
+            self.diags.error("E105", f"`{callee}` is missing argument"
+                             f"{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(f'`{m}`' for m in missing)}", stage.span,
+                             hint=f"signature: {_signature(callee, sig)}")
+            return None
+        return bound
+
+    def _param_value(self, callee: str, p, exprs, scope: _Scope) -> Any:
+        if p.kind == "ints":
+            out = []
+            for e in exprs:
+                v = self._checked(callee, p, e, scope, "int")
+                if isinstance(v, Poison):
+                    return v
+                out.append(v)
+            return tuple(out)
+        return self._checked(callee, p, exprs, scope, p.kind)
+
+    def _checked(self, callee: str, p, expr: S.Expr, scope: _Scope, kind: str) -> Any:
+        value = self._value(expr, scope)
+        if isinstance(value, Poison):
+            return value
+        if isinstance(value, Val):
+            self.diags.error("E153", f"`{p.name}` of `{callee}` is a compile-time "
+                             f"{'number' if kind in ('int', 'num') else kind}, got a tensor",
+                             expr.span)
+            return POISON
+        if p.default is None and value is None:
+            return None
+        try:
+            if kind == "int":
+                value = as_int(value, expr.span, f"an integer for `{p.name}`")
+            elif kind == "num":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ConstError("E203", f"`{p.name}` of `{callee}` is a number, got "
+                                     f"{describe(value)}", expr.span)
+            elif kind == "bool":
+                if not isinstance(value, bool):
+                    raise ConstError("E203", f"`{p.name}` of `{callee}` is `true` or `false`, "
+                                     f"got {describe(value)}", expr.span)
+            elif kind == "str":
+                if not isinstance(value, str):
+                    raise ConstError("E203", f"`{p.name}` of `{callee}` is a string, got "
+                                     f"{describe(value)}", expr.span)
+            if p.min is not None and kind in ("int", "num") and value < p.min:
+                raise ConstError("E203", f"`{p.name}` of `{callee}` must be at least "
+                                 f"{p.min if kind == 'num' else int(p.min)}, got {value}",
+                                 expr.span)
+            if p.choices is not None and value not in p.choices:
+                hint = did_you_mean(str(value), [str(c) for c in p.choices])
+                raise ConstError("E203", f"`{p.name}` of `{callee}` is one of "
+                                 f"{', '.join(repr(c) for c in p.choices)}; got {value!r}",
+                                 expr.span, hint)
+        except ConstError as e:
+            self.diags.error("E203" if e.code == "E150" else e.code, e.message, e.span, e.hint)
+            return POISON
+        return value
+
+    # -- blocks and repeat ----------------------------------------------------------------
+
+    def _repeat(self, v: Val, stage: S.Stage, scope: _Scope) -> Any:
+        if len(stage.args) != 2 or stage.kwargs:
+            self.diags.error("E105", "`repeat` takes a count and a body: `repeat(6, res(256))`",
+                             stage.span)
+            return POISON
+        n = self._const(stage.args[0], scope)
+        if isinstance(n, Poison):
+            return n
+        try:
+            n = as_int(n, stage.args[0].span, "a repeat count")
+        except ConstError as e:
+            self.diags.error(e.code, e.message, e.span)
+            return POISON
+        if n < 0:
+            self.diags.error("E203", f"repeat count must be at least 0, got {n}",
+                             stage.args[0].span)
+            return POISON
+        if n > MAX_NODES:
+            self.diags.error("E152", f"repeating {n:,} times exceeds the limit of "
+                             f"{MAX_NODES:,}", stage.args[0].span)
+            raise _Abort
+        stages = self._pipeline(stage.args[1])
+        if stages is None:
+            return POISON
+        for _ in range(n):
+            for st in stages:
+                v = self._stage(v, st, scope)
+                if isinstance(v, Poison):
+                    return v
+        return v
+
+    def _pipeline(self, expr: S.Expr) -> list[S.Stage] | None:
+        if isinstance(expr, S.Name):
+            return [S.Stage(expr.id, [], [], expr.span, expr.span)]
+        if isinstance(expr, S.Call) and isinstance(expr.func, S.Name):
+            return [S.Stage(expr.func.id, expr.args, expr.kwargs, expr.span, expr.func.span)]
+        if isinstance(expr, S.Chain):
+            head = self._pipeline(expr.head)
+            return None if head is None else head + list(expr.stages)
+        self.diags.error("E203", "the body of `repeat` is layers or blocks, e.g. "
+                         "`res(256)` or `conv(64, 3, pad=1) -> relu`", expr.span)
+        return None
+
+    def _block(self, block: S.BlockDecl, v: Val, stage: S.Stage, caller: _Scope) -> Any:
+        if len(self.block_stack) >= MAX_BLOCK_DEPTH:
+            chain = " → ".join(name for name, _ in self.block_stack[-6:])
+            self.diags.error("E152", f"blocks nested deeper than {MAX_BLOCK_DEPTH} "
+                             f"(… → {chain} → {block.name})", stage.span,
+                             hint=f"does `{block.name}` call itself without an `if` that "
+                             "stops it?")
+            raise _Abort
+        sig = [Sig(p.name, required=p.default is None) for p in block.params]
+        bound = self._bind(block.name, sig, stage.args, stage.kwargs, stage)
+        if bound is None:
+            return POISON
+        inner = _Scope()
+        inner.names["in"] = v
+        for bp in block.params:
+            if bp.name in bound:
+                value = self._value(bound[bp.name], caller)
+            else:
+                value = self._value(bp.default, inner)
+            if isinstance(value, Poison):
+                return value
+            inner.names[bp.name] = value
+        instance = self._unique(block.name, self.counters)
+        self.prefix.append(instance)
+        self.block_stack.append((block.name, stage.span))
+        try:
+            result = self._body(block.body, inner, kind="block")
+        finally:
+            self.prefix.pop()
+            self.block_stack.pop()
+        if result is None:
+            self.diags.error("E205", f"block `{block.name}` does not produce a value",
+                             block.name_span, hint="end its body with an expression or "
+                             "`return`")
+            return POISON
+        values, spans = result
+        if len(values) != 1:
+            self.diags.error("E205", "a block returns one value", spans[0])
+            return POISON
+        out = values[0]
+        if not isinstance(out, Val | Poison):
+            self.diags.error("E154", f"block `{block.name}` must return a tensor, got "
+                             f"{describe(out)}", spans[0])
+            return POISON
+        return out
+
+    # -- nodes --------------------------------------------------------------------------
+
+    def _unique(self, base: str, counters: dict[str, int]) -> str:
+        key = "_".join([*self.prefix, base])
+        counters[key] = counters.get(key, 0) + 1
+        return f"{base}_{counters[key]}"
+
+    def _node(self, op: str, span: Span, x: Val | None = None,
+              values: dict[str, list[int]] | None = None, args: dict[str, Any] | None = None,
+              arg_spans: dict[str, Span] | None = None) -> Val:
+        local = self._unique(op, self.counters)
+        name = "_".join([*self.prefix, local])
+        var = self.var_hint[-1] if self.var_hint else "h"
+        node = self._add(op=op, span=span, name=name, var=var, x=None if x is None else x.node,
+                         values=values or {}, args=args or {}, arg_spans=arg_spans or {})
+        return Val(node.id)
+
+    def _add(self, **kw) -> Node:
+        if len(self.nodes) >= MAX_NODES:
+            self.diags.error("E152", f"network `{self.decl.name}` expands to more than "
+                             f"{MAX_NODES:,} operations", kw["span"])
+            raise _Abort
+        node = Node(id=len(self.nodes), scope=tuple(self.prefix), **kw)
+        self.nodes.append(node)
+        return node
+
+
+@dataclass(frozen=True)
+class Sig:
+    """One parameter as argument binding sees it."""
+
+    name: str
+    required: bool = False
+    variadic: bool = False
+    keyword_only: bool = False
+
+
+def layer_sig(layer: Layer) -> list[Sig]:
+    modifiers = {"sn", "eqlr", "lr_mul", "gain"}
+    return [Sig(p.name, required=p.required and p.kind not in ("values", "ints"),
+                variadic=p.kind in ("values", "ints"), keyword_only=p.name in modifiers)
+            for p in layer.all_params]
+
+
+def _signature(callee: str, sig: list[Sig]) -> str:
+    parts = []
+    for p in sig:
+        if p.keyword_only:
+            continue
+        parts.append(f"{p.name}..." if p.variadic else p.name if p.required else f"{p.name}=…")
+    return f"{callee}({', '.join(parts)})"

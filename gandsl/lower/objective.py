@@ -1,0 +1,560 @@
+"""The objective section → a graph of values (samples, network calls, losses) and players.
+
+Definitions in the objective are order-free equations: `fake = G(z)` may come after a line that
+uses `fake`. They are ordered along a networkx dependency graph, and a cycle is an error that
+prints the cycle. Each `P minimizes a + w * b` becomes player P with weighted terms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from .. import syntax as S
+from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, names_in
+from ..consteval import truth as const_truth
+from ..diagnostics import Diagnostics, Span, did_you_mean
+from ..functions import DISTRIBUTIONS, FUNCTIONS, Fn
+from ..ir import Network, Objective, ONode, Player, Term
+from .globals import POISON, Globals, Poison, const_or_poison
+
+
+class ObjectiveLowering:
+    def __init__(self, decl: S.ObjectiveDecl, g: Globals, networks: dict[str, Network | None],
+                 diags: Diagnostics) -> None:
+        self.decl, self.g, self.networks, self.diags = decl, g, networks, diags
+        self.nodes: list[ONode] = []
+        self.env: dict[str, Any] = {}  # objective names → node id, or a compile-time value
+        self.groups: dict[str, list[str]] = {}
+        self.draws = 0
+        self.incomplete = False  # something was dropped after an error reported elsewhere
+
+    def run(self) -> Objective:
+        stmts = self._flatten(self.decl.body)
+        defs: dict[str, tuple[S.Stmt, Span]] = {}
+        players: list[S.Minimize] = []
+        for stmt in stmts:
+            if isinstance(stmt, S.Minimize):
+                players.append(stmt)
+                continue
+            for target in stmt.targets:
+                if not isinstance(target, S.Name):
+                    self.diags.error("E301", "objective values are named with plain names",
+                                     target.span)
+                    continue
+                if target.id in defs or target.id in self.g.networks:
+                    first = defs[target.id][1] if target.id in defs else \
+                        self.g.spans[target.id]
+                    self.diags.error("E102", f"`{target.id}` is already defined", target.span,
+                                     notes=[("first defined here", first)])
+                    continue
+                defs[target.id] = (stmt, target.span)
+        for stmt in self._ordered(defs):
+            self._define(stmt)
+        result = Objective(nodes=self.nodes, players=[p for p in map(self._player, players) if p],
+                           groups=self.groups, span=self.decl.span)
+        self.incomplete |= any(isinstance(v, Poison) for v in self.env.values())
+        return result
+
+    # -- statements ---------------------------------------------------------------------
+
+    def _flatten(self, stmts: list[S.Stmt]) -> list[S.Stmt]:
+        out: list[S.Stmt] = []
+        for stmt in stmts:
+            if isinstance(stmt, S.If):
+                cond = const_or_poison(stmt.cond, self.g.resolve, self.diags)
+                if isinstance(cond, Poison):
+                    continue
+                try:
+                    taken = stmt.then if const_truth(cond, stmt.cond.span) else stmt.orelse
+                except ConstError as e:
+                    self.diags.error(e.code, e.message, e.span)
+                    continue
+                out.extend(self._flatten(taken or []))
+            elif isinstance(stmt, S.Sample | S.Assign | S.Minimize):
+                out.append(stmt)
+            else:
+                what = {S.Return: "`return`", S.For: "`for`", S.Let: "`let`",
+                        S.ExprStmt: "a bare expression"}.get(type(stmt), "this statement")
+                hint = "is `minimizes` missing?" if isinstance(stmt, S.ExprStmt) else None
+                self.diags.error("E301", f"{what} is not allowed in the objective", stmt.span,
+                                 hint=hint)
+        return out
+
+    def _ordered(self, defs: dict[str, tuple[S.Stmt, Span]]) -> list[S.Stmt]:
+        """Definition statements in dependency order; statements in a cycle are dropped."""
+        graph = nx.DiGraph()
+        stmt_of = {name: stmt for name, (stmt, _) in defs.items()}
+        graph.add_nodes_from(defs)
+        for name, (stmt, _) in defs.items():
+            expr = stmt.source if isinstance(stmt, S.Sample) else stmt.value
+            for ref, _ in names_in(expr):
+                if ref in defs and stmt_of[ref] is not stmt:
+                    graph.add_edge(ref, name)
+        order = list(defs)
+        bad: set[str] = set()
+        for cycle in nx.simple_cycles(graph):
+            i = min(range(len(cycle)), key=lambda k: order.index(cycle[k]))
+            cyc = cycle[i:] + cycle[:i]
+            path = " → ".join([*cyc, cyc[0]])
+            self.diags.error("E106", f"objective values depend on each other in a cycle: "
+                             f"{path}", defs[cyc[0]][1],
+                             notes=[(f"`{n}` is defined here", defs[n][1]) for n in cyc[1:]])
+            bad.update(cycle)
+        names = nx.lexicographical_topological_sort(graph.subgraph(set(defs) - bad),
+                                                    key=order.index)
+        seen: list[S.Stmt] = []
+        for name in names:
+            if stmt_of[name] not in seen:
+                seen.append(stmt_of[name])
+        return seen
+
+    def _define(self, stmt: S.Stmt) -> None:
+        if isinstance(stmt, S.Sample):
+            self._sample(stmt)
+            return
+        assert isinstance(stmt, S.Assign)
+        if len(stmt.targets) != 1:
+            self.diags.error("E301", "assign one value per statement in the objective",
+                             stmt.span)
+            return
+        name = stmt.targets[0].id
+        if isinstance(stmt.value, S.GroupLit):
+            self._group(name, stmt.value)
+            return
+        self.env[name] = self._value(stmt.value, var=name)
+
+    def _group(self, name: str, group: S.GroupLit) -> None:
+        members: list[str] = []
+        for n in group.names:
+            if n.id not in self.g.networks:
+                self.diags.error("E101", f"`{n.id}` is not a network", n.span,
+                                 did_you_mean(n.id, self.g.networks))
+            elif n.id in members:
+                self.diags.error("E102", f"`{n.id}` is listed twice", n.span)
+            else:
+                members.append(n.id)
+        self.groups[name] = members
+
+    def _sample(self, stmt: S.Sample) -> None:
+        src = stmt.source
+        names = [t.id for t in stmt.targets if isinstance(t, S.Name)]
+        if isinstance(src, S.Name) and src.id in self.g.poisoned:
+            for n in names:
+                self.env[n] = POISON
+            return
+        if isinstance(src, S.Name) and src.id in self.g.datasets:
+            ds = self.g.datasets[src.id]
+            if len(names) != len(ds.fields):
+                fields = ", ".join(str(f) for f in ds.fields)
+                self.diags.error("E301", f"`{src.id}` yields {len(ds.fields)} value"
+                                 f"{'s' if len(ds.fields) != 1 else ''} ({fields}) but "
+                                 f"{len(names)} name{'s are' if len(names) != 1 else ' is'} "
+                                 "given", stmt.span)
+                for n in names:
+                    self.env[n] = POISON
+                return
+            self.draws += 1
+            for i, n in enumerate(names):
+                self.env[n] = self._add("data", src.span, name=src.id, field=i, var=n,
+                                        kwargs={"draw": self.draws})
+            return
+        if isinstance(src, S.Call) and isinstance(src.func, S.Name) and \
+                src.func.id in DISTRIBUTIONS:
+            dist = src.func.id
+            _, keywords = DISTRIBUTIONS[dist]
+            if len(names) != 1:
+                self.diags.error("E301", f"`{dist}(...)` gives one value", stmt.span)
+                return
+            args = [const_or_poison(a, self.g.resolve, self.diags) for a in src.args]
+            kwargs = {}
+            for kw in src.kwargs:
+                if kw.name not in keywords:
+                    self.diags.error("E104", f"`{dist}` has no argument `{kw.name}`", kw.span,
+                                     did_you_mean(kw.name, keywords) or (
+                                         f"`{dist}` takes " + ", ".join(keywords)
+                                         if keywords else f"`{dist}` takes only a size"))
+                    continue
+                kwargs[kw.name] = const_or_poison(kw.value, self.g.resolve, self.diags)
+            if len(args) != 1:
+                self.diags.error("E105", f"`{dist}` takes one size, e.g. `{dist}(128)`",
+                                 src.span)
+                self.env[names[0]] = POISON
+                return
+            if any(isinstance(v, Poison) for v in [*args, *kwargs.values()]):
+                self.env[names[0]] = POISON
+                return
+            try:
+                size = as_int(args[0], src.args[0].span, "a size")
+            except ConstError as e:
+                self.diags.error(e.code, e.message, e.span)
+                self.env[names[0]] = POISON
+                return
+            self.env[names[0]] = self._add("dist", src.span, name=dist, args=[size],
+                                           kwargs=kwargs, var=names[0])
+            return
+        if isinstance(src, S.Name | S.Call):
+            name = src.id if isinstance(src, S.Name) else getattr(src.func, "id", "")
+            self.diags.error("E101", f"`{name}` is not a dataset or a distribution", src.span,
+                             did_you_mean(name, [*self.g.datasets, *DISTRIBUTIONS]) or
+                             f"distributions are {', '.join(DISTRIBUTIONS)}")
+        else:
+            self.diags.error("E301", "sample from a dataset (`x ~ images`) or a distribution "
+                             "(`z ~ normal(128)`)", src.span)
+        for n in names:
+            self.env[n] = POISON
+
+    # -- values -------------------------------------------------------------------------
+
+    def _add(self, op: str, span: Span, **kw) -> int:
+        node = ONode(id=len(self.nodes), op=op, span=span, **kw)
+        self.nodes.append(node)
+        return node.id
+
+    def _const(self, expr: S.Expr) -> Any:
+        def resolve(name: str, span: Span) -> Any:
+            if name in self.env:
+                v = self.env[name]
+                if isinstance(v, Poison):
+                    raise Silent
+                if isinstance(v, _ConstBox):
+                    return v.value
+                raise NotConst(name, span)
+            return self.g.resolve(name, span)
+        try:
+            return evaluate(expr, resolve)
+        except Silent:
+            return POISON
+        except ConstError as e:
+            names = [*self.env, *self.g.names(), *self.groups]
+            self.diags.error(e.code, e.message, e.span, e.hint or (
+                did_you_mean(expr.id, names) if isinstance(expr, S.Name) else None))
+        except NotConst as e:
+            self.diags.error("E153", f"`{e.name}` is a tensor; a number is needed here", e.span)
+        return POISON
+
+    def _value(self, expr: S.Expr, var: str | None = None) -> Any:
+        """A node id, a `_ConstBox`, or POISON."""
+        if isinstance(expr, S.Name):
+            if expr.id in self.g.poisoned:
+                return POISON
+            if expr.id in self.env:
+                return self.env[expr.id]
+            if expr.id in self.g.networks:
+                self.diags.error("E206", f"network `{expr.id}` must be called: "
+                                 f"`{expr.id}(...)`", expr.span)
+                return POISON
+            if expr.id in self.g.datasets:
+                self.diags.error("E301", f"sample the dataset first: `x ~ {expr.id}`",
+                                 expr.span)
+                return POISON
+            if expr.id in self.groups:
+                self.diags.error("E301", f"`{expr.id}` is a group of networks; call them one "
+                                 "at a time", expr.span)
+                return POISON
+        if isinstance(expr, S.Call):
+            return self._call(expr, var)
+        if isinstance(expr, S.Attr):
+            return self._select(expr, var)
+        if isinstance(expr, S.Neg):
+            v = self._value(expr.operand)
+            if isinstance(v, Poison):
+                return v
+            if isinstance(v, _ConstBox):
+                return _ConstBox(-v.value)
+            return self._add("neg", expr.span, inputs=[v], var=var)
+        if isinstance(expr, S.BinOp):
+            acc = self._value(expr.first)
+            for op, operand in expr.rest:
+                rhs = self._value(operand)
+                if isinstance(acc, Poison) or isinstance(rhs, Poison):
+                    return POISON
+                if op not in "+-*/":
+                    self.diags.error("E201", f"`{op}` is not defined on losses", expr.span)
+                    return POISON
+                if isinstance(acc, _ConstBox) and isinstance(rhs, _ConstBox):
+                    acc = _ConstBox(self._const(S.BinOp(expr.span, S.Lit(expr.span, acc.value),
+                                                        [(op, S.Lit(expr.span, rhs.value))])))
+                    continue
+                ids = [self._box(acc, expr.first.span), self._box(rhs, operand.span)]
+                acc = self._add("arith", expr.span, name=op, inputs=ids)
+            if var is not None and isinstance(acc, int):
+                self.nodes[acc].var = var
+            return acc
+        if isinstance(expr, S.Every):
+            self.diags.error("E301", "`every` applies to a whole loss term of `minimizes`",
+                             expr.span)
+            return POISON
+        value = self._const(expr)
+        return POISON if isinstance(value, Poison) else _ConstBox(value)
+
+    def _box(self, v: Any, span: Span) -> int:
+        if isinstance(v, _ConstBox):
+            return self._add("const", span, args=[v.value])
+        return v
+
+    def _call(self, expr: S.Call, var: str | None) -> Any:
+        if not isinstance(expr.func, S.Name):
+            self.diags.error("E103", "only networks and functions can be called",
+                             expr.func.span)
+            return POISON
+        name = expr.func.id
+        if name in self.g.networks:
+            return self._network_call(name, expr, var)
+        if name in FUNCTIONS:
+            return self._function(FUNCTIONS[name], expr, var)
+        if name in DISTRIBUTIONS:
+            self.diags.error("E301", f"distributions are sampled: `z ~ {name}(...)`", expr.span)
+            return POISON
+        self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
+                         did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
+        return POISON
+
+    def _network_call(self, name: str, expr: S.Call, var: str | None) -> Any:
+        decl = self.g.networks[name]
+        inputs = [a.name for a in decl.inputs]
+        args: list[S.Expr | None] = list(expr.args) + [None] * max(0, len(inputs) -
+                                                                    len(expr.args))
+        if len(expr.args) > len(inputs):
+            self.diags.error("E206", f"`{name}` takes {len(inputs)} input"
+                             f"{'s' if len(inputs) != 1 else ''} ({', '.join(inputs)}), got "
+                             f"{len(expr.args) + len(expr.kwargs)}", expr.span)
+            return POISON
+        for kw in expr.kwargs:
+            if kw.name not in inputs:
+                self.diags.error("E104", f"`{name}` has no input `{kw.name}`", kw.span,
+                                 did_you_mean(kw.name, inputs))
+                return POISON
+            i = inputs.index(kw.name)
+            if args[i] is not None:
+                self.diags.error("E105", f"input `{kw.name}` of `{name}` is given twice",
+                                 kw.span)
+                return POISON
+            args[i] = kw.value
+        missing = [n for n, a in zip(inputs, args, strict=True) if a is None]
+        if missing:
+            self.diags.error("E206", f"`{name}` takes {len(inputs)} input"
+                             f"{'s' if len(inputs) != 1 else ''} ({', '.join(inputs)}); "
+                             f"missing {', '.join(missing)}", expr.span)
+            return POISON
+        ids = []
+        for a in args:
+            v = self._value(a)
+            if isinstance(v, Poison):
+                return v
+            if isinstance(v, _ConstBox):
+                self.diags.error("E206", f"network inputs are tensors, got "
+                                 f"{describe(v.value)}", a.span)
+                return POISON
+            ids.append(v)
+        return self._add("call", expr.span, name=name, inputs=ids, var=var)
+
+    def _select(self, expr: S.Attr, var: str | None) -> Any:
+        if isinstance(expr.obj, S.Name) and expr.obj.id in self.g.networks:
+            self.diags.error("E206", f"`{expr.obj.id}.{expr.name}` is the network as a "
+                             f"function; call it: `{expr.obj.id}(x).{expr.name}`", expr.span)
+            return POISON
+        obj = self._value(expr.obj)
+        if isinstance(obj, Poison):
+            return obj
+        if not isinstance(obj, int) or self.nodes[obj].op != "call":
+            self.diags.error("E207", f"`.{expr.name}` selects an output of a network call",
+                             expr.span)
+            return POISON
+        network = self.nodes[obj].name
+        if not self._check_output(network, expr.name, expr.span):
+            return POISON
+        return self._add("select", expr.span, name=expr.name, inputs=[obj], var=var)
+
+    def _check_output(self, network: str, output: str, span: Span) -> bool:
+        outs = [o.name for o in self.g.networks[network].outputs]
+        if outs == [""]:
+            self.diags.error("E207", f"`{network}` has a single output; use the call itself",
+                             span)
+            return False
+        if output not in outs:
+            self.diags.error("E207", f"`{network}` has no output `{output}`", span,
+                             did_you_mean(output, outs) or f"its outputs are {', '.join(outs)}")
+            return False
+        return True
+
+    def _function(self, fn: Fn, expr: S.Call, var: str | None) -> Any:
+        bound: dict[str, S.Expr] = {}
+        for i, a in enumerate(expr.args):
+            if i >= len(fn.args):
+                self.diags.error("E105", f"`{fn.name}` takes {len(fn.args)} arguments "
+                                 f"({', '.join(a.name for a in fn.args)}), got "
+                                 f"{len(expr.args)}", a.span)
+                return POISON
+            bound[fn.args[i].name] = a
+        names = [a.name for a in fn.args]
+        for kw in expr.kwargs:
+            if kw.name not in names:
+                self.diags.error("E104", f"`{fn.name}` has no argument `{kw.name}`", kw.span,
+                                 did_you_mean(kw.name, names))
+                return POISON
+            if kw.name in bound:
+                self.diags.error("E105", f"argument `{kw.name}` of `{fn.name}` is given twice",
+                                 kw.span)
+                return POISON
+            bound[kw.name] = kw.value
+        inputs: list[int] = []
+        kwargs: dict[str, Any] = {}
+        for a in fn.args:
+            e = bound.get(a.name)
+            if e is None:
+                if a.kind == "num" and a.default is not None:
+                    kwargs[a.name] = a.default
+                    continue
+                self.diags.error("E105", f"`{fn.name}` is missing argument `{a.name}`",
+                                 expr.span, hint=f"signature: {fn.name}("
+                                 f"{', '.join(x.name for x in fn.args)})")
+                return POISON
+            if a.kind == "num":
+                value = self._const(e)
+                if isinstance(value, Poison):
+                    return value
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    self.diags.error("E203", f"`{a.name}` of `{fn.name}` is a number, got "
+                                     f"{describe(value)}", e.span)
+                    return POISON
+                kwargs[a.name] = value
+            elif a.kind == "critic":
+                node = self._critic(e, fn.name)
+                if node is None:
+                    return POISON
+                inputs.append(node)
+            else:
+                v = self._value(e)
+                if isinstance(v, Poison):
+                    return v
+                if isinstance(v, _ConstBox):
+                    self.diags.error("E201", f"`{a.name}` of `{fn.name}` is a tensor, got "
+                                     f"{describe(v.value)}", e.span)
+                    return POISON
+                inputs.append(v)
+        return self._add("fn", expr.span, name=fn.name, inputs=inputs, kwargs=kwargs, var=var)
+
+    def _critic(self, e: S.Expr, fn: str) -> int | None:
+        """`D` or `D.src` as a function of one image (for penalties)."""
+        if isinstance(e, S.Name) and e.id in self.g.networks:
+            return self._add("netfn", e.span, name=e.id, kwargs={"output": ""})
+        if isinstance(e, S.Attr) and isinstance(e.obj, S.Name) and e.obj.id in self.g.networks:
+            if not self._check_output(e.obj.id, e.name, e.span):
+                return None
+            return self._add("netfn", e.span, name=e.obj.id, kwargs={"output": e.name})
+        self.diags.error("E201", f"`{fn}` takes the critic as a network (`D`) or one of its "
+                         "outputs (`D.src`)", e.span)
+        return None
+
+    # -- players ------------------------------------------------------------------------
+
+    def _player(self, stmt: S.Minimize) -> Player | None:
+        name = stmt.player
+        if name in self.groups:
+            networks = self.groups[name]
+        elif name in self.g.networks:
+            networks = [name]
+        else:
+            self.diags.error("E101", f"player `{name}` is not a network or a group",
+                             stmt.player_span, did_you_mean(name, [*self.g.networks,
+                                                                   *self.groups]))
+            return None
+        terms: list[Term] = []
+        used: dict[str, int] = {}
+        for sign, e in _summands(stmt.loss):
+            term = self._term(sign * (-1 if stmt.maximize else 1), e)
+            if term is None:
+                self.incomplete = True
+                continue
+            used[term.name] = used.get(term.name, 0) + 1
+            if used[term.name] > 1:
+                term.name = f"{term.name}_{used[term.name]}"
+            terms.append(term)
+        return Player(name=name, networks=networks, terms=terms, span=stmt.player_span)
+
+    def _term(self, sign: float, e: S.Expr) -> Term | None:
+        span = e.span
+        every = None
+        if isinstance(e, S.Every):
+            k = self._const(e.interval)
+            if isinstance(k, Poison):
+                return None
+            try:
+                every = as_int(k, e.interval.span, "an interval")
+            except ConstError as err:
+                self.diags.error(err.code, err.message, err.span)
+                return None
+            if every < 1:
+                self.diags.error("E203", f"`every` needs an interval of at least 1, got "
+                                 f"{every}", e.interval.span)
+                return None
+            e = e.expr
+        while isinstance(e, S.Neg):
+            sign, e = -sign, e.operand
+        weight: float = 1.0
+        core: S.Expr | None = e
+        if isinstance(e, S.BinOp) and all(op in "*/" for op, _ in e.rest):
+            factors = [("*", e.first), *e.rest]
+            tensor = [(op, f) for op, f in factors if not _is_const(f, self)]
+            if len(tensor) == 1 and tensor[0][0] == "*":
+                core = tensor[0][1]
+                for op, f in factors:
+                    if f is core:
+                        continue
+                    value = self._const(f)
+                    if isinstance(value, Poison):
+                        return None
+                    if isinstance(value, bool) or not isinstance(value, int | float):
+                        self.diags.error("E201", f"a loss weight is a number, got "
+                                         f"{describe(value)}", f.span)
+                        return None
+                    if op == "/" and value == 0:
+                        self.diags.error("E151", "division by zero", f.span)
+                        return None
+                    weight = weight * value if op == "*" else weight / value
+            elif not tensor:
+                core = None
+        if core is None or _is_const(core, self):
+            self.diags.error("E301", "a constant term has no gradient; a loss term needs a "
+                             "network output", span)
+            return None
+        while isinstance(core, S.Neg):
+            sign, core = -sign, core.operand
+        node = self._value(core)
+        if isinstance(node, Poison):
+            return None
+        if isinstance(node, _ConstBox):  # pragma: no cover - excluded above
+            return None
+        name = core.func.id if isinstance(core, S.Call) and isinstance(core.func, S.Name) \
+            else "term"
+        return Term(name=name, weight=float(sign * weight), node=node, every=every, span=span)
+
+
+class _ConstBox:
+    """A compile-time number inside the objective (a weight, a `let`)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _summands(e: S.Expr) -> list[tuple[int, S.Expr]]:
+    if isinstance(e, S.BinOp) and e.rest and all(op in "+-" for op, _ in e.rest):
+        return [(1, e.first)] + [(1 if op == "+" else -1, x) for op, x in e.rest]
+    return [(1, e)]
+
+
+def _is_const(e: S.Expr, lowering: ObjectiveLowering) -> bool:
+    """True when no name in `e` is a tensor value of the objective or a network call."""
+    if isinstance(e, S.Call | S.Attr):
+        return False
+    for name, _ in names_in(e):
+        v = lowering.env.get(name)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return False
+        if name in lowering.g.networks:
+            return False
+    return True

@@ -1,0 +1,164 @@
+"""The train section → `TrainConfig`: batch, steps, D steps per G step, an optimizer per
+player, learning-rate schedules, EMA, weight clipping and initialization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import syntax as S
+from ..consteval import ConstError, as_int
+from ..diagnostics import Diagnostics, did_you_mean
+from ..ir import Optimizer, PlayerOption, Schedule, TrainConfig
+from .globals import Globals, Poison, const_or_poison
+
+OPTIMIZERS: dict[str, tuple[str, ...]] = {
+    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+    "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered"),
+    "sgd": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
+}
+SCHEDULES: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "linear_decay": ("start", "end"),  # lr × 1 until `start`, then linearly to 0 at `end`
+    "step_decay": ("every", "gamma", "min_lr"),
+}
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "ema": ("decay", "start", "every"),
+    "clip": ("value",),
+}
+INITS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "std"),
+    "xavier": ("gain",),
+    "kaiming": ("a",),
+    "orthogonal": ("gain",),
+}
+KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "init", "batch", "steps"]
+
+
+def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfig:
+    cfg = TrainConfig(span=decl.span)
+    for st in decl.stmts:
+        if st.kind in ("batch", "steps"):
+            n = _positive_int(st.value, g, diags, st.kind)
+            if n is not None:
+                if getattr(cfg, st.kind) is not None:
+                    diags.error("E102", f"`{st.kind}` is set twice", st.span)
+                setattr(cfg, st.kind, n)
+        elif st.kind == "ratio":
+            (a, a_span), (b, _) = st.words
+            n = _positive_int(st.value, g, diags, "steps")
+            if n is not None:
+                if a in cfg.ratios:
+                    diags.error("E102", f"the steps of `{a}` are set twice", a_span)
+                cfg.ratios[a] = (n, b)
+        elif st.kind == "option":
+            _option(st, cfg, g, diags)
+        else:
+            _player_fn(st, cfg, g, diags)
+    return cfg
+
+
+def _positive_int(expr: S.Expr, g: Globals, diags: Diagnostics, what: str) -> int | None:
+    value = const_or_poison(expr, g.resolve, diags)
+    if isinstance(value, Poison):
+        return None
+    try:
+        n = as_int(value, expr.span, f"an integer for `{what}`")
+    except ConstError as e:
+        diags.error("E304", e.message, e.span)
+        return None
+    if n < 1:
+        diags.error("E304", f"`{what}` must be at least 1, got {n}", expr.span)
+        return None
+    return n
+
+
+def _kwargs(st: S.TrainStmt, allowed: tuple[str, ...], callee: str, g: Globals,
+            diags: Diagnostics) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for kw in st.kwargs:
+        if kw.name not in allowed:
+            diags.error("E104", f"`{callee}` has no option `{kw.name}`", kw.span,
+                        did_you_mean(kw.name, allowed) or
+                        (f"options: {', '.join(allowed)}" if allowed else "it takes none"))
+            return None
+        value = const_or_poison(kw.value, g.resolve, diags)
+        if isinstance(value, Poison):
+            return None
+        out[kw.name] = value
+    return out
+
+
+def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
+    (word, word_span), (player, _) = st.words
+    if word in OPTIMIZERS:
+        if st.args:
+            diags.error("E304", f"`{word}` takes keyword options, e.g. `{word} {player} "
+                        "(lr=2e-4)`", st.args[0].span)
+            return
+        kwargs = _kwargs(st, OPTIMIZERS[word], word, g, diags)
+        if kwargs is not None:
+            if any(o.player == player for o in cfg.optimizers):
+                diags.error("E102", f"player `{player}` already has an optimizer", st.span)
+                return
+            cfg.optimizers.append(Optimizer(kind=word, player=player, kwargs=kwargs,
+                                            span=st.span))
+    elif word == "lr":  # `lr linear_decay(...)`: a schedule for every player
+        _schedule(st, player, None, cfg, g, diags, st.words[1][1])
+    elif word in OPTIONS:
+        allowed = OPTIONS[word]
+        kwargs = _kwargs(st, allowed, word, g, diags)
+        if kwargs is None:
+            return
+        args = [const_or_poison(a, g.resolve, diags) for a in st.args]
+        if word == "clip":
+            if len(args) + len(kwargs) != 1:
+                diags.error("E304", "`clip` takes one value: `clip D (0.01)`", st.span)
+                return
+            kwargs = {"value": args[0] if args else kwargs["value"]}
+            args = []
+        elif args:
+            diags.error("E304", f"`{word}` takes keyword options", st.args[0].span)
+            return
+        cfg.options.append(PlayerOption(kind=word, player=player, kwargs=kwargs, span=st.span))
+    else:
+        diags.error("E304", f"unknown train setting `{word}`", word_span,
+                    did_you_mean(word, KEYWORDS) or f"settings: {', '.join(KEYWORDS)}")
+
+
+def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
+    (word, word_span), (player, _), (fn, fn_span) = st.words
+    if word == "lr":
+        _schedule(st, fn, player, cfg, g, diags, fn_span)
+    elif word == "init":
+        if fn not in INITS:
+            diags.error("E304", f"unknown initialization `{fn}`", fn_span,
+                        did_you_mean(fn, INITS) or f"choices: {', '.join(INITS)}")
+            return
+        kwargs = _kwargs(st, INITS[fn], fn, g, diags)
+        if kwargs is not None:
+            cfg.options.append(PlayerOption(kind="init", player=player, fn=fn, kwargs=kwargs,
+                                            span=st.span))
+    else:
+        diags.error("E304", f"unknown train setting `{word}`", word_span,
+                    did_you_mean(word, ["lr", "init"]))
+
+
+def _schedule(st, kind: str, player: str | None, cfg: TrainConfig, g: Globals,
+              diags: Diagnostics, span) -> None:
+    if kind not in SCHEDULES:
+        diags.error("E304", f"unknown learning-rate schedule `{kind}`", span,
+                    did_you_mean(kind, SCHEDULES) or f"schedules: {', '.join(SCHEDULES)}")
+        return
+    if st.args:
+        diags.error("E304", "schedules take keyword options, e.g. "
+                    "`lr linear_decay(start=100k, end=200k)`", st.args[0].span)
+        return
+    kwargs = _kwargs(st, SCHEDULES[kind], kind, g, diags)
+    if kwargs is None:
+        return
+    if any(s.player == player for s in cfg.schedules):
+        who = f"player `{player}`" if player else "every player"
+        diags.error("E102", f"a schedule for {who} is already set", st.span)
+        return
+    cfg.schedules.append(Schedule(kind=kind, player=player, kwargs=kwargs, span=st.span))

@@ -1,0 +1,123 @@
+"""The only place that orders the passes: parse → lower → check → emit.
+
+`GANDSL_DEBUG=1` prints each pass and its time to stderr, `=2` also the IR, `=3` also the
+generated source.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .check import check
+from .diagnostics import Diagnostic, Diagnostics, GandslError
+from .ir import Spec
+from .lower import lower
+from .parse import parse
+
+
+@dataclass
+class Result:
+    spec: Spec
+    warnings: list[Diagnostic]
+    text: str  # the spec's source
+    path: str
+    python: str | None = None  # the generated module, when emitted
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _debug_level() -> int:
+    try:
+        return int(os.environ.get("GANDSL_DEBUG", "0"))
+    except ValueError:
+        return 0
+
+
+def check_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Result:
+    """Parse, lower and check. Raises `GandslError` when there is any error."""
+    debug = _debug_level()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    module = parse(text, path)
+    timings["parse"] = time.perf_counter() - t0
+    _check_overrides(module, params or {})
+    diags = Diagnostics()
+    t0 = time.perf_counter()
+    spec = lower(module, text, path, dict(params or {}), diags)
+    timings["lower"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    check(spec, diags)
+    timings["check"] = time.perf_counter() - t0
+    if debug:
+        for name, t in timings.items():
+            print(f"[gandsl] {name:6s} {t * 1000:7.2f} ms", file=sys.stderr)
+        if debug >= 2:
+            print(spec.model_dump_json(indent=2), file=sys.stderr)
+    diags.raise_if_errors(text, path)
+    return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings)
+
+
+def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None,
+                   display_path: str | None = None) -> Result:
+    """Check, then emit Python. Raises `GandslError` when there is any error."""
+    from .emit import emit
+
+    result = check_source(text, path, params)
+    t0 = time.perf_counter()
+    result.python = emit(result.spec, display_path)
+    result.timings["emit"] = time.perf_counter() - t0
+    if _debug_level() >= 1:
+        print(f"[gandsl] emit   {result.timings['emit'] * 1000:7.2f} ms", file=sys.stderr)
+    if _debug_level() >= 3:
+        print(result.python, file=sys.stderr)
+    return result
+
+
+def read_spec(path: str | Path) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecFileError(f"cannot read spec `{path}`: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SpecFileError(f"spec `{path}` is not UTF-8 text ({e.reason} at byte "
+                            f"{e.start})") from None
+
+
+class SpecFileError(Exception):
+    """The spec file itself cannot be read."""
+
+
+class UsageError(Exception):
+    """A bad flag or argument (exit status 2)."""
+
+
+def _check_overrides(module, params: dict[str, Any]) -> None:
+    from . import syntax as S
+    from .diagnostics import did_you_mean
+
+    declared = [i.name for i in module.items if isinstance(i, S.ParamDecl)]
+    for name in params:
+        if name not in declared:
+            hint = did_you_mean(name, declared)
+            known = f"; its params are {', '.join(declared)}" if declared else \
+                "; it declares no params"
+            raise UsageError(f"--param {name}: the spec has no param `{name}`"
+                             f"{' (' + hint + ')' if hint else known}")
+
+
+def display(path: str | Path) -> str:
+    """The path as it should appear in generated files: relative to the working directory
+    when inside it, so the same spec gives the same bytes wherever the repo lives."""
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+__all__ = ["Result", "check_source", "compile_source", "read_spec", "SpecFileError",
+           "UsageError", "GandslError", "display"]
