@@ -284,6 +284,12 @@ class _ToSyntax(Transformer):
         return S.NetworkDecl(_span(meta), str(name), _tspan(name), inputs or [], outputs, body,
                              frozen)
 
+    def network_copy(self, meta, c):
+        return S.NetworkCopy(_span(meta), str(c[0]), _tspan(c[0]), str(c[1]), _tspan(c[1]))
+
+    def labeled(self, meta, c):
+        return S.Labeled(_span(meta), str(c[0]), _tspan(c[0]), c[1])
+
     def typed_args(self, meta, c):
         return list(c)
 

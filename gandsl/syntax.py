@@ -145,6 +145,15 @@ class Chain(Expr):
 
 
 @dataclass(slots=True)
+class Labeled(Expr):
+    """`name: term`: a loss term with a name for logs and metrics."""
+
+    label: str
+    label_span: Span
+    expr: Expr
+
+
+@dataclass(slots=True)
 class Every(Expr):
     """`term every k`: a lazily applied loss term (StyleGAN2's lazy regularization)."""
 
@@ -285,6 +294,16 @@ class NetworkDecl(Stmt):
     outputs: list[TypedName]  # a single unnamed output has name ""
     body: list[Stmt]
     frozen: bool = False
+
+
+@dataclass(slots=True)
+class NetworkCopy(Stmt):
+    """`network G_ba = G_ab`: the same architecture with its own parameters."""
+
+    name: str
+    name_span: Span
+    source: str
+    source_span: Span
 
 
 @dataclass(slots=True)

@@ -25,13 +25,13 @@ class G(nn.Module):
         super().__init__()
         self.conv_t_1 = nn.ConvTranspose2d(100, 512, 4, bias=False)  # 819,200 params
         self.batch_norm_1 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_t_2 = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1, bias=False)  # 2,097,152 params
+        self.conv_t_2 = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1, bias=False)
         self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_3 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False)  # 524,288 params
+        self.conv_t_3 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False)
         self.batch_norm_3 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_4 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)  # 131,072 params
+        self.conv_t_4 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
         self.batch_norm_4 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_t_5 = nn.ConvTranspose2d(64, 3, 4, stride=2, padding=1, bias=False)  # 3,072 params
+        self.conv_t_5 = nn.ConvTranspose2d(64, 3, 4, stride=2, padding=1, bias=False)
 
     def forward(self, z: Tensor) -> Tensor:
         h = z.reshape(-1, 100, 1, 1)  # (B, 100, 1, 1)

@@ -14,6 +14,8 @@ from ..layers import LAYERS, Ctx
 from ..types import conversion
 from .names import Namespace, attribute_namespace, comment, docstring
 
+_WIDTH = 100  # generated lines stay within this, comments included, where possible
+
 _OPS = {
     "add": "{x} + {other}",
     "sub": "{x} - {other}",
@@ -65,8 +67,11 @@ def build_class(net: Network, class_name: str, output_class: str | None,
             continue
         expr, ctor = _expr(node, net, var_of, attrs, batch, cls)
         if ctor is not None:
-            count = f"  # {node.params:,} params" if node.params else ""
-            cls.init.append(f"self.{ctor[0]} = {ctor[1]}{count}")
+            line = f"self.{ctor[0]} = {ctor[1]}"
+            note = f"  # {node.params:,} params"
+            if node.params and len(line) + len(note) + 8 <= _WIDTH:  # only where it fits
+                line += note
+            cls.init.append(line)
         target = _variable(node, idx, holder, last_use)
         var_of[node.id] = target
         holder[target] = node.id

@@ -199,6 +199,15 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
         elif isinstance(item, S.NetworkDecl):
             if _define(g, item.name, item.name_span, diags, "network"):
                 g.networks[item.name] = item
+        elif isinstance(item, S.NetworkCopy):
+            source = g.networks.get(item.source)
+            if source is None:
+                diags.error("E101", f"`{item.source}` is not a network declared above",
+                            item.source_span, did_you_mean(item.source, g.networks))
+            elif _define(g, item.name, item.name_span, diags, "network"):
+                g.networks[item.name] = S.NetworkDecl(
+                    item.span, item.name, item.name_span, source.inputs, source.outputs,
+                    source.body, source.frozen)
         elif isinstance(item, S.ObjectiveDecl):
             if g.objectives:
                 diags.error("E102", "a spec has one `objective` section", item.span,

@@ -52,7 +52,7 @@ class NetworkLowering:
         self.nodes: list[Node] = []
         self.counters: dict[str, int] = {}
         self.prefix: list[str] = []  # block instance names, outermost first
-        self.block_stack: list[tuple[str, Span]] = []
+        self.block_stack: list[tuple[str, Span, str]] = []  # (block, call site, caller's var)
         self.var_hint: list[str] = []
 
     # -- entry --------------------------------------------------------------------------
@@ -151,7 +151,8 @@ class NetworkLowering:
         return values, [e.span for e in exprs]
 
     def _block_var(self) -> str:
-        return self.block_stack[-1][0] if self.block_stack else "out"
+        """A block's value takes the name of the variable its caller assigns it to."""
+        return self.block_stack[-1][2] if self.block_stack else "out"
 
     def _stmt(self, stmt: S.Stmt, scope: _Scope, kind: str):
         if isinstance(stmt, S.Assign):
@@ -333,7 +334,7 @@ class NetworkLowering:
             if isinstance(v, Poison):
                 return v
             return self._const(expr, scope)
-        if isinstance(expr, S.GroupLit | S.Every):
+        if isinstance(expr, S.GroupLit | S.Every | S.Labeled):
             self.diags.error("E301", "only allowed in the objective", expr.span)
             return POISON
         if isinstance(expr, S.Attr):
@@ -641,7 +642,7 @@ class NetworkLowering:
 
     def _block(self, block: S.BlockDecl, v: Val, stage: S.Stage, caller: _Scope) -> Any:
         if len(self.block_stack) >= MAX_BLOCK_DEPTH:
-            chain = " → ".join(name for name, _ in self.block_stack[-6:])
+            chain = " → ".join(name for name, _, _ in self.block_stack[-6:])
             self.diags.error("E152", f"blocks nested deeper than {MAX_BLOCK_DEPTH} "
                              f"(… → {chain} → {block.name})", stage.span,
                              hint=f"does `{block.name}` call itself without an `if` that "
@@ -662,13 +663,16 @@ class NetworkLowering:
                 return value
             inner.names[bp.name] = value
         instance = self._unique(block.name, self.counters)
+        first_node = len(self.nodes)
+        caller_var = self.var_hint[-1] if self.var_hint else "h"
         self.prefix.append(instance)
-        self.block_stack.append((block.name, stage.span))
+        self.block_stack.append((block.name, stage.span, caller_var))
         try:
             result = self._body(block.body, inner, kind="block")
         finally:
             self.prefix.pop()
             self.block_stack.pop()
+        self._name_single_module(first_node, instance)
         if result is None:
             self.diags.error("E205", f"block `{block.name}` does not produce a value",
                              block.name_span, hint="end its body with an expression or "
@@ -684,6 +688,15 @@ class NetworkLowering:
                              f"{describe(out)}", spans[0])
             return POISON
         return out
+
+    def _name_single_module(self, first: int, instance: str) -> None:
+        """A block instance with one weighted layer names it after itself (`norm_relu_1`)."""
+        mine = [n for n in self.nodes[first:] if n.op in LAYERS and LAYERS[n.op].module
+                is not None and len(n.scope) == len(self.prefix) + 1]
+        inner = [n for n in self.nodes[first:] if len(n.scope) > len(self.prefix) + 1
+                 and n.op in LAYERS and LAYERS[n.op].module is not None]
+        if len(mine) == 1 and not inner:
+            mine[0].name = "_".join([*self.prefix, instance])
 
     # -- nodes --------------------------------------------------------------------------
 

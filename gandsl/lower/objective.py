@@ -282,8 +282,9 @@ class ObjectiveLowering:
             if var is not None and isinstance(acc, int):
                 self.nodes[acc].var = var
             return acc
-        if isinstance(expr, S.Every):
-            self.diags.error("E301", "`every` applies to a whole loss term of `minimizes`",
+        if isinstance(expr, S.Every | S.Labeled):
+            what = "`every`" if isinstance(expr, S.Every) else "a term name (`name: ...`)"
+            self.diags.error("E301", f"{what} applies to a whole loss term of `minimizes`",
                              expr.span)
             return POISON
         value = self._const(expr)
@@ -463,20 +464,30 @@ class ObjectiveLowering:
             return None
         terms: list[Term] = []
         used: dict[str, int] = {}
+        labels: dict[str, Span] = {}
         for sign, e in _summands(stmt.loss):
+            if isinstance(e, S.Labeled):
+                if e.label in labels:
+                    self.diags.error("E102", f"two terms of `{name}` are named `{e.label}`",
+                                     e.label_span, notes=[("the first", labels[e.label])])
+                    continue
+                labels[e.label] = e.label_span
             term = self._term(sign * (-1 if stmt.maximize else 1), e)
             if term is None:
                 self.incomplete = True
                 continue
             used[term.name] = used.get(term.name, 0) + 1
-            if used[term.name] > 1:
-                term.name = f"{term.name}_{used[term.name]}"
+            if used[term.name] > 1 or term.name in labels and not isinstance(e, S.Labeled):
+                term.name = f"{term.name}_{used[term.name]}"  # unnamed repeats: l1, l1_2, ...
             terms.append(term)
         return Player(name=name, networks=networks, terms=terms, span=stmt.player_span)
 
     def _term(self, sign: float, e: S.Expr) -> Term | None:
         span = e.span
         every = None
+        label = None
+        if isinstance(e, S.Labeled):
+            label, e = e.label, e.expr
         if isinstance(e, S.Every):
             k = self._const(e.interval)
             if isinstance(k, Poison):
@@ -527,8 +538,8 @@ class ObjectiveLowering:
             return None
         if isinstance(node, _ConstBox):  # pragma: no cover - excluded above
             return None
-        name = core.func.id if isinstance(core, S.Call) and isinstance(core.func, S.Name) \
-            else "term"
+        name = label or (core.func.id if isinstance(core, S.Call) and
+                         isinstance(core.func, S.Name) else "term")
         return Term(name=name, weight=float(sign * weight), node=node, every=every, span=span)
 
 

@@ -1,0 +1,36 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gandsl.diagnostics import Diagnostic, GandslError
+from gandsl.pipeline import check_source, compile_source
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted((ROOT / "specs").glob("*.gan"))
+
+
+def diagnostics(text: str, **params) -> list[Diagnostic]:
+    """Every diagnostic (errors and warnings) of a spec given as text, in source order."""
+    try:
+        return check_source(textwrap.dedent(text), "t.gan", params).warnings
+    except GandslError as e:
+        return e.diagnostics
+
+
+def codes_at(text: str, **params) -> list[tuple[str, int, int]]:
+    """(code, line, col) of every diagnostic."""
+    return [(d.code, d.span.line, d.span.col) for d in diagnostics(text, **params)]
+
+
+def compile_text(text: str, **params):
+    return compile_source(textwrap.dedent(text), "t.gan", params)
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
