@@ -34,3 +34,11 @@ def compile_text(text: str, **params):
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Tests never write to the user's ~/.cache/gandsl."""
+    import os
+
+    os.environ["GANDSL_CACHE"] = str(tmp_path_factory.mktemp("gandsl-cache"))

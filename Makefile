@@ -1,0 +1,24 @@
+# Set-up is part of each target: a fresh clone needs only `make demo` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench
+
+# torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
+# (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/gandsl compile specs/stargan.gan
+	$(BIN)/python examples/stargan_tour.py
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md
