@@ -107,9 +107,14 @@ def _pow(a, b, span: Span):
             raise ConstError("E150", f"{a}^{b} is too large", span)
         return a ** b
     try:
-        return float(a) ** float(b)
-    except (OverflowError, ZeroDivisionError) as e:
-        raise ConstError("E150", f"{a}^{b}: {e}", span) from None
+        result = float(a) ** float(b)
+    except OverflowError:
+        raise ConstError("E150", f"{a}^{b} is too large", span) from None
+    except ZeroDivisionError:
+        raise ConstError("E151", f"{a}^{b} divides by zero", span) from None
+    if isinstance(result, complex):  # a negative base with a fractional exponent
+        raise ConstError("E150", f"{a}^{b} is not a real number", span)
+    return result
 
 
 _BINARY = {
@@ -126,6 +131,12 @@ _COMPARE = {
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
 }
+
+
+def _len(x, span):
+    if not isinstance(x, tuple | list):
+        raise ConstError("E150", f"`len` takes a list, got {describe(x)}", span)
+    return len(x)
 
 
 def _log2(x, span):
@@ -154,7 +165,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable]] = {
     "floor": (1, 1, lambda x, s: math.floor(_num(x, s))),
     "ceil": (1, 1, lambda x, s: math.ceil(_num(x, s))),
     "round": (1, 1, lambda x, s: round(_num(x, s))),
-    "len": (1, 1, lambda x, s: len(x) if isinstance(x, tuple | list) else _num("", s)),
+    "len": (1, 1, lambda x, s: _len(x, s)),
 }
 
 
@@ -179,11 +190,12 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
         prev = expr.first
         for op, operand in expr.rest:
             rhs = evaluate(operand, resolve)
+            start = expr.span if prev is expr.first else prev.span  # includes any `(`
             if op == "+" and isinstance(acc, str) and isinstance(rhs, str):
                 acc = acc + rhs
             else:
                 acc = _BINARY[op](_num(acc, prev.span), _num(rhs, operand.span),
-                                  prev.span.to(operand.span))
+                                  start.to(operand.span))
             acc = _check(acc, expr.span)
             prev = operand
         return acc

@@ -51,7 +51,7 @@ CODES: dict[str, str] = {
     "E105": "wrong number of arguments",
     "E106": "dependency cycle",
     "E107": "unknown type",
-    "E108": "unknown parameter on the command line",
+    "E108": "a --param value of the wrong kind",
     "E109": "name shadows a builtin",
     # compile-time evaluation (consteval.py, lower.py)
     "E150": "invalid compile-time value",

@@ -137,6 +137,19 @@ class Optimizer(BaseModel):
     player: str
     kwargs: dict[str, Any]
     span: Span
+    player_span: Span
+
+
+class Ratio(BaseModel):
+    """`D steps 5 per G step`."""
+
+    model_config = _CONFIG
+    player: str
+    steps: int
+    per: str
+    span: Span
+    player_span: Span
+    per_span: Span
 
 
 class Schedule(BaseModel):
@@ -145,6 +158,7 @@ class Schedule(BaseModel):
     player: str | None  # None: every player
     kwargs: dict[str, Any]
     span: Span
+    player_span: Span | None = None
 
 
 class PlayerOption(BaseModel):
@@ -157,17 +171,19 @@ class PlayerOption(BaseModel):
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     span: Span
+    player_span: Span
 
 
 class TrainConfig(BaseModel):
     model_config = _CONFIG
     batch: int | None = None
     steps: int | None = None
-    ratios: dict[str, tuple[int, str]] = Field(default_factory=dict)  # D: (5, "G")
+    ratios: list[Ratio] = Field(default_factory=list)
     optimizers: list[Optimizer] = Field(default_factory=list)
     schedules: list[Schedule] = Field(default_factory=list)
     options: list[PlayerOption] = Field(default_factory=list)
     span: Span
+    complete: bool = True  # False when a statement failed: "missing optimizer" would echo it
 
 
 class Spec(BaseModel):

@@ -43,19 +43,18 @@ def parse(source: str, path: str = "<spec>") -> S.Module:
         diags.raise_if_errors(source, path)
     try:
         tree = _parser().parse(source)
-    except UnexpectedInput:
-        # Re-parse each top-level item alone (the rest blanked out, positions kept) so that
-        # independent syntax errors in different items are all reported.
-        for chunk in _top_level_chunks(source):
+    except UnexpectedInput as first:
+        # The first error is where the whole parse stopped. Items that start after it are
+        # re-parsed alone (the rest blanked out, positions kept), so that independent syntax
+        # errors in later items are reported too.
+        _syntax_error(first, source, diags)
+        for start_line, chunk in _top_level_chunks(source):
+            if start_line <= first.line:
+                continue
             try:
                 _parser().parse(chunk)
             except UnexpectedInput as e:
                 _syntax_error(e, chunk, diags)
-        if not diags.errors:  # the items parse alone but not together: report the whole
-            try:
-                _parser().parse(source)
-            except UnexpectedInput as e:
-                _syntax_error(e, source, diags)
         diags.raise_if_errors(source, path)
         raise AssertionError("unreachable") from None  # pragma: no cover
     _check_depth(tree, diags)
@@ -87,7 +86,7 @@ def _spell(term: str) -> str:
 
 
 def _expected(names: set[str]) -> str:
-    spelled = sorted({_spell(n) for n in names if not n.startswith("_")},
+    spelled = sorted({_spell(n) for n in names},
                      key=lambda s: (_PRIORITY.index(s) if s in _PRIORITY else 99, s))
     if len(spelled) > 6:
         spelled = spelled[:6] + ["…"]
@@ -166,24 +165,22 @@ def _end_span(text: str) -> Span:
 _TOP_KEYWORDS = re.compile(r"^(gan|param|let|data|block|network|frozen|objective|train|if)\b")
 
 
-def _top_level_chunks(source: str) -> list[str]:
-    """Each top-level item as a copy of the source with everything else blanked to spaces."""
-    starts: list[int] = []
+def _top_level_chunks(source: str) -> list[tuple[int, str]]:
+    """(first line, text) of each top-level item: a copy of the source with everything else
+    blanked to spaces, so positions stay those of the whole file."""
+    starts: list[tuple[int, int]] = []
     depth = 0
     offset = 0
-    for line in source.splitlines(keepends=True):
+    for lineno, line in enumerate(source.splitlines(keepends=True), 1):
         clean = _SKIP.sub(lambda m: " " * len(m.group()), line)
-        if depth == 0 and _TOP_KEYWORDS.match(clean) and not clean.startswith("if") or (
-            depth == 0 and clean.startswith("if ")
-        ):
-            starts.append(offset)
+        if depth == 0 and _TOP_KEYWORDS.match(clean):
+            starts.append((lineno, offset))
         depth = max(0, depth + clean.count("{") - clean.count("}"))
         offset += len(line)
-    if not starts:
-        return [source]
-    starts.append(len(source))
+    starts.append((0, len(source)))
     blank = re.sub(r"[^\n]", " ", source)
-    return [blank[:a] + source[a:b] + blank[b:] for a, b in zip(starts, starts[1:], strict=False)]
+    return [(line, blank[:a] + source[a:b] + blank[b:])
+            for (line, a), (_, b) in zip(starts, starts[1:], strict=False)]
 
 
 def _check_depth(tree: Tree, diags: Diagnostics) -> None:

@@ -79,6 +79,11 @@ class TensorType(BaseModel):
             return f"{self.kind}[{self.labels}]"
         return f"{self.kind}[{', '.join(str(d) for d in self.dims)}]"
 
+    def sized(self) -> str:
+        """The type with its size spelled out when it is given by datasets:
+        `label[celeba | rafd] (15)`, for messages about sizes."""
+        return f"{self} ({self.dims[0]})" if self.labels is not None else str(self)
+
     def shape_comment(self) -> str:
         """The tensor shape with the batch dimension, as written in generated code."""
         if self.kind in ("scalar", "class"):

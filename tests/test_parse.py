@@ -41,7 +41,7 @@ def test_chains_continue_on_the_next_line():
 
 
 def test_objective_statements():
-    m = parse("objective {\n  x, c ~ data\n  G2 = {A, B}\n"
+    m = parse("objective {\n  x, c ~ faces\n  G2 = {A, B}\n"
               "  D minimizes gan: 2 * f(x) + 5 * r1(D, x) every 16\n  G maximizes g(x)\n}")
     sample, group, mini, maxi = m.items[0].body
     assert isinstance(sample, S.Sample) and [t.id for t in sample.targets] == ["x", "c"]

@@ -124,6 +124,6 @@ def test_stargan_mask_vector_types():
     terms = {p.name: [(t.name, t.weight) for t in p.terms] for p in spec.objective.players}
     assert terms == {"D": [("wgan_d", 1.0), ("bce", 1.0), ("gradient_penalty", 10.0)],
                      "G": [("wgan_g", 1.0), ("bce", 1.0), ("l1", 10.0)]}
-    assert spec.train.ratios == {"D": (5, "G")}
+    assert [(r.player, r.steps, r.per) for r in spec.train.ratios] == [("D", 5, "G")]
     assert [(o.player, o.kwargs) for o in spec.train.optimizers] == [
         ("G", {"lr": 1e-4, "betas": (0.5, 0.999)}), ("D", {"lr": 1e-4, "betas": (0.5, 0.999)})]

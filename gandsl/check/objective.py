@@ -83,8 +83,9 @@ def _call_type(node: ONode, ins, nets: dict[str, Network], diags: Diagnostics) -
         return None
     for i, (port, t) in enumerate(zip(net.inputs, ins, strict=True), 1):
         if not isinstance(t, TensorType) or not assignable(t, port.type):
-            diags.error("E206", f"input {i} (`{port.name}`) of `{net.name}` is {port.type}, "
-                        f"got {t if isinstance(t, TensorType) else 'a loss'}", node.span,
+            got = t.sized() if isinstance(t, TensorType) else "a loss"
+            diags.error("E206", f"input {i} (`{port.name}`) of `{net.name}` is "
+                        f"{port.type.sized()}, got {got}", node.span,
                         notes=[(f"`{port.name}` is declared here", port.span)])
             return None
     return net.outputs[0].type if net.single_output else _RECORD
@@ -116,12 +117,12 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
     if fn.name == "bce" and len(ins) == 2:
         logits, target = ins
         if not _labels_match(logits, target):
-            diags.error("E202", f"`bce` compares logits {logits} with labels {target}: the "
-                        "label counts differ", node.span)
+            diags.error("E202", f"`bce` compares logits {logits.sized()} with labels "
+                        f"{target.sized()}: the label counts differ", node.span)
             return None
     if fn.name == "ce" and len(ins) == 2 and ins[0].dims != ins[1].dims:
-        diags.error("E202", f"`ce` takes logits over N classes and class[N]; got {ins[0]} "
-                    f"and {ins[1]}", node.span)
+        diags.error("E202", f"`ce` takes logits over N classes and class[N]; got "
+                    f"{ins[0].sized()} and {ins[1].sized()}", node.span)
         return None
     return first if fn.returns == "same" else LOSS
 
@@ -204,19 +205,19 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
     known = set(players)
     for opt in train.optimizers:
         if opt.player not in known:
-            diags.error("E304", f"`{opt.player}` is not a player", opt.span,
+            diags.error("E304", f"`{opt.player}` is not a player", opt.player_span,
                         did_you_mean(opt.player, players) or f"players: {', '.join(players)}")
-    for p in spec.objective.players:
+    for p in spec.objective.players if train.complete else ():
         if not any(o.player == p.name for o in train.optimizers):
             diags.error("E304", f"player `{p.name}` has no optimizer", train.span,
                         hint=f"add e.g. `adam {p.name} (lr=2e-4, betas=(0.5, 0.999))`")
-    for a, (_, b) in train.ratios.items():
-        for who in (a, b):
+    for r in train.ratios:
+        for who, span in ((r.player, r.player_span), (r.per, r.per_span)):
             if who not in known:
-                diags.error("E304", f"`{who}` is not a player", train.span,
+                diags.error("E304", f"`{who}` is not a player", span,
                             did_you_mean(who, players))
     for opt in [*train.schedules, *train.options]:
         who = opt.player
         if who is not None and who not in known and who not in owner:
-            diags.error("E304", f"`{who}` is not a player or a trained network", opt.span,
-                        did_you_mean(who, [*players, *owner]))
+            diags.error("E304", f"`{who}` is not a player or a trained network",
+                        opt.player_span or opt.span, did_you_mean(who, [*players, *owner]))

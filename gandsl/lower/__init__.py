@@ -20,13 +20,21 @@ def lower(module: S.Module, source: str, path: str, overrides: dict[str, Any],
     g = collect(module, overrides, diags)
     networks: dict[str, Network | None] = {
         name: NetworkLowering(decl, g, diags).run() for name, decl in g.networks.items()}
+    # A section whose lowering failed anywhere is not checked further: the checks of a partly
+    # lowered objective or train section would only echo the errors already reported.
     objective = None
     if g.objectives:
+        before = len(diags.errors)
         lowering = ObjectiveLowering(g.objectives[0], g, networks, diags)
         objective = lowering.run()
-        if lowering.incomplete or any(n is None for n in networks.values()):
-            objective = None  # checking a partly lowered objective would only echo its errors
-    train = lower_train(g.trains[0], g, diags) if g.trains else None
+        if lowering.incomplete or len(diags.errors) > before or \
+                any(n is None for n in networks.values()):
+            objective = None
+    train = None
+    if g.trains:
+        before = len(diags.errors)
+        train = lower_train(g.trains[0], g, diags)
+        train.complete = len(diags.errors) == before
     name = module.header.name if module.header else _stem(path)
     return Spec(
         name=name,

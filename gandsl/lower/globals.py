@@ -59,6 +59,7 @@ class Globals:
     trains: list[S.TrainDecl] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)  # every top-level name's definition
     poisoned: set[str] = field(default_factory=set)  # names whose definition failed
+    declared: dict[str, str] = field(default_factory=dict)  # every top-level name → its kind
 
     def resolve(self, name: str, span: Span) -> Any:
         """A resolver for `consteval.evaluate` over the global namespace."""
@@ -70,6 +71,13 @@ class Globals:
             return DatasetRef((name,))
         if name in self.blocks or name in self.networks:
             raise NotConst(name, span)
+        kind = self.declared.get(name)
+        if kind in ("data", "block", "network"):  # declared, not yet collected (in a param)
+            word = {"data": "dataset"}.get(kind, kind)
+            raise ConstError("E153", f"`{name}` is a {word}, not a compile-time value", span)
+        if kind == "let":
+            raise ConstError("E153", f"`{name}` is a `let`, and params are evaluated before "
+                             "lets: a param may only use other params", span)
         raise ConstError("E101", f"undefined name `{name}`", span,
                          did_you_mean(name, self.names()))
 
@@ -79,9 +87,24 @@ class Globals:
 
 def collect(module: S.Module, overrides: dict[str, Any], diags: Diagnostics) -> Globals:
     g = Globals()
+    _declare(module.items, g)
     _params(module, overrides, g, diags)
     _items(module.items, g, diags, top=True)
     return g
+
+
+_KINDS = {S.ParamDecl: "param", S.Let: "let", S.DataDecl: "data", S.BlockDecl: "block",
+          S.NetworkDecl: "network", S.NetworkCopy: "network"}
+
+
+def _declare(items: list, g: Globals) -> None:
+    """Every top-level name and its kind, whatever the branches: for precise messages."""
+    for item in items:
+        if isinstance(item, S.If):
+            _declare(item.then, g)
+            _declare(item.orelse or [], g)
+        elif type(item) in _KINDS:
+            g.declared.setdefault(item.name, _KINDS[type(item)])
 
 
 def _define(g: Globals, name: str, span: Span, diags: Diagnostics, what: str) -> bool:
@@ -111,7 +134,8 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
                 graph.add_edge(ref, name)
     in_cycle: set[str] = set()
     for cycle in nx.simple_cycles(graph):
-        ordered = _rotate(cycle, list(decls))
+        # Edges run from a param to the params that use it; the message reads "uses".
+        ordered = _rotate(cycle[::-1], list(decls))
         first = decls[ordered[0]]
         path = " → ".join([*ordered, ordered[0]])
         diags.error("E106", f"params depend on each other in a cycle: {path}", first.name_span,

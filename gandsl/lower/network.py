@@ -30,6 +30,10 @@ class Val:
     node: int
 
 
+class _Failed(Exception):
+    """A condition that already failed: skip quietly."""
+
+
 class _Abort(Exception):
     """Expansion went past a limit; the network is abandoned after one error."""
 
@@ -41,6 +45,25 @@ class _Scope:
 
     names: dict[str, Any] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)
+    poisoned: set[str] = field(default_factory=set)  # names (and `e[...]` bases) gone bad
+
+    def poison(self, stmts: list) -> None:
+        """After a failed `for` range or `if` condition, what the body would assign is
+        unknown: make those names quiet poison instead of a flood of undefined names."""
+        stack = list(stmts)
+        while stack:
+            st = stack.pop()
+            if isinstance(st, S.Assign):
+                for t in st.targets:
+                    base = t.obj if isinstance(t, S.Index) else t
+                    if isinstance(base, S.Name):
+                        self.names[base.id] = POISON
+                        self.poisoned.add(base.id)
+            elif isinstance(st, S.For):
+                stack.extend(st.body)
+            elif isinstance(st, S.If):
+                stack.extend(st.then)
+                stack.extend(st.orelse or [])
 
 
 _TENSOR_CALLS_ONLY_IN_OBJECTIVE = "networks are called in the objective, not inside a network"
@@ -164,12 +187,16 @@ class NetworkLowering:
             return self._for(stmt, scope, kind)
         elif isinstance(stmt, S.If):
             value = self._const(stmt.cond, scope)
-            if isinstance(value, Poison):
-                return None
             try:
+                if isinstance(value, Poison):
+                    raise _Failed
                 taken = stmt.then if const_truth(value, stmt.cond.span) else stmt.orelse
             except ConstError as e:
                 self.diags.error(e.code, e.message, e.span, e.hint)
+                scope.poison([*stmt.then, *(stmt.orelse or [])])
+                return None
+            except _Failed:
+                scope.poison([*stmt.then, *(stmt.orelse or [])])
                 return None
             return self._body(taken, scope, kind) if taken else None
         elif isinstance(stmt, S.Sample | S.Minimize):
@@ -188,6 +215,7 @@ class NetworkLowering:
         else:
             self.diags.error("E301", f"cannot assign one value to {len(targets)} names",
                              stmt.span)
+            scope.poison([stmt])
             return
         for target, expr in zip(targets, values, strict=True):
             if target is None:
@@ -219,6 +247,10 @@ class NetworkLowering:
 
     def _for(self, stmt: S.For, scope: _Scope, kind: str):
         items = self._iterable(stmt.iterable, scope)
+        if items is None:
+            scope.poison(stmt.body)
+            scope.names[stmt.var] = POISON
+            return None
         for item in items:
             scope.names[stmt.var] = item
             scope.spans[stmt.var] = stmt.var_span
@@ -227,22 +259,23 @@ class NetworkLowering:
                 return result
         return None
 
-    def _iterable(self, it, scope: _Scope) -> list[Any]:
+    def _iterable(self, it, scope: _Scope) -> list[Any] | None:
+        """The loop's values; None after an error (reported here or before)."""
         if isinstance(it, S.Range):
             bounds = [self._const(e, scope) for e in (it.start, it.stop)]
             step = self._const(it.step, scope) if it.step is not None else 1
             if any(isinstance(b, Poison) for b in [*bounds, step]):
-                return []
+                return None
             try:
                 a, b = (as_int(v, e.span) for v, e in zip(bounds, (it.start, it.stop),
                                                           strict=True))
                 s = as_int(step, it.step.span if it.step else it.span)
             except ConstError as e:
                 self.diags.error(e.code, e.message, e.span)
-                return []
+                return None
             if s == 0:
                 self.diags.error("E150", "a range's step cannot be 0", it.step.span)
-                return []
+                return None
             n = max(0, (b - a) // s + 1)
             if n > MAX_NODES:
                 self.diags.error("E152", f"this loop runs {n:,} times; the limit is "
@@ -251,11 +284,11 @@ class NetworkLowering:
             return list(range(a, b + (1 if s > 0 else -1), s))
         value = self._const(it, scope)
         if isinstance(value, Poison):
-            return []
+            return None
         if not isinstance(value, tuple):
             self.diags.error("E150", f"`for` needs a range `a..b` or a list, got "
                              f"{describe(value)}", it.span)
-            return []
+            return None
         return list(value)
 
     # -- expressions --------------------------------------------------------------------
@@ -297,6 +330,8 @@ class NetworkLowering:
         if isinstance(expr, S.Name):
             if expr.id in scope.names:
                 return scope.names[expr.id]
+            if expr.id in scope.poisoned:
+                return POISON
             if expr.id in self.g.networks:
                 self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, expr.span)
                 return POISON
@@ -312,6 +347,8 @@ class NetworkLowering:
             key = f"{expr.obj.id}[{i}]"
             if key in scope.names:
                 return scope.names[key]
+            if expr.obj.id in scope.poisoned:
+                return POISON
             if expr.obj.id in scope.names and not isinstance(scope.names[expr.obj.id], tuple):
                 self.diags.error("E101", f"`{key}` is not defined", expr.span)
                 return POISON

@@ -95,6 +95,7 @@ class ObjectiveLowering:
         order = list(defs)
         bad: set[str] = set()
         for cycle in nx.simple_cycles(graph):
+            cycle = cycle[::-1]  # edges run from a value to its users; the message reads "uses"
             i = min(range(len(cycle)), key=lambda k: order.index(cycle[k]))
             cyc = cycle[i:] + cycle[:i]
             path = " → ".join([*cyc, cyc[0]])
@@ -102,6 +103,8 @@ class ObjectiveLowering:
                              f"{path}", defs[cyc[0]][1],
                              notes=[(f"`{n}` is defined here", defs[n][1]) for n in cyc[1:]])
             bad.update(cycle)
+        for name in bad:
+            self.env[name] = POISON  # reported once, as the cycle; uses stay quiet
         names = nx.lexicographical_topological_sort(graph.subgraph(set(defs) - bad),
                                                     key=order.index)
         seen: list[S.Stmt] = []
@@ -167,7 +170,7 @@ class ObjectiveLowering:
             if len(names) != 1:
                 self.diags.error("E301", f"`{dist}(...)` gives one value", stmt.span)
                 return
-            args = [const_or_poison(a, self.g.resolve, self.diags) for a in src.args]
+            args = [self._const(a) for a in src.args]
             kwargs = {}
             for kw in src.kwargs:
                 if kw.name not in keywords:
@@ -176,7 +179,7 @@ class ObjectiveLowering:
                                          f"`{dist}` takes " + ", ".join(keywords)
                                          if keywords else f"`{dist}` takes only a size"))
                     continue
-                kwargs[kw.name] = const_or_poison(kw.value, self.g.resolve, self.diags)
+                kwargs[kw.name] = self._const(kw.value)
             if len(args) != 1:
                 self.diags.error("E105", f"`{dist}` takes one size, e.g. `{dist}(128)`",
                                  src.span)

@@ -8,7 +8,7 @@ from typing import Any
 from .. import syntax as S
 from ..consteval import ConstError, as_int
 from ..diagnostics import Diagnostics, did_you_mean
-from ..ir import Optimizer, PlayerOption, Schedule, TrainConfig
+from ..ir import Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
 from .globals import Globals, Poison, const_or_poison
 
 OPTIMIZERS: dict[str, tuple[str, ...]] = {
@@ -45,12 +45,13 @@ def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfi
                     diags.error("E102", f"`{st.kind}` is set twice", st.span)
                 setattr(cfg, st.kind, n)
         elif st.kind == "ratio":
-            (a, a_span), (b, _) = st.words
+            (a, a_span), (b, b_span) = st.words
             n = _positive_int(st.value, g, diags, "steps")
             if n is not None:
-                if a in cfg.ratios:
+                if any(r.player == a for r in cfg.ratios):
                     diags.error("E102", f"the steps of `{a}` are set twice", a_span)
-                cfg.ratios[a] = (n, b)
+                cfg.ratios.append(Ratio(player=a, steps=n, per=b, span=st.span,
+                                        player_span=a_span, per_span=b_span))
         elif st.kind == "option":
             _option(st, cfg, g, diags)
         else:
@@ -90,7 +91,7 @@ def _kwargs(st: S.TrainStmt, allowed: tuple[str, ...], callee: str, g: Globals,
 
 
 def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
-    (word, word_span), (player, _) = st.words
+    (word, word_span), (player, player_span) = st.words
     if word in OPTIMIZERS:
         if st.args:
             diags.error("E304", f"`{word}` takes keyword options, e.g. `{word} {player} "
@@ -102,7 +103,7 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
                 diags.error("E102", f"player `{player}` already has an optimizer", st.span)
                 return
             cfg.optimizers.append(Optimizer(kind=word, player=player, kwargs=kwargs,
-                                            span=st.span))
+                                            span=st.span, player_span=player_span))
     elif word == "lr":  # `lr linear_decay(...)`: a schedule for every player
         _schedule(st, player, None, cfg, g, diags, st.words[1][1])
     elif word in OPTIONS:
@@ -120,16 +121,17 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
         elif args:
             diags.error("E304", f"`{word}` takes keyword options", st.args[0].span)
             return
-        cfg.options.append(PlayerOption(kind=word, player=player, kwargs=kwargs, span=st.span))
+        cfg.options.append(PlayerOption(kind=word, player=player, kwargs=kwargs, span=st.span,
+                                        player_span=player_span))
     else:
         diags.error("E304", f"unknown train setting `{word}`", word_span,
                     did_you_mean(word, KEYWORDS) or f"settings: {', '.join(KEYWORDS)}")
 
 
 def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
-    (word, word_span), (player, _), (fn, fn_span) = st.words
+    (word, word_span), (player, player_span), (fn, fn_span) = st.words
     if word == "lr":
-        _schedule(st, fn, player, cfg, g, diags, fn_span)
+        _schedule(st, fn, player, cfg, g, diags, fn_span, player_span)
     elif word == "init":
         if fn not in INITS:
             diags.error("E304", f"unknown initialization `{fn}`", fn_span,
@@ -138,14 +140,14 @@ def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics
         kwargs = _kwargs(st, INITS[fn], fn, g, diags)
         if kwargs is not None:
             cfg.options.append(PlayerOption(kind="init", player=player, fn=fn, kwargs=kwargs,
-                                            span=st.span))
+                                            span=st.span, player_span=player_span))
     else:
         diags.error("E304", f"unknown train setting `{word}`", word_span,
                     did_you_mean(word, ["lr", "init"]))
 
 
 def _schedule(st, kind: str, player: str | None, cfg: TrainConfig, g: Globals,
-              diags: Diagnostics, span) -> None:
+              diags: Diagnostics, span, player_span=None) -> None:
     if kind not in SCHEDULES:
         diags.error("E304", f"unknown learning-rate schedule `{kind}`", span,
                     did_you_mean(kind, SCHEDULES) or f"schedules: {', '.join(SCHEDULES)}")
@@ -161,4 +163,5 @@ def _schedule(st, kind: str, player: str | None, cfg: TrainConfig, g: Globals,
         who = f"player `{player}`" if player else "every player"
         diags.error("E102", f"a schedule for {who} is already set", st.span)
         return
-    cfg.schedules.append(Schedule(kind=kind, player=player, kwargs=kwargs, span=st.span))
+    cfg.schedules.append(Schedule(kind=kind, player=player, kwargs=kwargs, span=st.span,
+                                  player_span=player_span))
