@@ -80,6 +80,7 @@ class Network(BaseModel):
     results: list[int]  # node ids bound to the outputs, in order
     result_spans: list[Span]
     frozen: bool = False
+    copy_of: str | None = None  # `network B = A`: the same class, separate weights
     span: Span
 
     @property

@@ -294,6 +294,7 @@ class NetworkDecl(Stmt):
     outputs: list[TypedName]  # a single unnamed output has name ""
     body: list[Stmt]
     frozen: bool = False
+    copy_of: str | None = None  # set for `network B = A`
 
 
 @dataclass(slots=True)

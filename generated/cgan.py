@@ -35,7 +35,7 @@ class G(nn.Module):
         hz = self.linear_1(z)  # (B, 200)
         hz = F.relu(hz)  # (B, 200)
         hz = self.dropout_1(hz)  # (B, 200)
-        hy = F.one_hot(y, 10).to(torch.get_default_dtype())  # (B, 10)
+        hy = F.one_hot(y, 10).float()  # (B, 10)
         hy = self.linear_2(hy)  # (B, 1000)
         hy = F.relu(hy)  # (B, 1000)
         hy = self.dropout_2(hy)  # (B, 1000)
@@ -66,7 +66,7 @@ class D(nn.Module):
         hx = x.flatten(1)  # (B, 784)
         hx = self.maxout_1(hx)  # (B, 240)
         hx = self.dropout_1(hx)  # (B, 240)
-        hy = F.one_hot(y, 10).to(torch.get_default_dtype())  # (B, 10)
+        hy = F.one_hot(y, 10).float()  # (B, 10)
         hy = self.maxout_2(hy)  # (B, 50)
         hy = self.dropout_2(hy)  # (B, 50)
         out = torch.cat([hx, hy], dim=1)  # (B, 290)
@@ -76,6 +76,7 @@ class D(nn.Module):
         return out.reshape(-1)
 
 
+# Each network is one instance of its class; a copy (`network B = A`) reuses A's class.
 NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,

@@ -72,6 +72,7 @@ class D(nn.Module):
         return out.reshape(-1)
 
 
+# Each network is one instance of its class; a copy (`network B = A`) reuses A's class.
 NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,

@@ -15,7 +15,6 @@ from torch import nn
 
 import gandsl
 
-
 # ---- pytorch/examples dcgan/main.py -------------------------------------------------------
 
 class DCGANGenerator(nn.Module):

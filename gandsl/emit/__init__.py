@@ -32,10 +32,15 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
     path = (display_path or spec.path).replace("\\", "/")
     module_names = Namespace(RESERVED)
     classes = []
+    class_of: dict[str, str] = {}  # spec network → Python class (copies share their source's)
     for net in spec.networks:
+        if net.copy_of is not None and net.copy_of in class_of:
+            class_of[net.name] = class_of[net.copy_of]
+            continue
         cls_name = module_names.create(net.name)
         out_cls = module_names.create(f"{net.name}Output") if not net.single_output else None
         classes.append(build_class(net, cls_name, out_cls, path))
+        class_of[net.name] = cls_name
     overridden = [p for p in spec.params if p.overridden]
     param_flags = "".join(f" --param {p.name}={_flag(p.value)}" for p in overridden)
     params = "{" + ", ".join(f"{p.name!r}: {p.value!r}" for p in spec.params) + "}"
@@ -50,6 +55,8 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         uses_F=any("F" in c.uses for c in classes),
         uses_rt=any("rt" in c.uses for c in classes),
         params=params,
+        networks=[(net.name, class_of[net.name], net.copy_of) for net in spec.networks],
+        counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],
     )
 
 

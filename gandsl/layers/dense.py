@@ -47,7 +47,7 @@ one_hot = Layer(
     params=(),
     accepts=frozenset({"class"}),
     infer=lambda ctx: TensorType(kind="label", dims=ctx.x.dims, labels=ctx.x.labels),
-    call=lambda ctx: f"F.one_hot({ctx.names['x']}, {ctx.c}).to(torch.get_default_dtype())",
+    call=lambda ctx: f"F.one_hot({ctx.names['x']}, {ctx.c}).float()",
     example="y1 = y -> one_hot",
 )
 

@@ -231,7 +231,7 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
             elif _define(g, item.name, item.name_span, diags, "network"):
                 g.networks[item.name] = S.NetworkDecl(
                     item.span, item.name, item.name_span, source.inputs, source.outputs,
-                    source.body, source.frozen)
+                    source.body, source.frozen, copy_of=source.copy_of or source.name)
         elif isinstance(item, S.ObjectiveDecl):
             if g.objectives:
                 diags.error("E102", "a spec has one `objective` section", item.span,

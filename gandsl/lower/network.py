@@ -17,6 +17,7 @@ from ..consteval import truth as const_truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import Network, Node, Port
 from ..layers import LAYERS, Layer
+from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, eval_type
 
 MAX_BLOCK_DEPTH = 32
@@ -133,7 +134,8 @@ class NetworkLowering:
         if any(isinstance(v, Poison) for v in scope.names.values()) and self.diags.errors:
             pass  # errors inside were reported; still return the graph for further checks
         return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
-                       results=results, result_spans=spans, frozen=d.frozen, span=d.name_span)
+                       results=results, result_spans=spans, frozen=d.frozen,
+                       copy_of=d.copy_of, span=d.name_span)
 
     # -- statements ---------------------------------------------------------------------
 
@@ -498,7 +500,8 @@ class NetworkLowering:
             self.diags.error("E204", f"`{layer.name}` starts a chain and takes no input",
                              stage.span, hint=f"write `h = {layer.name}(...)`")
             return POISON
-        bound = self._bind(layer.name, layer_sig(layer), args, kwargs, stage)
+        bound = bind(Callee(layer.name), layer_sig(layer), args, kwargs, stage.span,
+                     self.diags)
         if bound is None:
             return POISON
         values: dict[str, list[int]] = {}
@@ -539,47 +542,6 @@ class NetworkLowering:
             return POISON
         return self._node(layer.name, stage.span, x=x, values=values, args=consts,
                           arg_spans=spans)
-
-    def _bind(self, callee: str, sig: list[Sig], args: list[S.Expr], kwargs: list[S.Kwarg],
-              stage: S.Stage) -> dict[str, Any] | None:
-        """Match call arguments to parameters: {param: expr, or list of exprs if variadic}."""
-        bound: dict[str, Any] = {}
-        positional = [p for p in sig if not p.keyword_only]
-        i = 0
-        for p in positional:
-            if i >= len(args):
-                break
-            if p.variadic:
-                bound[p.name] = list(args[i:])
-                i = len(args)
-                break
-            bound[p.name] = args[i]
-            i += 1
-        if i < len(args):
-            self.diags.error("E105", f"`{callee}` takes at most {len(positional)} positional "
-                             f"argument{'s' if len(positional) != 1 else ''}, got {len(args)}",
-                             args[i].span, hint=f"signature: {_signature(callee, sig)}")
-            return None
-        names = [p.name for p in sig]
-        for kw in kwargs:
-            if kw.name not in names:
-                self.diags.error("E104", f"`{callee}` has no argument `{kw.name}`", kw.span,
-                                 did_you_mean(kw.name, names) or
-                                 f"signature: {_signature(callee, sig)}")
-                return None
-            if kw.name in bound:
-                self.diags.error("E105", f"argument `{kw.name}` of `{callee}` is given twice",
-                                 kw.span)
-                return None
-            bound[kw.name] = kw.value
-        missing = [p.name for p in sig if p.required and p.name not in bound]
-        if missing:
-            self.diags.error("E105", f"`{callee}` is missing argument"
-                             f"{'s' if len(missing) > 1 else ''} "
-                             f"{', '.join(f'`{m}`' for m in missing)}", stage.span,
-                             hint=f"signature: {_signature(callee, sig)}")
-            return None
-        return bound
 
     def _param_value(self, callee: str, p, exprs, scope: _Scope) -> Any:
         if p.kind == "ints":
@@ -686,7 +648,7 @@ class NetworkLowering:
                              "stops it?")
             raise _Abort
         sig = [Sig(p.name, required=p.default is None) for p in block.params]
-        bound = self._bind(block.name, sig, stage.args, stage.kwargs, stage)
+        bound = bind(Callee(block.name), sig, stage.args, stage.kwargs, stage.span, self.diags)
         if bound is None:
             return POISON
         inner = _Scope()
@@ -762,27 +724,8 @@ class NetworkLowering:
         return node
 
 
-@dataclass(frozen=True)
-class Sig:
-    """One parameter as argument binding sees it."""
-
-    name: str
-    required: bool = False
-    variadic: bool = False
-    keyword_only: bool = False
-
-
 def layer_sig(layer: Layer) -> list[Sig]:
     modifiers = {"sn", "eqlr", "lr_mul", "gain"}
     return [Sig(p.name, required=p.required and p.kind not in ("values", "ints"),
                 variadic=p.kind in ("values", "ints"), keyword_only=p.name in modifiers)
             for p in layer.all_params]
-
-
-def _signature(callee: str, sig: list[Sig]) -> str:
-    parts = []
-    for p in sig:
-        if p.keyword_only:
-            continue
-        parts.append(f"{p.name}..." if p.variadic else p.name if p.required else f"{p.name}=…")
-    return f"{callee}({', '.join(parts)})"

@@ -17,6 +17,7 @@ from ..consteval import truth as const_truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS, Fn
 from ..ir import Network, Objective, ONode, Player, Term
+from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, const_or_poison
 
 
@@ -316,32 +317,13 @@ class ObjectiveLowering:
         return POISON
 
     def _network_call(self, name: str, expr: S.Call, var: str | None) -> Any:
-        decl = self.g.networks[name]
-        inputs = [a.name for a in decl.inputs]
-        args: list[S.Expr | None] = list(expr.args) + [None] * max(0, len(inputs) -
-                                                                    len(expr.args))
-        if len(expr.args) > len(inputs):
-            self.diags.error("E206", f"`{name}` takes {len(inputs)} input"
-                             f"{'s' if len(inputs) != 1 else ''} ({', '.join(inputs)}), got "
-                             f"{len(expr.args) + len(expr.kwargs)}", expr.span)
+        inputs = [a.name for a in self.g.networks[name].inputs]
+        sig = [Sig(n, required=True) for n in inputs]
+        bound = bind(Callee(name, "input", "E206"), sig, expr.args, expr.kwargs, expr.span,
+                     self.diags)
+        if bound is None:
             return POISON
-        for kw in expr.kwargs:
-            if kw.name not in inputs:
-                self.diags.error("E104", f"`{name}` has no input `{kw.name}`", kw.span,
-                                 did_you_mean(kw.name, inputs))
-                return POISON
-            i = inputs.index(kw.name)
-            if args[i] is not None:
-                self.diags.error("E105", f"input `{kw.name}` of `{name}` is given twice",
-                                 kw.span)
-                return POISON
-            args[i] = kw.value
-        missing = [n for n, a in zip(inputs, args, strict=True) if a is None]
-        if missing:
-            self.diags.error("E206", f"`{name}` takes {len(inputs)} input"
-                             f"{'s' if len(inputs) != 1 else ''} ({', '.join(inputs)}); "
-                             f"missing {', '.join(missing)}", expr.span)
-            return POISON
+        args = [bound[n] for n in inputs]
         ids = []
         for a in args:
             v = self._value(a)
@@ -384,37 +366,18 @@ class ObjectiveLowering:
         return True
 
     def _function(self, fn: Fn, expr: S.Call, var: str | None) -> Any:
-        bound: dict[str, S.Expr] = {}
-        for i, a in enumerate(expr.args):
-            if i >= len(fn.args):
-                self.diags.error("E105", f"`{fn.name}` takes {len(fn.args)} arguments "
-                                 f"({', '.join(a.name for a in fn.args)}), got "
-                                 f"{len(expr.args)}", a.span)
-                return POISON
-            bound[fn.args[i].name] = a
-        names = [a.name for a in fn.args]
-        for kw in expr.kwargs:
-            if kw.name not in names:
-                self.diags.error("E104", f"`{fn.name}` has no argument `{kw.name}`", kw.span,
-                                 did_you_mean(kw.name, names))
-                return POISON
-            if kw.name in bound:
-                self.diags.error("E105", f"argument `{kw.name}` of `{fn.name}` is given twice",
-                                 kw.span)
-                return POISON
-            bound[kw.name] = kw.value
+        sig = [Sig(a.name, required=not (a.kind == "num" and a.default is not None))
+               for a in fn.args]
+        bound = bind(Callee(fn.name), sig, expr.args, expr.kwargs, expr.span, self.diags)
+        if bound is None:
+            return POISON
         inputs: list[int] = []
         kwargs: dict[str, Any] = {}
         for a in fn.args:
             e = bound.get(a.name)
-            if e is None:
-                if a.kind == "num" and a.default is not None:
-                    kwargs[a.name] = a.default
-                    continue
-                self.diags.error("E105", f"`{fn.name}` is missing argument `{a.name}`",
-                                 expr.span, hint=f"signature: {fn.name}("
-                                 f"{', '.join(x.name for x in fn.args)})")
-                return POISON
+            if e is None:  # an optional number
+                kwargs[a.name] = a.default
+                continue
             if a.kind == "num":
                 value = self._const(e)
                 if isinstance(value, Poison):

@@ -1,0 +1,173 @@
+"""The language and error references stay true to the compiler.
+
+- Every ```gan block of docs/language.md is a complete spec that compiles without warnings. A
+  block is compiled after as many blank lines as there are lines above it, so the line numbers
+  in a failure are those of docs/language.md.
+- docs/language.md names every layer (with a row in the layer table), every objective function
+  and distribution, every type kind and every train keyword.
+- docs/errors.md has one section per diagnostic code, headed with the code's meaning from
+  `gandsl.diagnostics.CODES`, and the example of each section triggers that code.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from gandsl.cli import parse_param
+from gandsl.diagnostics import CODES, GandslError, render_all
+from gandsl.functions import DISTRIBUTIONS, FUNCTIONS
+from gandsl.layers import LAYERS
+from gandsl.lower.globals import DATA_SOURCES
+from gandsl.lower.train import INITS, OPTIMIZERS, OPTIONS, SCHEDULES
+from gandsl.pipeline import check_source, compile_source
+from gandsl.types import KINDS
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGE = ROOT / "docs" / "language.md"
+ERRORS = ROOT / "docs" / "errors.md"
+
+FENCE = re.compile(r"^```(\w*)\s*$")
+
+
+def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
+    """(tag, line of the block's first line, code) of every fenced block, in order."""
+    blocks: list[tuple[str, int, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        opening = FENCE.match(lines[i])
+        if opening is None:
+            i += 1
+            continue
+        start = i + 1
+        end = start
+        while end < len(lines) and lines[end].rstrip() != "```":
+            end += 1
+        assert end < len(lines), f"the block opened at line {i + 1} is never closed"
+        blocks.append((opening.group(1), start + 1, "\n".join(lines[start:end]) + "\n"))
+        i = end + 1
+    return blocks
+
+
+LANGUAGE_TEXT = LANGUAGE.read_text(encoding="utf-8")
+GAN_BLOCKS = [(line, code) for tag, line, code in fenced_blocks(LANGUAGE_TEXT) if tag == "gan"]
+
+
+# ---- docs/language.md ----------------------------------------------------------------------
+
+
+def test_language_reference_has_gan_blocks():
+    assert len(GAN_BLOCKS) >= 20
+
+
+@pytest.mark.parametrize(("line", "code"), GAN_BLOCKS,
+                         ids=[f"language.md:{line}" for line, _ in GAN_BLOCKS])
+def test_gan_block_compiles_without_warnings(line: int, code: str):
+    source = "\n" * (line - 1) + code  # positions in messages are those of the docs file
+    try:
+        result = compile_source(source, "docs/language.md")
+    except GandslError as e:
+        error = str(e)  # failed outside the `except`, so pytest shows no chained traceback
+    else:
+        error = None
+    if error is not None:
+        pytest.fail(f"the ```gan block at docs/language.md:{line} does not compile:\n{error}",
+                    pytrace=False)
+    if result.warnings:
+        shown = render_all(result.warnings, source, "docs/language.md")
+        pytest.fail(f"the ```gan block at docs/language.md:{line} has warnings:\n{shown}",
+                    pytrace=False)
+    assert result.python
+
+
+def _missing(names, pattern: str) -> list[str]:
+    return [n for n in names
+            if not re.search(pattern.format(re.escape(n)), LANGUAGE_TEXT, re.M)]
+
+
+def test_every_layer_has_a_row_in_the_layer_table():
+    assert _missing(LAYERS, r"^\| `{}` \|") == []
+
+
+def _row(name: str) -> str:
+    m = re.search(rf"^\| `{re.escape(name)}` \|(.*)$", LANGUAGE_TEXT, re.M)
+    return m.group(1) if m else ""
+
+
+def test_layer_and_function_rows_list_every_argument():
+    """The tables were generated from the catalogs; a new or renamed argument needs a new
+    table (with its default, choices and formulas)."""
+    stale = [f"{name}({p.name})" for name, layer in LAYERS.items() for p in layer.params
+             if not re.search(rf"`{re.escape(p.name)}[`=.]", _row(name))]
+    stale += [f"{name}({a.name})" for name, fn in FUNCTIONS.items() for a in fn.args
+              if not re.search(rf"`{re.escape(a.name)}[`=]", _row(name))]
+    assert stale == []
+
+
+def test_every_function_and_distribution_is_documented():
+    assert _missing(FUNCTIONS, r"^\| `{}` \|") == []
+    assert _missing(DISTRIBUTIONS, r"^\| `{}\(N\)` \|") == []
+
+
+def test_every_type_kind_is_documented():
+    assert _missing(KINDS, r"^\| `{}(\[[^`]*\])?` \|") == []  # a row of the types table
+
+
+def test_every_data_source_and_train_keyword_is_documented():
+    assert _missing(DATA_SOURCES, r"`{}`") == []
+    assert _missing([*OPTIMIZERS, *SCHEDULES, *OPTIONS, *INITS], r"^\| `{}` \|") == []
+
+
+# ---- docs/errors.md ------------------------------------------------------------------------
+
+
+ERRORS_TEXT = ERRORS.read_text(encoding="utf-8")
+HEADING = re.compile(r"^## ([EW]\d{3}): (.+)$", re.M)
+
+
+def sections() -> dict[str, tuple[str, str]]:
+    """code → (meaning in the heading, text of the section)."""
+    found = list(HEADING.finditer(ERRORS_TEXT))
+    out: dict[str, tuple[str, str]] = {}
+    for m, nxt in zip(found, [*found[1:], None], strict=True):
+        end = nxt.start() if nxt else len(ERRORS_TEXT)
+        assert m.group(1) not in out, f"{m.group(1)} has two sections in docs/errors.md"
+        out[m.group(1)] = (m.group(2).strip(), ERRORS_TEXT[m.end():end])
+    return out
+
+
+SECTIONS = sections()
+
+
+def test_errors_reference_lists_every_code_with_its_meaning():
+    missing = [c for c in CODES if c not in SECTIONS]
+    assert missing == [], f"docs/errors.md has no section for {missing}"
+    wrong = {c: (SECTIONS[c][0], m) for c, m in CODES.items() if SECTIONS[c][0] != m}
+    assert wrong == {}, "section headings must read `## CODE: meaning` as in CODES"
+    stale = [c for c in SECTIONS if c not in CODES]
+    assert stale == [], f"docs/errors.md documents codes that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("code", list(CODES))
+def test_errors_reference_example_triggers_its_code(code: str):
+    if code not in SECTIONS:
+        pytest.skip("reported by test_errors_reference_lists_every_code_with_its_meaning")
+    blocks = [(tag, body) for tag, _, body in fenced_blocks(SECTIONS[code][1]) if tag == "text"]
+    assert len(blocks) >= 2, f"the {code} section needs an example spec and its output"
+    spec, output = blocks[0][1], blocks[1][1]
+    command = output.splitlines()[0]
+    assert command.startswith("$ gandsl check spec.gan"), command
+    words = shlex.split(command)[4:]
+    params = dict(parse_param(v) for k, v in zip(words[::2], words[1::2], strict=True)
+                  if k == "--param")
+    assert f"[{code}]" in output, f"the shown output of the {code} example lacks {code}"
+    try:
+        found = check_source(spec, "spec.gan", params).warnings
+    except GandslError as e:
+        found = e.diagnostics
+    assert code in [d.code for d in found], \
+        f"the {code} example of docs/errors.md gives {[d.code for d in found]}"
