@@ -103,9 +103,9 @@ def _mod(a, b, span: Span):
 
 def _pow(a, b, span: Span):
     if isinstance(b, int) and isinstance(a, int) and b >= 0:
-        if b * max(1, abs(a)).bit_length() > 64:
+        if abs(a) > 1 and b * (abs(a).bit_length() - 1) > 60:  # surely beyond 2^53: stop early
             raise ConstError("E150", f"{a}^{b} is too large", span)
-        return a ** b
+        return a ** b  # callers check the result against 2^53
     try:
         result = float(a) ** float(b)
     except OverflowError:

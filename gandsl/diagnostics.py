@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "E303": "network belongs to two players",
     "E304": "invalid train statement",
     "E305": "invalid data declaration",
+    "E306": "a frozen network is trained by a player",
     # warnings
     "W501": "unused value",
     "W502": "network not trained by any player",

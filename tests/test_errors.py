@@ -535,7 +535,7 @@ def test_e108_param_of_the_wrong_kind():
     """
     d = only(src, S="big")
     assert (d.code, d.span.line, d.span.col) == ("E108", 1, 7)
-    assert d.message == "--param S=big: expected an integer like the default `64`"
+    assert d.message == "--param S=big: expected an integer, like the default `64`"
     assert codes_at(src, S=True) == [("E108", 1, 7)]
     assert codes_at(src, S=32.0) == []  # an integral float is an integer
 
@@ -1244,7 +1244,7 @@ def test_every_code_has_a_description():
     assert sorted(c for c in CODES if c.startswith("E")) == sorted(
         [*(f"E00{i}" for i in range(1, 5)), *(f"E10{i}" for i in range(1, 10)),
          *(f"E15{i}" for i in range(5)), *(f"E20{i}" for i in range(1, 8)),
-         *(f"E30{i}" for i in range(1, 6))])
+         *(f"E30{i}" for i in range(1, 7))])
 
 
 def test_gandsl_error_renders_like_a_compiler():
@@ -1306,3 +1306,96 @@ def test_cli_complex_param_value_is_an_error_not_a_traceback(tmp_path):
     assert "Traceback" not in out
     assert proc.returncode == 1
     assert "error[E150]" in out
+
+
+# ---- found while documenting the language ------------------------------------------------
+
+def test_param_using_a_failed_param_is_quiet_not_a_crash():
+    assert codes_at("param a = zz\nparam b = a + 1\n") == [("E101", 1, 11)]
+
+
+def test_failed_top_level_if_silences_its_declarations():
+    src = """\
+    param both = 0
+    data celeba: image[3, 8, 8], label[5] = celeba("d")
+    if both == "x" + 1 {
+      data faces = celeba
+    } else {
+      data faces = celeba
+    }
+    network G(x: image[3, 8, 8], c: label[faces]) -> image[3, 8, 8] {
+      return concat(x, tile(c, like=x)) -> conv(3, 1)
+    }
+    """
+    assert [c for c, _, _ in codes_at(src)] == ["E150"]
+
+
+def test_frozen_network_cannot_be_trained():
+    src = """\
+    data images: image[1, 4, 4] = digits()
+    frozen network F(x: image[1, 4, 4]) -> scalar { return x -> flatten -> linear(1) }
+    objective {
+      x ~ images
+      F minimizes mean(F(x))
+    }
+    """
+    assert codes_at(src) == [("E306", 5, 3)]
+
+
+@pytest.mark.parametrize(("setting", "col", "message"), [
+    ('adam G (lr="x")', 14, "`lr` of `adam` must be a positive number, got the string 'x'"),
+    ("adam G (lr=1e-4, betas=5)", 26, "`betas` of `adam` must be two numbers in [0, 1)"),
+    ("ema G (decay=5)", 16, "`decay` of `ema` must be a number in (0, 1)"),
+    ("clip G (-1)", 11, "`clip` takes a positive number, got `-1`"),
+    ("lr linear_decay(start=200, end=100)", 3, "`start` (200) must come before `end` (100)"),
+    ("G steps 2 per G step", 17, "`G` cannot take steps per its own step"),
+    ("init G normal(0.5, 0.02)", 17, "`normal` takes keyword options"),
+])
+def test_train_values_are_checked(setting, col, message):
+    src = f"""\
+    data images: image[1, 4, 4] = digits()
+    network G(x: image[1, 4, 4]) -> scalar {{ return x -> flatten -> linear(1) }}
+    objective {{
+      x ~ images
+      G minimizes mean(G(x))
+    }}
+    train {{
+      adam G (lr=1e-4)
+      {setting}
+    }}
+    """
+    ds = [d for d in diagnostics(src) if d.span.line == 9]
+    assert [(d.code, d.span.col) for d in ds] == [("E304", col)]
+    assert ds[0].message.startswith(message)
+
+
+def test_power_limit_is_the_documented_one():
+    assert codes_at("let a = 2 ^ 33\nlet b = 2 * 2 ^ 32\nlet c = 2 ^ 53\n") == []
+    assert codes_at("let a = 2 ^ 54\n") == [("E150", 1, 9)]
+
+
+def test_param_messages_and_integral_float_override():
+    d = only('param mode = "small"\n', mode=3)
+    assert d.message == '--param mode=3: expected a string, like the default `"small"`'
+    result = check_source("param S = 64\nlet n = S\n", "t.gan", {"S": 1.28e2})
+    assert [(p.name, p.value, type(p.value)) for p in result.spec.params] == [("S", 128, int)]
+
+
+def test_missing_arrow_after_return_gets_the_hint():
+    d = only("network G(z: latent[4]) -> latent[4] {\n  return z linear(8)\n}\n")
+    assert (d.code, d.span.line, d.span.col) == ("E205", 2, 12)
+    assert d.hint == "is a `->` missing before it?"
+
+
+def test_union_of_unlabelled_datasets_is_images_only():
+    src = """\
+    data a: image[3, 8, 8] = image_folder("a")
+    data b: image[3, 8, 8] = image_folder("b")
+    data both = a | b
+    network D(x: image[3, 8, 8]) -> scalar { return x -> flatten -> linear(1) }
+    objective {
+      x ~ both
+      D minimizes mean(D(x))
+    }
+    """
+    assert codes_at(src) == []

@@ -157,8 +157,13 @@ def check_players(spec: Spec, diags: Diagnostics) -> None:
     obj = spec.objective
     g = objective_graph(obj)
     owner: dict[str, str] = {}
+    frozen = {n.name for n in spec.networks if n.frozen}
     for player in obj.players:
         for net in player.networks:
+            if net in frozen:
+                diags.error("E306", f"network `{net}` is frozen, but player `{player.name}` "
+                            "would train it", player.span,
+                            hint=f"remove `frozen` from `{net}`, or leave it out of the player")
             if net in owner and owner[net] != player.name:
                 diags.error("E303", f"network `{net}` is trained by `{owner[net]}` and by "
                             f"`{player.name}`", player.span)

@@ -153,12 +153,17 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
             diags.error(e.code, e.message, e.span, e.hint)
             g.consts[name] = POISON
             continue
+        except Silent:  # it uses a param that already failed
+            g.consts[name] = POISON
+            continue
         value = overrides.get(name, default)
         if name in overrides and not _same_kind(default, value):
             shown = str(value).lower() if isinstance(value, bool) else value
-            diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)} like "
-                        f"the default {describe(default)}", decl.name_span)
+            diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)}, like "
+                        f"the default `{_literal(default)}`", decl.name_span)
             value = POISON
+        elif isinstance(default, int) and isinstance(value, float):
+            value = int(value)  # `--param S=1.28e2` for an integer param is 128
         if isinstance(default, DatasetRef | tuple | Poison):
             diags.error("E150", f"a param must be a number, a bool or a string, got "
                         f"{describe(default)}", decl.value.span)
@@ -178,6 +183,12 @@ def _same_kind(default: Any, value: Any) -> bool:
     if isinstance(default, float):
         return isinstance(value, int | float)
     return isinstance(value, type(default))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def _kind_word(default: Any) -> str:
@@ -247,14 +258,23 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
 
 
 def _taken(item: S.If, g: Globals, diags: Diagnostics) -> list | None:
-    """The branch of a compile-time `if` that is taken (an `else if` is a nested If)."""
+    """The branch of a compile-time `if` that is taken (an `else if` is a nested If). When the
+    condition fails, whatever either branch declares is poisoned, so that uses stay quiet."""
     value = const_or_poison(item.cond, g.resolve, diags)
-    if isinstance(value, Poison):
-        return None
     try:
+        if isinstance(value, Poison):
+            raise Silent
         cond = const_truth(value, item.cond.span)
     except ConstError as e:
         diags.error(e.code, e.message, e.span, e.hint)
+        cond = None
+    except Silent:
+        cond = None
+    if cond is None:
+        names: dict[str, str] = {}
+        probe = Globals(declared=names)
+        _declare([*item.then, *(item.orelse or [])], probe)
+        g.poisoned.update(names)
         return None
     return item.then if cond else item.orelse
 
@@ -408,6 +428,14 @@ def _union(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None:
         return None
     first = g.datasets[members[0]]
     fields = [first.fields[0]]
+    labelled = [len(g.datasets[m].fields) > 1 for m in members]
+    if not any(labelled):  # images only: the union yields images from each in turn
+        return Dataset(name=item.name, fields=fields, members=members, span=item.name_span)
+    if not all(labelled):
+        plain = [m for m, has in zip(members, labelled, strict=True) if not has]
+        diags.error("E305", f"a union mixes datasets with and without labels "
+                    f"({', '.join(plain)} have none)", item.source.span)
+        return None
     labels = label_set(DatasetRef(tuple(members)), g, diags, item.source.span)
     if labels is None:
         return None

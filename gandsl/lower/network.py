@@ -146,8 +146,10 @@ class NetworkLowering:
             last = i == len(stmts) - 1
             if isinstance(stmt, S.Return):
                 if not last:
+                    same_line = stmts[i + 1].span.line == stmt.span.end_line
                     self.diags.error("E205", "statements after `return` are never run",
-                                     stmts[i + 1].span)
+                                     stmts[i + 1].span,
+                                     hint="is a `->` missing before it?" if same_line else None)
                 hint = self.decl.outputs[0].name if kind == "network" and len(
                     self.decl.outputs) == 1 and self.decl.outputs[0].name else "out"
                 return self._values(stmt.values, scope, kind, hint)

@@ -464,7 +464,7 @@ class ObjectiveLowering:
                 self.diags.error(err.code, err.message, err.span)
                 return None
             if every < 1:
-                self.diags.error("E203", f"`every` needs an interval of at least 1, got "
+                self.diags.error("E150", f"`every` needs an interval of at least 1, got "
                                  f"{every}", e.interval.span)
                 return None
             e = e.expr

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import syntax as S
-from ..consteval import ConstError, as_int
+from ..consteval import ConstError, as_int, describe
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir import Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
 from .globals import Globals, Poison, const_or_poison
@@ -35,6 +35,42 @@ INITS: dict[str, tuple[str, ...]] = {
 KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "init", "batch", "steps"]
 
 
+def _num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and \
+        v.is_integer()
+
+
+# What each option's value must be: (test, description for the message).
+RULES: dict[str, tuple[Any, str]] = {
+    "lr": (lambda v: _num(v) and v > 0, "a positive number"),
+    "betas": (lambda v: isinstance(v, tuple) and len(v) == 2 and all(
+        _num(b) and 0 <= b < 1 for b in v), "two numbers in [0, 1), e.g. (0.5, 0.999)"),
+    "eps": (lambda v: _num(v) and v > 0, "a positive number"),
+    "weight_decay": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),
+    "momentum": (lambda v: _num(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "dampening": (lambda v: _num(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "alpha": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1)"),
+    "amsgrad": (lambda v: isinstance(v, bool), "`true` or `false`"),
+    "nesterov": (lambda v: isinstance(v, bool), "`true` or `false`"),
+    "centered": (lambda v: isinstance(v, bool), "`true` or `false`"),
+    "decay": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1), e.g. 0.999"),
+    "start": (lambda v: _int(v) and v >= 0, "a step number ≥ 0"),
+    "end": (lambda v: _int(v) and v >= 1, "a step number ≥ 1"),
+    "every": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
+    "gamma": (lambda v: _num(v) and 0 < v <= 1, "a factor in (0, 1]"),
+    "min_lr": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),
+    "value": (lambda v: _num(v) and v > 0, "a positive number"),
+    "mean": (_num, "a number"),
+    "std": (lambda v: _num(v) and v > 0, "a positive number"),
+    "gain": (lambda v: _num(v) and v > 0, "a positive number"),
+    "a": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),
+}
+
+
 def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfig:
     cfg = TrainConfig(span=decl.span)
     for st in decl.stmts:
@@ -47,7 +83,10 @@ def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfi
         elif st.kind == "ratio":
             (a, a_span), (b, b_span) = st.words
             n = _positive_int(st.value, g, diags, "steps")
-            if n is not None:
+            if a == b:
+                diags.error("E304", f"`{a}` cannot take steps per its own step", b_span,
+                            hint="name the other player: `D steps 5 per G step`")
+            elif n is not None:
                 if any(r.player == a for r in cfg.ratios):
                     diags.error("E102", f"the steps of `{a}` are set twice", a_span)
                 cfg.ratios.append(Ratio(player=a, steps=n, per=b, span=st.span,
@@ -86,7 +125,17 @@ def _kwargs(st: S.TrainStmt, allowed: tuple[str, ...], callee: str, g: Globals,
         value = const_or_poison(kw.value, g.resolve, diags)
         if isinstance(value, Poison):
             return None
-        out[kw.name] = value
+        ok, wanted = RULES[kw.name]
+        if not ok(value):
+            diags.error("E304", f"`{kw.name}` of `{callee}` must be {wanted}, got "
+                        f"{describe(value)}", kw.value.span)
+            return None
+        out[kw.name] = int(value) if _int(value) and kw.name in ("start", "end", "every") \
+            else value
+    if "start" in out and "end" in out and out["start"] >= out["end"]:
+        diags.error("E304", f"`start` ({out['start']}) must come before `end` ({out['end']})",
+                    st.span)
+        return None
     return out
 
 
@@ -116,7 +165,16 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
             if len(args) + len(kwargs) != 1:
                 diags.error("E304", "`clip` takes one value: `clip D (0.01)`", st.span)
                 return
-            kwargs = {"value": args[0] if args else kwargs["value"]}
+            if args:
+                value = args[0]
+                if isinstance(value, Poison):
+                    return
+                ok, wanted = RULES["value"]
+                if not ok(value):
+                    diags.error("E304", f"`clip` takes {wanted}, got {describe(value)}",
+                                st.args[0].span)
+                    return
+                kwargs = {"value": value}
             args = []
         elif args:
             diags.error("E304", f"`{word}` takes keyword options", st.args[0].span)
@@ -136,6 +194,10 @@ def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics
         if fn not in INITS:
             diags.error("E304", f"unknown initialization `{fn}`", fn_span,
                         did_you_mean(fn, INITS) or f"choices: {', '.join(INITS)}")
+            return
+        if st.args:
+            diags.error("E304", f"`{fn}` takes keyword options, e.g. `init {player} "
+                        f"{fn}({INITS[fn][-1]}=...)`", st.args[0].span)
             return
         kwargs = _kwargs(st, INITS[fn], fn, g, diags)
         if kwargs is not None:
