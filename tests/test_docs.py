@@ -152,10 +152,9 @@ def test_errors_reference_lists_every_code_with_its_meaning():
     assert stale == [], f"docs/errors.md documents codes that no longer exist: {stale}"
 
 
-@pytest.mark.parametrize("code", list(CODES))
+# Codes without a section fail `test_errors_reference_lists_every_code_with_its_meaning`.
+@pytest.mark.parametrize("code", [c for c in CODES if c in SECTIONS])
 def test_errors_reference_example_triggers_its_code(code: str):
-    if code not in SECTIONS:
-        pytest.skip("reported by test_errors_reference_lists_every_code_with_its_meaning")
     blocks = [(tag, body) for tag, _, body in fenced_blocks(SECTIONS[code][1]) if tag == "text"]
     assert len(blocks) >= 2, f"the {code} section needs an example spec and its output"
     spec, output = blocks[0][1], blocks[1][1]

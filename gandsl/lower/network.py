@@ -131,8 +131,6 @@ class NetworkLowering:
                 self.diags.error("E154", f"a network returns tensors, got {describe(v)}", span)
                 return None
             results.append(v.node)
-        if any(isinstance(v, Poison) for v in scope.names.values()) and self.diags.errors:
-            pass  # errors inside were reported; still return the graph for further checks
         return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
                        results=results, result_spans=spans, frozen=d.frozen,
                        copy_of=d.copy_of, span=d.name_span)
