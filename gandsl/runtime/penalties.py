@@ -1,0 +1,173 @@
+"""Gradient penalties and critic constraints called by generated training code.
+
+These are the plain-PyTorch reference paths. Each penalty is one function taking
+`impl="ref"`; a later issue adds fused kernels behind the same names, selected by `impl`, and
+checks them against these. Any other `impl` raises ValueError for now.
+
+All penalties build their graph with `create_graph=True`, so their gradient with respect to the
+network's parameters flows (double backprop), and return a 0-d tensor averaged over samples
+(`path_length` returns it together with the updated running mean).
+The caller multiplies by the weight (λ = 10 for WGAN-GP, γ for R1, pl_weight for path length).
+"""
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+__all__ = ["clip_weights", "gradient_penalty", "path_length", "r1", "r2"]
+
+_IMPLS = ("ref",)
+
+
+def _check_impl(name: str, impl: str) -> None:
+    if impl not in _IMPLS:
+        raise ValueError(f"{name}: unknown impl {impl!r}; available: {', '.join(_IMPLS)}")
+
+
+def _sample_device(generator: torch.Generator | None, fallback: torch.device) -> torch.device:
+    """Random draws happen on the generator's device so a seeded generator reproduces them."""
+    return generator.device if generator is not None else fallback
+
+
+def _input_grad(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """`∇_x Σ critic(x)` with the graph kept for double backprop; (B, ...) -> (B, ...)."""
+    out = critic(x)  # (B, ...) scores
+    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+    return grad  # (B, ...), same shape as x
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    center: float = 1.0,
+    generator: torch.Generator | None = None,
+    impl: str = "ref",
+) -> torch.Tensor:
+    """WGAN-GP: `mean_i (‖∇_x̂ critic(x̂)_i‖₂ − center)²`, x̂ = real + α·(fake − real).
+
+    α ~ U[0, 1] is drawn once per sample with shape (B, 1, ..., 1) (from `generator` if given)
+    and broadcast over the sample; real and fake are detached and x̂ is a fresh leaf that
+    requires grad. `g = autograd.grad(critic(x̂).sum(), x̂, create_graph=True)`; the per-sample
+    norm is over all non-batch dimensions. Because each score depends only on its own sample,
+    the sum yields per-sample gradients.
+
+    Follows igul222/improved_wgan_training (Gulrajani et al. 2017, λ = 10 outside) and StarGAN's
+    `gradient_penalty`, which compute exactly this. PGGAN's `D_wgangp_acgan` uses
+    `(‖g‖ − γ)²/γ²`: with its γ = 1 that is `center=1`; otherwise divide by center² outside.
+    A zero gradient gives norm 0 with zero subgradient (`vector_norm`), not NaN.
+    """
+    _check_impl("gradient_penalty", impl)
+    real = real.detach()  # (B, ...)
+    fake = fake.detach()  # (B, ...)
+    batch = real.shape[0]
+    alpha_shape = (batch,) + (1,) * (real.dim() - 1)  # (B, 1, 1, 1) for images
+    alpha = torch.rand(
+        alpha_shape,
+        generator=generator,
+        dtype=real.dtype,
+        device=_sample_device(generator, real.device),
+    ).to(real.device)
+    x_hat = (real + alpha * (fake - real)).requires_grad_(True)  # (B, ...)
+    grad = _input_grad(critic, x_hat)  # (B, ...)
+    norms = torch.linalg.vector_norm(grad.reshape(batch, -1), dim=1)  # (B,)
+    return (norms - center).pow(2).mean()
+
+
+def _r_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """`½·mean_i ‖∇_x critic(x)_i‖²` at a detached copy of x."""
+    x = x.detach().requires_grad_(True)  # (B, ...)
+    grad = _input_grad(critic, x)  # (B, ...)
+    return 0.5 * grad.pow(2).reshape(x.shape[0], -1).sum(dim=1).mean()
+
+
+def r1(
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, impl: str = "ref"
+) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): `½·mean_i ‖∇_x critic(x)_i‖²` at real x; weight it with γ.
+
+    x is a detached copy of `real` that requires grad; the gradient is taken with
+    `create_graph=True`. NVlabs stylegan/stylegan2 `D_logistic_r1` computes
+    `reduce_sum(square(∇), [1, 2, 3]) · γ/2` per sample, averaged later: `γ·r1(D, x)` is exactly
+    that (γ = 10 for StyleGAN/StyleGAN2 config-f). StyleGAN2's lazy regularisation (every 16
+    steps, multiplied by 16) is the caller's business. It evaluates `critic` on its own forward
+    pass, where NVlabs reuses the D-loss forward; the value is the same.
+    """
+    _check_impl("r1", impl)
+    return _r_penalty(critic, real)
+
+
+def r2(
+    critic: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, impl: str = "ref"
+) -> torch.Tensor:
+    """R2 (Mescheder et al. 2018): `½·mean_i ‖∇_x critic(x)_i‖²` at generated x (as `r1`)."""
+    _check_impl("r2", impl)
+    return _r_penalty(critic, fake)
+
+
+def path_length(
+    generator_fn: Callable[[torch.Tensor], torch.Tensor],
+    w: torch.Tensor,
+    pl_mean: torch.Tensor | float,
+    decay: float = 0.01,
+    generator: torch.Generator | None = None,
+    impl: str = "ref",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleGAN2 path length regulariser; returns `(penalty, new_pl_mean)`.
+
+    - `y = generator_fn(w)`, images (N, C, H, W);
+    - `noise ~ N(0, 1) / sqrt(H·W)`, the shape of y (from `generator` if given);
+    - `J = autograd.grad((y · noise).sum(), w, create_graph=True)`, shape of w;
+    - `lengths = sqrt(Σ J²)` over all non-batch dims of w, shape (N,);
+    - `new_pl_mean = pl_mean + decay · (mean(lengths) − pl_mean)`;
+    - `penalty = mean((lengths − new_pl_mean)²)`.
+
+    If w does not require grad, a detached copy that does is used. As in the official code, the
+    penalty differentiates through `mean(lengths)` inside `new_pl_mean`; the mean is returned
+    detached (0-d), for the caller to store and pass back next time.
+
+    Correspondence with NVlabs/stylegan2 `G_logistic_ns_pathreg` (pl_decay 0.01, pl_weight 2):
+    `pl_noise`, `pl_grads`, the `pl_mean_var` update and `pl_penalty` are the lines above, and
+    the reference's per-sample `pl_penalty · pl_weight`, averaged by the training loop, is
+    `pl_weight · penalty`. Two differences:
+    (1) NVlabs differentiates w.r.t. dlatents of shape (N, L, 512) and takes
+    `sqrt(mean_L(Σ_512 J²))`; for a w of shape (N, D) the two agree, and for a w of shape
+    (N, L, D) this function's lengths and pl_mean are √L times larger and its penalty L times
+    larger, so `pl_weight / L` here reproduces the reference exactly.
+    (2) The gradient flows through mean(lengths) inside new_pl_mean, as in NVlabs,
+    stylegan2-ada-pytorch and rosinality. The minibatch shrink (pl_batch_shrink 2) and lazy interval (every 4 steps, times 4) are
+    chosen by the caller.
+    """
+    _check_impl("path_length", impl)
+    if not w.requires_grad:
+        w = w.detach().requires_grad_(True)
+    y = generator_fn(w)  # (N, C, H, W)
+    pixels = math.prod(y.shape[2:])  # H·W
+    noise = torch.randn(
+        y.shape,
+        generator=generator,
+        dtype=y.dtype,
+        device=_sample_device(generator, y.device),
+    ).to(y.device) / math.sqrt(pixels)  # (N, C, H, W)
+    (grad,) = torch.autograd.grad((y * noise).sum(), w, create_graph=True)  # shape of w
+    lengths = grad.pow(2).reshape(w.shape[0], -1).sum(dim=1).sqrt()  # (N,)
+    old = torch.as_tensor(pl_mean, dtype=lengths.dtype, device=lengths.device).detach()
+    new_pl_mean = old + decay * (lengths.mean() - old)  # () differentiable, as the reference
+    penalty = (lengths - new_pl_mean).pow(2).mean()
+    return penalty, new_pl_mean.detach()
+
+
+def clip_weights(module: nn.Module, value: float) -> None:
+    """WGAN weight clipping: clamp every parameter of `module` to [−value, value] in place.
+
+    martinarjovsky/WassersteinGAN clamps all critic parameters (`p.data.clamp_(-c, c)`, c = 0.01)
+    at every critic iteration; this does the same under `torch.no_grad()`. Buffers (BN
+    running statistics) are not parameters and are left alone, as in the reference.
+    """
+    if value < 0:
+        raise ValueError(f"clip_weights needs a non-negative value, got {value}")
+    with torch.no_grad():
+        for param in module.parameters():
+            param.clamp_(-value, value)
