@@ -55,6 +55,7 @@ class Node(BaseModel):
     scope: tuple[str, ...] = ()  # block instances this node came from, outermost first
     type: TensorType | None = None  # filled by the checker
     params: int = 0  # learnable parameters of this layer, filled by the checker
+    aliases: list[str] = Field(default_factory=list)  # later names of this value (`skip = h`)
 
     @property
     def inputs(self) -> list[int]:
@@ -62,6 +63,24 @@ class Node(BaseModel):
         for group in self.values.values():
             ids.extend(group)
         return ids
+
+
+class BlockInstance(BaseModel):
+    """One use of a block in a network: the contiguous nodes `first..last` it expanded to."""
+
+    model_config = _CONFIG
+    block: str
+    name: str  # the instance, e.g. "res_3"; its nodes' names start with it
+    args: dict[str, Any]  # compile-time arguments
+    value_params: list[str]  # parameters bound to tensors (other than `in`), in order
+    first: int
+    last: int
+    input: int  # the node bound to `in`
+    values: list[int]  # the nodes bound to `value_params`
+    result: int
+    depth: int  # 0: used directly in the network body
+    repeat: int | None = None  # instances made by one `repeat` share this number
+    span: Span  # the block's declaration
 
 
 class Port(BaseModel):
@@ -81,6 +100,7 @@ class Network(BaseModel):
     result_spans: list[Span]
     frozen: bool = False
     copy_of: str | None = None  # `network B = A`: the same class, separate weights
+    blocks: list[BlockInstance] = Field(default_factory=list)
     span: Span
 
     @property

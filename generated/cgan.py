@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from gandsl import runtime as rt
 
 SPEC_SHA256 = "1d427f31c83beea24af0785abea3aa7b67ccea5aec37b59a225bf5f34cf49c9c"
-PARAMS = {'S': 28, 'nz': 100, 'n_classes': 10}
+PARAMS = {"S": 28, "nz": 100, "n_classes": 10}
 
 
 class G(nn.Module):

@@ -14,7 +14,32 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 SPEC_SHA256 = "76e7f180e903a9d9d8f8887187aa7ec16cf871d51290111930ac43ae9c212c91"
-PARAMS = {'S': 256, 'ngf': 64, 'ndf': 64, 'blocks': 9, 'd_layers': 3}
+PARAMS = {"S": 256, "ngf": 64, "ndf": 64, "blocks": 9, "d_layers": 3}
+
+
+class Res(nn.Module):
+    """`block res` (specs/cyclegan.gan:17) with ch=256: 1,180,160 parameters.
+
+    (x: map[256, 64, 64]) -> map[256, 64, 64]
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
+        self.instance_norm_1 = nn.InstanceNorm2d(256)
+        self.conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
+        self.instance_norm_2 = nn.InstanceNorm2d(256)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.pad(x, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
+        h = self.conv_1(h)  # (B, 256, 64, 64)
+        h = self.instance_norm_1(h)  # (B, 256, 64, 64)
+        h = F.relu(h)  # (B, 256, 64, 64)
+        h = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
+        h = self.conv_2(h)  # (B, 256, 64, 64)
+        h = self.instance_norm_2(h)  # (B, 256, 64, 64)
+        h = h + x  # (B, 256, 64, 64)
+        return h
 
 
 class G_ab(nn.Module):
@@ -31,42 +56,7 @@ class G_ab(nn.Module):
         self.instance_norm_2 = nn.InstanceNorm2d(128)
         self.conv_3 = nn.Conv2d(128, 256, 3, stride=2, padding=1)  # 295,168 params
         self.instance_norm_3 = nn.InstanceNorm2d(256)
-        self.res_1_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_1_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_1_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_1_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_2_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_2_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_2_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_2_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_3_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_3_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_3_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_3_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_4_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_4_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_4_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_4_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_5_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_5_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_5_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_5_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_6_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_6_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_6_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_6_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_7_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_7_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_7_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_7_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_8_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_8_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_8_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_8_instance_norm_2 = nn.InstanceNorm2d(256)
-        self.res_9_conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_9_instance_norm_1 = nn.InstanceNorm2d(256)
-        self.res_9_conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.res_9_instance_norm_2 = nn.InstanceNorm2d(256)
+        self.res = nn.ModuleList([Res() for _ in range(9)])  # 9 × 1,180,160 params
         self.conv_t_1 = nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1)
         self.instance_norm_4 = nn.InstanceNorm2d(128)
         self.conv_t_2 = nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1)
@@ -84,78 +74,8 @@ class G_ab(nn.Module):
         h = self.conv_3(h)  # (B, 256, 64, 64)
         h = self.instance_norm_3(h)  # (B, 256, 64, 64)
         h = F.relu(h)  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_1_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_1_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_1_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_1_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_2_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_2_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_2_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_2_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_3_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_3_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_3_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_3_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_4_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_4_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_4_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_4_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_5_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_5_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_5_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_5_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_6_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_6_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_6_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_6_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_7_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_7_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_7_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_7_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_8_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_8_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_8_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_8_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
-        h_1 = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_9_conv_1(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_9_instance_norm_1(h_1)  # (B, 256, 64, 64)
-        h_1 = F.relu(h_1)  # (B, 256, 64, 64)
-        h_1 = F.pad(h_1, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
-        h_1 = self.res_9_conv_2(h_1)  # (B, 256, 64, 64)
-        h_1 = self.res_9_instance_norm_2(h_1)  # (B, 256, 64, 64)
-        h = h_1 + h  # (B, 256, 64, 64)
+        for block in self.res:
+            h = block(h)  # (B, 256, 64, 64)
         h = self.conv_t_1(h)  # (B, 128, 128, 128)
         h = self.instance_norm_4(h)  # (B, 128, 128, 128)
         h = F.relu(h)  # (B, 128, 128, 128)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 SPEC_SHA256 = "fb5c512537050f4e507492d1068111369171c80aa1134dac565feaad8dee79f1"
-PARAMS = {'S': 64, 'nc': 3, 'nz': 100, 'ngf': 64, 'ndf': 64}
+PARAMS = {"S": 64, "nc": 3, "nz": 100, "ngf": 64, "ndf": 64}
 
 
 class G(nn.Module):

@@ -16,7 +16,39 @@ from torch import Tensor, nn
 from gandsl import runtime as rt
 
 SPEC_SHA256 = "cb272c19869b1bd1d021b3ea4488ef4e2910eae445441521a7da373d7285cc5b"
-PARAMS = {'S': 128, 'c_dim': 5, 'rafd_dim': 8, 'both': False, 'g_ch': 64, 'd_ch': 64, 'g_res': 6, 'd_layers': 6}
+PARAMS = {
+    "S": 128,
+    "c_dim": 5,
+    "rafd_dim": 8,
+    "both": False,
+    "g_ch": 64,
+    "d_ch": 64,
+    "g_res": 6,
+    "d_layers": 6,
+}
+
+
+class Res(nn.Module):
+    """`block res` (specs/stargan.gan:31) with ch=256: 1,180,672 parameters.
+
+    (x: map[256, 32, 32]) -> map[256, 32, 32]
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
+        self.norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
+        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
+        self.instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.conv_1(x)  # (B, 256, 32, 32)
+        h = self.norm_relu_1(h)  # (B, 256, 32, 32)
+        h = F.relu(h)  # (B, 256, 32, 32)
+        h = self.conv_2(h)  # (B, 256, 32, 32)
+        h = self.instance_norm_1(h)  # (B, 256, 32, 32)
+        h = h + x  # (B, 256, 32, 32)
+        return h
 
 
 class G(nn.Module):
@@ -33,30 +65,7 @@ class G(nn.Module):
         self.norm_relu_2 = nn.InstanceNorm2d(128, affine=True, track_running_stats=True)
         self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False)  # 524,288 params
         self.norm_relu_3 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_1_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_1_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_1_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_1_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_2_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_2_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_2_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_2_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_3_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_3_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_3_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_3_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_4_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_4_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_4_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_4_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_5_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_5_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_5_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_5_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_6_conv_1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_6_norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.res_6_conv_2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.res_6_instance_norm_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
+        self.res = nn.ModuleList([Res() for _ in range(6)])  # 6 × 1,180,672 params
         self.conv_t_1 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False)
         self.norm_relu_4 = nn.InstanceNorm2d(128, affine=True, track_running_stats=True)
         self.conv_t_2 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
@@ -75,42 +84,8 @@ class G(nn.Module):
         h = self.conv_3(h)  # (B, 256, 32, 32)
         h = self.norm_relu_3(h)  # (B, 256, 32, 32)
         h = F.relu(h)  # (B, 256, 32, 32)
-        h_1 = self.res_1_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_1_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_1_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_1_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
-        h_1 = self.res_2_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_2_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_2_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_2_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
-        h_1 = self.res_3_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_3_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_3_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_3_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
-        h_1 = self.res_4_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_4_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_4_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_4_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
-        h_1 = self.res_5_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_5_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_5_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_5_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
-        h_1 = self.res_6_conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.res_6_norm_relu_1(h_1)  # (B, 256, 32, 32)
-        h_1 = F.relu(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_6_conv_2(h_1)  # (B, 256, 32, 32)
-        h_1 = self.res_6_instance_norm_1(h_1)  # (B, 256, 32, 32)
-        h = h_1 + h  # (B, 256, 32, 32)
+        for block in self.res:
+            h = block(h)  # (B, 256, 32, 32)
         h = self.conv_t_1(h)  # (B, 128, 64, 64)
         h = self.norm_relu_4(h)  # (B, 128, 64, 64)
         h = F.relu(h)  # (B, 128, 64, 64)
@@ -159,9 +134,9 @@ class D(nn.Module):
         h = F.leaky_relu(h, 0.01)  # (B, 1024, 4, 4)
         h = self.conv_6(h)  # (B, 2048, 2, 2)
         h = F.leaky_relu(h, 0.01)  # (B, 2048, 2, 2)
-        out = self.conv_7(h)  # (B, 1, 2, 2)
-        out_1 = self.conv_8(h)  # (B, 5, 1, 1)
-        return DOutput(src=out, cls=out_1.flatten(1))
+        src = self.conv_7(h)  # (B, 1, 2, 2)
+        cls = self.conv_8(h)  # (B, 5, 1, 1)
+        return DOutput(src=src, cls=cls.flatten(1))
 
 
 # Each network is one instance of its class; a copy (`network B = A`) reuses A's class.

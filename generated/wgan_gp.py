@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 SPEC_SHA256 = "55aa267ae721aeb5bf63db677ffa41be3f1bc986dacb72e3939ea5f648a854d6"
-PARAMS = {'dim': 128, 'nz': 128}
+PARAMS = {"dim": 128, "nz": 128}
 
 
 class G(nn.Module):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
+import json
+import shlex
 from pathlib import Path
 
 import jinja2
 
 from .. import __version__
 from ..ir import Spec
-from .names import RESERVED, Namespace, docstring
-from .network import build_class
+from .names import MODULE_NAMES, RESERVED, Namespace, comment, docstring
+from .network import WIDTH, ClassSource, build_block_class, build_network_class, plan_blocks
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -28,33 +30,48 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def emit(spec: Spec, display_path: str | None = None) -> str:
-    path = (display_path or spec.path).replace("\\", "/")
+def classes(spec: Spec, path: str) -> tuple[list[ClassSource], dict[str, str]]:
+    """The classes of the module (blocks first, then networks) and each network's class."""
     module_names = Namespace(RESERVED)
-    classes = []
-    class_of: dict[str, str] = {}  # spec network → Python class (copies share their source's)
+    network_names = {}
+    for net in spec.networks:  # network classes are named first: they keep the spec's names
+        if net.copy_of is None:
+            network_names[net.name] = module_names.create(net.name)
+    blocks = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names)
+    output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
+                    if n.copy_of is None and not n.single_output}
+    taken = module_names.used | MODULE_NAMES
+    out = [build_block_class(bc, path, taken) for bc in blocks.values()]
+    class_of: dict[str, str] = {}
     for net in spec.networks:
-        if net.copy_of is not None and net.copy_of in class_of:
+        if net.copy_of is not None:
             class_of[net.name] = class_of[net.copy_of]
             continue
-        cls_name = module_names.create(net.name)
-        out_cls = module_names.create(f"{net.name}Output") if not net.single_output else None
-        classes.append(build_class(net, cls_name, out_cls, path))
-        class_of[net.name] = cls_name
+        out.append(build_network_class(net, network_names[net.name], output_names.get(net.name),
+                                       path, blocks, taken))
+        class_of[net.name] = network_names[net.name]
+    return out, class_of
+
+
+def emit(spec: Spec, display_path: str | None = None) -> str:
+    path = comment((display_path or spec.path).replace("\\", "/"))
+    sources, class_of = classes(spec, path)
+    uses = set().union(*(c.uses() for c in sources)) if sources else set()
     overridden = [p for p in spec.params if p.overridden]
-    param_flags = "".join(f" --param {p.name}={_flag(p.value)}" for p in overridden)
-    params = "{" + ", ".join(f"{p.name!r}: {p.value!r}" for p in spec.params) + "}"
+    flags = [arg for p in overridden for arg in ("--param", f"{p.name}={_flag(p.value)}")]
+    command = comment(shlex.join(["gandsl", "compile", path, *flags]))
     return _template().render(
         version=__version__,
         path=path,
-        param_flags=param_flags,
+        command=command,
         sha256=spec.sha256,
         title=docstring(spec.title or f"The networks of {spec.name}."),
-        classes=classes,
-        any_outputs=any(c.output_class for c in classes),
-        uses_F=any("F" in c.uses for c in classes),
-        uses_rt=any("rt" in c.uses for c in classes),
-        params=params,
+        classes=sources,
+        any_outputs=any(c.output_class for c in sources),
+        uses_F="F" in uses,
+        uses_rt="rt" in uses,
+        uses_torch="torch" in uses,
+        params=_params_literal(spec),
         networks=[(net.name, class_of[net.name], net.copy_of) for net in spec.networks],
         counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],
     )
@@ -64,4 +81,17 @@ def _flag(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-__all__ = ["emit"]
+def _literal(value) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _params_literal(spec: Spec) -> str:
+    """`PARAMS = {...}`: on one line when it fits, else one param per line."""
+    items = [f"{json.dumps(p.name)}: {_literal(p.value)}" for p in spec.params]
+    one = "PARAMS = {" + ", ".join(items) + "}"
+    if len(one) <= WIDTH:
+        return one
+    return "PARAMS = {\n" + "".join(f"    {item},\n" for item in items) + "}"
+
+
+__all__ = ["emit", "classes"]

@@ -38,18 +38,22 @@ zero_grad
 _INVALID = re.compile(r"[^0-9A-Za-z_]")
 
 
+def sanitize(candidate: str, reserved: frozenset[str] = RESERVED) -> str:
+    """A valid identifier: never private or dunder, never starting with a digit, never
+    reserved (a trailing `_` is added)."""
+    name = _INVALID.sub("_", candidate).strip("_") or "v"
+    if name[0].isdigit():
+        name = "v" + name
+    return name + "_" if name in reserved else name
+
+
 class Namespace:
     def __init__(self, reserved: frozenset[str] | set[str] = RESERVED) -> None:
         self._reserved = frozenset(reserved)
         self._used: set[str] = set()
 
     def create(self, candidate: str) -> str:
-        # Never private or dunder; never starting with a digit; never a reserved name.
-        name = _INVALID.sub("_", candidate).strip("_") or "v"
-        if name[0].isdigit():
-            name = "v" + name
-        if name in self._reserved:
-            name += "_"
+        name = sanitize(candidate, self._reserved)
         base, i = name, 1
         while name in self._used or name in self._reserved:
             name = f"{base}_{i}"
@@ -57,8 +61,9 @@ class Namespace:
         self._used.add(name)
         return name
 
-    def reserve(self, name: str) -> None:
-        self._used.add(name)
+    @property
+    def used(self) -> frozenset[str]:
+        return frozenset(self._used)
 
 
 def attribute_namespace() -> Namespace:
@@ -74,5 +79,14 @@ def docstring(text: str) -> str:
 
 
 def comment(text: str) -> str:
-    """Text that is safe in a `#` comment: one line."""
-    return " ".join(text.split())
+    """Text that is safe in a `#` comment: one line, printable."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+# Fields a NamedTuple may not take, besides reserved words: its own methods.
+TUPLE_ATTRS = frozenset({"count", "index"})
+
+
+def camel(name: str) -> str:
+    """`patch_gan` → `PatchGan`: a class name from a spec name."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part) or "Block"

@@ -65,6 +65,29 @@ def no_params(ctx: Ctx) -> int:
     return 0
 
 
+def same_type(ctx: Ctx) -> TensorType:
+    """The rule of layers that keep their input's type (norms, activations)."""
+    return ctx.x
+
+
+def module_call(ctx: Ctx) -> str:
+    """The forward expression of a layer with one module: `self.<attr>(x)`."""
+    return f"self.{ctx.attr}({ctx.names['x']})"
+
+
+def ctx_for(layer: Layer, node, type_of, **extra) -> Ctx:
+    """The `Ctx` of one use of a layer (an IR node), given the types of the nodes it reads."""
+    values: dict[str, Any] = {}
+    for name, ids in node.values.items():
+        param = layer.param(name)
+        if param is not None and param.kind == "values":
+            values[name] = [type_of(i) for i in ids]
+        elif ids:
+            values[name] = type_of(ids[0])
+    x = type_of(node.x) if node.x is not None else None
+    return Ctx(x=x, args=node.args, values=values, **extra)
+
+
 @dataclass(frozen=True)
 class Layer:
     name: str

@@ -8,6 +8,7 @@ expression means. Shapes are not known yet: the checker infers them afterwards.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +16,9 @@ from .. import syntax as S
 from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate
 from ..consteval import truth as const_truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
-from ..ir import Network, Node, Port
+from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS, Layer
+from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, eval_type
 
@@ -78,6 +80,8 @@ class NetworkLowering:
         self.prefix: list[str] = []  # block instance names, outermost first
         self.block_stack: list[tuple[str, Span, str]] = []  # (block, call site, caller's var)
         self.var_hint: list[str] = []
+        self.instances: list[BlockInstance] = []
+        self.repeat_id: int | None = None  # set while a `repeat` expands its body
 
     # -- entry --------------------------------------------------------------------------
 
@@ -133,7 +137,7 @@ class NetworkLowering:
             results.append(v.node)
         return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
                        results=results, result_spans=spans, frozen=d.frozen,
-                       copy_of=d.copy_of, span=d.name_span)
+                       copy_of=d.copy_of, blocks=self.instances, span=d.name_span)
 
     # -- statements ---------------------------------------------------------------------
 
@@ -148,12 +152,10 @@ class NetworkLowering:
                     self.diags.error("E205", "statements after `return` are never run",
                                      stmts[i + 1].span,
                                      hint="is a `->` missing before it?" if same_line else None)
-                hint = self.decl.outputs[0].name if kind == "network" and len(
-                    self.decl.outputs) == 1 and self.decl.outputs[0].name else "out"
-                return self._values(stmt.values, scope, kind, hint)
+                return self._values(stmt.values, scope, kind)
             if isinstance(stmt, S.ExprStmt):
                 if last:
-                    return self._values([stmt.expr], scope, kind, "out")
+                    return self._values([stmt.expr], scope, kind)
                 hint = "assign it (`name = ...`) or remove it"
                 if i > 0 and stmts[i - 1].span.end_line == stmt.span.line:
                     hint = "is a `->` missing before it?"
@@ -165,9 +167,12 @@ class NetworkLowering:
                 return result
         return None
 
-    def _values(self, exprs: list[S.Expr], scope: _Scope, kind: str, hint: str):
+    def _values(self, exprs: list[S.Expr], scope: _Scope, kind: str):
+        """The returned values; each is named after its output (`src`, `cls`), or `out`."""
+        names = [o.name or "out" for o in self.decl.outputs]
         values = []
-        for e in exprs:
+        for i, e in enumerate(exprs):
+            hint = names[i] if i < len(names) and len(exprs) == len(names) else "out"
             self.var_hint.append(hint if kind == "network" else self._block_var())
             try:
                 values.append(self._value(e, scope))
@@ -219,33 +224,40 @@ class NetworkLowering:
                              stmt.span)
             scope.poison([stmt])
             return
+        results = []  # every right-hand side first, then the bindings: `a, b = b, a` swaps
         for target, expr in zip(targets, values, strict=True):
-            if target is None:
-                continue
-            key, var = target
-            self.var_hint.append(var)
+            self.var_hint.append(target[1] if target is not None else "h")
             try:
-                scope.names[key] = self._value(expr, scope)
+                results.append(self._value(expr, scope))
             finally:
                 self.var_hint.pop()
-            scope.spans[key] = stmt.span
+        for target, value, expr in zip(targets, results, values, strict=True):
+            if target is not None:
+                scope.names[target[0]] = value
+                scope.spans[target[0]] = stmt.span
+                if isinstance(value, Val) and isinstance(expr, S.Name | S.Index):
+                    self.nodes[value.node].aliases.append(target[1])  # `skip = h`
 
     def _target(self, t: S.Expr, scope: _Scope) -> tuple[str, str] | None:
         """(scope key, preferred python name) for `h` or `e[i]`."""
         if isinstance(t, S.Name):
             return t.id, t.id
         if isinstance(t, S.Index) and isinstance(t.obj, S.Name):
-            i = self._const(t.index, scope)
-            if isinstance(i, Poison):
-                return None
-            try:
-                i = as_int(i, t.index.span, "an integer index")
-            except ConstError as e:
-                self.diags.error(e.code, e.message, e.span)
-                return None
-            return f"{t.obj.id}[{i}]", f"{t.obj.id}{i}"
+            i = self._index(t, scope)
+            return None if i is None else (f"{t.obj.id}[{i}]", f"{t.obj.id}{i}")
         self.diags.error("E301", "can only assign to a name or `name[index]`", t.span)
         return None
+
+    def _index(self, t: S.Index, scope: _Scope) -> int | None:
+        """The integer index of `e[i]`, for reads and writes alike."""
+        i = self._const(t.index, scope)
+        if isinstance(i, Poison):
+            return None
+        try:
+            return as_int(i, t.index.span, "an integer index")
+        except ConstError as e:
+            self.diags.error(e.code, e.message, e.span)
+            return None
 
     def _for(self, stmt: S.For, scope: _Scope, kind: str):
         items = self._iterable(stmt.iterable, scope)
@@ -342,24 +354,21 @@ class NetworkLowering:
                                  f"`x -> {expr.id}`", expr.span)
                 return POISON
             return self._const(expr, scope)
-        if isinstance(expr, S.Index) and isinstance(expr.obj, S.Name):
-            i = self._const(expr.index, scope)
-            if isinstance(i, Poison):
+        if isinstance(expr, S.Index) and isinstance(expr.obj, S.Name) and not isinstance(
+                scope.names.get(expr.obj.id, self.g.consts.get(expr.obj.id)), tuple):
+            # `e[i]`: an indexed name (a list constant `chs[i]` is compile-time indexing)
+            i = self._index(expr, scope)
+            if i is None:
                 return POISON
             key = f"{expr.obj.id}[{i}]"
             if key in scope.names:
                 return scope.names[key]
             if expr.obj.id in scope.poisoned:
                 return POISON
-            if expr.obj.id in scope.names and not isinstance(scope.names[expr.obj.id], tuple):
-                self.diags.error("E101", f"`{key}` is not defined", expr.span)
-                return POISON
             indexed = [k for k in scope.names if k.startswith(f"{expr.obj.id}[")]
-            if indexed:
-                self.diags.error("E101", f"`{key}` is not defined", expr.span,
-                                 hint=f"defined: {', '.join(indexed[:8])}")
-                return POISON
-            return self._const(expr, scope)
+            self.diags.error("E101", f"`{key}` is not defined", expr.span,
+                             hint=f"defined: {', '.join(indexed[:8])}" if indexed else None)
+            return POISON
         if isinstance(expr, S.Chain):
             return self._chain(expr, scope)
         if isinstance(expr, S.Call):
@@ -369,7 +378,7 @@ class NetworkLowering:
         if isinstance(expr, S.Neg):
             v = self._value(expr.operand, scope)
             if isinstance(v, Val):
-                return self._node("scale", expr.span, x=v, args={"factor": -1})
+                return self._node("scale", expr.span, x=v, args={"factor": -1, "op": "*"})
             if isinstance(v, Poison):
                 return v
             return self._const(expr, scope)
@@ -394,7 +403,7 @@ class NetworkLowering:
                 acc = self._const(S.BinOp(span, S.Lit(span, acc), [(op, S.Lit(span, rhs))]),
                                   scope)
             elif op in ("+", "-") and isinstance(acc, Val) and isinstance(rhs, Val):
-                acc = self._node("add" if op == "+" else "sub", expr.span, x=acc,
+                acc = self._node("add" if op == "+" else "sub", span, x=acc,
                                  values={"other": [rhs.node]})
             elif op in ("*", "/") and (isinstance(acc, Val) != isinstance(rhs, Val)):
                 tensor, number = (acc, rhs) if isinstance(acc, Val) else (rhs, acc)
@@ -407,8 +416,7 @@ class NetworkLowering:
                 if op == "/" and number == 0:
                     self.diags.error("E151", "division by zero", operand.span)
                     return POISON
-                factor = 1 / number if op == "/" else number
-                acc = self._node("scale", expr.span, x=tensor, args={"factor": factor})
+                acc = self._node("scale", span, x=tensor, args={"factor": number, "op": op})
             else:
                 self.diags.error("E201", f"`{op}` between {self._what(acc)} and "
                                  f"{self._what(rhs)} is not defined", span,
@@ -423,11 +431,7 @@ class NetworkLowering:
 
     def _chain(self, expr: S.Chain, scope: _Scope) -> Any:
         head = expr.head
-        if isinstance(head, S.Call) and isinstance(head.func, S.Name) and \
-                head.func.id in LAYERS and not LAYERS[head.func.id].accepts:
-            v = self._call(head, scope)  # a source layer such as `const(512, 4, 4)`
-        else:
-            v = self._value(head, scope)
+        v = self._value(head, scope)  # a tensor, or a source layer such as `const(512, 4, 4)`
         if isinstance(v, Poison):
             return v
         if not isinstance(v, Val):
@@ -620,11 +624,15 @@ class NetworkLowering:
         stages = self._pipeline(stage.args[1])
         if stages is None:
             return POISON
-        for _ in range(n):
-            for st in stages:
-                v = self._stage(v, st, scope)
-                if isinstance(v, Poison):
-                    return v
+        outer, self.repeat_id = self.repeat_id, id(stage)
+        try:
+            for _ in range(n):
+                for st in stages:
+                    v = self._stage(v, st, scope)
+                    if isinstance(v, Poison):
+                        return v
+        finally:
+            self.repeat_id = outer
         return v
 
     def _pipeline(self, expr: S.Expr) -> list[S.Stage] | None:
@@ -647,7 +655,7 @@ class NetworkLowering:
                              hint=f"does `{block.name}` call itself without an `if` that "
                              "stops it?")
             raise _Abort
-        sig = [Sig(p.name, required=p.default is None) for p in block.params]
+        sig = block_sig(block)
         bound = bind(Callee(block.name), sig, stage.args, stage.kwargs, stage.span, self.diags)
         if bound is None:
             return POISON
@@ -661,6 +669,7 @@ class NetworkLowering:
             if isinstance(value, Poison):
                 return value
             inner.names[bp.name] = value
+        repeat, self.repeat_id = self.repeat_id, None  # nested blocks are not the repeat's
         instance = self._unique(block.name, self.counters)
         first_node = len(self.nodes)
         caller_var = self.var_hint[-1] if self.var_hint else "h"
@@ -671,6 +680,7 @@ class NetworkLowering:
         finally:
             self.prefix.pop()
             self.block_stack.pop()
+            self.repeat_id = repeat
         self._name_single_module(first_node, instance)
         if result is None:
             self.diags.error("E205", f"block `{block.name}` does not produce a value",
@@ -686,6 +696,15 @@ class NetworkLowering:
             self.diags.error("E154", f"block `{block.name}` must return a tensor, got "
                              f"{describe(out)}", spans[0])
             return POISON
+        if isinstance(out, Val) and out.node >= first_node:
+            tensors = [p.name for p in block.params if isinstance(inner.names[p.name], Val)]
+            self.instances.append(BlockInstance(
+                block=block.name, name="_".join([*self.prefix, instance]),
+                args={p.name: inner.names[p.name] for p in block.params
+                      if not isinstance(inner.names[p.name], Val)},
+                value_params=tensors, first=first_node, last=len(self.nodes) - 1,
+                input=v.node, values=[inner.names[t].node for t in tensors], result=out.node,
+                depth=len(self.prefix), repeat=repeat, span=block.name_span))
         return out
 
     def _name_single_module(self, first: int, instance: str) -> None:
@@ -724,8 +743,13 @@ class NetworkLowering:
         return node
 
 
+@functools.cache
 def layer_sig(layer: Layer) -> list[Sig]:
-    modifiers = {"sn", "eqlr", "lr_mul", "gain"}
+    modifiers = {p.name for p in MODIFIERS}
     return [Sig(p.name, required=p.required and p.kind not in ("values", "ints"),
                 variadic=p.kind in ("values", "ints"), keyword_only=p.name in modifiers)
             for p in layer.all_params]
+
+
+def block_sig(block: S.BlockDecl) -> list[Sig]:
+    return [Sig(p.name, required=p.default is None) for p in block.params]
