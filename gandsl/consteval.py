@@ -48,7 +48,8 @@ class NotConst(Exception):
 Resolver = Callable[[str, Span], Any]
 
 
-def _check(value: Any, span: Span) -> Any:
+def check_value(value: Any, span: Span) -> Any:
+    """A compile-time value within bounds: finite, and integers of at most 2^53."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
         raise ConstError("E150", f"value {value} is too large (limit 2^53)", span)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
@@ -172,7 +173,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable]] = {
 def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
     """Evaluate a compile-time expression. Raises ConstError or NotConst."""
     if isinstance(expr, S.Num):
-        return _check(expr.value, expr.span)
+        return check_value(expr.value, expr.span)
     if isinstance(expr, S.Str | S.Bool | S.Lit):
         return expr.value
     if isinstance(expr, S.Name):
@@ -196,7 +197,7 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
             else:
                 acc = _BINARY[op](_num(acc, prev.span), _num(rhs, operand.span),
                                   start.to(operand.span))
-            acc = _check(acc, expr.span)
+            acc = check_value(acc, expr.span)
             prev = operand
         return acc
     if isinstance(expr, S.BoolOp):
@@ -238,7 +239,7 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
             raise ConstError("E105", f"`{expr.func.id}` takes {lo if lo == hi else f'{lo}+'} "
                              f"argument{'s' if hi > 1 else ''}, got {len(expr.args)}", expr.span)
         args = [evaluate(a, resolve) for a in expr.args]
-        return _check(fn(*args, expr.span), expr.span)
+        return check_value(fn(*args, expr.span), expr.span)
     raise ConstError("E153", "expected a compile-time value here", expr.span)
 
 

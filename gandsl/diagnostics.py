@@ -34,8 +34,6 @@ class Span:
         return Span(self.line, self.col, other.end_line, other.end_col)
 
 
-NO_SPAN = Span(1, 1, 1, 1)
-
 # One line per code: what it means. `docs/errors.md` is generated from this table by a test.
 CODES: dict[str, str] = {
     # syntax (parse.py)
@@ -103,6 +101,7 @@ class Diagnostics:
     """Collects diagnostics of one compilation; passes keep going after an error where they can."""
 
     items: list[Diagnostic] = field(default_factory=list)
+    _seen: set[Diagnostic] = field(default_factory=set)
 
     def error(
         self,
@@ -113,7 +112,10 @@ class Diagnostics:
         notes: Iterable[tuple[str, Span]] = (),
     ) -> None:
         assert code in CODES, code
-        self.items.append(Diagnostic(code, message, span, hint, tuple(notes)))
+        d = Diagnostic(code, message, span, hint, tuple(notes))
+        if d not in self._seen:  # a block used n times would repeat its warnings n times
+            self._seen.add(d)
+            self.items.append(d)
 
     warn = error  # the code's letter says which it is
 
@@ -164,7 +166,7 @@ def render(d: Diagnostic, source: str, path: str, color: bool = False) -> str:
     def paint(text: str, style: str) -> str:
         return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
-    lines = source.splitlines()
+    lines = source.split("\n")  # as Lark counts lines: a form feed is not a line break
     out = [f"{paint(f'{path}:{d.span.line}:{d.span.col}:', 'bold')} "
            f"{paint(f'{d.severity}[{d.code}]:', d.severity)} {d.message}"]
     out += _excerpt(lines, d.span, d.severity, paint)

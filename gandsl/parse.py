@@ -147,7 +147,7 @@ _SKIP = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 def _unclosed_brace(text: str) -> tuple[int, int] | None:
     stack: list[tuple[int, int]] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
         clean = _SKIP.sub(lambda m: " " * len(m.group()), line)
         for colno, ch in enumerate(clean, 1):
             if ch == "{":
@@ -158,7 +158,7 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
 
 
 def _end_span(text: str) -> Span:
-    lines = text.splitlines() or [""]
+    lines = text.split("\n")
     return Span.point(len(lines), len(lines[-1]) + 1)
 
 
@@ -171,7 +171,8 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
     starts: list[tuple[int, int]] = []
     depth = 0
     offset = 0
-    for lineno, line in enumerate(source.splitlines(keepends=True), 1):
+    for lineno, line in enumerate(source.split("\n"), 1):
+        line += "\n"
         clean = _SKIP.sub(lambda m: " " * len(m.group()), line)
         if depth == 0 and _TOP_KEYWORDS.match(clean):
             starts.append((lineno, offset))
@@ -471,9 +472,4 @@ def _split_args(arguments) -> tuple[list[S.Expr], list[S.Kwarg]]:
     return args, kwargs
 
 
-def parse_file(path: str | Path) -> tuple[S.Module, str]:
-    text = Path(path).read_text(encoding="utf-8")
-    return parse(text, str(path)), text
-
-
-__all__ = ["parse", "parse_file", "GandslError"]
+__all__ = ["parse", "GandslError"]

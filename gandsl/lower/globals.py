@@ -15,6 +15,7 @@ from ..consteval import (
     NotConst,
     Silent,
     as_int,
+    check_value,
     describe,
     evaluate,
     names_in,
@@ -107,12 +108,26 @@ def _declare(items: list, g: Globals) -> None:
             g.declared.setdefault(item.name, _KINDS[type(item)])
 
 
+def _block_params_ok(block: S.BlockDecl, diags: Diagnostics) -> bool:
+    seen: dict[str, Span] = {}
+    for p in block.params:
+        if p.name == "in":
+            diags.error("E109", "`in` is the block's input and cannot be a parameter", p.span)
+            return False
+        if p.name in seen:
+            diags.error("E102", f"parameter `{p.name}` of block `{block.name}` is declared twice",
+                        p.span, notes=[("first declared here", seen[p.name])])
+            return False
+        seen[p.name] = p.span
+    return True
+
+
 def _define(g: Globals, name: str, span: Span, diags: Diagnostics, what: str) -> bool:
     if name in g.spans:
         diags.error("E102", f"{what} `{name}` is already defined", span,
                     notes=[("first defined here", g.spans[name])])
         return False
-    if name in LAYERS and what in ("block", "network"):
+    if (name in LAYERS or name == "repeat") and what in ("block", "network"):
         diags.error("E109", f"{what} `{name}` has the name of a built-in layer", span,
                     hint="choose another name")
         return False
@@ -157,6 +172,12 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
             g.consts[name] = POISON
             continue
         value = overrides.get(name, default)
+        try:
+            check_value(value, decl.name_span)
+        except ConstError as e:
+            diags.error("E108", f"--param {name}: {e.message}", decl.name_span)
+            g.consts[name] = POISON
+            continue
         if name in overrides and not _same_kind(default, value):
             shown = str(value).lower() if isinstance(value, bool) else value
             diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)}, like "
@@ -229,7 +250,8 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
                 else:
                     g.poisoned.add(item.name)
         elif isinstance(item, S.BlockDecl):
-            if _define(g, item.name, item.name_span, diags, "block"):
+            if _define(g, item.name, item.name_span, diags, "block") and \
+                    _block_params_ok(item, diags):
                 g.blocks[item.name] = item
         elif isinstance(item, S.NetworkDecl):
             if _define(g, item.name, item.name_span, diags, "network"):

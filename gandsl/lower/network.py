@@ -107,6 +107,12 @@ class NetworkLowering:
             scope.names[arg.name] = Val(node.id)
         outputs: list[Port] = []
         for out in d.outputs:
+            if out.name and out.name in seen:
+                what = "an input" if any(a.name == out.name for a in d.inputs) else "an output"
+                self.diags.error("E102", f"`{out.name}` is already {what} of `{d.name}`",
+                                 out.span, notes=[("first declared here", seen[out.name])])
+                return None
+            seen[out.name] = out.span
             t = eval_type(out.type, self.g, self.diags)
             if t is not None:
                 outputs.append(Port(name=out.name, type=t, span=out.span))
