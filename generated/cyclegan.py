@@ -31,11 +31,11 @@ class Res(nn.Module):
         self.instance_norm_2 = nn.InstanceNorm2d(256)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.pad(x, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
+        h = F.pad(x, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
         h = self.conv_1(h)  # (B, 256, 64, 64)
         h = self.instance_norm_1(h)  # (B, 256, 64, 64)
         h = F.relu(h)  # (B, 256, 64, 64)
-        h = F.pad(h, (1,) * 4, mode='reflect')  # (B, 256, 66, 66)
+        h = F.pad(h, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
         h = self.conv_2(h)  # (B, 256, 64, 64)
         h = self.instance_norm_2(h)  # (B, 256, 64, 64)
         h = h + x  # (B, 256, 64, 64)
@@ -64,7 +64,7 @@ class G_ab(nn.Module):
         self.conv_4 = nn.Conv2d(64, 3, 7)  # 9,411 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.pad(x, (3,) * 4, mode='reflect')  # (B, 3, 262, 262)
+        h = F.pad(x, (3, 3, 3, 3), mode="reflect")  # (B, 3, 262, 262)
         h = self.conv_1(h)  # (B, 64, 256, 256)
         h = self.instance_norm_1(h)  # (B, 64, 256, 256)
         h = F.relu(h)  # (B, 64, 256, 256)
@@ -82,7 +82,7 @@ class G_ab(nn.Module):
         h = self.conv_t_2(h)  # (B, 64, 256, 256)
         h = self.instance_norm_5(h)  # (B, 64, 256, 256)
         h = F.relu(h)  # (B, 64, 256, 256)
-        out = F.pad(h, (3,) * 4, mode='reflect')  # (B, 64, 262, 262)
+        out = F.pad(h, (3, 3, 3, 3), mode="reflect")  # (B, 64, 262, 262)
         out = self.conv_4(out)  # (B, 3, 256, 256)
         out = torch.tanh(out)  # (B, 3, 256, 256)
         return out

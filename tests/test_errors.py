@@ -841,7 +841,7 @@ def test_e203_invalid_layer_arguments():
     assert ds[0].message == "`stride` of `conv` must be at least 1, got 0"
     assert ds[1].hint == "did you mean `reflect`?"
     assert ds[2].message == "`bias` of `conv` is `true` or `false`, got `1`"
-    assert ds[3].message == "`dropout`: p=1.5 is not a probability"
+    assert ds[3].message == "`p` of `dropout` must be at most 1, got 1.5"
 
 
 def test_e204_layer_without_input():

@@ -30,7 +30,7 @@ def _agree(layer_name: str, x_dims: tuple[int, int, int], args: dict) -> None:
         # The emitted constructor and forward expression, evaluated as generated code is.
         module = eval(layer.module(ctx), NAMESPACE) if layer.module else nn.Identity()  # noqa: S307
         scope = {**NAMESPACE, "x": torch.zeros(2, *x_dims), "self": type("M", (), {"m": module})}
-        return module, eval(layer.call(ctx), scope)  # noqa: S307
+        return module, eval(layer.forward(ctx), scope)  # noqa: S307
 
     try:
         out = layer.infer(ctx)

@@ -252,7 +252,7 @@ class _Builder:
                 ctx.attr = self.attrs.create(node.name)
                 self._init(ctx.attr, layer.module(ctx), node.params)
                 self.cls.paths[node.name] = ctx.attr
-            expr = layer.call(ctx)
+            expr = layer.forward(ctx)
         self._line(f"{target} = {expr}", node.type)
 
     def _blocks(self, item: _Item, target: str) -> None:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from ..types import TensorType
-from .base import Ctx, Layer, Param, need
+from .base import FEATURES, Ctx, Layer, Param, need, same_type
 
 ANY = frozenset({"spatial", "flat", "scalar"})
 
 
-def _same(ctx: Ctx) -> TensorType:
-    return ctx.x
-
-
 def _fn(name: str, expr: str, doc: str, params=(), example: str = "") -> Layer:
-    return Layer(name=name, doc=doc, params=params, accepts=ANY, infer=_same,
+    return Layer(name=name, doc=doc, params=params, accepts=ANY, infer=same_type,
                  call=lambda ctx: expr.format(x=ctx.names["x"], **ctx.args), example=example)
 
 
@@ -23,7 +19,7 @@ leaky_relu = Layer(
     doc="Leaky ReLU; the slope defaults to PyTorch's 0.01 (StarGAN's D); DCGAN uses 0.2.",
     params=(Param("slope", "num", 0.01, min=0),),
     accepts=ANY,
-    infer=_same,
+    infer=same_type,
     call=lambda ctx: f"F.leaky_relu({ctx.names['x']}, {ctx.args['slope']!r})",
     example="h = h -> leaky_relu(0.2)",
 )
@@ -34,9 +30,9 @@ sigmoid = _fn("sigmoid", "torch.sigmoid({x})", "Logistic sigmoid. Losses that ta
 softplus = Layer(
     name="softplus",
     doc="Softplus `log(1 + exp(βx)) / β`.",
-    params=(Param("beta", "num", 1.0, min=0),),
+    params=(Param("beta", "num", 1.0, min=0, open_min=True),),
     accepts=ANY,
-    infer=_same,
+    infer=same_type,
     call=lambda ctx: f"F.softplus({ctx.names['x']}"
     f"{', beta=' + repr(ctx.args['beta']) if ctx.args['beta'] != 1.0 else ''})",
 )
@@ -45,7 +41,7 @@ elu = Layer(
     doc="Exponential linear unit (BEGAN).",
     params=(Param("alpha", "num", 1.0, min=0),),
     accepts=ANY,
-    infer=_same,
+    infer=same_type,
     call=lambda ctx: f"F.elu({ctx.names['x']}"
     f"{', alpha=' + repr(ctx.args['alpha']) if ctx.args['alpha'] != 1.0 else ''})",
 )
@@ -55,25 +51,29 @@ prelu = Layer(
     name="prelu",
     doc="Parametric ReLU (`nn.PReLU`): one learned slope, or one per channel (SRGAN uses one).",
     params=(Param("per_channel", "bool", False),),
-    accepts=frozenset({"spatial", "flat"}),
-    infer=_same,
+    accepts=FEATURES,
+    infer=same_type,
     module=lambda ctx: f"nn.PReLU({ctx.c if ctx.args['per_channel'] else ''})",
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     count=lambda ctx: ctx.c if ctx.args["per_channel"] else 1,
     example="h = h -> conv(64, 9, pad=4) -> prelu",
 )
+
+def _dropout_infer(ctx: Ctx) -> TensorType:
+    need(not ctx.args["channels"] or ctx.x.family == "spatial",
+         f"`channels=true` drops channels of a map; {ctx.x} has none", "channels", "E203")
+    return ctx.x
+
 
 dropout = Layer(
     name="dropout",
     doc="Dropout (`nn.Dropout`, or `nn.Dropout2d` with `channels=true`); active in training "
         "mode only.",
-    params=(Param("p", "num", 0.5, min=0), Param("channels", "bool", False)),
-    accepts=frozenset({"spatial", "flat"}),
-    infer=lambda ctx: (need(ctx.args["p"] <= 1, f"p={ctx.args['p']} is not a probability", "p",
-                            "E203"), ctx.x)[1],
+    params=(Param("p", "num", 0.5, min=0, max=1),
+            Param("channels", "bool", False, doc="drop whole channels of a map")),
+    accepts=FEATURES,
+    infer=_dropout_infer,
     module=lambda ctx: f"nn.{'Dropout2d' if ctx.args['channels'] else 'Dropout'}"
     f"({ctx.args['p']!r})",
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     example="h = h -> conv_t(512, 4, stride=2, pad=1) -> batch_norm -> dropout(0.5) -> relu",
 )
 

@@ -8,6 +8,8 @@ formulas here and are tested against the instantiated torch modules of every spe
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,8 @@ class Param:
     default: Any = REQUIRED
     choices: tuple[Any, ...] | None = None
     min: float | None = None
+    max: float | None = None
+    open_min: bool = False  # the minimum itself is not allowed (a multiplier of 0, say)
     doc: str = ""
 
     @property
@@ -95,12 +99,16 @@ class Layer:
     params: tuple[Param, ...]
     accepts: frozenset[str]  # families of the chained input; empty: a source layer
     infer: Callable[[Ctx], TensorType]
-    call: Callable[[Ctx], str]  # forward expression
+    call: Callable[[Ctx], str] | None = None  # forward expression; default `self.<attr>(x)`
     module: Callable[[Ctx], str] | None = None  # constructor expression; None: functional
     count: Callable[[Ctx], int] = no_params
     weighted: bool = False  # accepts the `sn` / `eqlr` modifiers
     value_first: bool = False  # may be written `f(x, ...)` as well as `x -> f(...)`
     example: str = ""
+
+    def forward(self, ctx: Ctx) -> str:
+        """The forward expression of one use of this layer."""
+        return self.call(ctx) if self.call is not None else module_call(ctx)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.all_params if p.name == name), None)
@@ -114,9 +122,16 @@ class Layer:
 MODIFIERS = (
     Param("sn", "bool", False, doc="spectral normalization of the weight (Miyato et al. 2018)"),
     Param("eqlr", "bool", False, doc="equalized learning rate (Karras et al. 2018)"),
-    Param("lr_mul", "num", 1.0, min=0, doc="learning-rate multiplier under `eqlr`"),
-    Param("gain", "num", 2 ** 0.5, min=0, doc="He gain under `eqlr`"),
+    Param("lr_mul", "num", 1.0, min=0, open_min=True,
+          doc="learning-rate multiplier under `eqlr`"),
+    Param("gain", "num", 2 ** 0.5, min=0, open_min=True, doc="He gain under `eqlr`"),
 )
+MODIFIER_NAMES = frozenset(p.name for p in MODIFIERS)
+
+# Families of values a layer accepts as its chained input.
+SPATIAL = frozenset({"spatial"})
+FLAT = frozenset({"flat"})
+FEATURES = frozenset({"spatial", "flat"})
 
 
 def wrap_modifiers(ctor: str, ctx: Ctx) -> str:
@@ -136,10 +151,10 @@ def wrap_modifiers(ctor: str, ctx: Ctx) -> str:
 
 def py(value: Any) -> str:
     """A Python literal for a compile-time value; `repr` keeps strings and floats exact."""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return repr(value)
+    if isinstance(value, float):
+        assert math.isfinite(value), value  # compile-time values are checked to be finite
+    if isinstance(value, str):
+        return json.dumps(value)  # double quotes, as the rest of the generated file
     return repr(value)
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from ..types import TensorType, spatial
-from .base import Ctx, Layer, Param, call_args, need, wrap_modifiers
-
-SPATIAL_ONLY = frozenset({"spatial"})
+from .base import SPATIAL, Ctx, Layer, Param, call_args, need, py, wrap_modifiers
 
 
 def conv_out(size: int, k: int, stride: int, pad: int, dilation: int = 1) -> int:
@@ -24,10 +22,18 @@ def _conv_infer(ctx: Ctx) -> TensorType:
     ow = conv_out(w, a["k"], a["stride"], a["pad"], a["dilation"])
     need(oh >= 1 and ow >= 1, f"output would be {oh}×{ow}: input {x} is smaller than kernel "
          f"{a['k']} with pad {a['pad']}", "k")
-    if a["pad_mode"] != "zeros":
-        need(a["pad"] < h and a["pad"] < w, f"{a['pad_mode']} padding {a['pad']} needs an input "
-             f"larger than the padding, got {h}×{w}", "pad")
+    _pad_fits(a["pad_mode"], a["pad"], h, w, "pad")
     return spatial(a["out"], oh, ow)
+
+
+def _pad_fits(mode: str, p: int, h: int, w: int, param: str) -> None:
+    """Reflection needs the padding smaller than the input; circular at most as large."""
+    if mode == "reflect":
+        need(p < h and p < w, f"reflection padding {p} needs an input larger than {p}, got "
+             f"{h}×{w}", param)
+    elif mode == "circular":
+        need(p <= h and p <= w, f"circular padding {p} wraps around an input of {h}×{w} more "
+             "than once", param)
 
 
 def _conv_module(ctx: Ctx) -> str:
@@ -52,10 +58,9 @@ conv = Layer(
         Param("bias", "bool", True),
         Param("pad_mode", "str", "zeros", choices=("zeros", "reflect", "replicate", "circular")),
     ),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_conv_infer,
     module=_conv_module,
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     count=lambda ctx: ctx.args["out"] * (ctx.c // ctx.args["groups"]) * ctx.args["k"] ** 2
     + (ctx.args["out"] if ctx.args["bias"] else 0),
     weighted=True,
@@ -68,6 +73,8 @@ def _conv_t_infer(ctx: Ctx) -> TensorType:
     c, h, w = x.dims
     need(c % a["groups"] == 0, f"input has {c} channels, not divisible by groups={a['groups']}",
          "groups")
+    need(a["out"] % a["groups"] == 0, f"{a['out']} output channels are not divisible by "
+         f"groups={a['groups']}", "groups")
     need(a["out_pad"] < max(a["stride"], a["dilation"]), f"out_pad={a['out_pad']} must be "
          f"smaller than stride or dilation", "out_pad", "E203")
 
@@ -102,10 +109,9 @@ conv_t = Layer(
         Param("groups", "int", 1, min=1),
         Param("bias", "bool", True),
     ),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_conv_t_infer,
     module=_conv_t_module,
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     count=lambda ctx: ctx.c * (ctx.args["out"] // ctx.args["groups"]) * ctx.args["k"] ** 2
     + (ctx.args["out"] if ctx.args["bias"] else 0),
     weighted=True,
@@ -116,9 +122,7 @@ conv_t = Layer(
 def _pad_infer(ctx: Ctx) -> TensorType:
     c, h, w = ctx.x.dims
     p = ctx.args["p"]
-    if ctx.args["mode"] == "reflect":
-        need(p < h and p < w, f"reflection padding {p} needs an input larger than {p}, "
-             f"got {h}×{w}", "p")
+    _pad_fits(ctx.args["mode"], p, h, w, "p")
     return spatial(c, h + 2 * p, w + 2 * p)
 
 
@@ -130,10 +134,10 @@ pad = Layer(
     doc="Pad height and width by `p` on every side (`F.pad`).",
     params=(Param("p", "int", min=0),
             Param("mode", "str", "reflect", choices=tuple(_PAD_MODE))),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_pad_infer,
-    call=lambda ctx: f"F.pad({ctx.names['x']}, ({ctx.args['p']},) * 4, "
-    f"mode={_PAD_MODE[ctx.args['mode']]!r})",
+    call=lambda ctx: f"F.pad({ctx.names['x']}, {(ctx.args['p'],) * 4}, "
+    f"mode={py(_PAD_MODE[ctx.args['mode']])})",
     example="h = x -> pad(3) -> conv(64, 7)",
 )
 

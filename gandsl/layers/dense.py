@@ -4,25 +4,17 @@
 from __future__ import annotations
 
 from ..types import TensorType, flat
-from .base import Ctx, Layer, Param, call_args, need, wrap_modifiers
-
-FLAT_ONLY = frozenset({"flat"})
-
-
-def _self_call(ctx: Ctx) -> str:
-    return f"self.{ctx.attr}({ctx.names['x']})"
-
+from .base import FLAT, Ctx, Layer, Param, call_args, need, wrap_modifiers
 
 linear = Layer(
     name="linear",
     doc="Fully connected layer (`nn.Linear`) on a flat value; `flatten` a map first.",
     params=(Param("out", "int", min=1, doc="output features"), Param("bias", "bool", True)),
-    accepts=FLAT_ONLY,
+    accepts=FLAT,
     infer=lambda ctx: flat(ctx.args["out"]),
     module=lambda ctx: wrap_modifiers(
         f"nn.Linear({call_args([ctx.c, ctx.args['out']], {'bias': (ctx.args['bias'], True)})})",
         ctx),
-    call=_self_call,
     count=lambda ctx: ctx.c * ctx.args["out"] + (ctx.args["out"] if ctx.args["bias"] else 0),
     weighted=True,
     example="h = z -> linear(1024) -> relu",
@@ -35,7 +27,6 @@ embedding = Layer(
     accepts=frozenset({"class"}),
     infer=lambda ctx: flat(ctx.args["dim"]),
     module=lambda ctx: wrap_modifiers(f"nn.Embedding({ctx.c}, {ctx.args['dim']})", ctx),
-    call=_self_call,
     count=lambda ctx: ctx.c * ctx.args["dim"],
     weighted=True,
     example="e = y -> embedding(128)",
@@ -61,10 +52,9 @@ maxout = Layer(
     doc="Maxout units (Goodfellow et al. 2013): a linear layer to units×pieces, then the "
         "max over each unit's pieces.",
     params=(Param("units", "int", min=1), Param("pieces", "int", min=1)),
-    accepts=FLAT_ONLY,
+    accepts=FLAT,
     infer=_maxout_infer,
     module=lambda ctx: f"rt.Maxout({ctx.c}, {ctx.args['units']}, {ctx.args['pieces']})",
-    call=_self_call,
     count=lambda ctx: (ctx.c + 1) * ctx.args["units"] * ctx.args["pieces"],
     example="h = x -> flatten -> maxout(240, 5)",
 )
@@ -81,13 +71,11 @@ projection = Layer(
     doc="The class term of a projection discriminator (Miyato & Koyama 2018): "
         "`<embed(y), h>`, one number per sample.",
     params=(Param("y", "value", doc="the class index, `class[N]`"),),
-    accepts=FLAT_ONLY,
+    accepts=FLAT,
     infer=_projection_infer,
-    module=lambda ctx: wrap_modifiers(
-        f"rt.Projection({ctx.values['y'].dims[0]}, {ctx.c})", ctx),
+    module=lambda ctx: f"rt.Projection({ctx.values['y'].dims[0]}, {ctx.c})",
     call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']}, {ctx.names['y']})",
     count=lambda ctx: ctx.values["y"].dims[0] * ctx.c,
-    weighted=True,
     example="out = h -> linear(1) + h -> projection(y)",
 )
 

@@ -4,9 +4,7 @@ constant input (StyleGAN), self-attention (SAGAN, BigGAN)."""
 from __future__ import annotations
 
 from ..types import TensorType, spatial
-from .base import Ctx, Layer, Param, call_args, need
-
-SPATIAL_ONLY = frozenset({"spatial"})
+from .base import SPATIAL, Ctx, Layer, Param, call_args, need
 
 
 def _mbstd_infer(ctx: Ctx) -> TensorType:
@@ -21,11 +19,10 @@ minibatch_stddev = Layer(
     doc="Append the standard deviation across groups of samples as extra channels (PGGAN); "
         "the batch must be divisible by the group size.",
     params=(Param("group", "int", 4, min=1), Param("features", "int", 1, min=1)),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_mbstd_infer,
     module=lambda ctx: "rt.MinibatchStdDev(" + call_args([], {
         "group_size": (ctx.args["group"], 4), "num_features": (ctx.args["features"], 1)}) + ")",
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     example="h = h -> minibatch_stddev -> conv(512, 3, pad=1)",
 )
 
@@ -33,10 +30,9 @@ noise = Layer(
     name="noise",
     doc="Add per-pixel Gaussian noise scaled by a learned per-channel weight (StyleGAN).",
     params=(),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=lambda ctx: ctx.x,
     module=lambda ctx: f"rt.NoiseInjection({ctx.c})",
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     count=lambda ctx: ctx.c,
     example="h = h -> conv(512, 3, pad=1) -> noise -> leaky_relu(0.2)",
 )
@@ -59,6 +55,9 @@ const = Layer(
 
 def _attn_infer(ctx: Ctx) -> TensorType:
     need(ctx.c >= 8, f"self-attention needs at least 8 channels, got {ctx.c}")
+    if ctx.args["kind"] == "biggan":
+        need(min(ctx.x.dims[1:]) >= 2, f"BigGAN's attention pools keys 2×2; {ctx.x} is too "
+             "small", "kind")
     return ctx.x
 
 
@@ -75,11 +74,10 @@ self_attention = Layer(
         "`sagan` (Zhang et al. 2019, 1×1 convs with bias) or `biggan` (BigGAN's, no bias, "
         "pooled keys).",
     params=(Param("kind", "str", "sagan", choices=("sagan", "biggan")),),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_attn_infer,
     module=lambda ctx: "rt.SelfAttention(" + call_args([ctx.c], {
         "kind": (ctx.args["kind"], "sagan")}) + ")",
-    call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']})",
     count=_attn_count,
     example="h = h -> conv_t(128, 4, stride=2, pad=1) -> self_attention",
 )

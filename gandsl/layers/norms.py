@@ -4,18 +4,7 @@ ones that take a second input (conditional batch norm, AdaIN, SPADE)."""
 from __future__ import annotations
 
 from ..types import TensorType
-from .base import Ctx, Layer, Param, call_args, need
-
-ANY_FEATURES = frozenset({"spatial", "flat"})
-SPATIAL_ONLY = frozenset({"spatial"})
-
-
-def _same(ctx: Ctx) -> TensorType:
-    return ctx.x
-
-
-def _self_call(ctx: Ctx) -> str:
-    return f"self.{ctx.attr}({ctx.names['x']})"
+from .base import FEATURES, SPATIAL, Ctx, Layer, Param, call_args, need, same_type
 
 
 def _affine_count(ctx: Ctx) -> int:
@@ -35,13 +24,18 @@ batch_norm = Layer(
     params=(Param("affine", "bool", True), Param("eps", "num", 1e-5, min=0),
             Param("momentum", "num", 0.1, min=0), Param("track", "bool", True,
                                                         doc="keep running statistics")),
-    accepts=ANY_FEATURES,
-    infer=_same,
+    accepts=FEATURES,
+    infer=same_type,
     module=_bn_module,
-    call=_self_call,
     count=_affine_count,
     example="h = h -> conv(128, 4, stride=2, pad=1) -> batch_norm -> leaky_relu(0.2)",
 )
+
+def _instance_norm_infer(ctx: Ctx) -> TensorType:
+    need(ctx.x.dims[1] * ctx.x.dims[2] > 1, f"instance norm of {ctx.x} normalizes a single "
+         "value per channel; it needs more than one position")
+    return ctx.x
+
 
 instance_norm = Layer(
     name="instance_norm",
@@ -49,13 +43,12 @@ instance_norm = Layer(
     params=(Param("affine", "bool", False), Param("eps", "num", 1e-5, min=0),
             Param("momentum", "num", 0.1, min=0),
             Param("track", "bool", False, doc="keep running statistics (StarGAN does)")),
-    accepts=SPATIAL_ONLY,
-    infer=_same,
+    accepts=SPATIAL,
+    infer=_instance_norm_infer,
     module=lambda ctx: "nn.InstanceNorm2d(" + call_args([ctx.c], {
         "eps": (ctx.args["eps"], 1e-5), "momentum": (ctx.args["momentum"], 0.1),
         "affine": (ctx.args["affine"], False),
         "track_running_stats": (ctx.args["track"], False)}) + ")",
-    call=_self_call,
     count=_affine_count,
     example="h = h -> conv(64, 7, pad=3, bias=false) -> instance_norm(affine=true) -> relu",
 )
@@ -66,12 +59,11 @@ layer_norm = Layer(
         "(elementwise affine), N on vectors. For a per-channel affine over C×H×W use "
         "`group_norm(1)`.",
     params=(Param("affine", "bool", True), Param("eps", "num", 1e-5, min=0)),
-    accepts=ANY_FEATURES,
-    infer=_same,
+    accepts=FEATURES,
+    infer=same_type,
     module=lambda ctx: "nn.LayerNorm(" + call_args(
         [list(ctx.x.dims) if len(ctx.x.dims) > 1 else ctx.c],
         {"eps": (ctx.args["eps"], 1e-5), "elementwise_affine": (ctx.args["affine"], True)}) + ")",
-    call=_self_call,
     count=lambda ctx: 2 * ctx.x.numel if ctx.args["affine"] else 0,
     example="h = h -> conv(256, 5, stride=2, pad=2) -> layer_norm -> leaky_relu(0.2)",
 )
@@ -88,11 +80,10 @@ group_norm = Layer(
     doc="Group normalization (`nn.GroupNorm`).",
     params=(Param("groups", "int", min=1), Param("affine", "bool", True),
             Param("eps", "num", 1e-5, min=0)),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_gn_infer,
     module=lambda ctx: "nn.GroupNorm(" + call_args([ctx.args["groups"], ctx.c], {
         "eps": (ctx.args["eps"], 1e-5), "affine": (ctx.args["affine"], True)}) + ")",
-    call=_self_call,
     count=_affine_count,
     example="h = h -> group_norm(32)",
 )
@@ -102,10 +93,9 @@ pixel_norm = Layer(
     doc="Pixelwise feature normalization (PGGAN): each position's feature vector to unit "
         "mean square.",
     params=(Param("eps", "num", 1e-8, min=0),),
-    accepts=ANY_FEATURES,
-    infer=_same,
+    accepts=FEATURES,
+    infer=same_type,
     module=lambda ctx: f"rt.PixelNorm({call_args([], {'eps': (ctx.args['eps'], 1e-8)})})",
-    call=_self_call,
     example="w = z -> pixel_norm -> linear(512, eqlr=true) -> leaky_relu(0.2)",
 )
 
@@ -132,7 +122,7 @@ cond_batch_norm = Layer(
         "`W_b y`).",
     params=(Param("y", "value", doc="the condition: class[N] or a vector"),
             Param("eps", "num", 1e-5, min=0), Param("momentum", "num", 0.1, min=0)),
-    accepts=ANY_FEATURES,
+    accepts=FEATURES,
     infer=_cbn_infer,
     module=_cbn_module,
     call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']}, {ctx.names['y']})",
@@ -152,7 +142,7 @@ adain = Layer(
     doc="Adaptive instance norm (StyleGAN): instance-normalize, then scale by `1 + s` and "
         "shift by `b`, where `(s, b)` is a learned affine map of the style `w`.",
     params=(Param("w", "value", doc="the style vector"), Param("eps", "num", 1e-5, min=0)),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_adain_infer,
     module=lambda ctx: f"rt.AdaIN({ctx.c}, {ctx.values['w'].dims[0]}"
     f"{', eps=' + repr(ctx.args['eps']) if ctx.args['eps'] != 1e-5 else ''})",
@@ -166,7 +156,10 @@ def _spade_infer(ctx: Ctx) -> TensorType:
     seg = ctx.values["seg"]
     need(seg.family == "spatial", f"the segmentation map must be spatial, got {seg}", "seg",
          "E201")
+    need(ctx.args["kernel"] % 2 == 1, f"SPADE's convolutions keep the size, which needs an odd "
+         f"kernel, got {ctx.args['kernel']}", "kernel", "E203")
     return ctx.x
+
 
 
 spade = Layer(
@@ -176,7 +169,7 @@ spade = Layer(
     params=(Param("seg", "value", doc="the segmentation map"),
             Param("hidden", "int", 128, min=1), Param("kernel", "int", 3, min=1),
             Param("norm", "str", "batch", choices=("batch", "instance"))),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_spade_infer,
     module=lambda ctx: "rt.SPADE(" + call_args([ctx.c, ctx.values["seg"].dims[0]], {
         "hidden": (ctx.args["hidden"], 128), "kernel": (ctx.args["kernel"], 3),

@@ -4,10 +4,8 @@ and `global_pool` (a map to a vector)."""
 from __future__ import annotations
 
 from ..types import TensorType, flat, spatial
-from .base import Ctx, Layer, Param, need
+from .base import SPATIAL, Ctx, Layer, Param, need, py
 from .conv import conv_out
-
-SPATIAL_ONLY = frozenset({"spatial"})
 
 
 def _up_infer(ctx: Ctx) -> TensorType:
@@ -19,7 +17,7 @@ def _up_infer(ctx: Ctx) -> TensorType:
 def _up_call(ctx: Ctx) -> str:
     mode = ctx.args["mode"]
     extra = ", align_corners=False" if mode == "bilinear" else ""
-    return f"F.interpolate({ctx.names['x']}, scale_factor={ctx.args['scale']}, mode={mode!r}{extra})"
+    return f"F.interpolate({ctx.names['x']}, scale_factor={ctx.args['scale']}, mode={py(mode)}{extra})"
 
 
 upsample = Layer(
@@ -27,7 +25,7 @@ upsample = Layer(
     doc="Upsample by an integer factor (nearest or bilinear interpolation).",
     params=(Param("scale", "int", 2, min=1),
             Param("mode", "str", "nearest", choices=("nearest", "bilinear"))),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_up_infer,
     call=_up_call,
     example="h = h -> upsample -> conv(128, 3, pad=1)",
@@ -46,7 +44,7 @@ def _down_call(ctx: Ctx) -> str:
     if mode in ("avg", "max"):
         return f"F.{mode}_pool2d({x}, {s})"
     extra = ", align_corners=False" if mode == "bilinear" else ""
-    return f"F.interpolate({x}, scale_factor={1 / s!r}, mode={mode!r}{extra})"
+    return f"F.interpolate({x}, scale_factor={1 / s!r}, mode={py(mode)}{extra})"
 
 
 downsample = Layer(
@@ -54,7 +52,7 @@ downsample = Layer(
     doc="Downsample by an integer factor: average (default) or max pooling, or interpolation.",
     params=(Param("scale", "int", 2, min=1),
             Param("mode", "str", "avg", choices=("avg", "max", "nearest", "bilinear"))),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_down_infer,
     call=_down_call,
     example="skip = x -> downsample -> conv(256, 1)",
@@ -87,7 +85,7 @@ def _pool(kind: str) -> Layer:
         params=(Param("k", "int", min=1), Param("stride", "int", 0, min=0,
                                                 doc="0: same as k"),
                 Param("pad", "int", 0, min=0)),
-        accepts=SPATIAL_ONLY, infer=infer, call=call,
+        accepts=SPATIAL, infer=infer, call=call,
         example=f"h = h -> {kind}_pool(2)")
 
 
@@ -106,7 +104,7 @@ pixel_shuffle = Layer(
     name="pixel_shuffle",
     doc="Sub-pixel upsampling (Shi et al. 2016, SRGAN): C·r² channels to r× resolution.",
     params=(Param("r", "int", min=1),),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=_ps_infer,
     call=lambda ctx: f"F.pixel_shuffle({ctx.names['x']}, {ctx.args['r']})",
     example="h = h -> conv(256, 3, pad=1) -> pixel_shuffle(2) -> prelu",
@@ -119,7 +117,7 @@ global_pool = Layer(
     doc="Reduce every channel over all positions to one number: `sum` (SNGAN's D), `mean` or "
         "`max`; a map becomes a vector.",
     params=(Param("mode", "str", "mean", choices=tuple(_REDUCE)),),
-    accepts=SPATIAL_ONLY,
+    accepts=SPATIAL,
     infer=lambda ctx: flat(ctx.c),
     call=lambda ctx: f"{ctx.names['x']}.{_REDUCE[ctx.args['mode']]}(dim=(2, 3))",
     example="h = h -> relu -> global_pool(\"sum\") -> linear(1)",

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from ..types import TensorType, flat, spatial
-from .base import Ctx, Layer, Param, need
-
-FEATURES = frozenset({"spatial", "flat"})
+from .base import FEATURES, Ctx, Layer, Param, need
 
 flatten = Layer(
     name="flatten",

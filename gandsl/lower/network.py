@@ -590,10 +590,8 @@ class NetworkLowering:
                 if not isinstance(value, str):
                     raise ConstError("E203", f"`{p.name}` of `{callee}` is a string, got "
                                      f"{describe(value)}", expr.span)
-            if p.min is not None and kind in ("int", "num") and value < p.min:
-                raise ConstError("E203", f"`{p.name}` of `{callee}` must be at least "
-                                 f"{p.min if kind == 'num' else int(p.min)}, got {value}",
-                                 expr.span)
+            if kind in ("int", "num"):
+                _check_bounds(callee, p, kind, value, expr.span)
             if p.choices is not None and value not in p.choices:
                 hint = did_you_mean(str(value), [str(c) for c in p.choices])
                 raise ConstError("E203", f"`{p.name}` of `{callee}` is one of "
@@ -747,6 +745,17 @@ class NetworkLowering:
         node = Node(id=len(self.nodes), scope=tuple(self.prefix), **kw)
         self.nodes.append(node)
         return node
+
+
+def _check_bounds(callee: str, p, kind: str, value, span: Span) -> None:
+    low = p.min if kind == "num" or p.min is None else int(p.min)
+    if p.min is not None and (value < p.min or p.open_min and value == p.min):
+        word = "greater than" if p.open_min else "at least"
+        raise ConstError("E203", f"`{p.name}` of `{callee}` must be {word} {low}, got {value}",
+                         span)
+    if p.max is not None and value > p.max:
+        raise ConstError("E203", f"`{p.name}` of `{callee}` must be at most {p.max}, got {value}",
+                         span)
 
 
 @functools.cache
