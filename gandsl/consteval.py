@@ -185,7 +185,7 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
     if isinstance(expr, S.Neg):
         return -_num(evaluate(expr.operand, resolve), expr.operand.span)
     if isinstance(expr, S.Not):
-        return not _truth(evaluate(expr.operand, resolve), expr.operand.span)
+        return not truth(evaluate(expr.operand, resolve), expr.operand.span)
     if isinstance(expr, S.BinOp):
         acc = evaluate(expr.first, resolve)
         prev = expr.first
@@ -202,9 +202,9 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
         return acc
     if isinstance(expr, S.BoolOp):
         for item in expr.items:
-            truth = _truth(evaluate(item, resolve), item.span)
-            if truth == (expr.op == "or"):
-                return truth
+            value = truth(evaluate(item, resolve), item.span)
+            if value == (expr.op == "or"):
+                return value
         return expr.op == "and"
     if isinstance(expr, S.Compare):
         a, b = evaluate(expr.left, resolve), evaluate(expr.right, resolve)
@@ -243,7 +243,7 @@ def evaluate(expr: S.Expr, resolve: Resolver) -> Any:
     raise ConstError("E153", "expected a compile-time value here", expr.span)
 
 
-def _truth(value: Any, span: Span) -> bool:
+def truth(value: Any, span: Span) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
@@ -251,8 +251,6 @@ def _truth(value: Any, span: Span) -> bool:
     raise ConstError("E150", f"expected a condition, got {describe(value)}", span)
 
 
-def truth(value: Any, span: Span) -> bool:
-    return _truth(value, span)
 
 
 def names_in(expr: Any) -> list[tuple[str, Span]]:

@@ -7,6 +7,7 @@ text, the params and the gandsl version, and written atomically.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -56,7 +57,7 @@ class Loaded:
 def load(path: str | os.PathLike, **params: Any) -> Loaded:
     """Compile `path` with `params` (or reuse the cached emit) and import it."""
     text = read_spec(path)
-    key = hashlib.sha256(json.dumps([text, sorted(params.items(), key=str), __version__,
+    key = hashlib.sha256(json.dumps([text, sorted(params.items(), key=str), _compiler_hash(),
                                      display(path)], default=str).encode()).hexdigest()[:20]
     file = cache_dir() / f"{_module_stem(path)}_{key}.py"
     if file.exists():
@@ -67,6 +68,18 @@ def load(path: str | os.PathLike, **params: Any) -> Loaded:
         spec, source = result.spec, result.python
         _atomic_write(file, source)
     return Loaded(spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
+
+
+@functools.cache
+def _compiler_hash() -> str:
+    """A hash of the compiler's own files, so a changed compiler never reuses old emits."""
+    h = hashlib.sha256(__version__.encode())
+    root = Path(__file__).parent
+    for f in sorted(root.rglob("*")):
+        if f.suffix in (".py", ".lark", ".j2") and "runtime" not in f.parts:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def _module_stem(path: str | os.PathLike) -> str:

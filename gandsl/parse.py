@@ -305,7 +305,10 @@ class _ToSyntax(Transformer):
 
     # -- statements
     def assign(self, meta, c):
-        return S.Assign(_span(meta), c[0], c[1])
+        targets, values = c[0], c[1:]
+        value = values[0] if len(values) == 1 else S.TupleLit(
+            values[0].span.to(values[-1].span), list(values))
+        return S.Assign(_span(meta), targets, value)
 
     def sample(self, meta, c):
         return S.Sample(_span(meta), c[0], c[1])

@@ -89,3 +89,14 @@ def test_long_flat_chains_are_fine():
     m = parse("network N(x: map[1, 1, 1]) -> map[1, 1, 1] { return x" + " -> relu" * 5000
               + " }")
     assert len(m.items[0].body[0].values[0].stages) == 5000
+
+
+def test_compile_time_logic():
+    from gandsl.consteval import evaluate
+
+    def value(text):
+        return evaluate(expr(text), lambda name, span: {"a": 2, "b": 0}[name])
+
+    assert [value(t) for t in ["a > 1 and b == 0", "b or a", "b and a", "not b", "a or b",
+                               "2 ^ 10 // 3 % 7", "-a + 1", "min(a, 5) * max(1, b)"]] == [
+        True, True, False, True, True, 5, -1, 2]

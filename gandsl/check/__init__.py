@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostics
 from ..ir import Spec
+from .graph import objective_graph
 from .lints import lint
 from .objective import check_objective, check_players
 from .shapes import infer_network
@@ -17,11 +18,12 @@ def check(spec: Spec, diags: Diagnostics) -> None:
         unused_in_network(net, diags)
     if spec.objective is not None:
         n_before = len(diags.errors)
+        graph = objective_graph(spec.objective)
         check_objective(spec, diags)
-        check_players(spec, diags)
+        check_players(spec, graph, diags)
         if len(diags.errors) == n_before:  # lints and unused values read well-typed objectives
-            unused_in_objective(spec, diags)
-            lint(spec, diags)
+            unused_in_objective(spec, graph, diags)
+            lint(spec, graph, diags)
 
 
 __all__ = ["check"]

@@ -15,10 +15,9 @@ import networkx as nx
 from ..diagnostics import Diagnostics
 from ..functions import FUNCTIONS
 from ..ir import Network, ONode, Spec
-from .graph import objective_graph
 
 
-def lint(spec: Spec, diags: Diagnostics) -> None:
+def lint(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
     nets = {n.name: n for n in spec.networks}
     for node in obj.nodes:
@@ -43,7 +42,7 @@ def lint(spec: Spec, diags: Diagnostics) -> None:
                 diags.warn(code, msg, node.span, hint=f"remove the final `sigmoid` from `{net}`",
                            notes=[("the sigmoid", span)])
                 break
-    _unseen_generators(spec, diags)
+    _unseen_generators(spec, g, diags)
 
 
 def _bn_in_critic(node: ONode, nodes: list[ONode], nets: dict[str, Network],
@@ -76,9 +75,8 @@ def _final_sigmoid(node: ONode, nodes: list[ONode], nets: dict[str, Network]):
     return (net.name, last.span) if last.op == "sigmoid" else None
 
 
-def _unseen_generators(spec: Spec, diags: Diagnostics) -> None:
+def _unseen_generators(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
-    g = objective_graph(obj)
     owner = {n: p.name for p in obj.players for n in p.networks}
     for net in spec.networks:
         if net.name not in owner or not any(o.type.kind == "image" for o in net.outputs):

@@ -14,13 +14,12 @@ from ..diagnostics import Diagnostics, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
 from ..types import FLAT, LOSS, TensorType, assignable
-from .graph import objective_graph
 
 _RECORD = "record"  # marker: a call of a network with several outputs
 
 
-def check_objective(spec: Spec, diags: Diagnostics) -> dict[int, object]:
-    """Fill ONode types; returns {node id: type or marker} for the lints."""
+def check_objective(spec: Spec, diags: Diagnostics) -> None:
+    """Fill the types of the objective's nodes; report what does not type-check."""
     obj = spec.objective
     nets = {n.name: n for n in spec.networks}
     types: dict[int, object] = {}
@@ -36,7 +35,6 @@ def check_objective(spec: Spec, diags: Diagnostics) -> dict[int, object]:
                 diags.error("E201", f"a loss term is one number per batch; this is {t}",
                             term.span, hint="reduce it, e.g. `mean(...)`, or use a loss "
                             "function such as `gan_g(...)`")
-    return types
 
 
 def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: list[ONode],
@@ -95,15 +93,21 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
     fn = FUNCTIONS[node.name]
     tensor_args = [a for a in fn.args if a.kind != "num"]
     first: TensorType | None = None
+    critic: Network | None = None
     for a, t in zip(tensor_args, ins, strict=True):
         if a.kind == "critic":
-            _, net, output = t
-            if len(net.inputs) != 1 or net.inputs[0].type.family != "spatial":
+            _, critic, _ = t
+            if len(critic.inputs) != 1 or critic.inputs[0].type.family != "spatial":
                 diags.error("E206", f"`{fn.name}` differentiates the critic with respect to "
-                            f"one image; `{net.name}` takes {len(net.inputs)} inputs",
+                            f"one image; `{critic.name}` takes {len(critic.inputs)} inputs",
                             node.span)
                 return None
             continue
+        if a.kind == "image" and critic is not None and isinstance(t, TensorType) and \
+                not assignable(t, critic.inputs[0].type):
+            diags.error("E206", f"`{a.name}` of `{fn.name}` is {t}, but the critic "
+                        f"`{critic.name}` takes {critic.inputs[0].type}", node.span)
+            return None
         if isinstance(t, tuple) or t == "const":
             diags.error("E201", f"`{a.name}` of `{fn.name}` is a tensor", node.span)
             return None
@@ -153,9 +157,8 @@ def _labels_match(logits: TensorType, target: TensorType) -> bool:
         logits.dims[0] == target.labels.n_labels
 
 
-def check_players(spec: Spec, diags: Diagnostics) -> None:
+def check_players(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
-    g = objective_graph(obj)
     owner: dict[str, str] = {}
     frozen = {n.name for n in spec.networks if n.frozen}
     for player in obj.players:

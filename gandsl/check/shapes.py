@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostics
 from ..ir import Network, Node
-from ..layers import LAYERS, Ctx, LayerError
+from ..layers import LAYERS, LayerError
+from ..layers.base import ctx_for
 from ..types import TensorType, conversion
 
 _FAMILY_WORDS = {"spatial": "a map or image", "flat": "a vector (latent, label, logits or "
@@ -57,16 +58,9 @@ def _infer(node: Node, types: dict[int, TensorType | None], net: Network,
         diags.error("E201", f"`{layer.name}` takes {wanted}, got {x}", node.span,
                     hint=_family_hint(layer.name, x))
         return None
-    values: dict[str, object] = {}
-    for name, ids in node.values.items():
-        vts = [types.get(i) for i in ids]
-        if any(v is None for v in vts):
-            return None
-        param = layer.param(name)
-        values[name] = vts if param is not None and param.kind == "values" else (
-            vts[0] if vts else None)
-    values = {k: v for k, v in values.items() if v is not None}
-    ctx = Ctx(x=x, args=node.args, values=values)
+    if any(types.get(i) is None for ids in node.values.values() for i in ids):
+        return None  # an input already failed
+    ctx = ctx_for(layer, node, types.get)
     try:
         out = layer.infer(ctx)
         node.params = layer.count(ctx)

@@ -3,9 +3,11 @@ objective values that reach no loss term, and datasets nobody samples."""
 
 from __future__ import annotations
 
+import networkx as nx
+
 from ..diagnostics import Diagnostics
 from ..ir import Network, Spec
-from .graph import network_graph, objective_graph, used_by
+from .graph import network_graph, used_by
 
 
 def unused_in_network(net: Network, diags: Diagnostics) -> None:
@@ -24,9 +26,8 @@ def unused_in_network(net: Network, diags: Diagnostics) -> None:
                        f"of `{net.name}`", node.span)
 
 
-def unused_in_objective(spec: Spec, diags: Diagnostics) -> None:
+def unused_in_objective(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
-    g = objective_graph(obj)
     sinks = [t.node for p in obj.players for t in p.terms]
     live = used_by(g, sinks)
     reported: set[str] = set()

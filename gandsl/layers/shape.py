@@ -72,22 +72,24 @@ concat = Layer(
 )
 
 
-def _tile_infer(ctx: Ctx) -> TensorType:
-    like, h, w = ctx.values.get("like"), ctx.args["height"], ctx.args["width"]
-    if like is not None:
-        need(like.family == "spatial", f"`like` must be a map or image, got {like}", "like",
-             "E201")
-        need(h == 0 and w == 0, "give either `like` or `height` and `width`", "height", "E203")
-        h, w = like.dims[1], like.dims[2]
-    need(h >= 1 and w >= 1, "tile needs `like=x` or `height` and `width`", "like", "E203")
-    return spatial(ctx.c, h, w)
-
-
 def _tile_size(ctx: Ctx) -> tuple[int, int]:
+    """H and W: from `like=`, or from `height=` and `width=`."""
     like = ctx.values.get("like")
     if like is not None:
         return like.dims[1], like.dims[2]
     return ctx.args["height"], ctx.args["width"]
+
+
+def _tile_infer(ctx: Ctx) -> TensorType:
+    like = ctx.values.get("like")
+    if like is not None:
+        need(like.family == "spatial", f"`like` must be a map or image, got {like}", "like",
+             "E201")
+        need(ctx.args["height"] == 0 and ctx.args["width"] == 0,
+             "give either `like` or `height` and `width`", "height", "E203")
+    h, w = _tile_size(ctx)
+    need(h >= 1 and w >= 1, "tile needs `like=x` or `height` and `width`", "like", "E203")
+    return spatial(ctx.c, h, w)
 
 
 tile = Layer(

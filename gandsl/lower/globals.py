@@ -19,12 +19,12 @@ from ..consteval import (
     describe,
     evaluate,
     names_in,
+    truth,
 )
-from ..consteval import truth as const_truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import Dataset, Param
 from ..layers import LAYERS
-from ..types import KINDS, LabelPart, LabelSet, TensorType
+from ..types import KINDS, RANK, LabelPart, LabelSet, TensorType
 
 # Sources `data` may name; the trainer (issue 3) implements them. name: allowed keywords.
 DATA_SOURCES: dict[str, tuple[str, ...]] = {
@@ -286,7 +286,7 @@ def _taken(item: S.If, g: Globals, diags: Diagnostics) -> list | None:
     try:
         if isinstance(value, Poison):
             raise Silent
-        cond = const_truth(value, item.cond.span)
+        cond = truth(value, item.cond.span)
     except ConstError as e:
         diags.error(e.code, e.message, e.span, e.hint)
         cond = None
@@ -323,18 +323,14 @@ def _contains_poison(value: Any) -> bool:
 
 # ---- types ------------------------------------------------------------------------------
 
-_RANK = {"image": 3, "map": 3, "latent": 1, "label": 1, "class": 1, "logits": 1, "vector": 1,
-         "scalar": 0}
-
-
 def eval_type(t: S.TypeExpr, g: Globals, diags: Diagnostics, resolve=None) -> TensorType | None:
     """A declared type with its dimensions evaluated; None after reporting an error."""
     resolve = resolve or g.resolve
-    if t.kind not in _RANK:
+    if t.kind not in RANK:
         diags.error("E107", f"unknown type `{t.kind}`", t.span,
                     did_you_mean(t.kind, KINDS) or f"types are {', '.join(KINDS)}")
         return None
-    rank = _RANK[t.kind]
+    rank = RANK[t.kind]
     if len(t.dims) != rank:
         shape = {3: "[C, H, W]", 1: "[N]", 0: "with no sizes"}[rank]
         diags.error("E107", f"`{t.kind}` takes {rank} size{'s' if rank != 1 else ''} "

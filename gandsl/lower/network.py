@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import syntax as S
-from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate
-from ..consteval import truth as const_truth
+from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS, Layer
@@ -203,7 +202,7 @@ class NetworkLowering:
             try:
                 if isinstance(value, Poison):
                     raise _Failed
-                taken = stmt.then if const_truth(value, stmt.cond.span) else stmt.orelse
+                taken = stmt.then if truth(value, stmt.cond.span) else stmt.orelse
             except ConstError as e:
                 self.diags.error(e.code, e.message, e.span, e.hint)
                 scope.poison([*stmt.then, *(stmt.orelse or [])])

@@ -12,8 +12,16 @@ from typing import Any
 import networkx as nx
 
 from .. import syntax as S
-from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, names_in
-from ..consteval import truth as const_truth
+from ..consteval import (
+    ConstError,
+    NotConst,
+    Silent,
+    as_int,
+    describe,
+    evaluate,
+    names_in,
+    truth,
+)
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS, Fn
 from ..ir import Network, Objective, ONode, Player, Term
@@ -68,7 +76,7 @@ class ObjectiveLowering:
                 if isinstance(cond, Poison):
                     continue
                 try:
-                    taken = stmt.then if const_truth(cond, stmt.cond.span) else stmt.orelse
+                    taken = stmt.then if truth(cond, stmt.cond.span) else stmt.orelse
                 except ConstError as e:
                     self.diags.error(e.code, e.message, e.span)
                     continue
