@@ -15,7 +15,8 @@ from typing import Any
 
 from . import __version__
 from .diagnostics import GandslError, render_all
-from .pipeline import SpecFileError, UsageError, check_source, compile_source, display, read_spec
+from .errors import TrainingStopped, UserError
+from .pipeline import UsageError, check_source, compile_source, display, read_spec
 
 
 def _color(stream) -> bool:
@@ -112,6 +113,47 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def _default_out(spec: str) -> Path:
+    """runs/<spec>, or runs/<spec>-2, -3, ... when that holds a run already."""
+    base = Path("runs") / Path(spec).stem
+    out, k = base, 1
+    while (out / "checkpoints").exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def cmd_train(args) -> int:
+    from .train.config import RunConfig
+    from .train.trainer import Trainer
+
+    config = RunConfig(
+        spec=args.spec, params=_params(args), data=args.data, steps=args.steps,
+        batch=args.batch, out=Path(args.out) if args.out else _default_out(args.spec),
+        resume=Path(args.resume) if args.resume else None, device=args.device,
+        seed=args.seed, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every, workers=args.workers, bf16=args.bf16,
+        channels_last=args.channels_last, progress=not args.no_progress)
+    t0 = time.perf_counter()
+    trainer = Trainer(config)
+    out = trainer.run()
+    grids = sorted((out / "samples").glob("step_*.png"))
+    print(f"trained {trainer.step} iterations in {time.perf_counter() - t0:.0f} s → {out}")
+    if grids:
+        print(f"samples: {grids[-1]}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .train.sample import sample
+
+    out = sample(Path(args.run), n=args.n, labels=args.label, out=Path(args.output)
+                 if args.output else None, truncation=args.truncation, device=args.device,
+                 data=args.data, seed=args.seed)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gandsl", description="A typed language for GANs: compile specs to PyTorch.")
@@ -141,7 +183,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["dot", "mermaid", "svg"], default="dot")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("train", help="train a spec: progress, sample grids, metrics, "
+                       "checkpoints, exact resume")
+    common(p)
+    p.add_argument("--data", metavar="NAME|PATH",
+                   help="data instead of the spec's sources: digits, shapes, or an image folder")
+    p.add_argument("--steps", type=_positive, metavar="N", help="iterations (default: the spec's)")
+    p.add_argument("--batch", type=_positive, metavar="N", help="batch size (default: the spec's)")
+    p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<spec>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample-every", type=_positive, default=500, metavar="N")
+    p.add_argument("--checkpoint-every", type=_positive, default=1000, metavar="N")
+    p.add_argument("--log-every", type=_positive, default=10, metavar="N")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="data-loading processes (default 0: in the main process)")
+    p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
+    p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="images from a trained run: a PNG grid or an .npz")
+    p.add_argument("run", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("-n", type=_positive, default=64, help="how many samples")
+    p.add_argument("--label", action="append", metavar="K",
+                   help="class index (or 0/1 multi-hot string) for conditional specs; repeatable")
+    p.add_argument("-o", "--output", metavar="FILE", help="a .png grid or an .npz of raw samples")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="truncation trick: redraw latent values beyond ±T")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--data", metavar="NAME|PATH", help="data for translation specs")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_sample)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(parse_value(text))
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,9 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         print(render_all(e.diagnostics, e.source, e.path, color=_color(sys.stderr)),
               file=sys.stderr)
         return 2 if any(d.code == "E108" for d in e.diagnostics) else 1
-    except (UsageError, SpecFileError) as e:
+    except UserError as e:  # a bad flag, file, dataset, run directory or checkpoint
         print(f"gandsl: error: {e}", file=sys.stderr)
         return 2
+    except TrainingStopped as e:
+        print(f"gandsl: training stopped: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `gandsl compile ... | head`: stop quietly, as Unix tools do

@@ -15,6 +15,7 @@ from typing import Any
 
 from .check import check
 from .diagnostics import Diagnostic, Diagnostics, GandslError
+from .errors import UserError
 from .ir import Spec
 from .lower import lower
 from .parse import parse
@@ -87,11 +88,11 @@ def read_spec(path: str | Path) -> str:
                             f"{e.start})") from None
 
 
-class SpecFileError(Exception):
+class SpecFileError(UserError):
     """The spec file itself cannot be read."""
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A bad flag or argument (exit status 2)."""
 
 

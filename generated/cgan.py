@@ -15,6 +15,9 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "1d427f31c83beea24af0785abea3aa7b67ccea5aec37b59a225bf5f34cf49c9c"
 PARAMS = {"S": 28, "nz": 100, "n_classes": 10}
+PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
+TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
+GENERATED = ["fake"]  # which `Objective.samples` images a generator made
 
 
 class G(nn.Module):
@@ -81,3 +84,51 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,
 }
+
+
+class Objective:
+    """The objective of cgan: what each player minimizes, one iteration at a time.
+
+    D minimizes gan_d
+    G minimizes gan_g
+
+    `iteration` is one training iteration: it draws samples from `draw` and hands each player's
+    loss to `update(player, loss, terms)`, which steps that player's optimizer only.
+    """
+
+    def __init__(self, networks: dict[str, nn.Module]) -> None:
+        self.G = networks["G"]
+        self.D = networks["D"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player, over the parameters of the networks it trains."""
+        return {
+            "D": torch.optim.SGD(self.D.parameters(), lr=0.1, momentum=0.5),
+            "G": torch.optim.SGD(self.G.parameters(), lr=0.1, momentum=0.5),
+        }
+
+    def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
+        G, D = self.G, self.D
+        x, y = draw.data("digits")
+        z = draw.uniform(100, low=-1, high=1)
+        # D minimizes gan_d
+        fake = G(z, y)  # kept with its graph for a later step
+        D_x = D(x, y)
+        D_fake = D(fake.detach(), y)
+        gan_d = rt.gan_d(D_x, D_fake)
+        loss = gan_d
+        update("D", loss, {"gan_d": gan_d})
+        # G minimizes gan_g
+        D_fake_1 = D(fake, y)
+        gan_g = rt.gan_g(D_fake_1)
+        loss = gan_g
+        update("G", loss, {"gan_g": gan_g})
+
+    @torch.no_grad()
+    def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
+        """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
+        G = self.G
+        _, y = draw.data("digits")
+        z = draw.uniform(100, low=-1, high=1)
+        fake = G(z, y)
+        return {"fake": fake}

@@ -13,8 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gandsl import runtime as rt
+
 SPEC_SHA256 = "76e7f180e903a9d9d8f8887187aa7ec16cf871d51290111930ac43ae9c212c91"
 PARAMS = {"S": 256, "ngf": 64, "ndf": 64, "blocks": 9, "d_layers": 3}
+PLAYERS = {"G": ["G_ab", "G_ba"], "D": ["D_a", "D_b"]}  # player → the networks its optimizer updates
+TERMS = {
+    "G": {"gan_ab": 2.0, "gan_ba": 2.0, "cycle_a": 10.0, "cycle_b": 10.0, "idt_b": 5.0, "idt_a": 5.0},
+    "D": {"d_b": 1.0, "d_a": 1.0},
+}  # player → loss term → weight
+GENERATED = ["fake_b", "fake_a", "G_ba_fake_b", "G_ab_fake_a", "G_ab_b", "G_ba_a"]  # which `Objective.samples` images a generator made
 
 
 class Res(nn.Module):
@@ -128,3 +136,88 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "D_a": D_a,
     "D_b": D_a,  # the architecture of D_a, its own weights
 }
+
+
+class Objective:
+    """The objective of cyclegan: what each player minimizes, one iteration at a time.
+
+    G minimizes 2·gan_ab + 2·gan_ba + 10·cycle_a + 10·cycle_b + 5·idt_b + 5·idt_a
+    D minimizes d_b + d_a
+
+    `iteration` is one training iteration: it draws samples from `draw` and hands each player's
+    loss to `update(player, loss, terms)`, which steps that player's optimizer only.
+    """
+
+    def __init__(self, networks: dict[str, nn.Module]) -> None:
+        self.G_ab = networks["G_ab"]
+        self.G_ba = networks["G_ba"]
+        self.D_a = networks["D_a"]
+        self.D_b = networks["D_b"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player, over the parameters of the networks it trains."""
+        return {
+            "G": torch.optim.Adam([*self.G_ab.parameters(), *self.G_ba.parameters()], lr=0.0002, betas=(0.5, 0.999)),
+            "D": torch.optim.Adam([*self.D_a.parameters(), *self.D_b.parameters()], lr=0.0002, betas=(0.5, 0.999)),
+        }
+
+    def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
+        G_ab, G_ba, D_a, D_b = self.G_ab, self.G_ba, self.D_a, self.D_b
+        (a,) = draw.data("domain_a")
+        (b,) = draw.data("domain_b")
+        # G minimizes 2·gan_ab + 2·gan_ba + 10·cycle_a + 10·cycle_b + 5·idt_b + 5·idt_a
+        fake_b = G_ab(a)
+        fake_a = G_ba(b)
+        D_b_fake_b = D_b(fake_b)
+        gan_ab = rt.lsgan_g(D_b_fake_b)
+        D_a_fake_a = D_a(fake_a)
+        gan_ba = rt.lsgan_g(D_a_fake_a)
+        G_ba_fake_b = G_ba(fake_b)
+        cycle_a = rt.l1(G_ba_fake_b, a)
+        G_ab_fake_a = G_ab(fake_a)
+        cycle_b = rt.l1(G_ab_fake_a, b)
+        G_ab_b = G_ab(b)
+        idt_b = rt.l1(G_ab_b, b)
+        G_ba_a = G_ba(a)
+        idt_a = rt.l1(G_ba_a, a)
+        loss = 2 * gan_ab + 2 * gan_ba + 10 * cycle_a + 10 * cycle_b + 5 * idt_b + 5 * idt_a
+        update("G", loss, {
+            "gan_ab": gan_ab,
+            "gan_ba": gan_ba,
+            "cycle_a": cycle_a,
+            "cycle_b": cycle_b,
+            "idt_b": idt_b,
+            "idt_a": idt_a,
+        })
+        # D minimizes d_b + d_a
+        D_b_fake_b_1 = D_b(fake_b.detach())
+        D_a_fake_a_1 = D_a(fake_a.detach())
+        D_b_b = D_b(b)
+        d_b = rt.lsgan_d(D_b_b, D_b_fake_b_1)
+        D_a_a = D_a(a)
+        d_a = rt.lsgan_d(D_a_a, D_a_fake_a_1)
+        loss = d_b + d_a
+        update("D", loss, {"d_b": d_b, "d_a": d_a})
+
+    @torch.no_grad()
+    def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
+        """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
+        G_ab, G_ba = self.G_ab, self.G_ba
+        (a,) = draw.data("domain_a")
+        (b,) = draw.data("domain_b")
+        fake_b = G_ab(a)
+        fake_a = G_ba(b)
+        G_ba_fake_b = G_ba(fake_b)
+        G_ab_fake_a = G_ab(fake_a)
+        G_ab_b = G_ab(b)
+        G_ba_a = G_ba(a)
+        return {
+            "a": a,
+            "b": b,
+            "fake_b": fake_b,
+            "fake_a": fake_a,
+            "G_ba_fake_b": G_ba_fake_b,
+            "G_ab_fake_a": G_ab_fake_a,
+            "G_ab_b": G_ab_b,
+            "G_ba_a": G_ba_a,
+        }

@@ -11,8 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gandsl import runtime as rt
+
 SPEC_SHA256 = "fb5c512537050f4e507492d1068111369171c80aa1134dac565feaad8dee79f1"
 PARAMS = {"S": 64, "nc": 3, "nz": 100, "ngf": 64, "ndf": 64}
+PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
+TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
+GENERATED = ["fake"]  # which `Objective.samples` images a generator made
 
 
 class G(nn.Module):
@@ -90,3 +95,50 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,
 }
+
+
+class Objective:
+    """The objective of dcgan: what each player minimizes, one iteration at a time.
+
+    D minimizes gan_d
+    G minimizes gan_g
+
+    `iteration` is one training iteration: it draws samples from `draw` and hands each player's
+    loss to `update(player, loss, terms)`, which steps that player's optimizer only.
+    """
+
+    def __init__(self, networks: dict[str, nn.Module]) -> None:
+        self.G = networks["G"]
+        self.D = networks["D"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player, over the parameters of the networks it trains."""
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=0.0002, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(self.G.parameters(), lr=0.0002, betas=(0.5, 0.999)),
+        }
+
+    def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
+        G, D = self.G, self.D
+        (x,) = draw.data("images")
+        z = draw.normal(100)
+        # D minimizes gan_d
+        fake = G(z)  # kept with its graph for a later step
+        D_x = D(x)
+        D_fake = D(fake.detach())
+        gan_d = rt.gan_d(D_x, D_fake)
+        loss = gan_d
+        update("D", loss, {"gan_d": gan_d})
+        # G minimizes gan_g
+        D_fake_1 = D(fake)
+        gan_g = rt.gan_g(D_fake_1)
+        loss = gan_g
+        update("G", loss, {"gan_g": gan_g})
+
+    @torch.no_grad()
+    def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
+        """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
+        G = self.G
+        z = draw.normal(100)
+        fake = G(z)
+        return {"fake": fake}

@@ -26,6 +26,12 @@ PARAMS = {
     "g_res": 6,
     "d_layers": 6,
 }
+PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
+TERMS = {
+    "D": {"wgan_d": 1.0, "bce": 1.0, "gradient_penalty": 10.0},
+    "G": {"wgan_g": 1.0, "bce": 1.0, "l1": 10.0},
+}  # player → loss term → weight
+GENERATED = ["fake", "G_fake"]  # which `Objective.samples` images a generator made
 
 
 class Res(nn.Module):
@@ -144,3 +150,66 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,
 }
+
+
+class Objective:
+    """The objective of stargan: what each player minimizes, one iteration at a time.
+
+    D minimizes wgan_d + bce + 10·gradient_penalty
+    G minimizes wgan_g + bce + 10·l1
+
+    `iteration` is one training iteration: it draws samples from `draw` and hands each player's
+    loss to `update(player, loss, terms)`, which steps that player's optimizer only.
+    """
+
+    def __init__(self, networks: dict[str, nn.Module]) -> None:
+        self.G = networks["G"]
+        self.D = networks["D"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player, over the parameters of the networks it trains."""
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=0.0001, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(self.G.parameters(), lr=0.0001, betas=(0.5, 0.999)),
+        }
+
+    def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
+        G, D = self.G, self.D
+        for _ in range(5):  # D steps 5 times, each on a fresh draw
+            x, c_org = draw.data("faces")
+            # D minimizes wgan_d + bce + 10·gradient_penalty
+            c_trg = rt.shuffle(c_org)
+            with torch.no_grad():  # not this player's networks: constants here
+                fake = G(x, c_trg)
+            D_x = D(x)
+            D_fake = D(fake)
+            wgan_d = rt.wgan_d(D_x.src, D_fake.src)
+            bce = rt.bce(D_x.cls, c_org)
+            gradient_penalty = rt.gradient_penalty(lambda v: D(v).src, x, fake)
+            loss = wgan_d + bce + 10 * gradient_penalty
+            update("D", loss, {
+                "wgan_d": wgan_d,
+                "bce": bce,
+                "gradient_penalty": gradient_penalty,
+            })
+        x, c_org = draw.data("faces")
+        # G minimizes wgan_g + bce + 10·l1
+        c_trg = rt.shuffle(c_org)
+        fake = G(x, c_trg)
+        D_fake = D(fake)
+        wgan_g = rt.wgan_g(D_fake.src)
+        bce = rt.bce(D_fake.cls, c_trg)
+        G_fake = G(fake, c_org)
+        l1 = rt.l1(G_fake, x)
+        loss = wgan_g + bce + 10 * l1
+        update("G", loss, {"wgan_g": wgan_g, "bce": bce, "l1": l1})
+
+    @torch.no_grad()
+    def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
+        """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
+        G = self.G
+        x, c_org = draw.data("faces")
+        c_trg = rt.shuffle(c_org)
+        fake = G(x, c_trg)
+        G_fake = G(fake, c_org)
+        return {"x": x, "fake": fake, "G_fake": G_fake}

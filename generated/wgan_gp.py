@@ -11,8 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gandsl import runtime as rt
+
 SPEC_SHA256 = "55aa267ae721aeb5bf63db677ffa41be3f1bc986dacb72e3939ea5f648a854d6"
 PARAMS = {"dim": 128, "nz": 128}
+PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
+TERMS = {"D": {"wgan_d": 1.0, "gradient_penalty": 10.0}, "G": {"wgan_g": 1.0}}  # player → loss term → weight
+GENERATED = ["fake"]  # which `Objective.samples` images a generator made
 
 
 class G(nn.Module):
@@ -77,3 +82,55 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "G": G,
     "D": D,
 }
+
+
+class Objective:
+    """The objective of wgan_gp: what each player minimizes, one iteration at a time.
+
+    D minimizes wgan_d + 10·gradient_penalty
+    G minimizes wgan_g
+
+    `iteration` is one training iteration: it draws samples from `draw` and hands each player's
+    loss to `update(player, loss, terms)`, which steps that player's optimizer only.
+    """
+
+    def __init__(self, networks: dict[str, nn.Module]) -> None:
+        self.G = networks["G"]
+        self.D = networks["D"]
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One optimizer per player, over the parameters of the networks it trains."""
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=0.0001, betas=(0.5, 0.9)),
+            "G": torch.optim.Adam(self.G.parameters(), lr=0.0001, betas=(0.5, 0.9)),
+        }
+
+    def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
+        G, D = self.G, self.D
+        for _ in range(5):  # D steps 5 times, each on a fresh draw
+            (x,) = draw.data("cifar")
+            z = draw.normal(128)
+            # D minimizes wgan_d + 10·gradient_penalty
+            with torch.no_grad():  # not this player's networks: constants here
+                fake = G(z)
+            D_x = D(x)
+            D_fake = D(fake)
+            wgan_d = rt.wgan_d(D_x, D_fake)
+            gradient_penalty = rt.gradient_penalty(D, x, fake)
+            loss = wgan_d + 10 * gradient_penalty
+            update("D", loss, {"wgan_d": wgan_d, "gradient_penalty": gradient_penalty})
+        z = draw.normal(128)
+        # G minimizes wgan_g
+        fake = G(z)
+        D_fake = D(fake)
+        wgan_g = rt.wgan_g(D_fake)
+        loss = wgan_g
+        update("G", loss, {"wgan_g": wgan_g})
+
+    @torch.no_grad()
+    def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
+        """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
+        G = self.G
+        z = draw.normal(128)
+        fake = G(z)
+        return {"fake": fake}

@@ -13,6 +13,7 @@ from .. import __version__
 from ..ir import Spec
 from .names import MODULE_NAMES, RESERVED, Namespace, comment, docstring
 from .network import WIDTH, ClassSource, build_block_class, build_network_class, plan_blocks
+from .objective import build_objective
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -57,6 +58,9 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
     path = comment((display_path or spec.path).replace("\\", "/"))
     sources, class_of = classes(spec, path)
     uses = set().union(*(c.uses() for c in sources)) if sources else set()
+    objective = build_objective(spec) if spec.objective and spec.objective.players else None
+    if objective is not None:
+        uses |= {"torch", "rt"}
     overridden = [p for p in spec.params if p.overridden]
     flags = [arg for p in overridden for arg in ("--param", f"{p.name}={_flag(p.value)}")]
     command = comment(shlex.join(["gandsl", "compile", path, *flags]))
@@ -74,6 +78,7 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         params=_params_literal(spec),
         networks=[(net.name, class_of[net.name], net.copy_of) for net in spec.networks],
         counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],
+        objective=objective,
     )
 
 

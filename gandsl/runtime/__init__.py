@@ -49,8 +49,11 @@ from gandsl.runtime.losses import (
 from gandsl.runtime.modifiers import equalized_lr
 from gandsl.runtime.norms import SPADE, AdaIN, ConditionalBatchNorm, PixelNorm
 from gandsl.runtime.penalties import clip_weights, gradient_penalty, path_length, r1, r2
+from gandsl.runtime.training import Draw, Update
 
 __all__ = [
+    "Draw",
+    "Update",
     "AdaIN",
     "BeganBalance",
     "ConditionalBatchNorm",

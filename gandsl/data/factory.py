@@ -1,0 +1,97 @@
+"""From a spec's data declarations to dataset objects, including `--data NAME` overrides.
+
+`--data shapes` serves every declaration of the spec with `shapes`, keeping its declared
+image shape and label field; declarations are numbered in spec order (unions skipped):
+
+- declaration i gets `seed=i`, so no two declarations draw the same scenes;
+- unlabelled declarations get `domain="a"` (circles), then `"b"` (squares), alternating:
+  CycleGAN's domain_a / domain_b become two unpaired domains;
+- `label[N]` gets the attributes, `class[N]` the classes (see `shapes`).
+
+`--data digits` serves every declaration with the digits train split (1-channel specs only).
+
+`--data PATH` (any other value; a folder, relative to the working directory like any
+command-line path) serves every declaration from that folder: `image_folder(PATH)`, with
+class subfolders for a label field, or `celeba(PATH, attrs=...)` for a `celeba` declaration
+(its own `attrs` and `attr_file` kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ..ir import Dataset, Spec
+from ..lower.globals import DATA_SOURCES
+from .base import ImageDataset, Request, request
+from .celeba import CelebADataset
+from .digits import DigitsDataset
+from .errors import DataError, where
+from .folder import ImageFolderDataset
+from .shapes import ShapesDataset
+
+OVERRIDES = ("shapes", "digits")
+
+Builder = Callable[[Request, Path], ImageDataset]
+BUILDERS: dict[str, Builder] = {
+    "digits": lambda req, root: DigitsDataset(req),
+    "shapes": lambda req, root: ShapesDataset(req),
+    "image_folder": ImageFolderDataset,
+    "celeba": CelebADataset,
+}
+
+
+def check_override(override: str | None) -> None:
+    """A `--data` value is a name from OVERRIDES or an existing folder."""
+    if override is None or override in OVERRIDES:
+        return
+    folder = Path(override).expanduser().absolute()
+    if not folder.is_dir():
+        raise DataError(f"--data {override}: unknown dataset; expected one of "
+                        f"{', '.join(OVERRIDES)} or a folder of images ({folder} is "
+                        f"{'a file' if folder.exists() else 'not there'})")
+
+
+def members(spec: Spec, name: str) -> list[Dataset]:
+    """The declarations behind a dataset name: itself, or a union's members in order."""
+    try:
+        ds = spec.dataset(name)
+    except StopIteration:
+        raise DataError(f"{spec.path}: no data declaration named `{name}`") from None
+    return [spec.dataset(m) for m in ds.members] if ds.members else [ds]
+
+
+def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Request:
+    """What to build for one declaration: its own source, or the override's."""
+    base = request(ds, spec.path, DATA_SOURCES.get(ds.source or "", ()))
+    if override is None:
+        return base
+    kwargs: dict[str, object] = {}
+    source = override
+    if override not in OVERRIDES:  # a folder
+        kwargs["path"] = str(Path(override).expanduser().absolute())
+        source = "image_folder"
+        if base.source == "celeba" and base.label == "label":
+            source = "celeba"
+            kwargs.update({k: v for k, v in base.kwargs.items() if k != "path"})
+    elif override == "shapes":
+        plain = [d for d in spec.datasets if d.source is not None]  # unions are not served
+        kwargs["seed"] = [d.name for d in plain].index(ds.name)
+        if len(ds.fields) == 1:
+            unlabelled = [d.name for d in plain if len(d.fields) == 1]
+            kwargs["domain"] = "ab"[unlabelled.index(ds.name) % 2]
+    return replace(base, what=f"{base.what} (--data {override})", source=source,
+                   kwargs=kwargs)
+
+
+def build_dataset(spec: Spec, ds: Dataset, override: str | None = None,
+                  root: Path = Path(".")) -> ImageDataset:
+    """The dataset serving one (non-union) declaration. Raises DataError."""
+    check_override(override)
+    req = declaration_request(spec, ds, override)
+    builder = BUILDERS.get(req.source)
+    if builder is None:
+        raise DataError(f"{where(ds, spec.path)}: the `{req.source}` source is not available "
+                        "to the trainer yet; try `--data shapes`")
+    return builder(req, Path(root))

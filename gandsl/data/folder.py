@@ -1,0 +1,95 @@
+"""`image_folder(path, labels)`: every image under a folder; class subfolders give `class[N]`.
+
+Labels are read only when the declaration has a label field (or `labels=true` insists): the
+classes are the immediate subfolders in sorted order, as torchvision's ImageFolder numbers
+them, so a folder prepared for the reference code gets the same class indices. A `label[N]`
+field gets the class one-hot. Every file's
+header is read when the dataset is built, so an unreadable image stops the run before
+training, naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .base import ImageDataset, Request
+from .errors import DataError, plural
+from .images import EXTENSIONS, check_readable, list_images, load_image
+from .paths import existing_folder, path_arg
+
+
+class ImageFolderDataset(ImageDataset):
+    def __init__(self, req: Request, root: Path) -> None:
+        super().__init__(req)
+        self.mode = req.mode
+        self.folder = existing_folder(req, path_arg(req, root), req.kwargs["path"])
+        labels = req.kwargs.get("labels", req.label is not None)
+        if not isinstance(labels, bool):
+            raise DataError(f"{req.what}: image_folder(labels={labels!r}): expected true or "
+                            "false")
+        if labels and req.label is None:
+            raise DataError(f"{req.what}: image_folder(labels=true) reads class subfolders, "
+                            "but the declaration has no label field: declare "
+                            "`image[...], class[N]`")
+        if not labels and req.label is not None:
+            raise DataError(f"{req.what}: image_folder(labels=false) yields no labels, the "
+                            f"spec declares {req.label}[{req.n_labels}]")
+        self.classes: list[str] = []
+        if req.label is None:
+            self.files = list_images(self.folder)
+            self.targets: list[int] = []
+            if not self.files:
+                raise DataError(f"{req.what}: no images ({', '.join(EXTENSIONS)}) under "
+                                f"{self.folder}")
+        else:
+            self.files, self.targets = self._classes()
+        for f in self.files:
+            check_readable(f, req.what)
+
+    def _classes(self) -> tuple[list[Path], list[int]]:
+        req = self.req
+        subdirs = sorted(d for d in self.folder.iterdir() if d.is_dir()
+                         and not d.name.startswith("."))
+        if len(subdirs) != req.n_labels:
+            shown = ", ".join(d.name for d in subdirs[:12]) + (", ..." if len(subdirs) > 12
+                                                                 else "")
+            found = plural(len(subdirs), "class subfolder")
+            raise DataError(f"{req.what}: {self.folder} has {found}"
+                            f"{' (' + shown + ')' if subdirs else ''}, the spec declares "
+                            f"{req.label}[{req.n_labels}]: expected {req.n_labels} subfolders, "
+                            "one per class")
+        loose = [p for p in sorted(self.folder.iterdir()) if p.is_file() and
+                 p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")]
+        if loose:
+            raise DataError(f"{req.what}: {loose[0]} is not inside a class subfolder of "
+                            f"{self.folder} (labels come from the subfolders)")
+        files: list[Path] = []
+        targets: list[int] = []
+        for k, d in enumerate(subdirs):
+            found = list_images(d)
+            if not found:
+                raise DataError(f"{req.what}: class subfolder {d} has no images "
+                                f"({', '.join(EXTENSIONS)})")
+            files.extend(found)
+            targets.extend([k] * len(found))
+        self.classes = [d.name for d in subdirs]
+        return files, targets
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple:
+        req = self.req
+        img = load_image(self.files[index], self.mode, req.height, req.width, req.what)
+        if req.label is None:
+            return (img,)
+        target = self.targets[index]
+        if req.label == "label":
+            return (img, torch.nn.functional.one_hot(torch.tensor(target), req.n_labels).float())
+        return (img, target)
+
+    def describe(self) -> str:
+        classes = f", {len(self.classes)} classes" if self.classes else ""
+        return f"{self.req.name}: {len(self)} images in {self.folder}{classes}"

@@ -1,0 +1,34 @@
+"""The two interfaces a generated `Objective` uses to train: where samples come from (`Draw`)
+and what happens to a player's loss (`Update`). The trainer (`gandsl.train`) provides both;
+a user may provide their own to drive the generated code from a hand-written loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from torch import Tensor
+
+
+class Draw(Protocol):
+    """One batch of every sampled value: data batches and noise, on the training device."""
+
+    def data(self, name: str) -> tuple[Tensor, ...]:
+        """A batch of the dataset `name`: the image, then its labels if it has any."""
+
+    def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """(B, n) Gaussian noise."""
+
+    def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
+        """(B, n) uniform noise in [low, high)."""
+
+    def categorical(self, n: int) -> Tensor:
+        """(B,) class indices in [0, n)."""
+
+    def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
+        """(B, n) multi-hot labels, each 1 with probability p."""
+
+
+# update(player, loss, terms): backward of `loss` into the player's parameters only, then its
+# optimizer step; `terms` are the unweighted loss terms, for metrics.
+Update = Callable[[str, Tensor, dict[str, Tensor]], None]

@@ -1,0 +1,40 @@
+"""`init P normal(std=0.02)`: initializing a player's networks as the reference code does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+_WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
+_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
+
+
+@torch.no_grad()
+def initialize(module: nn.Module, method: str, kwargs: dict[str, Any]) -> None:
+    """Weights of convolutions, linear layers and embeddings by `method`, biases to 0;
+    norm gains ~ N(1, std) with `normal` (DCGAN's `weights_init`), else 1."""
+    for m in module.modules():
+        if isinstance(m, _WEIGHTED):
+            # Under spectral norm or equalized lr the stored weight is the parametrization's
+            # `original`; that is what the optimizer updates, so that is what is initialized.
+            w = m.parametrizations.weight.original if parametrize.is_parametrized(
+                m, "weight") else m.weight
+            if method == "normal":
+                nn.init.normal_(w, kwargs.get("mean", 0.0), kwargs.get("std", 0.02))
+            elif method == "xavier":
+                nn.init.xavier_uniform_(w, gain=kwargs.get("gain", 1.0))
+            elif method == "kaiming":
+                nn.init.kaiming_normal_(w, a=kwargs.get("a", 0.0))
+            elif method == "orthogonal":
+                nn.init.orthogonal_(w, gain=kwargs.get("gain", 1.0))
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, _NORMS) and getattr(m, "weight", None) is not None:
+            if method == "normal":
+                nn.init.normal_(m.weight, 1.0, kwargs.get("std", 0.02))
+            else:
+                nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,33 @@
+"""Learning-rate schedules of the train section, as factors of the base learning rate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def factor(kind: str, kwargs: dict[str, Any], total_steps: int) -> Callable[[int], float]:
+    """The multiplier of the base learning rate at iteration `step` (counted from 0)."""
+    if kind == "constant":
+        return lambda step: 1.0
+    if kind == "linear_decay":
+        start = int(kwargs.get("start", 0))
+        end = int(kwargs.get("end", total_steps))
+
+        def linear(step: int) -> float:
+            if step < start:
+                return 1.0
+            return max(0.0, (end - step) / max(1, end - start))
+        return linear
+    if kind == "step_decay":
+        every = int(kwargs.get("every", 1))
+        gamma = float(kwargs.get("gamma", 0.5))
+
+        def decay(step: int) -> float:
+            return gamma ** (step // every)
+        return decay
+    raise ValueError(f"unknown schedule {kind!r}")
+
+
+def min_lr(kind: str, kwargs: dict[str, Any]) -> float:
+    return float(kwargs.get("min_lr", 0.0)) if kind == "step_decay" else 0.0

@@ -1,0 +1,202 @@
+"""Training: gradient routing between players, exact resume, checkpoints that survive a kill,
+non-finite losses, every spec training a few steps, and `gandsl sample`."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT
+
+from gandsl.errors import TrainingStopped
+from gandsl.train import checkpoint as ckpt
+from gandsl.train.config import RunConfig
+from gandsl.train.trainer import RunError, Trainer
+
+SMALL = {  # tiny versions of every spec, and offline data for each
+    "dcgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
+    "stargan": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3}, "shapes"),
+    "stargan-both": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3, "both": True},
+                     "shapes"),
+    "cyclegan": ({"S": 16, "ngf": 4, "ndf": 4, "blocks": 1, "d_layers": 2}, "shapes"),
+    "cgan": ({"S": 12, "nz": 8}, "digits"),
+    "wgan_gp": ({"dim": 4, "nz": 8}, "shapes"),
+}
+
+
+def config(tmp_path: Path, name: str, **kw) -> RunConfig:
+    params, data = SMALL[name]
+    spec = ROOT / "specs" / f"{name.split('-')[0]}.gan"
+    defaults = dict(spec=str(spec), params=dict(params), data=data, steps=3, batch=4,
+                    out=tmp_path / name, progress=False, sample_every=1000,
+                    checkpoint_every=1000, log_every=5)
+    defaults.update(kw)
+    return RunConfig(**defaults)
+
+
+def _params(nets) -> dict[str, torch.Tensor]:
+    return {f"{n}.{k}": v.detach().clone() for n, m in nets.items()
+            for k, v in m.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_every_spec_trains(tmp_path, name):
+    trainer = Trainer(config(tmp_path, name, sample_every=3))
+    before = _params(trainer.networks)
+    out = trainer.run()
+    after = _params(trainer.networks)
+    assert trainer.step == 3
+    assert any(not torch.equal(before[k], after[k]) for k in before)  # something learned
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["0", "1", "2"]
+    assert all(np.isfinite(float(v)) for r in rows for k, v in r.items() if k != "step")
+    assert (out / "samples" / "step_0000003.png").is_file()
+    assert ckpt.find(out).name == "step_0000003"
+
+
+@pytest.mark.parametrize("name", ["dcgan", "stargan", "cyclegan"])
+def test_each_step_moves_only_its_players_networks(tmp_path, name):
+    trainer = Trainer(config(tmp_path, name))
+    checks = []
+
+    def update(player, loss, terms):
+        mine = set(trainer.players[player])
+        before = {n: [p.detach().clone() for p in m.parameters()]
+                  for n, m in trainer.networks.items() if n not in mine}
+        for n in before:
+            for p in trainer.networks[n].parameters():
+                p.grad = None
+        trainer.update(player, loss, terms)
+        for n, params in before.items():
+            for old, p in zip(params, trainer.networks[n].parameters(), strict=True):
+                assert torch.equal(old, p), f"{player}'s step changed {n}"
+                assert p.grad is None, f"{player}'s step gave {n} a gradient"
+        checks.append(player)
+
+    trainer.objective.iteration(0, trainer.draw, update)
+    assert set(checks) == set(trainer.players)
+
+
+def test_resume_is_exact(tmp_path):
+    """20 iterations straight, and 10 + resume 10, give bit-identical parameters and metrics
+    (StarGAN: shuffled targets, the penalty's random α, 5 D steps per G step, shuffled data)."""
+    straight = Trainer(config(tmp_path, "stargan", steps=20, out=tmp_path / "a"))
+    straight.run()
+    first = Trainer(config(tmp_path, "stargan", steps=10, out=tmp_path / "b"))
+    first.run()
+    second = Trainer(config(tmp_path, "stargan", steps=20, resume=tmp_path / "b"))
+    second.run()
+    a, b = _params(straight.networks), _params(second.networks)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    for p in straight.optimizers:
+        sa, sb = straight.optimizers[p].state_dict(), second.optimizers[p].state_dict()
+        for i in sa["state"]:
+            assert torch.equal(sa["state"][i]["exp_avg"], sb["state"][i]["exp_avg"])
+    assert (tmp_path / "a" / "metrics.csv").read_text() == \
+        (tmp_path / "b" / "metrics.csv").read_text()
+
+
+def test_resume_refuses_another_spec(tmp_path):
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
+    cfg = config(tmp_path, "dcgan", resume=tmp_path / "r")
+    cfg.params["ngf"] = 8
+    with pytest.raises(RunError, match="is a different spec, so the run cannot be resumed"):
+        Trainer(cfg)
+
+
+def test_a_fresh_run_never_overwrites_one(tmp_path):
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
+    with pytest.raises(RunError, match="already holds a run: continue it with --resume"):
+        Trainer(config(tmp_path, "dcgan", out=tmp_path / "r"))
+
+
+KILL_DURING_SAVE = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from gandsl.train import checkpoint
+    from gandsl.train.config import RunConfig
+    from gandsl.train.trainer import Trainer
+
+    real_replace = os.replace
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 3:  # the second checkpoint: its files are written, not yet renamed
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(src, dst)
+
+    checkpoint.os.replace = replace
+    cfg = RunConfig(spec=sys.argv[1], params={"S": 16, "ngf": 4, "ndf": 4, "nz": 8},
+                    data="shapes", steps=4, batch=4, out=Path(sys.argv[2]), progress=False,
+                    checkpoint_every=2, sample_every=100)
+    Trainer(cfg).run()
+""")
+
+
+def test_a_kill_while_writing_a_checkpoint_leaves_the_previous_one(tmp_path):
+    script = tmp_path / "kill.py"
+    script.write_text(KILL_DURING_SAVE)
+    run = tmp_path / "run"
+    out = subprocess.run([sys.executable, str(script), str(ROOT / "specs" / "dcgan.gan"),
+                          str(run)], capture_output=True, text=True)
+    assert out.returncode == -9, out.stderr  # killed by SIGKILL
+    assert ckpt.find(run).name == "step_0000002"
+    tensors, state = ckpt.load(run)
+    assert state["step"] == 2 and any(k.startswith("net/G/") for k in tensors)
+    resumed = Trainer(config(tmp_path, "dcgan", steps=4, resume=run))
+    assert resumed.step == 2
+    resumed.run()
+    assert ckpt.find(run).name == "step_0000004"
+
+
+def test_non_finite_losses_are_skipped_then_stop_the_run(tmp_path):
+    trainer = Trainer(config(tmp_path, "dcgan", steps=2, checkpoint_every=1))
+    trainer.run()
+    before = _params(trainer.networks)
+    nan = torch.tensor(float("nan"), requires_grad=True)
+    for _ in range(trainer.config.max_bad_steps - 1):
+        trainer.update("D", nan * 1, {})  # skipped, reported
+    assert _params(trainer.networks).keys() == before.keys()
+    assert all(torch.equal(before[k], v) for k, v in _params(trainer.networks).items())
+    with pytest.raises(TrainingStopped, match="consecutive non-finite losses"):
+        trainer.update("D", nan * 1, {})
+    assert ckpt.load(trainer.out)[1]["step"] == 2  # the last good checkpoint
+
+
+def test_sample_writes_grids_and_arrays(tmp_path):
+    Trainer(config(tmp_path, "cgan", out=tmp_path / "c")).run()
+    out = subprocess.run([sys.executable, "-m", "gandsl", "sample", str(tmp_path / "c"), "-n",
+                          "6", "--label", "3", "--label", "7", "-o", str(tmp_path / "s.npz")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    arrays = np.load(tmp_path / "s.npz")
+    assert arrays["images"].shape == (6, 1, 12, 12) and arrays["images"].dtype == np.float32
+    assert arrays["images"].min() >= -1 and arrays["images"].max() <= 1
+    assert arrays["labels"].tolist() == [3, 7, 3, 7, 3, 7]
+    png = subprocess.run([sys.executable, "-m", "gandsl", "sample", str(tmp_path / "c"),
+                          "-o", str(tmp_path / "g.png")], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert png.returncode == 0 and (tmp_path / "g.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--data", "nowhere"], "nowhere"),
+    (["--resume", "/nonexistent/run"], "no checkpoint in /nonexistent/run"),
+    (["--steps", "0"], "expected a positive integer"),
+])
+def test_bad_train_flags_exit_2_without_traceback(tmp_path, args, message):
+    out = subprocess.run([sys.executable, "-m", "gandsl", "train", "specs/dcgan.gan",
+                          "--param", "S=16", "--out", str(tmp_path / "x"), *args],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
