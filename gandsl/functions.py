@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 #   same   — a tensor of the same type as the first argument
 #   logits — per-label logits;  label — multi-hot labels;  class — class indices
 #   critic — a network, or one output of it (`D.src`), taking one image
+#   network — any network, as a module (`ortho_reg(G)`)
 #   any    — any tensor
 #   num    — a compile-time number
 
@@ -30,7 +31,7 @@ class FArg:
 class Fn:
     name: str
     args: tuple[FArg, ...]
-    returns: str  # "loss" or "same" (the type of the first argument)
+    returns: str  # "loss", "same" (the type of the first argument), or "scalar" (per sample)
     doc: str
     tags: frozenset[str] = field(default_factory=frozenset)  # logits | wgan | penalty
 
@@ -80,6 +81,41 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _fn("mean", [("x", "score")], "The mean over the batch (and any other dimension)."),
     _fn("shuffle", [("x", "any")], "The same values in a random order along the batch "
         "(StarGAN's random target labels).", returns="same"),
+    # semi-supervised GAN (Odena 2016): D is an (N+1)-way classifier, the last class "fake"
+    _fn("sgan_d_real", [("logits", "logits"), ("target", "class")],
+        "SGAN: cross-entropy of real samples' N+1 logits with their class.", tags=["logits"]),
+    _fn("sgan_d_fake", [("logits", "logits")],
+        "SGAN: cross-entropy of generated samples' logits with the fake class N+1.",
+        tags=["logits"]),
+    _fn("sgan_g", [("logits", "logits")],
+        "SGAN generator: −log p(some real class) of its samples.", tags=["logits"]),
+    # InfoGAN (Chen et al. 2016): the mutual-information terms, through Q's outputs
+    _fn("info_categorical", [("logits", "logits"), ("codes", "class")],
+        "InfoGAN categorical code: cross-entropy of Q's logits with the sampled code (H(c) is "
+        "constant and left out).", tags=["logits"]),
+    _fn("info_continuous", [("mean", "any"), ("codes", "same")],
+        "InfoGAN continuous codes: Gaussian negative log-likelihood with unit σ, summed over "
+        "codes and averaged over the batch (openai/InfoGAN's fixed-σ codes)."),
+    # EBGAN (Zhao et al. 2017) and BEGAN's auto-encoder energies
+    _fn("ae_energy", [("x", "any"), ("recon", "same")],
+        "Per-sample mean squared reconstruction error of an auto-encoder D (EBGAN's energy).",
+        returns="scalar"),
+    _fn("ae_l1_energy", [("x", "any"), ("recon", "same")],
+        "Per-sample mean absolute reconstruction error (BEGAN's L).", returns="scalar"),
+    _fn("ebgan_d", [("real", "score"), ("fake", "score"), ("margin", "num", None)],
+        "EBGAN discriminator: mean(real) + mean(relu(margin − fake)) over energies."),
+    _fn("ebgan_g", [("fake", "score")], "EBGAN generator: mean(fake) over energies."),
+    _fn("pulling_away", [("codes", "any")],
+        "EBGAN's pulling-away term: mean squared cosine similarity between different samples' "
+        "codes (weight it with 0.1)."),
+    _fn("feature_matching", [("real", "any"), ("fake", "same")],
+        "Feature matching (Salimans et al. 2016): ‖mean(real) − mean(fake)‖² over the batch."),
+    _fn("content", [("features", "critic"), ("a", "image"), ("b", "image")],
+        "Content loss (SRGAN): mean squared error between the features a given (frozen) "
+        "network computes for a and b. No weights are ever downloaded."),
+    _fn("ortho_reg", [("network", "network")],
+        "BigGAN's orthogonal regularization: ‖W Wᵀ ⊙ (1 − I)‖²_F over the network's weight "
+        "matrices (weight it with β = 1e-4)."),
 ]}
 
 # Distributions for `z ~ normal(128)`; name: (result kind, keyword arguments)

@@ -84,6 +84,9 @@ def _unseen_generators(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
         calls = [n for n in obj.nodes if n.op == "call" and n.name == net.name]
         if not calls:
             continue
+        if any(obj.nodes[a].op == "call" and owner.get(obj.nodes[a].name) not in (
+                None, owner[net.name]) for c in calls for a in nx.ancestors(g, c.id)):
+            continue  # it judges another player's output: a critic (EBGAN's auto-encoder D)
 
         def foreign(name: str, me: str = owner[net.name]) -> bool:
             return owner.get(name) not in (None, me)

@@ -13,7 +13,7 @@ import networkx as nx
 from ..diagnostics import Diagnostics, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
-from ..types import FLAT, LOSS, TensorType, assignable
+from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
 
 _RECORD = "record"  # marker: a call of a network with several outputs
 
@@ -95,6 +95,8 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
     first: TensorType | None = None
     critic: Network | None = None
     for a, t in zip(tensor_args, ins, strict=True):
+        if a.kind == "network":
+            continue  # any network, as a module
         if a.kind == "critic":
             _, critic, _ = t
             if len(critic.inputs) != 1 or critic.inputs[0].type.family != "spatial":
@@ -128,6 +130,8 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
         diags.error("E202", f"`ce` takes logits over N classes and class[N]; got "
                     f"{ins[0].sized()} and {ins[1].sized()}", node.span)
         return None
+    if fn.returns == "scalar":
+        return SCALAR
     return first if fn.returns == "same" else LOSS
 
 

@@ -237,7 +237,7 @@ class _Writer:
                 var, has_graph = computed[i]
                 stale = bool(self._networks_of(i) & updated)
                 if not grad_here:
-                    refs[i] = f"{var}.detach()" if has_graph else var
+                    refs[i] = self._detached(node, var) if has_graph else var
                     continue
                 if has_graph and not stale:
                     refs[i] = var
@@ -258,10 +258,17 @@ class _Writer:
             else:
                 pending.append(statement)
             computed[i] = (var, grad_here or keep)
-            refs[i] = f"{var}.detach()" if keep else var
+            refs[i] = self._detached(node, var) if keep else var
         lines += self._flush(pending)
         lines += self._loss(s.player, refs)
         return lines
+
+    def _detached(self, node: ONode, var: str) -> str:
+        """A value used without its graph. A call with several outputs is a NamedTuple: its
+        selections are detached instead (`D_x.code.detach()`)."""
+        if node.op == "call" and not self.spec.network(node.name).single_output:
+            return _Record(var)
+        return f"{var}.detach()"
 
     @staticmethod
     def _flush(pending: list[str]) -> list[str]:
@@ -315,6 +322,9 @@ class _Writer:
         if node.op == "call":
             return f"{self.attr[node.name]}({', '.join(args)})"
         if node.op == "select":
+            record = refs[self.canon[node.inputs[0]]]
+            if isinstance(record, _Record):
+                return f"{record}.{node.name}.detach()"
             return f"{args[0]}.{node.name}"
         if node.op == "netfn":
             out = node.kwargs.get("output", "")
@@ -399,6 +409,10 @@ class _Writer:
     def _is_image(self, i: int) -> bool:
         t = self.nodes[i].type
         return isinstance(t, TensorType) and t.family == "spatial"
+
+
+class _Record(str):
+    """The variable of a multi-output call whose selections are to be detached."""
 
 
 def _networks_between(q: _Step, later: list[_Step]) -> set[str]:

@@ -395,7 +395,7 @@ class ObjectiveLowering:
                                      f"{describe(value)}", e.span)
                     return POISON
                 kwargs[a.name] = value
-            elif a.kind == "critic":
+            elif a.kind in ("critic", "network"):
                 node = self._critic(e, fn.name)
                 if node is None:
                     return POISON

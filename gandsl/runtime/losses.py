@@ -303,7 +303,7 @@ def info_categorical(logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
 
 
 def info_continuous(
-    mean: torch.Tensor, log_std: torch.Tensor | None, codes: torch.Tensor
+    mean: torch.Tensor, codes: torch.Tensor, log_std: torch.Tensor | None = None
 ) -> torch.Tensor:
     """InfoGAN continuous code term: factored-Gaussian NLL, summed over the code dimensions and
     averaged over the batch, as openai/InfoGAN's `Gaussian.logli` does.

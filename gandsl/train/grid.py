@@ -22,18 +22,21 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 def save_grid(rows: dict[str, torch.Tensor], path: Path, columns: int = 8, pad: int = 2,
               scale: int = 0) -> Path:
-    """Write the grid; small images are scaled up so that 8×8 digits stay visible."""
-    rows = {k: v for k, v in rows.items() if v.dim() == 4}
-    h, w = next(iter(rows.values())).shape[2:]
+    """Write the grid: each named row wraps onto lines of `columns` images (the name on its
+    first line); small images are scaled up so that 8×8 digits stay visible."""
+    lines = [(name if k == 0 else "", images[k:k + columns])
+             for name, images in rows.items() if images.dim() == 4
+             for k in range(0, images.shape[0], columns)]
+    h, w = lines[0][1].shape[2:]
     scale = scale or max(1, 64 // max(h, w))
     cell_h, cell_w = h * scale + pad, w * scale + pad
-    margin = 8 + 7 * max(len(k) for k in rows)
-    canvas = Image.new("RGB", (margin + columns * cell_w + pad, len(rows) * cell_h + pad),
+    margin = 8 + 7 * max(len(name) for name, _ in lines)
+    canvas = Image.new("RGB", (margin + columns * cell_w + pad, len(lines) * cell_h + pad),
                        (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    for r, (name, images) in enumerate(rows.items()):
+    for r, (name, images) in enumerate(lines):
         draw.text((4, pad + r * cell_h + cell_h // 2 - 6), name, fill=(0, 0, 0))
-        for c, img in enumerate(to_uint8(images[:columns])):
+        for c, img in enumerate(to_uint8(images)):
             tile = Image.fromarray(img.numpy()).resize((w * scale, h * scale), Image.NEAREST)
             canvas.paste(tile, (margin + pad + c * cell_w, pad + r * cell_h))
     path.parent.mkdir(parents=True, exist_ok=True)

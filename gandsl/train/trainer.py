@@ -154,38 +154,47 @@ class Trainer:
                 g["lr"] = max(lr * f, self.lr_floor[p]) if f > 0 else 0.0
 
     def _fixed_draw(self, spec, names: list[str], root: Path) -> FixedDraw:
+        """The draw of every sample grid. With class labels, the grid shows every class in
+        turn: real (image, label) pairs are picked from a larger pool, class by class."""
         from ..data import build_sources
 
+        classes = [f.dims[0] for name in names for f in spec.dataset(name).fields[1:]
+                   if f.kind == "class"]
         n = self.config.samples
-        sources = build_sources(spec, names, n, self.device, self.config.seed + 1,
+        if classes:
+            n = classes[0] * max(1, n // classes[0])
+        pool = max(n, 256)
+        sources = build_sources(spec, names, pool, self.device, self.config.seed + 1,
                                 override=self.config.data, root=root, workers=0)
         batches = {}
         for name, src in sources.items():
             batch = src.next()
-            if len(batch) > 1 and batch[1].dim() == 1:  # class labels: show them in order
-                order = torch.argsort(batch[1], stable=True)
-                batch = tuple(t[order] for t in batch)
-            batches[name] = batch
+            if len(batch) > 1 and batch[1].dim() == 1:
+                pick = _cyclic(batch[1], n)
+            else:
+                pick = torch.arange(n)
+            batches[name] = tuple(t[pick.to(t.device)] for t in batch)
+            src.close()
+        self.grid_columns = classes[0] if classes else n
         return FixedDraw(batches, n, self.device, self.config.seed + 2)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def update(self, player: str, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
-        """One step of `player`: its parameters only receive gradients and move."""
+        """One step of `player`: its parameters only receive gradients and move. A step whose
+        loss or gradients are not finite is not applied."""
         if not torch.isfinite(loss):
-            self.bad += 1
-            self._note(f"step {self.step}: {player}'s loss is {loss.item()}; the update is "
-                       "skipped")
-            if self.bad >= self.config.max_bad_steps:
-                raise TrainingStopped(
-                    f"{self.bad} consecutive non-finite losses (the last: {player} at step "
-                    f"{self.step}); the run stops. The last good checkpoint is intact: "
-                    f"{self.out / 'checkpoints'}")
+            self._bad_step(player, f"{player}'s loss is {loss.item()}")
             return
-        self.bad = 0
         opt = self.optimizers[player]
         opt.zero_grad(set_to_none=True)
         loss.backward(inputs=self.params[player])
+        grads = [q.grad for q in self.params[player] if q.grad is not None]
+        if grads and not torch.isfinite(torch.nn.utils.get_total_norm(grads)):
+            opt.zero_grad(set_to_none=True)
+            self._bad_step(player, f"{player}'s gradients are not finite")
+            return
+        self.bad = 0
         opt.step()
         if player in self.clip:
             value = self.clip[player]
@@ -231,6 +240,16 @@ class Trainer:
             self.metrics.close()
         return self.out
 
+    def _bad_step(self, player: str, what: str) -> None:
+        self.bad += 1
+        self._note(f"step {self.step}: {what}; the update is skipped")
+        if self.bad >= self.config.max_bad_steps:
+            latest = self.out / "checkpoints" / "latest.json"
+            kept = (f"The last good checkpoint is intact: {ckpt.find(self.out)}"
+                    if latest.exists() else "No checkpoint had been written yet.")
+            raise TrainingStopped(f"{self.bad} consecutive non-finite steps (the last: "
+                                  f"{player} at step {self.step}); the run stops. {kept}")
+
     def _note(self, text: str) -> None:
         from tqdm import tqdm
 
@@ -240,7 +259,7 @@ class Trainer:
 
     def sample_grid(self, path: Path | None = None) -> Path:
         path = path or self.out / "samples" / f"step_{self.step:07d}.png"
-        return save_grid(self.samples(self.fixed), path, columns=self.config.samples)
+        return save_grid(self.samples(self.fixed), path, columns=self.grid_columns)
 
     def sample_networks(self) -> dict[str, nn.Module]:
         nets = dict(self.networks)
@@ -328,6 +347,26 @@ class Trainer:
         self.bad = int(state.get("bad_steps", 0))
         if self.config.steps is None:
             self.total = max(self.total, int(state.get("total_steps", self.total)))
+
+
+def _cyclic(labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Indices of `n` samples whose labels go 0, 1, ..., N−1, 0, 1, ... where the pool has
+    them (a class missing from the pool is skipped)."""
+    labels = labels.cpu()
+    chosen: list[int] = []
+    used: set[int] = set()
+    k = int(labels.max()) + 1
+    c = 0
+    while len(chosen) < n and len(used) < len(labels):
+        free = [i for i in (labels == c % k).nonzero().flatten().tolist() if i not in used]
+        if free:
+            chosen.append(free[0])
+            used.add(free[0])
+        c += 1
+        if c > n * k:  # the pool lacks classes: fill with whatever is left
+            chosen += [i for i in range(len(labels)) if i not in used][:n - len(chosen)]
+            break
+    return torch.tensor(chosen)
 
 
 def _device(name: str) -> torch.device:

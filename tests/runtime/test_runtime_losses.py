@@ -260,7 +260,7 @@ def test_info_continuous_fixed_std() -> None:
     mean, codes = _t(0.0, 1.0, -0.5, 0.5).view(2, 2), _t(1.0, 1.0, 0.5, -0.5).view(2, 2)
     # (c - mu) = [[1, 0], [1, -1]]: per sample 0.5 * (1 + 0) = 0.5 and 0.5 * (1 + 1) = 1.0,
     # summed over the codes as openai/InfoGAN does, then averaged over the batch: 0.75
-    _close(L.info_continuous(mean, None, codes), 0.75)
+    _close(L.info_continuous(mean, codes), 0.75)
 
 
 def test_info_continuous_learned_std_is_gaussian_nll_without_constant() -> None:
@@ -268,10 +268,10 @@ def test_info_continuous_learned_std_is_gaussian_nll_without_constant() -> None:
     mean, log_std, codes = (torch.randn(3, 2, dtype=torch.float64) for _ in range(3))
     normal = torch.distributions.Normal(mean, log_std.exp())
     expected = -(normal.log_prob(codes) + 0.5 * math.log(2 * math.pi)).sum(dim=1).mean()
-    torch.testing.assert_close(L.info_continuous(mean, log_std, codes), expected)
+    torch.testing.assert_close(L.info_continuous(mean, codes, log_std), expected)
     # log_std = 0 is the fixed-std case.
     torch.testing.assert_close(
-        L.info_continuous(mean, torch.zeros_like(mean), codes), L.info_continuous(mean, None, codes)
+        L.info_continuous(mean, codes, torch.zeros_like(mean)), L.info_continuous(mean, codes)
     )
 
 
