@@ -29,7 +29,6 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compile_speed import _replace_section, machine  # noqa: E402
 
-import gandsl  # noqa: E402
 from gandsl.train.config import RunConfig  # noqa: E402
 from gandsl.train.trainer import Trainer  # noqa: E402
 
