@@ -13,12 +13,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
+# The main job: compile StarGAN, then train the conditional GAN on the digits that ship with
+# scikit-learn for about a minute; it ends with the path of the last sample grid.
 demo: $(VENV)/.installed
 	$(BIN)/gandsl compile specs/stargan.gan
-	$(BIN)/python examples/stargan_tour.py
+	$(BIN)/gandsl train specs/cgan.gan --data digits --steps 600 --sample-every 200
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md
+	$(BIN)/python benchmarks/train_step.py --write docs/performance.md
