@@ -14,7 +14,7 @@ from ..loader import load
 from . import checkpoint as ckpt
 from .draw import FixedDraw
 from .grid import save_grid
-from .trainer import RunError, _device
+from .trainer import RunError, _device, data_root
 
 
 class LabelDraw(FixedDraw):
@@ -90,7 +90,7 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
         from ..data import build_sources
 
         sources = build_sources(spec, names, n, dev, seed + 1, override=data or config.get(
-            "data"), root=Path(state.get("spec_path", ".")).resolve().parent.parent)
+            "data"), root=data_root(state.get("spec_path", spec_file)))
         batches = {k: s.next() for k, s in sources.items()}
     draw = LabelDraw(batches, n, dev, seed + 2, truncation=truncation, labels=labels)
     rows = loaded.module.Objective(nets).samples(draw)

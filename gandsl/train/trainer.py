@@ -91,7 +91,7 @@ class Trainer:
         from ..data import build_sources
 
         names = sorted({n.name for n in spec.objective.nodes if n.op == "data"})
-        root = Path(config.spec).resolve().parent.parent  # specs/x.gan → the project folder
+        root = data_root(config.spec)
         self.sources = build_sources(spec, names, self.batch, self.device, config.seed,
                                      override=config.data, root=root, workers=config.workers)
         self.draw = TrainDraw(self.sources, self.batch, self.device)
@@ -347,6 +347,13 @@ class Trainer:
         self.bad = int(state.get("bad_steps", 0))
         if self.config.steps is None:
             self.total = max(self.total, int(state.get("total_steps", self.total)))
+
+
+def data_root(spec: str | Path) -> Path:
+    """Where a spec's relative data paths start: the project folder for `specs/x.gan`, else
+    the spec's own folder."""
+    folder = Path(spec).resolve().parent
+    return folder.parent if folder.name == "specs" else folder
 
 
 def _cyclic(labels: torch.Tensor, n: int) -> torch.Tensor:
