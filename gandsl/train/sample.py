@@ -14,6 +14,7 @@ from ..loader import load
 from . import checkpoint as ckpt
 from .draw import FixedDraw
 from .grid import save_grid
+from .sampling import sampling
 from .trainer import RunError, _device, data_root
 
 
@@ -77,7 +78,7 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
         run_dir / "config.json").is_file() else {}
     loaded = load(spec_file, **state.get("params", {}))
     dev = _device(device)
-    nets = {name: cls().to(dev).eval() for name, cls in loaded.classes.items()}
+    nets = {name: cls().to(dev) for name, cls in loaded.classes.items()}
     where = f"checkpoint {ckpt.find(source)}"
     for name, net in nets.items():
         prefix = f"ema/{name}" if any(k.startswith(f"ema/{name}/") for k in tensors) \
@@ -93,7 +94,8 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
             "data"), root=data_root(state.get("spec_path", spec_file)))
         batches = {k: s.next() for k, s in sources.items()}
     draw = LabelDraw(batches, n, dev, seed + 2, truncation=truncation, labels=labels)
-    rows = loaded.module.Objective(nets).samples(draw)
+    with sampling(nets, dev):
+        rows = loaded.module.Objective(nets).samples(draw)
     generated = [k for k in loaded.module.GENERATED if k in rows]
     out = out or run_dir / "samples" / f"sample_step_{state['step']:07d}.png"
     if out.suffix == ".npz":

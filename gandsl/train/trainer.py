@@ -28,6 +28,7 @@ from .ema import EMA
 from .grid import save_grid
 from .init import initialize
 from .metrics import Metrics
+from .sampling import sampling
 from .schedule import factor, min_lr
 
 
@@ -268,20 +269,12 @@ class Trainer:
         return nets
 
     def samples(self, draw: FixedDraw) -> dict[str, torch.Tensor]:
-        """Images from a fixed draw with the EMA weights where there are some, in eval mode,
-        without touching the training random state or the live networks' mode."""
+        """Images from a fixed draw, with the EMA weights where there are some; the run's
+        state is left exactly as it was (see `sampling`)."""
         nets = self.sample_networks()
-        modes = {n: m.training for n, m in nets.items()}
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with sampling(nets, self.device):
             draw.reset()
-            for m in nets.values():
-                m.eval()
-            try:
-                return self.loaded.module.Objective(nets).samples(draw)
-            finally:
-                for n, m in nets.items():
-                    m.train(modes[n])
+            return self.loaded.module.Objective(nets).samples(draw)
 
     # -- checkpoints ------------------------------------------------------------------------
 
