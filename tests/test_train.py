@@ -200,3 +200,15 @@ def test_bad_train_flags_exit_2_without_traceback(tmp_path, args, message):
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 2, out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_sample_grids_change_nothing_in_the_run(tmp_path):
+    """Grids every iteration (train-mode forward passes, which update running statistics)
+    leave the run bit-identical to one without grids."""
+    a = Trainer(config(tmp_path, "dcgan", steps=4, out=tmp_path / "a", sample_every=1))
+    a.run()
+    b = Trainer(config(tmp_path, "dcgan", steps=4, out=tmp_path / "b"))
+    b.run()
+    pa, pb = _params(a.networks), _params(b.networks)
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert len(list((tmp_path / "a" / "samples").glob("*.png"))) == 4
