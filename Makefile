@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 # scikit-learn for about a minute; it ends with the path of the last sample grid.
 demo: $(VENV)/.installed
 	$(BIN)/gandsl compile specs/stargan.gan
-	$(BIN)/gandsl train specs/cgan.gan --data digits --steps 600 --sample-every 200
+	$(BIN)/gandsl train specs/cgan.gan --data digits --steps 1500 --sample-every 500
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
