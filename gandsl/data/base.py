@@ -7,6 +7,7 @@ never needs to know which unions it belongs to.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,7 +58,7 @@ def request(ds: Dataset, spec_path: str, keywords: tuple[str, ...]) -> Request:
                    source=ds.source or "", kwargs=kwargs)
 
 
-class ImageDataset(TorchDataset):
+class ImageDataset(TorchDataset, ABC):
     """A map-style dataset of `(image,)` or `(image, label)` samples.
 
     image: float32 (C, H, W) in [-1, 1]; label: an `int` class index for `class[N]`, a float32
@@ -69,11 +70,13 @@ class ImageDataset(TorchDataset):
         self.req = req
         self.order_key = order_key or f"data:{req.name}"
 
+    @abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """How many samples."""
 
+    @abstractmethod
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        raise NotImplementedError
+        """Sample `index`: `(image,)` or `(image, label)`."""
 
     def describe(self) -> str:
         """One line for the trainer's log: where the images come from."""
