@@ -18,6 +18,7 @@ PARAMS = {"S": 28, "nz": 100, "n_classes": 10}
 PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
 TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
 GENERATED = ["fake"]  # which `Objective.samples` images a generator made
+CONDITIONS = {"fake": "y"}  # generated image → the labels its generator received
 
 
 class G(nn.Module):
@@ -116,13 +117,11 @@ class Objective:
         D_x = D(x, y)
         D_fake = D(fake.detach(), y)
         gan_d = rt.gan_d(D_x, D_fake)
-        loss = gan_d
-        update("D", loss, {"gan_d": gan_d})
+        update("D", gan_d, {"gan_d": gan_d})
         # G minimizes gan_g
         D_fake_1 = D(fake, y)
         gan_g = rt.gan_g(D_fake_1)
-        loss = gan_g
-        update("G", loss, {"gan_g": gan_g})
+        update("G", gan_g, {"gan_g": gan_g})
 
     @torch.no_grad()
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
@@ -131,4 +130,4 @@ class Objective:
         _, y = draw.data("digits")
         z = draw.uniform(100, low=-1, high=1)
         fake = G(z, y)
-        return {"fake": fake}
+        return {"fake": fake, "y": y}

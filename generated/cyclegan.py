@@ -23,6 +23,7 @@ TERMS = {
     "D": {"d_b": 1.0, "d_a": 1.0},
 }  # player → loss term → weight
 GENERATED = ["fake_b", "fake_a", "G_ba_fake_b", "G_ab_fake_a", "G_ab_b", "G_ba_a"]  # which `Objective.samples` images a generator made
+CONDITIONS = {}  # generated image → the labels its generator received
 
 
 class Res(nn.Module):
@@ -190,8 +191,11 @@ class Objective:
             "idt_a": idt_a,
         })
         # D minimizes d_b + d_a
-        D_b_fake_b_1 = D_b(fake_b.detach())
-        D_a_fake_a_1 = D_a(fake_a.detach())
+        with torch.no_grad():  # not this player's networks: constants here
+            fake_b_1 = G_ab(a)
+            fake_a_1 = G_ba(b)
+        D_b_fake_b_1 = D_b(fake_b_1)
+        D_a_fake_a_1 = D_a(fake_a_1)
         D_b_b = D_b(b)
         d_b = rt.lsgan_d(D_b_b, D_b_fake_b_1)
         D_a_a = D_a(a)

@@ -18,6 +18,7 @@ PARAMS = {"S": 64, "nc": 3, "nz": 100, "ngf": 64, "ndf": 64}
 PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
 TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
 GENERATED = ["fake"]  # which `Objective.samples` images a generator made
+CONDITIONS = {}  # generated image → the labels its generator received
 
 
 class G(nn.Module):
@@ -127,13 +128,11 @@ class Objective:
         D_x = D(x)
         D_fake = D(fake.detach())
         gan_d = rt.gan_d(D_x, D_fake)
-        loss = gan_d
-        update("D", loss, {"gan_d": gan_d})
+        update("D", gan_d, {"gan_d": gan_d})
         # G minimizes gan_g
         D_fake_1 = D(fake)
         gan_g = rt.gan_g(D_fake_1)
-        loss = gan_g
-        update("G", loss, {"gan_g": gan_g})
+        update("G", gan_g, {"gan_g": gan_g})
 
     @torch.no_grad()
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:

@@ -32,6 +32,7 @@ TERMS = {
     "G": {"wgan_g": 1.0, "bce": 1.0, "l1": 10.0},
 }  # player → loss term → weight
 GENERATED = ["fake", "G_fake"]  # which `Objective.samples` images a generator made
+CONDITIONS = {"fake": "c_trg", "G_fake": "c_org"}  # generated image → the labels its generator received
 
 
 class Res(nn.Module):
@@ -192,17 +193,15 @@ class Objective:
                 "bce": bce,
                 "gradient_penalty": gradient_penalty,
             })
-        x, c_org = draw.data("faces")
         # G minimizes wgan_g + bce + 10·l1
-        c_trg = rt.shuffle(c_org)
-        fake = G(x, c_trg)
-        D_fake = D(fake)
-        wgan_g = rt.wgan_g(D_fake.src)
-        bce = rt.bce(D_fake.cls, c_trg)
-        G_fake = G(fake, c_org)
+        fake_1 = G(x, c_trg)
+        D_fake_1 = D(fake_1)
+        wgan_g = rt.wgan_g(D_fake_1.src)
+        bce_1 = rt.bce(D_fake_1.cls, c_trg)
+        G_fake = G(fake_1, c_org)
         l1 = rt.l1(G_fake, x)
-        loss = wgan_g + bce + 10 * l1
-        update("G", loss, {"wgan_g": wgan_g, "bce": bce, "l1": l1})
+        loss = wgan_g + bce_1 + 10 * l1
+        update("G", loss, {"wgan_g": wgan_g, "bce": bce_1, "l1": l1})
 
     @torch.no_grad()
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
@@ -212,4 +211,4 @@ class Objective:
         c_trg = rt.shuffle(c_org)
         fake = G(x, c_trg)
         G_fake = G(fake, c_org)
-        return {"x": x, "fake": fake, "G_fake": G_fake}
+        return {"x": x, "fake": fake, "G_fake": G_fake, "c_org": c_org, "c_trg": c_trg}

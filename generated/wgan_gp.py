@@ -18,6 +18,7 @@ PARAMS = {"dim": 128, "nz": 128}
 PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
 TERMS = {"D": {"wgan_d": 1.0, "gradient_penalty": 10.0}, "G": {"wgan_g": 1.0}}  # player → loss term → weight
 GENERATED = ["fake"]  # which `Objective.samples` images a generator made
+CONDITIONS = {}  # generated image → the labels its generator received
 
 
 class G(nn.Module):
@@ -119,13 +120,11 @@ class Objective:
             gradient_penalty = rt.gradient_penalty(D, x, fake)
             loss = wgan_d + 10 * gradient_penalty
             update("D", loss, {"wgan_d": wgan_d, "gradient_penalty": gradient_penalty})
-        z = draw.normal(128)
         # G minimizes wgan_g
-        fake = G(z)
-        D_fake = D(fake)
-        wgan_g = rt.wgan_g(D_fake)
-        loss = wgan_g
-        update("G", loss, {"wgan_g": wgan_g})
+        fake_1 = G(z)
+        D_fake_1 = D(fake_1)
+        wgan_g = rt.wgan_g(D_fake_1)
+        update("G", wgan_g, {"wgan_g": wgan_g})
 
     @torch.no_grad()
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:

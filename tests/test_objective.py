@@ -168,7 +168,10 @@ def test_the_wider_loss_library_runs_from_a_spec(tmp_path):
     spec = tmp_path / "wide.gan"
     spec.write_text(WIDE)
     loaded = gandsl.load(spec)
-    assert loaded.spec and "feature_matching(D_x.code.detach(), D_fake_1.code)" in loaded.source
+    # D changed after its step: G's step sees D(x) afresh, as a constant
+    assert "with torch.no_grad():  # not this player's networks: constants here\n" \
+           "            D_x_1 = D(x)" in loaded.source
+    assert "feature_matching(D_x_1.code, D_fake_1.code)" in loaded.source
     t = Trainer(RunConfig(spec=str(spec), data="digits", steps=2, batch=4,
                           out=tmp_path / "r", progress=False))
     t.run()

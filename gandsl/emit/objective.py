@@ -48,13 +48,13 @@ class ObjectiveSource:
     body: list[str] = field(default_factory=list)  # `iteration` lines, relative indentation
     samples: list[str] = field(default_factory=list)  # `samples` lines
     generated: str = "GENERATED = []"  # the generator outputs among the samples
+    conditions: str = "CONDITIONS = {}"  # generated image → the labels it was made from
 
 
 @dataclass
 class _Step:
     player: Player
     repeat: int  # > 1: a loop of fresh draws
-    group: int  # steps of one group share a draw
 
 
 def build_objective(spec: Spec) -> ObjectiveSource:
@@ -85,6 +85,8 @@ def build_objective(spec: Spec) -> ObjectiveSource:
     src.body = [w for line in writer.iteration() for w in wrap_call(line)]
     src.samples = [w for line in writer.samples() for w in wrap_call(line)]
     src.generated = wrap_literal("GENERATED = [", [f'"{n}"' for n in writer.generated], "]")
+    src.conditions = wrap_literal("CONDITIONS = {", [f'"{k}": "{v}"' for k, v in
+                                                      writer.conditions.items()], "}")
     src.optimizers = _optimizers(spec, attr)
     return src
 
@@ -139,15 +141,21 @@ def _merge_identical(nodes: list[ONode]) -> dict[int, int]:
 
 
 def _schedule(spec: Spec) -> list[_Step]:
+    """The players' steps in the order of their `minimizes` statements."""
     ratios = {r.player: r.steps for r in spec.train.ratios} if spec.train else {}
-    steps: list[_Step] = []
-    group = 0
-    for p in spec.objective.players:
-        k = ratios.get(p.name, 1)
-        if k > 1 or not steps or steps[-1].repeat > 1:
-            group += 1
-        steps.append(_Step(p, k, group))
-    return steps
+    return [_Step(p, ratios.get(p.name, 1)) for p in spec.objective.players]
+
+
+def _groups(steps: list[_Step]) -> list[list[_Step]]:
+    """Steps sharing a draw: a player that steps k > 1 times opens a new group, and the
+    one-step players after it join that group."""
+    groups: list[list[_Step]] = []
+    for s in steps:
+        if not groups or s.repeat > 1:
+            groups.append([s])
+        else:
+            groups[-1].append(s)
+    return groups
 
 
 class _Writer:
@@ -191,67 +199,124 @@ class _Writer:
 
     def iteration(self) -> list[str]:
         lines: list[str] = []
-        i = 0
-        while i < len(self.steps):
-            group = [s for s in self.steps if s.group == self.steps[i].group]
-            i += len(group)
-            if group[0].repeat > 1:
-                s = group[0]
-                lines.append(f"for _ in range({s.repeat}):  # {s.player.name} steps {s.repeat} "
-                             "times, each on a fresh draw")
-                lines += ["    " + x for x in self._group(group)]
-            else:
-                lines += self._group(group)
+        for group in _groups(self.steps):
+            lines += self._group(group)
         return self._bind_networks(lines)
 
     def _group(self, group: list[_Step]) -> list[str]:
-        """The steps of players that share one draw, in order. Names are fresh per group: no
-        value outlives its group, so each group may reuse the spec's names."""
+        """Steps that share a draw, in order. A group may open with a player that steps k
+        times: its steps form a loop with a fresh draw each, and the steps after the loop
+        reuse the last iteration's draw and values, as StarGAN's reference loop does. Names
+        are fresh per group: no value outlives its group."""
         self.names = Namespace(self.reserved)
-        needed = [self._needed(s.player) for s in group]
-        lines, drawn = self._draws(sorted(set().union(*map(set, needed))))
-        computed: dict[int, tuple[str, bool]] = {i: (v, False) for i, v in drawn.items()}
+        computed: dict[int, tuple[str, bool]] = {}  # node → (variable, carries a graph)
         updated: set[str] = set()  # networks updated so far in this group
-        for k, (s, need) in enumerate(zip(group, needed, strict=True)):
-            mine = set(s.player.networks)
-            later = group[k + 1:]
-            lines.append(f"# {s.player.name} minimizes "
-                         + " + ".join(_term_text(t.name, t.weight, t.every) for t in
-                                      s.player.terms))
-            lines += self._step(s, need, mine, later, computed, updated)
-            updated |= mine
+        lines: list[str] = []
+        rest = group
+        if group[0].repeat > 1:
+            s, k = group[0], group[0].repeat
+            need = self._needed(s.player)
+            body, drawn = self._draws(need)
+            computed.update({i: (v, False) for i, v in drawn.items()})
+            body += self._step(s, need, [], computed, updated, counter=f"step * {k} + i")
+            loop_var = "i" if any(t.every for t in s.player.terms) else "_"
+            lines.append(f"for {loop_var} in range({k}):  # {s.player.name} steps {k} times, "
+                         "each on a fresh draw")
+            lines += ["    " + x for x in body]
+            updated |= set(s.player.networks)
+            rest = group[1:]
+        needed = [self._needed(s.player) for s in rest]
+        fresh = sorted(set().union(set(), *map(set, needed)) - set(computed))
+        draws, drawn = self._draws(fresh)
+        computed.update({i: (v, False) for i, v in drawn.items()})
+        lines += draws
+        for k, (s, need) in enumerate(zip(rest, needed, strict=True)):
+            lines += self._step(s, need, rest[k + 1:], computed, updated, counter="step")
+            updated |= set(s.player.networks)
         return lines
 
-    def _step(self, s: _Step, need: list[int], mine: set[str], later: list[_Step],
-              computed: dict[int, tuple[str, bool]], updated: set[str]) -> list[str]:
+    def _step(self, s: _Step, need: list[int], later: list[_Step],
+              computed: dict[int, tuple[str, bool]], updated: set[str],
+              counter: str) -> list[str]:
+        """One player's step: its values, then its loss handed to `update`. Terms with
+        `every k` and the values only they need are computed inside `if counter % k == 0`."""
+        player = s.player
+        mine = set(player.networks)
+        eager = [t for t in player.terms if not t.every]
+        lazy = [t for t in player.terms if t.every]
+        eager_need = set(self._needed_for(eager))
+        called = {self.nodes[i].name for i in need if self.nodes[i].op in ("call", "netfn")}
+        refs: dict[int, str] = {}  # this step's view: detached where it needs no gradient
+        raw: dict[int, str] = {}  # the variables themselves, graphs included
+        ctx = (mine, later, computed, updated, called, refs, raw)
+        lines = [f"# {player.name} minimizes "
+                 + " + ".join(_term_text(t.name, t.weight, t.every) for t in player.terms)]
+        lines += self._values([i for i in need if i in eager_need], ctx)
+        total = [(t.weight, refs[self.canon[t.node]], t.name) for t in eager]
+        if not lazy:
+            return lines + _update(player.name, total)
+        done = set(eager_need)
+        if eager:
+            lines.append(f"loss = {_sum(total)}")
+            lines.append("terms = {" + ", ".join(f'"{n}": {v}' for _, v, n in total) + "}")
+        for t in lazy:
+            mine_only = [i for i in self._needed_for([t]) if i not in done]
+            done |= set(mine_only)
+            block = self._values(mine_only, ctx)
+            value = refs[self.canon[t.node]]
+            weight = t.weight * t.every
+            if eager:
+                block += [f'terms["{t.name}"] = {value}',
+                          f"loss = loss + {_weighted(weight, value)}"]
+            else:
+                block += _update(player.name, [(weight, value, t.name)])
+            test = counter if counter == "step" else f"({counter})"
+            lines.append(f"if {test} % {t.every} == 0:  # lazy regularization: weight × "
+                         f"{t.every}")
+            lines += ["    " + x for x in block]
+        if eager:
+            lines.append(f'update("{player.name}", loss, terms)')
+        return lines
+
+    def _needed_for(self, terms) -> list[int]:
+        need: set[int] = set()
+        for t in terms:
+            root = self.canon[t.node]
+            need |= nx.ancestors(self.graph, root) | {root}
+        return sorted(need)
+
+    def _values(self, nodes: list[int], ctx) -> list[str]:
+        """Statements computing `nodes` (topological order) for the current step."""
+        mine, later, computed, updated, called, refs, raw = ctx
         lines: list[str] = []
         pending: list[str] = []  # statements waiting to go into one `with torch.no_grad()`
-        refs: dict[int, str] = {}
-        for i in need:
+        for i in nodes:
             node = self.nodes[i]
-            if node.op in ("data", "dist"):
-                refs[i] = computed[i][0]
-                continue
-            grad_here = bool(self._networks_of(i) & mine)
+            nets = self._networks_of(i)
+            grad_here = bool(nets & mine)
             if i in computed:
                 var, has_graph = computed[i]
-                stale = bool(self._networks_of(i) & updated)
-                if not grad_here:
-                    refs[i] = self._detached(node, var) if has_graph else var
+                stale = nets & updated
+                # A value made by a network updated since is reused as a constant (the
+                # reference loops feed D the fakes of G's step), unless this step calls
+                # that network again: then both sides of a comparison must be fresh.
+                if not grad_here and not (stale & called):
+                    refs[i], raw[i] = (self._detached(node, var) if has_graph else var), var
                     continue
-                if has_graph and not stale:
-                    refs[i] = var
+                if grad_here and has_graph and not stale:
+                    refs[i] = raw[i] = var
                     continue
             if node.op in INLINE:
-                refs[i] = self._expr(node, refs)
+                refs[i], raw[i] = self._expr(node, refs), self._expr(node, raw)
                 continue
-            keep = not grad_here and any(self._networks_of(i) & set(q.player.networks)
-                                         and not self._networks_of(i) & (
-                                             mine | _networks_between(q, later))
-                                         for q in later)
+            keep = not grad_here and any(
+                nets & set(q.player.networks) and not nets & (mine | _networks_between(q, later))
+                for q in later)
             var = self._var(node)
-            statement = f"{var} = {self._expr(node, refs)}"
-            if grad_here or keep or not self._networks_of(i):  # label shuffles need no no_grad
+            # A value kept for a later step is built from the graph-carrying variables; the
+            # rest from this step's view.
+            statement = f"{var} = {self._expr(node, raw if keep else refs)}"
+            if grad_here or keep or not nets:  # label shuffles need no no_grad
                 lines += self._flush(pending)
                 lines.append(statement + ("  # kept with its graph for a later step"
                                           if keep else ""))
@@ -259,9 +324,8 @@ class _Writer:
                 pending.append(statement)
             computed[i] = (var, grad_here or keep)
             refs[i] = self._detached(node, var) if keep else var
-        lines += self._flush(pending)
-        lines += self._loss(s.player, refs)
-        return lines
+            raw[i] = var
+        return lines + self._flush(pending)
 
     def _detached(self, node: ONode, var: str) -> str:
         """A value used without its graph. A call with several outputs is a NamedTuple: its
@@ -309,13 +373,21 @@ class _Writer:
         elif node.var:
             base = node.var
         elif node.op == "call":
-            first = self.nodes[node.inputs[0]] if node.inputs else None
-            base = f"{node.name}_{first.var}" if first is not None and first.var else node.name
+            base = f"{node.name}_{self._arg_name(node.inputs[0]) if node.inputs else 'out'}"
         elif node.op == "fn":
             base = node.name
         else:
             base = "v"
         return self.names.create(sanitize(base))
+
+    def _arg_name(self, i: int) -> str:
+        """A short name for an argument: its variable, or `out_feat` for `out.feat`."""
+        node = self.nodes[self.canon[i]]
+        if node.var:
+            return node.var
+        if node.op == "select":
+            return f"{self._arg_name(node.inputs[0])}_{node.name}"
+        return "out"
 
     def _expr(self, node: ONode, refs: dict[int, str]) -> str:
         args = [refs[self.canon[i]] for i in node.inputs]
@@ -351,44 +423,19 @@ class _Writer:
                 parts.append(f"parts={layout!r}".replace("'", '"'))
         return f"rt.{node.name}({', '.join(parts)})"
 
-    def _loss(self, player: Player, refs: dict[int, str]) -> list[str]:
-        eager = [t for t in player.terms if not t.every]
-        lazy = [t for t in player.terms if t.every]
-        lines: list[str] = []
-        names = {}
-        for t in player.terms:
-            names[t.name] = refs.get(self.canon[t.node])
-        total = " + ".join(_weighted(w, names[t.name]) for t in eager
-                           for w in [t.weight]).replace("+ -", "- ")
-        lines.append(f"loss = {total or '0.0'}")
-        terms = ", ".join(f'"{t.name}": {names[t.name]}' for t in eager)
-        if not lazy:
-            lines.append(f'update("{player.name}", loss, {{{terms}}})')
-            return lines
-        lines.append(f"terms = {{{terms}}}")
-        for t in lazy:
-            lines.append(f"if step % {t.every} == 0:  # lazy regularization: weight × {t.every}")
-            lines.append(f'    terms["{t.name}"] = {names[t.name]}')
-            lines.append(f"    loss = loss + {_weighted(t.weight * t.every, names[t.name])}")
-        lines.append(f'update("{player.name}", loss, terms)')
-        return lines
-
     # -- samples --------------------------------------------------------------------------
 
     def samples(self) -> list[str]:
-        """Fixed-draw images for grids: real inputs of generators, and generator outputs."""
-        gens = {n for n, p in self.owner.items()
-                if any(o.type.kind == "image" for o in self.spec.network(n).outputs)}
-        picked: list[int] = []
-        for i, node in sorted(self.nodes.items()):
-            if self.canon[i] != i:
-                continue
-            if node.op == "call" and node.name in gens and self._is_image(i):
-                picked.append(i)
+        """Fixed-draw images for grids: real inputs of generators, and generator outputs.
+        A generator is a network with an image output that judges no other player's output
+        (an auto-encoder discriminator reconstructs images but is not one)."""
+        gens = {n for n, p in self.owner.items() if not self._judges_others(n)
+                and any(o.type.kind == "image" for o in self.spec.network(n).outputs)}
+        picked = [i for i, node in sorted(self.nodes.items()) if self.canon[i] == i
+                  and node.op == "call" and node.name in gens and self._is_image(i)]
         need = sorted(set().union(*[nx.ancestors(self.graph, i) | {i} for i in picked]))
         self.names = Namespace(self.reserved)
         lines, refs = self._draws(need)
-        out_names: list[str] = []
         for i in need:
             node = self.nodes[i]
             if i in refs:
@@ -400,11 +447,30 @@ class _Writer:
             lines.append(f"{var} = {self._expr(node, refs)}")
             refs[i] = var
         shown = [i for i in need if self.nodes[i].op == "data" and self._is_image(i)] + picked
-        for i in shown:
-            out_names.append(refs[i])
         self.generated = [refs[i] for i in picked]
-        lines.append("return {" + ", ".join(f'"{n}": {n}' for n in out_names) + "}")
+        # The labels each generated image was made from, as the generator received them.
+        self.conditions = {}
+        for i in picked:
+            for j in self.nodes[i].inputs:
+                t = self.nodes[self.canon[j]].type
+                if isinstance(t, TensorType) and t.kind in ("label", "class"):
+                    self.conditions[refs[i]] = refs[self.canon[j]]
+                    break
+        values = [refs[i] for i in shown] + sorted(set(self.conditions.values()) -
+                                                  {refs[i] for i in shown})
+        lines.append("return {" + ", ".join(f'"{n}": {n}' for n in values) + "}")
         return self._bind_networks(lines)
+
+    def _judges_others(self, net: str) -> bool:
+        """Is `net` ever called on what another player's network made?"""
+        me = self.owner.get(net)
+        for i, node in self.nodes.items():
+            if node.op == "call" and node.name == net:
+                for a in nx.ancestors(self.graph, self.canon[i]):
+                    other = self.nodes[a]
+                    if other.op == "call" and self.owner.get(other.name) not in (None, me):
+                        return True
+        return False
 
     def _is_image(self, i: int) -> bool:
         t = self.nodes[i].type
@@ -444,9 +510,27 @@ def _weighted(weight: float, expr: str) -> str:
         return expr
     if weight == -1:
         return f"-{expr}"
-    return f"{weight:g} * {expr}"
+    return f"{_number(weight)} * {expr}"
+
+
+def _number(x: float) -> str:
+    """A weight as written: `10`, `0.5`, `1e-4` — exact, never rounded."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(float(x))
+
+
+def _sum(terms: list[tuple[float, str, str]]) -> str:
+    return " + ".join(_weighted(w, v) for w, v, _ in terms).replace("+ -", "- ") or "0.0"
+
+
+def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
+    """`loss = ...` and `update("D", loss, {"name": value, ...})`; a lone unweighted term is
+    its own loss."""
+    entries = "{" + ", ".join(f'"{n}": {v}' for _, v, n in terms) + "}"
+    if len(terms) == 1 and terms[0][0] == 1:
+        return [f'update("{player}", {terms[0][1]}, {entries})']
+    return [f"loss = {_sum(terms)}", f'update("{player}", loss, {entries})']
 
 
 def _term_text(name: str, weight: float, every: int | None) -> str:
-    text = name if weight == 1 else f"{weight:g}·{name}"
+    text = name if weight == 1 else f"{_number(weight)}·{name}"
     return text + (f" (every {every})" if every else "")

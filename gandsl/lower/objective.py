@@ -512,8 +512,14 @@ class ObjectiveLowering:
             return None
         if isinstance(node, _ConstBox):  # pragma: no cover - excluded above
             return None
-        name = label or (core.func.id if isinstance(core, S.Call) and
-                         isinstance(core.func, S.Name) else "term")
+        if label:
+            name = label
+        elif isinstance(core, S.Call) and isinstance(core.func, S.Name):
+            name = core.func.id
+        elif isinstance(core, S.Name):  # `+ info`, a named value of the objective
+            name = core.id
+        else:
+            name = "term"
         return Term(name=name, weight=float(sign * weight), node=node, every=every, span=span)
 
 
