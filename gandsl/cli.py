@@ -194,11 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<spec>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="random seed (default 0; a resumed run keeps its own)")
     p.add_argument("--sample-every", type=_positive, default=500, metavar="N")
     p.add_argument("--checkpoint-every", type=_positive, default=1000, metavar="N")
     p.add_argument("--log-every", type=_positive, default=10, metavar="N")
-    p.add_argument("--workers", type=int, default=0, metavar="N",
+    p.add_argument("--workers", type=_at_least(0), default=0, metavar="N",
                    help="data-loading processes (default 0: in the main process)")
     p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
     p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
@@ -211,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label", action="append", metavar="K",
                    help="class index (or 0/1 multi-hot string) for conditional specs; repeatable")
     p.add_argument("-o", "--output", metavar="FILE", help="a .png grid or an .npz of raw samples")
-    p.add_argument("--truncation", type=float, metavar="T",
+    p.add_argument("--truncation", type=_positive_float, metavar="T",
                    help="truncation trick: redraw latent values beyond ±T")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--data", metavar="NAME|PATH", help="data for translation specs")
@@ -220,13 +221,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+def _at_least(low: int):
+    what = "a positive integer" if low == 1 else f"an integer ≥ {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_value(text)
+        except ValueError:
+            value = None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 2e3
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+_positive = _at_least(1)
+
+
+def _positive_float(text: str) -> float:
     try:
-        value = int(parse_value(text))
-    except (TypeError, ValueError):
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
 

@@ -15,10 +15,14 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "5eba67d2fadf779474e009368a68fe775ed682521b4525664d3947889f209995"
 PARAMS = {"S": 28, "nz": 100, "n_classes": 10}
-PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
-TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
-GENERATED = ["fake"]  # which `Objective.samples` images a generator made
-CONDITIONS = {"fake": "y"}  # generated image → the labels its generator received
+# player → the networks its optimizer updates
+PLAYERS = {"D": ["D"], "G": ["G"]}
+# player → loss term → weight
+TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}
+# the images of `Objective.samples` that a generator made
+GENERATED = ["fake"]
+# generated image → the labels its generator was given
+CONDITIONS = {"fake": "y"}
 
 
 class G(nn.Module):

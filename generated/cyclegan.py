@@ -17,13 +17,24 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "76e7f180e903a9d9d8f8887187aa7ec16cf871d51290111930ac43ae9c212c91"
 PARAMS = {"S": 256, "ngf": 64, "ndf": 64, "blocks": 9, "d_layers": 3}
-PLAYERS = {"G": ["G_ab", "G_ba"], "D": ["D_a", "D_b"]}  # player → the networks its optimizer updates
+# player → the networks its optimizer updates
+PLAYERS = {"G": ["G_ab", "G_ba"], "D": ["D_a", "D_b"]}
+# player → loss term → weight
 TERMS = {
-    "G": {"gan_ab": 2.0, "gan_ba": 2.0, "cycle_a": 10.0, "cycle_b": 10.0, "idt_b": 5.0, "idt_a": 5.0},
+    "G": {
+        "gan_ab": 2.0,
+        "gan_ba": 2.0,
+        "cycle_a": 10.0,
+        "cycle_b": 10.0,
+        "idt_b": 5.0,
+        "idt_a": 5.0,
+    },
     "D": {"d_b": 1.0, "d_a": 1.0},
-}  # player → loss term → weight
-GENERATED = ["fake_b", "fake_a", "G_ba_fake_b", "G_ab_fake_a", "G_ab_b", "G_ba_a"]  # which `Objective.samples` images a generator made
-CONDITIONS = {}  # generated image → the labels its generator received
+}
+# the images of `Objective.samples` that a generator made
+GENERATED = ["fake_b", "fake_a", "G_ba_fake_b", "G_ab_fake_a", "G_ab_b", "G_ba_a"]
+# generated image → the labels its generator was given
+CONDITIONS = {}
 
 
 class Res(nn.Module):
@@ -158,8 +169,10 @@ class Objective:
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One optimizer per player, over the parameters of the networks it trains."""
         return {
-            "G": torch.optim.Adam([*self.G_ab.parameters(), *self.G_ba.parameters()], lr=0.0002, betas=(0.5, 0.999)),
-            "D": torch.optim.Adam([*self.D_a.parameters(), *self.D_b.parameters()], lr=0.0002, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(
+                [*self.G_ab.parameters(), *self.G_ba.parameters()], lr=0.0002, betas=(0.5, 0.999)),
+            "D": torch.optim.Adam(
+                [*self.D_a.parameters(), *self.D_b.parameters()], lr=0.0002, betas=(0.5, 0.999)),
         }
 
     def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:

@@ -15,10 +15,14 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "fb5c512537050f4e507492d1068111369171c80aa1134dac565feaad8dee79f1"
 PARAMS = {"S": 64, "nc": 3, "nz": 100, "ngf": 64, "ndf": 64}
-PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
-TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}  # player → loss term → weight
-GENERATED = ["fake"]  # which `Objective.samples` images a generator made
-CONDITIONS = {}  # generated image → the labels its generator received
+# player → the networks its optimizer updates
+PLAYERS = {"D": ["D"], "G": ["G"]}
+# player → loss term → weight
+TERMS = {"D": {"gan_d": 1.0}, "G": {"gan_g": 1.0}}
+# the images of `Objective.samples` that a generator made
+GENERATED = ["fake"]
+# generated image → the labels its generator was given
+CONDITIONS = {}
 
 
 class G(nn.Module):

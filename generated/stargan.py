@@ -26,13 +26,17 @@ PARAMS = {
     "g_res": 6,
     "d_layers": 6,
 }
-PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
+# player → the networks its optimizer updates
+PLAYERS = {"D": ["D"], "G": ["G"]}
+# player → loss term → weight
 TERMS = {
     "D": {"wgan_d": 1.0, "bce": 1.0, "gradient_penalty": 10.0},
     "G": {"wgan_g": 1.0, "bce": 1.0, "l1": 10.0},
-}  # player → loss term → weight
-GENERATED = ["fake", "G_fake"]  # which `Objective.samples` images a generator made
-CONDITIONS = {"fake": "c_trg", "G_fake": "c_org"}  # generated image → the labels its generator received
+}
+# the images of `Objective.samples` that a generator made
+GENERATED = ["fake", "G_fake"]
+# generated image → the labels its generator was given
+CONDITIONS = {"fake": "c_trg", "G_fake": "c_org"}
 
 
 class Res(nn.Module):

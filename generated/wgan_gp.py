@@ -15,10 +15,14 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "55aa267ae721aeb5bf63db677ffa41be3f1bc986dacb72e3939ea5f648a854d6"
 PARAMS = {"dim": 128, "nz": 128}
-PLAYERS = {"D": ["D"], "G": ["G"]}  # player → the networks its optimizer updates
-TERMS = {"D": {"wgan_d": 1.0, "gradient_penalty": 10.0}, "G": {"wgan_g": 1.0}}  # player → loss term → weight
-GENERATED = ["fake"]  # which `Objective.samples` images a generator made
-CONDITIONS = {}  # generated image → the labels its generator received
+# player → the networks its optimizer updates
+PLAYERS = {"D": ["D"], "G": ["G"]}
+# player → loss term → weight
+TERMS = {"D": {"wgan_d": 1.0, "gradient_penalty": 10.0}, "G": {"wgan_g": 1.0}}
+# the images of `Objective.samples` that a generator made
+GENERATED = ["fake"]
+# generated image → the labels its generator was given
+CONDITIONS = {}
 
 
 class G(nn.Module):

@@ -13,6 +13,23 @@ from gandsl.pipeline import check_source, compile_source
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.gan"))
 
+# A spec whose generator is a group of two networks (StyleGAN's mapping M and synthesis S):
+# lines 1-12, without a train section.
+GROUP_SPEC = """\
+data imgs: image[1, 8, 8] = digits()
+network M(z: latent[8]) -> latent[8] { return z -> linear(8) -> relu }
+network S(w: latent[8]) -> image[1, 8, 8] { return w -> linear(64) -> reshape(1, 8, 8) -> tanh }
+network D(x: image[1, 8, 8]) -> scalar { return x -> flatten -> linear(8) -> relu -> linear(1) }
+objective {
+  x ~ imgs
+  z ~ normal(8)
+  fake = S(M(z))
+  G = {M, S}
+  D minimizes gan_d(D(x), D(fake))
+  G minimizes gan_g(D(fake))
+}
+"""
+
 
 def diagnostics(text: str, **params) -> list[Diagnostic]:
     """Every diagnostic (errors and warnings) of a spec given as text, in source order."""

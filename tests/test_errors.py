@@ -13,7 +13,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import codes_at, diagnostics
+from conftest import GROUP_SPEC, codes_at, diagnostics
 
 from gandsl.diagnostics import CODES, GandslError
 from gandsl.parse import MAX_SOURCE_BYTES
@@ -563,6 +563,19 @@ def test_e109_network_named_like_a_layer():
     assert (d.code, d.span.line, d.span.col) == ("E109", 1, 9)
 
 
+
+@pytest.mark.parametrize("old, new, at", [
+    ("G minimizes gan_g(D(fake))", "G minimizes loss: gan_g(D(fake))", (16, 15)),
+    ("fake = G(z)\n", "fake = G(z)\n  loss = gan_g(D(fake))\n", (17, 15)),
+])
+def test_e109_a_term_called_loss(old, new, at):
+    """Metrics name each player's total `P/loss`; a term of that name would overwrite it."""
+    src = spec(OBJECTIVE.replace(old, new).replace("G minimizes gan_g(D(fake))",
+                                                   "G minimizes loss"))
+    d = only(src)
+    assert (d.code, d.span.line, d.span.col) == ("E109", *at)
+    assert "`loss`" in d.message
+
 # ---- compile-time values: E150-E154 ------------------------------------------------------
 
 
@@ -1088,6 +1101,22 @@ def test_e304_invalid_train_statements():
     assert ds[0].message == "`batch` must be at least 1, got 0"
     assert ds[1].message == "`Q` is not a player"
     assert ds[2].message == "unknown learning-rate schedule `cosine`"
+
+
+def test_e304_a_schedule_names_a_player_not_one_of_its_networks():
+    src = GROUP_SPEC + textwrap.dedent("""\
+    train {
+      adam G (lr=1e-3)
+      adam D (lr=1e-3)
+      ema S (decay=0.9)
+      lr S linear_decay(start=0)
+    }
+    """)
+    d = diagnostics(src)[0]
+    assert (d.code, d.span.line, d.span.col) == ("E304", 17, 6)
+    assert d.message == "`S` is not a player: a learning-rate schedule belongs to a player's " \
+                        "optimizer"
+    assert d.hint == "`S` is trained by `G`: schedule `G`"
 
 
 def test_e304_unknown_train_setting_with_hint():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import GROUP_SPEC
 
 import gandsl
 
@@ -84,22 +85,7 @@ def test_a_value_shared_by_three_players_reaches_each_players_own_networks(tmp_p
 
 
 def test_a_group_player_reaches_every_member(tmp_path):
-    networks = """\
-gan steps
-data imgs: image[1, 8, 8] = digits()
-network M(z: latent[8]) -> latent[8] { return z -> linear(8) -> relu }
-network S(w: latent[8]) -> image[1, 8, 8] { return w -> linear(64) -> reshape(1, 8, 8) -> tanh }
-network D(x: image[1, 8, 8]) -> scalar { return x -> flatten -> linear(1) }
-"""
-    seen, _ = run(tmp_path, """objective {
-  x ~ imgs
-  z ~ normal(8)
-  fake = S(M(z))
-  G = {M, S}
-  D minimizes gan_d(D(x), D(fake))
-  G minimizes gan_g(D(fake))
-}
-""", networks=networks)
+    seen, _ = run(tmp_path, "", networks="gan steps\n" + GROUP_SPEC)
     assert [(p, r) for _, p, r, _ in seen] == [("D", ["D"]), ("G", ["D", "M", "S"])]
 
 

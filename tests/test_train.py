@@ -105,12 +105,66 @@ def test_resume_is_exact(tmp_path):
         (tmp_path / "b" / "metrics.csv").read_text()
 
 
+def test_resume_after_a_crash_keeps_the_planned_schedule_and_metrics(tmp_path):
+    """A run of 20 iterations under `lr linear_decay` dies at iteration 13, 3 iterations after
+    its checkpoint; resumed without --steps it finishes as planned: the schedule decays over
+    the same 20 iterations, and metrics.csv has each iteration once, as the straight run's."""
+    spec = tmp_path / "decay.gan"
+    spec.write_text((ROOT / "specs" / "dcgan.gan").read_text()
+                    .replace("train {", "train {\n  lr linear_decay(start=0)"))
+    settings = dict(spec=str(spec), steps=20, checkpoint_every=10, log_every=1)
+    straight = Trainer(config(tmp_path, "dcgan", out=tmp_path / "a", **settings))
+    straight.run()
+    crashing = Trainer(config(tmp_path, "dcgan", out=tmp_path / "b", **settings))
+    iteration = crashing.objective.iteration
+
+    def dies_at_13(step, draw, update):
+        if step == 13:
+            raise KeyboardInterrupt
+        iteration(step, draw, update)
+
+    crashing.objective.iteration = dies_at_13
+    with pytest.raises(KeyboardInterrupt):
+        crashing.run()
+    resumed = Trainer(config(tmp_path, "dcgan", spec=str(spec), resume=tmp_path / "b",
+                             steps=None, checkpoint_every=10, log_every=1))
+    assert (resumed.step, resumed.total) == (10, 20)
+    resumed._set_lr()
+    assert resumed.optimizers["G"].param_groups[0]["lr"] == pytest.approx(2e-4 * 0.5)
+    resumed.run()
+    a, b = _params(straight.networks), _params(resumed.networks)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "a" / "metrics.csv").read_text() == \
+        (tmp_path / "b" / "metrics.csv").read_text()
+
+
 def test_resume_refuses_another_spec(tmp_path):
     Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
     cfg = config(tmp_path, "dcgan", resume=tmp_path / "r")
     cfg.params["ngf"] = 8
-    with pytest.raises(RunError, match="is a different spec, so the run cannot be resumed"):
+    with pytest.raises(RunError, match=r"--param S=16 ndf=4 ngf=8 nz=8: the run in .* was "
+                                       r"started with S=16 ndf=4 ngf=4 nz=8"):
         Trainer(cfg)
+    edited = tmp_path / "dcgan.gan"
+    edited.write_text((ROOT / "specs" / "dcgan.gan").read_text().replace("0.2)", "0.1)"))
+    with pytest.raises(RunError, match="is a different spec, so the run cannot be resumed"):
+        Trainer(config(tmp_path, "dcgan", spec=str(edited), resume=tmp_path / "r"))
+
+
+@pytest.mark.parametrize("flag, value, saved", [("seed", 1, "0"), ("batch", 8, "4"),
+                                                ("data", "digits", "shapes")])
+def test_resume_keeps_the_runs_settings(tmp_path, flag, value, saved):
+    """Seed, batch and data decide what comes next: a resumed run takes the run's own, from
+    any path into it, and refuses a flag that disagrees instead of quietly ignoring it."""
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r", seed=0)).run()
+    bare = config(tmp_path, "dcgan", resume=tmp_path / "r" / "checkpoints" / "step_0000003",
+                  steps=4, params={}, data=None, batch=None)
+    t = Trainer(bare)
+    assert (t.out, t.config.seed, t.batch, t.config.data) == (tmp_path / "r", 0, 4, "shapes")
+    assert t.config.params == SMALL["dcgan"][0]
+    with pytest.raises(RunError, match=f"--{flag} {value}: the run in .* was started with "
+                                       f"{saved}, and a resumed run continues with the same"):
+        Trainer(config(tmp_path, "dcgan", resume=tmp_path / "r", **{flag: value}))
 
 
 def test_a_fresh_run_never_overwrites_one(tmp_path):
@@ -212,3 +266,15 @@ def test_sample_grids_change_nothing_in_the_run(tmp_path):
     pa, pb = _params(a.networks), _params(b.networks)
     assert all(torch.equal(pa[k], pb[k]) for k in pa)
     assert len(list((tmp_path / "a" / "samples").glob("*.png"))) == 4
+
+
+def test_every_sample_grid_shows_the_same_inputs_and_targets(tmp_path):
+    """StarGAN's grid shuffles target labels with torch's generator; seeded for each grid, the
+    targets stay the same as training moves the generator's state on."""
+    t = Trainer(config(tmp_path, "stargan", steps=2))
+    first = t.samples(t.fixed)
+    t.run()
+    again = t.samples(t.fixed)
+    for key in ("x", "c_org", "c_trg"):
+        assert torch.equal(first[key], again[key]), key
+    assert not torch.equal(first["fake"], again["fake"])  # G has moved

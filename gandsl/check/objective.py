@@ -228,7 +228,14 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
             if who not in known:
                 diags.error("E304", f"`{who}` is not a player", span,
                             did_you_mean(who, players))
-    for opt in [*train.schedules, *train.options]:
+    for sched in train.schedules:  # a schedule scales an optimizer: one per player
+        who = sched.player
+        if who is not None and who not in known:
+            hint = (f"`{who}` is trained by `{owner[who]}`: schedule `{owner[who]}`"
+                    if who in owner else did_you_mean(who, players))
+            diags.error("E304", f"`{who}` is not a player: a learning-rate schedule belongs "
+                        "to a player's optimizer", sched.player_span or sched.span, hint)
+    for opt in train.options:  # ema, clip and init may also name one network of a player
         who = opt.player
         if who is not None and who not in known and who not in owner:
             diags.error("E304", f"`{who}` is not a player or a trained network",

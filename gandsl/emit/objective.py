@@ -2,18 +2,22 @@
 careful person writes it.
 
 `iteration(step, draw, update)` draws samples, computes each player's loss and hands it to
-`update(player, loss, terms)` (the trainer: backward, optimizer step, metrics). Gradient routing
-is decided here, statically:
+`update(player, loss, terms)` (the trainer: backward, optimizer step, metrics). Players step in
+the order of their `minimizes` statements. Gradient routing is decided here, statically:
 
 - In player P's step, a value that does not depend on P's networks is computed under
   `torch.no_grad()`: the other players' outputs are constants, with no `detach` in the spec.
-- Players that take one step each per iteration share one draw of the samples, and a value one
-  step computed is reused by a later step when that is what the hand-written loop does: DCGAN's
-  `fake = G(z)` is computed once, with its graph, used detached by D and differentiated by G
-  (pytorch/examples); CycleGAN's fakes from G's step feed D's step (the reference's fake pool).
-  A value a later step must differentiate is reused only if no network it depends on was
-  updated in between; otherwise it is computed again.
-- Players with `P steps k per Q step` take k steps, each on a fresh draw, before the others.
+- Players share one draw of the samples per iteration, and a value one step computed is
+  reused by a later step when that is what the hand-written loop does: DCGAN's `fake = G(z)`
+  is computed once, with its graph, used detached by D and differentiated by G
+  (pytorch/examples); CycleGAN's fakes from G's step feed D's step, as the reference's do
+  (its image pool, which would replay older fakes, is not modelled). A value is computed again
+  if a network it depends on was updated in between: D(x) after D's step, say.
+- A player with `P steps k per Q step` opens a group: its k steps each take a fresh draw, and
+  the players after it use the draw and values of its last step (StarGAN's D steps 5 times,
+  then G uses the fifth draw, as the reference loop does).
+- A term `every k` (lazy regularization) and the values only it needs are computed inside
+  `if counter % k == 0`, counting the player's own steps, with its weight multiplied by k.
 """
 
 from __future__ import annotations
@@ -77,9 +81,7 @@ def build_objective(spec: Spec) -> ObjectiveSource:
             _term_text(t.name, t.weight, t.every) for t in p.terms) for p in obj.players],
         players=wrap_literal("PLAYERS = {", [f'"{p.name}": {_strings(p.networks)}'
                                              for p in obj.players], "}"),
-        terms=wrap_literal("TERMS = {", [
-            f'"{p.name}": {{' + ", ".join(f'"{t.name}": {t.weight!r}' for t in p.terms) + "}"
-            for p in obj.players], "}"),
+        terms=wrap_literal("TERMS = {", [_term_weights(p) for p in obj.players], "}"),
         networks=networks)
     writer = _Writer(spec, canon, graph, owner, attr, steps)
     src.body = [w for line in writer.iteration() for w in wrap_call(line)]
@@ -89,6 +91,15 @@ def build_objective(spec: Spec) -> ObjectiveSource:
                                                       writer.conditions.items()], "}")
     src.optimizers = _optimizers(spec, attr)
     return src
+
+
+def _term_weights(player: Player) -> str:
+    """`"G": {"gan": 1.0, ...}` of TERMS, one term per line when long."""
+    items = [f'"{t.name}": {t.weight!r}' for t in player.terms]
+    one = f'"{player.name}": {{' + ", ".join(items) + "}"
+    if len(one) <= 88:
+        return one
+    return f'"{player.name}": {{\n' + "".join(f"        {i},\n" for i in items) + "    }"
 
 
 def _strings(names: list[str]) -> str:
@@ -103,7 +114,10 @@ def _optimizers(spec: Spec, attr: dict[str, str]) -> list[str]:
         nets = [f"self.{attr[n]}.parameters()" for n in p.networks]
         params = nets[0] if len(nets) == 1 else "[" + ", ".join(f"*{n}" for n in nets) + "]"
         args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        lines.append(f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}({params}{args}),')
+        line = f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}({params}{args}),'
+        if len(line) > 84:  # the template indents it by 12: keep within 96 columns
+            line = f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}(\n    {params}{args}),'
+        lines += line.split("\n")
     return lines
 
 

@@ -460,8 +460,9 @@ class ObjectiveLowering:
         span = e.span
         every = None
         label = None
+        where = span  # what a bad term name points at: its label, or the whole term
         if isinstance(e, S.Labeled):
-            label, e = e.label, e.expr
+            label, where, e = e.label, e.label_span, e.expr
         if isinstance(e, S.Every):
             k = self._const(e.interval)
             if isinstance(k, Poison):
@@ -520,6 +521,12 @@ class ObjectiveLowering:
             name = core.id
         else:
             name = "term"
+        if name == "loss":  # metrics call each player's total `P/loss`
+            self.diags.error("E109", "a loss term cannot be called `loss`: that is the name of "
+                             "the player's total in metrics", where,
+                             hint="choose another label, e.g. `adv:`" if label else
+                             "name the term with a label, e.g. `adv: loss`")
+            return None
         return Term(name=name, weight=float(sign * weight), node=node, every=every, span=span)
 
 

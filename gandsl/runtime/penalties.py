@@ -168,6 +168,8 @@ def clip_weights(module: nn.Module, value: float) -> None:
     """
     if value < 0:
         raise ValueError(f"clip_weights needs a non-negative value, got {value}")
-    with torch.no_grad():
-        for param in module.parameters():
-            param.clamp_(-value, value)
+    params = list(module.parameters())
+    if params:
+        with torch.no_grad():  # one fused kernel per bound on the device, not one per tensor
+            torch._foreach_clamp_min_(params, -value)
+            torch._foreach_clamp_max_(params, value)

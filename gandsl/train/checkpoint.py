@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,6 +55,8 @@ def save(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict
     root = run_dir / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:07d}"
+    for stale in root.glob(".step_*"):  # left by a save that was killed: never complete
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
         # safetensors wants contiguous tensors that share no memory.
@@ -90,9 +93,15 @@ def find(path: Path) -> Path:
         latest = root / "latest.json"
         if latest.is_file():
             try:
-                name = json.loads(latest.read_text())["path"]
-            except (OSError, ValueError, KeyError) as e:
-                raise CheckpointError(f"{latest} is not a checkpoint pointer: {e}") from None
+                name = json.loads(latest.read_text(encoding="utf-8"))["path"]
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise CheckpointError(f"{latest} is not a checkpoint pointer ({e}): expected "
+                                      '{"path": "step_NNNNNNN", ...}') from None
+            if not isinstance(name, str) or not re.fullmatch(r"step_\d+", name):
+                raise CheckpointError(f"{latest} points at {name!r}: expected the name of a "
+                                      "checkpoint directory, step_NNNNNNN")
+            if not (root / name).is_dir():
+                raise CheckpointError(f"{latest} points at {name}, which is not in {root}")
             return root / name
     raise CheckpointError(f"no checkpoint in {path}: expected a run directory with "
                           "checkpoints/latest.json, or a checkpoint directory with "

@@ -48,7 +48,8 @@ class FixedDraw(TrainDraw):
     def data(self, name: str) -> tuple[Tensor, ...]:
         return self.batches[name]
 
-    def _cpu(self, t: Tensor) -> Tensor:
+    def _on_device(self, t: Tensor) -> Tensor:
+        # drawn on the CPU from a CPU generator: the same numbers whatever the device
         return t.to(self.device)
 
     def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
@@ -58,14 +59,14 @@ class FixedDraw(TrainDraw):
             while bad.any():
                 z[bad] = torch.randn(int(bad.sum()), generator=self.generator)
                 bad = z.abs() > self.truncation
-        return self._cpu(z * std + mean)
+        return self._on_device(z * std + mean)
 
     def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return self._cpu(torch.rand(self.batch_size, n, generator=self.generator)
+        return self._on_device(torch.rand(self.batch_size, n, generator=self.generator)
                          * (high - low) + low)
 
     def categorical(self, n: int) -> Tensor:
-        return self._cpu(torch.arange(self.batch_size) % n)  # every class in turn
+        return self._on_device(torch.arange(self.batch_size) % n)  # every class in turn
 
     def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        return self._cpu((torch.rand(self.batch_size, n, generator=self.generator) < p).float())
+        return self._on_device((torch.rand(self.batch_size, n, generator=self.generator) < p).float())

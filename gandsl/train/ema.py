@@ -14,9 +14,13 @@ class EMA:
     def __init__(self, networks: dict[str, nn.Module], decay: float, start: int = 0,
                  every: int = 1) -> None:
         self.decay, self.start, self.every = decay, start, every
-        self.live = networks
         self.averaged = {name: copy.deepcopy(net).eval().requires_grad_(False)
                          for name, net in networks.items()}
+        # Flat lists, made once: `update` is then two fused kernels whatever the network size.
+        self._live = [p for net in networks.values() for p in net.parameters()]
+        self._avg = [a for net in self.averaged.values() for a in net.parameters()]
+        self._live_buffers = [b for net in networks.values() for b in net.buffers()]
+        self._avg_buffers = [b for net in self.averaged.values() for b in net.buffers()]
 
     @torch.no_grad()
     def update(self, step: int) -> None:
@@ -24,9 +28,6 @@ class EMA:
             return
         # Before `start`, the average follows the weights exactly (BigGAN's ema_start).
         decay = self.decay if step >= self.start else 0.0
-        for name, live in self.live.items():
-            avg = self.averaged[name]
-            for a, p in zip(avg.parameters(), live.parameters(), strict=True):
-                a.lerp_(p, 1.0 - decay)
-            for a, b in zip(avg.buffers(), live.buffers(), strict=True):
-                a.copy_(b)
+        torch._foreach_lerp_(self._avg, self._live, 1.0 - decay)
+        if self._avg_buffers:
+            torch._foreach_copy_(self._avg_buffers, self._live_buffers)

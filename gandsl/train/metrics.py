@@ -13,8 +13,8 @@ import torch
 
 class Metrics:
     def __init__(self, path: Path, columns: list[str], resume_step: int | None = None,
-                 tensorboard: bool = True) -> None:
-        self.path, self.columns = path, columns
+                 tensorboard: bool = True, device: torch.device | str = "cpu") -> None:
+        self.path, self.columns, self.device = path, columns, torch.device(device)
         self.pending: list[tuple[int, dict[str, torch.Tensor]]] = []
         self.last: dict[str, float] = {}
         if resume_step is not None and path.exists():
@@ -32,12 +32,23 @@ class Metrics:
                 self.writer = SummaryWriter(str(path.parent / "tensorboard"))
 
     def _truncate(self, step: int) -> None:
-        """Drop rows after the checkpoint being resumed: they will be computed again."""
-        with open(self.path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-        header, body = rows[0], [r for r in rows[1:] if r and int(r[0]) <= step]
+        """Drop the rows of iterations from `step` on: the checkpoint being resumed holds
+        `step` finished iterations (0 to step − 1), so the rest will be computed again."""
+        from .config import RunError
+
+        try:
+            with open(self.path, newline="", encoding="utf-8") as f:
+                rows = list(csv.reader(f))
+            header = rows[0] if rows else []
+            body = [r for r in rows[1:] if r and int(r[0]) < step]
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise RunError(f"{self.path} is damaged ({e}): expected the CSV that gandsl train "
+                           "writes, a header and one row per iteration. Move it aside to "
+                           "resume with a fresh one.") from None
         if header != ["step", *self.columns]:
-            raise ValueError(f"{self.path} has columns {header[1:]}, expected {self.columns}")
+            raise RunError(f"{self.path} has columns {header[1:]}, expected {self.columns}: "
+                           "it belongs to another spec. Move it aside to resume with a fresh "
+                           "one.")
         with open(self.path, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow(header)
@@ -52,8 +63,9 @@ class Metrics:
         keys = self.columns
         rows = []
         for step, values in self.pending:
+            missing = torch.tensor(float("nan"), device=self.device)  # a term that did not run
             stacked = torch.stack([values[k].detach().float().reshape(()) if k in values
-                                   else torch.tensor(float("nan")) for k in keys])
+                                   else missing for k in keys])
             rows.append((step, stacked))
         numbers = torch.stack([r for _, r in rows]).cpu().tolist()  # one synchronization
         with open(self.path, "a", newline="", encoding="utf-8") as f:

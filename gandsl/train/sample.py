@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -10,21 +9,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..ir import Spec
 from ..loader import load
 from . import checkpoint as ckpt
+from .config import RunError, data_root, pick_device, read_run_config
 from .draw import FixedDraw
+from .fixed import fixed_batches
 from .grid import save_grid
 from .sampling import sampling
-from .trainer import RunError, _device, data_root
 
 
 class LabelDraw(FixedDraw):
-    """A fixed draw whose class labels are the ones asked for (`--label 3 --label 7`)."""
+    """A fixed draw whose class labels are the ones asked for (`--label 3 --label 7`); the
+    number of classes is the spec's, not what the fixed batch happens to contain."""
 
-    def __init__(self, *args, labels: list[str] | None = None, **kwargs) -> None:
+    def __init__(self, *args, spec: Spec, labels: list[str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.labels = labels
-        self.used: torch.Tensor | None = None  # the labels the generator was given
+        self.spec, self.labels = spec, labels
 
     def _chosen(self, n_classes: int, multi_hot: bool) -> torch.Tensor | None:
         if not self.labels:
@@ -45,39 +46,33 @@ class LabelDraw(FixedDraw):
 
     def data(self, name: str) -> tuple[torch.Tensor, ...]:
         batch = super().data(name)
-        if len(batch) > 1:
-            label = batch[1]
-            chosen = self._chosen(label.shape[1] if label.dim() == 2 else _classes(label),
-                                  label.dim() == 2)
+        fields = self.spec.dataset(name).fields
+        if len(batch) > 1 and fields[1].kind in ("class", "label"):
+            chosen = self._chosen(fields[1].dims[0], fields[1].kind == "label")
             if chosen is not None:
-                batch = (batch[0], chosen)
-            self.used = batch[1]
+                batch = (batch[0], chosen, *batch[2:])
         return batch
 
     def categorical(self, n: int) -> torch.Tensor:
-        self.used = self._chosen(n, False)
-        if self.used is None:
-            self.used = super().categorical(n)
-        return self.used
-
-
-def _classes(label: torch.Tensor) -> int:
-    return int(label.max().item()) + 1 if label.numel() else 1
+        chosen = self._chosen(n, False)
+        return super().categorical(n) if chosen is None else chosen
 
 
 def sample(source: Path, n: int = 64, labels: list[str] | None = None,
            out: Path | None = None, truncation: float | None = None, device: str = "auto",
            data: str | None = None, seed: int = 0) -> Path:
+    if truncation is not None and not truncation > 0:
+        raise RunError(f"--truncation {truncation}: expected a positive number (2 keeps "
+                       "|z| ≤ 2)")
     tensors, state = ckpt.load(source)
     run_dir = ckpt.find(source).parent.parent
     spec_file = run_dir / "spec.gan"
     if not spec_file.is_file():
         raise RunError(f"{run_dir} has no spec.gan: expected the run directory written by "
                        "`gandsl train`")
-    config = json.loads((run_dir / "config.json").read_text()) if (
-        run_dir / "config.json").is_file() else {}
+    config = read_run_config(run_dir)
     loaded = load(spec_file, **state.get("params", {}))
-    dev = _device(device)
+    dev = pick_device(device)
     nets = {name: cls().to(dev) for name, cls in loaded.classes.items()}
     where = f"checkpoint {ckpt.find(source)}"
     for name, net in nets.items():
@@ -90,22 +85,28 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
     if names:
         from ..data import build_sources
 
-        sources = build_sources(spec, names, n, dev, seed + 1, override=data or config.get(
-            "data"), root=data_root(state.get("spec_path", spec_file)))
-        batches = {k: s.next() for k, s in sources.items()}
-    draw = LabelDraw(batches, n, dev, seed + 2, truncation=truncation, labels=labels)
-    with sampling(nets, dev):
+        sources = build_sources(spec, names, 1, dev, seed, override=data or config.get("data"),
+                                root=data_root(state.get("spec_path", spec_file)))
+        batches = fixed_batches(sources, n, seed + 1)
+    draw = LabelDraw(batches, n, dev, seed + 2, truncation=truncation, spec=spec, labels=labels)
+    frozen = frozenset(net.name for net in spec.networks if net.frozen)
+    with sampling(nets, dev, seed + 3, frozen):
         rows = loaded.module.Objective(nets).samples(draw)
-    generated = [k for k in loaded.module.GENERATED if k in rows]
+    module = loaded.module
+    generated = [k for k in module.GENERATED if k in rows]
+    if not generated:
+        raise RunError(f"{spec_file}: the objective's samples hold no generated images")
     out = out or run_dir / "samples" / f"sample_step_{state['step']:07d}.png"
-    if out.suffix == ".npz":
-        arrays = {"images": rows[generated[0]].float().clamp(-1, 1).cpu().numpy()}
-        if draw.used is not None:
-            arrays["labels"] = draw.used.cpu().numpy()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, **arrays)
-        os.replace(tmp, out)
-        return out
-    return save_grid(rows, out, columns=min(n, 16))
+    if out.suffix != ".npz":
+        return save_grid(rows, out, columns=min(n, 16))
+    arrays = {"images": rows[generated[0]].float().clamp(-1, 1).cpu().numpy()}
+    condition = getattr(module, "CONDITIONS", {}).get(generated[0])
+    if condition is not None:  # the labels the generator was given for these images
+        arrays["labels"] = rows[condition].cpu().numpy()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".npz")
+    os.close(fd)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, out)
+    return out
+

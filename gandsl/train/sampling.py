@@ -18,13 +18,18 @@ from torch import nn
 
 
 @contextmanager
-def sampling(networks: dict[str, nn.Module], device: torch.device) -> Iterator[None]:
+def sampling(networks: dict[str, nn.Module], device: torch.device, seed: int,
+             frozen: frozenset[str] = frozenset()) -> Iterator[None]:
+    """Inside: no gradients, networks in training mode with dropout off (`frozen` ones stay
+    in eval mode, as they train), and torch's random state seeded with `seed`, so that any
+    randomness in a forward pass (noise inputs) is the same for every grid."""
     modes = {n: m.training for n, m in networks.items()}
     buffers = {n: [b.clone() for b in m.buffers()] for n, m in networks.items()}
     devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.no_grad():
-        for m in networks.values():
-            m.train()
+        torch.manual_seed(seed)
+        for name, m in networks.items():
+            m.train(name not in frozen)
             for sub in m.modules():
                 if isinstance(sub, nn.modules.dropout._DropoutNd):
                     sub.eval()

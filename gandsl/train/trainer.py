@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +20,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import TrainingStopped, UserError
+from ..errors import TrainingStopped
 from ..loader import load
 from ..pipeline import read_spec
+from ..runtime.penalties import clip_weights
 from . import checkpoint as ckpt
-from .config import RunConfig
+from . import run_state
+from .config import RunConfig, RunError, data_root, pick_device, resumed
 from .draw import FixedDraw, TrainDraw
 from .ema import EMA
+from .fixed import fixed_batches
 from .grid import save_grid
 from .init import initialize
 from .metrics import Metrics
 from .sampling import sampling
 from .schedule import factor, min_lr
 
-
-class RunError(UserError):
-    """A bad run directory, resume target or device: said before anything is changed."""
+__all__ = ["RunError", "Trainer", "data_root"]
 
 
 def spec_identity(text: str, params: dict[str, Any]) -> str:
@@ -44,19 +47,41 @@ def spec_identity(text: str, params: dict[str, Any]) -> str:
 
 class Trainer:
     def __init__(self, config: RunConfig) -> None:
-        self.config = config
         self.text = read_spec(config.spec)
+        resume_state = None
+        if config.resume is not None:
+            # A resumed run continues with its own seed, batch, data and params, and in its
+            # own directory, whatever path to it (run, checkpoints folder, checkpoint) was given.
+            tensors, state = ckpt.load(Path(config.resume))
+            self.out = ckpt.find(Path(config.resume)).parent.parent
+            config = resumed(config, self.out, state)
+            run_state.check(state, tensors, f"checkpoint of {config.resume}")
+            resume_state = tensors, state
+        else:
+            self.out = Path(config.out)
+            config = replace(config, seed=0 if config.seed is None else config.seed)
+        self.config = config
         self.identity = spec_identity(self.text, config.params)
-        resume_state = self._resume_target()
-        self.out = Path(config.resume) if config.resume else Path(config.out)
-        self.device = _device(config.device)
+        if resume_state is not None and resume_state[1].get("identity") != self.identity:
+            state = resume_state[1]
+            raise RunError(
+                f"{config.resume} was trained from {state.get('spec_path', '?')} with params "
+                f"{state.get('params', {})}; {config.spec} with params {config.params} is a "
+                "different spec, so the run cannot be resumed. Resume with the same spec and "
+                "params, or start a new run with another --out.")
+        if resume_state is None and self.out.exists() and not self.out.is_dir():
+            raise RunError(f"--out {self.out}: that is a file; expected a directory for the run")
+        self.device = pick_device(config.device)
         self.loaded = load(config.spec, **config.params)
         spec = self.loaded.spec
         if spec.objective is None or not spec.objective.players:
             raise RunError(f"{config.spec} has no objective: there is nothing to train")
         train = spec.train
-        self.total = config.steps or (train.steps if train and train.steps else 1000)
         self.batch = config.batch or (train.batch if train and train.batch else 64)
+        if resume_state is not None and config.steps is None:
+            self.total = int(resume_state[1]["total_steps"])  # as the run was planned
+        else:
+            self.total = config.steps or (train.steps if train and train.steps else 1000)
         _seed_everything(config.seed)
 
         # Networks, initialized as the train section says, then the generated objective.
@@ -65,38 +90,50 @@ class Trainer:
         if config.channels_last and self.device.type == "cuda":
             for net in self.networks.values():
                 net.to(memory_format=torch.channels_last)
+        # A frozen network (a fixed feature extractor) never learns and runs in eval mode.
+        self.frozen = frozenset(n.name for n in spec.networks if n.frozen)
+        for name in self.frozen:
+            self.networks[name].eval().requires_grad_(False)
         module = self.loaded.module
         self.players: dict[str, list[str]] = dict(module.PLAYERS)
-        for opt in (train.options if train else []):
+        options = train.options if train else []
+        for opt in options:
             if opt.kind == "init":
-                for net in self.players.get(opt.player, [opt.player]):
+                for net in self._networks_of(opt.player):
                     initialize(self.networks[net], opt.fn, opt.kwargs)
         self.objective = module.Objective(self.networks)
         self.optimizers: dict[str, torch.optim.Optimizer] = self.objective.optimizers()
         self.params = {p: [q for n in nets for q in self.networks[n].parameters()]
                        for p, nets in self.players.items()}
         self._schedules(train)
+        # EMA and clipping name a player or one of its networks; they act after that
+        # player's step, on the networks named.
+        owner = {n: p for p, nets in self.players.items() for n in nets}
         self.ema: dict[str, EMA] = {}
-        self.clip: dict[str, float] = {}
-        for opt in (train.options if train else []):
+        self.after: dict[str, list[Callable[[], None]]] = {p: [] for p in self.players}
+        for opt in options:
+            nets = self._networks_of(opt.player)
+            player = opt.player if opt.player in self.players else owner[opt.player]
             if opt.kind == "ema":
-                nets = self.players.get(opt.player, [opt.player])
-                self.ema[opt.player] = EMA({n: self.networks[n] for n in nets},
-                                           float(opt.kwargs.get("decay", 0.999)),
-                                           int(opt.kwargs.get("start", 0)),
-                                           int(opt.kwargs.get("every", 1)))
+                ema = EMA({n: self.networks[n] for n in nets},
+                          float(opt.kwargs.get("decay", 0.999)), int(opt.kwargs.get("start", 0)),
+                          int(opt.kwargs.get("every", 1)))
+                self.ema[opt.player] = ema
+                self.after[player].append(lambda ema=ema: ema.update(self.step))
             elif opt.kind == "clip":
-                self.clip[opt.player] = float(opt.kwargs["value"])
+                value = float(opt.kwargs["value"])
+                self.after[player] += [lambda net=self.networks[n], value=value:
+                                       clip_weights(net, value) for n in nets]
 
         # Data, draws, metrics.
         from ..data import build_sources
 
         names = sorted({n.name for n in spec.objective.nodes if n.op == "data"})
-        root = data_root(config.spec)
         self.sources = build_sources(spec, names, self.batch, self.device, config.seed,
-                                     override=config.data, root=root, workers=config.workers)
+                                     override=config.data, root=data_root(config.spec),
+                                     workers=config.workers)
         self.draw = TrainDraw(self.sources, self.batch, self.device)
-        self.fixed = self._fixed_draw(spec, names, root)
+        self.fixed = self._fixed_draw(spec, names)
         terms = module.TERMS
         self.columns = [c for p, ts in terms.items() for c in (f"{p}/loss",
                                                               *(f"{p}/{t}" for t in ts))]
@@ -104,27 +141,20 @@ class Trainer:
         self.bad = 0  # consecutive non-finite losses
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                         if config.bf16 and self.device.type == "cuda" else None)
         if resume_state is not None:
-            self._restore(*resume_state)
+            run_state.restore(self, *resume_state)
         else:
             self._start_run_dir()
-        self.metrics = Metrics(self.out / "metrics.csv", self.columns,
+        self.metrics = Metrics(self.out / "metrics.csv", self.columns, device=self.device,
                                resume_step=self.step if resume_state else None)
 
     # -- set-up -----------------------------------------------------------------------------
 
-    def _resume_target(self):
-        if self.config.resume is None:
-            return None
-        tensors, state = ckpt.load(Path(self.config.resume))
-        if state.get("identity") != self.identity:
-            was = state.get("spec_path", "?")
-            raise RunError(
-                f"{self.config.resume} was trained from {was} with params "
-                f"{state.get('params', {})}; {self.config.spec} with params "
-                f"{self.config.params} is a different spec, so the run cannot be resumed. "
-                "Resume with the same spec and params, or start a new run with another --out.")
-        return tensors, state
+    def _networks_of(self, name: str) -> list[str]:
+        """The networks a train option names: a player's, or one network."""
+        return self.players.get(name, [name])
 
     def _start_run_dir(self) -> None:
         if (self.out / "checkpoints").exists():
@@ -154,60 +184,50 @@ class Trainer:
             for g, lr in zip(opt.param_groups, self.base_lr[p], strict=True):
                 g["lr"] = max(lr * f, self.lr_floor[p]) if f > 0 else 0.0
 
-    def _fixed_draw(self, spec, names: list[str], root: Path) -> FixedDraw:
+    def _fixed_draw(self, spec, names: list[str]) -> FixedDraw:
         """The draw of every sample grid. With class labels, the grid shows every class in
-        turn: real (image, label) pairs are picked from a larger pool, class by class."""
-        from ..data import build_sources
-
+        turn, as many whole rows of them as fit in `samples`."""
         classes = [f.dims[0] for name in names for f in spec.dataset(name).fields[1:]
                    if f.kind == "class"]
         n = self.config.samples
         if classes:
             n = classes[0] * max(1, n // classes[0])
-        pool = max(n, 256)
-        sources = build_sources(spec, names, pool, self.device, self.config.seed + 1,
-                                override=self.config.data, root=root, workers=0)
-        batches = {}
-        for name, src in sources.items():
-            batch = src.next()
-            if len(batch) > 1 and batch[1].dim() == 1:
-                pick = _cyclic(batch[1], n)
-            else:
-                pick = torch.arange(n)
-            batches[name] = tuple(t[pick.to(t.device)] for t in batch)
-            src.close()
         self.grid_columns = classes[0] if classes else n
+        batches = fixed_batches(self.sources, n, self.config.seed + 1)
         return FixedDraw(batches, n, self.device, self.config.seed + 2)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def update(self, player: str, loss: torch.Tensor, terms: dict[str, torch.Tensor]) -> None:
         """One step of `player`: its parameters only receive gradients and move. A step whose
-        loss or gradients are not finite is not applied."""
-        if not torch.isfinite(loss):
-            self._bad_step(player, f"{player}'s loss is {loss.item()}")
-            return
+        loss or gradients are not finite is not applied. The check costs one synchronization
+        with the device per step, after the backward pass has been queued."""
         opt = self.optimizers[player]
-        opt.zero_grad(set_to_none=True)
-        loss.backward(inputs=self.params[player])
-        grads = [q.grad for q in self.params[player] if q.grad is not None]
-        if grads and not torch.isfinite(torch.nn.utils.get_total_norm(grads)):
+        with self._full_precision():  # gradients and optimizer states stay fp32 under bf16
             opt.zero_grad(set_to_none=True)
-            self._bad_step(player, f"{player}'s gradients are not finite")
-            return
-        self.bad = 0
-        opt.step()
-        if player in self.clip:
-            value = self.clip[player]
-            with torch.no_grad():
-                for q in self.params[player]:
-                    q.clamp_(-value, value)
-        if player in self.ema:
-            self.ema[player].update(self.step)
+            loss.backward(inputs=self.params[player])
+            grads = [q.grad for q in self.params[player] if q.grad is not None]
+            finite = torch.isfinite(loss.detach())
+            if grads:
+                finite = finite & torch.isfinite(torch.nn.utils.get_total_norm(grads))
+            if not finite.item():
+                opt.zero_grad(set_to_none=True)
+                what = (f"{player}'s loss is {loss.item()}" if not torch.isfinite(loss)
+                        else f"{player}'s gradients are not finite")
+                self._bad_step(player, what)
+                return
+            self.bad = 0
+            opt.step()
+            for act in self.after[player]:  # weight clipping, EMA
+                act()
         for key, value in [("loss", loss), *terms.items()]:
             name = f"{player}/{key}"
             self.sums[name] = self.sums.get(name, 0.0) + value.detach().float()
             self.counts[name] = self.counts.get(name, 0) + 1
+
+    def _full_precision(self):
+        return torch.autocast(self.device.type, enabled=False) if self.autocast else \
+            nullcontext()
 
     def run(self) -> Path:
         from tqdm import tqdm
@@ -215,12 +235,10 @@ class Trainer:
         cfg = self.config
         bar = tqdm(total=self.total, initial=self.step, disable=not cfg.progress,
                    unit="it", dynamic_ncols=True, desc=Path(cfg.spec).stem)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if (
-            cfg.bf16 and self.device.type == "cuda") else nullcontext()
         try:
             while self.step < self.total:
                 self._set_lr()
-                with autocast:
+                with self.autocast or nullcontext():
                     self.objective.iteration(self.step, self.draw, self.update)
                 self.metrics.add(self.step, {k: v / self.counts[k] for k, v in self.sums.items()})
                 self.sums.clear()
@@ -272,124 +290,29 @@ class Trainer:
         """Images from a fixed draw, with the EMA weights where there are some; the run's
         state is left exactly as it was (see `sampling`)."""
         nets = self.sample_networks()
-        with sampling(nets, self.device):
+        with sampling(nets, self.device, self.config.seed + 3, self.frozen):
             draw.reset()
             return self.loaded.module.Objective(nets).samples(draw)
 
     # -- checkpoints ------------------------------------------------------------------------
 
     def save(self) -> Path | None:
+        """Write a checkpoint of the run as it is now, metrics up to now included; not while
+        steps are failing (the last good checkpoint is the one to resume from)."""
+        if self.bad:
+            self._note(f"step {self.step}: the last update was not finite; no checkpoint is "
+                       "written, the last one stays")
+            return None
         if not all(torch.isfinite(t).all() for n in self.networks.values()
                    for t in n.state_dict().values() if t.is_floating_point()):
             self._note(f"step {self.step}: the networks hold non-finite values; no checkpoint "
                        "is written, the last one stays")
             return None
-        tensors: dict[str, torch.Tensor] = {}
-        for name, net in self.networks.items():
-            ckpt.pack_module(f"net/{name}", net, tensors)
-        for ema in self.ema.values():
-            for name, net in ema.averaged.items():
-                ckpt.pack_module(f"ema/{name}", net, tensors)
-        optim = {p: ckpt.pack_optimizer(f"optim/{p}", o, tensors)
-                 for p, o in self.optimizers.items()}
-        tensors["rng/torch"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            for i, s in enumerate(torch.cuda.get_rng_state_all()):
-                tensors[f"rng/cuda/{i}"] = s
-        np_state = np.random.get_state()
-        tensors["rng/numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
-        state = {
-            "step": self.step,
-            "identity": self.identity,
-            "spec_path": str(self.config.spec),
-            "spec_sha256": self.loaded.spec.sha256,
-            "params": self.config.params,
-            "optimizers": optim,
-            "ema": sorted(self.ema),
-            "data": {name: src.state_dict() for name, src in self.sources.items()},
-            "rng": {"python": _py_rng_to_json(random.getstate()),
-                    "numpy": [np_state[0], int(np_state[2]), int(np_state[3]),
-                              float(np_state[4])]},
-            "bad_steps": self.bad,
-            "total_steps": self.total,
-            "batch": self.batch,
-        }
-        return ckpt.save(self.out, self.step, tensors, state)
-
-    def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        where = f"checkpoint of {self.config.resume}"
-        for name, net in self.networks.items():
-            ckpt.unpack_module(f"net/{name}", net, tensors, where)
-        for ema in self.ema.values():
-            for name, net in ema.averaged.items():
-                ckpt.unpack_module(f"ema/{name}", net, tensors, where)
-        for p, opt in self.optimizers.items():
-            ckpt.unpack_optimizer(f"optim/{p}", opt, tensors, state["optimizers"][p])
-        for name, src in self.sources.items():
-            src.load_state_dict(state["data"][name])
-        torch.set_rng_state(tensors["rng/torch"])
-        if self.device.type == "cuda":
-            n = torch.cuda.device_count()
-            torch.cuda.set_rng_state_all([tensors[f"rng/cuda/{i}"] for i in range(n)
-                                          if f"rng/cuda/{i}" in tensors])
-        random.setstate(_py_rng_from_json(state["rng"]["python"]))
-        kind, pos, has_gauss, cached = state["rng"]["numpy"]
-        np.random.set_state((kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos,
-                             has_gauss, cached))
-        self.step = int(state["step"])
-        self.bad = int(state.get("bad_steps", 0))
-        if self.config.steps is None:
-            self.total = max(self.total, int(state.get("total_steps", self.total)))
-
-
-def data_root(spec: str | Path) -> Path:
-    """Where a spec's relative data paths start: the project folder for `specs/x.gan`, else
-    the spec's own folder."""
-    folder = Path(spec).resolve().parent
-    return folder.parent if folder.name == "specs" else folder
-
-
-def _cyclic(labels: torch.Tensor, n: int) -> torch.Tensor:
-    """Indices of `n` samples whose labels go 0, 1, ..., N−1, 0, 1, ... where the pool has
-    them (a class missing from the pool is skipped)."""
-    labels = labels.cpu()
-    chosen: list[int] = []
-    used: set[int] = set()
-    k = int(labels.max()) + 1
-    c = 0
-    while len(chosen) < n and len(used) < len(labels):
-        free = [i for i in (labels == c % k).nonzero().flatten().tolist() if i not in used]
-        if free:
-            chosen.append(free[0])
-            used.add(free[0])
-        c += 1
-        if c > n * k:  # the pool lacks classes: fill with whatever is left
-            chosen += [i for i in range(len(labels)) if i not in used][:n - len(chosen)]
-            break
-    return torch.tensor(chosen)
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RunError("--device cuda: no CUDA device is available (use --device cpu)")
-    if name not in ("cpu", "cuda"):
-        raise RunError(f"--device {name}: expected auto, cpu or cuda")
-    return torch.device(name)
+        self.metrics.flush()  # a resumed run keeps exactly the rows before its checkpoint
+        return ckpt.save(self.out, self.step, *run_state.pack(self))
 
 
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
-
-
-def _py_rng_to_json(state) -> list:
-    version, internal, gauss = state
-    return [version, list(internal), gauss]
-
-
-def _py_rng_from_json(data) -> tuple:
-    version, internal, gauss = data
-    return version, tuple(internal), gauss

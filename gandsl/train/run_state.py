@@ -1,0 +1,92 @@
+"""What a checkpoint of a run holds, and putting it back: networks, EMA copies, optimizers,
+data positions, every random generator, the step and the run's settings. A resumed run then
+draws exactly the batches and numbers the uninterrupted run would have drawn."""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .checkpoint import CheckpointError
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+# Keys of state.json that `restore` reads; a checkpoint without one of them is refused whole.
+REQUIRED = ("step", "optimizers", "data", "rng", "total_steps", "batch", "seed")
+
+
+def pack(t: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    for name, net in t.networks.items():
+        ckpt.pack_module(f"net/{name}", net, tensors)
+    for ema in t.ema.values():
+        for name, net in ema.averaged.items():
+            ckpt.pack_module(f"ema/{name}", net, tensors)
+    optim = {p: ckpt.pack_optimizer(f"optim/{p}", o, tensors) for p, o in t.optimizers.items()}
+    tensors["rng/torch"] = torch.get_rng_state()
+    if t.device.type == "cuda":
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = s
+    np_state = np.random.get_state()
+    tensors["rng/numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
+    version, internal, gauss = random.getstate()
+    state = {
+        "step": t.step,
+        "identity": t.identity,
+        "spec_path": str(t.config.spec),
+        "spec_sha256": t.loaded.spec.sha256,
+        "params": t.config.params,
+        "optimizers": optim,
+        "ema": sorted(t.ema),
+        "data": {name: src.state_dict() for name, src in t.sources.items()},
+        "rng": {"python": [version, list(internal), gauss],
+                "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])]},
+        "bad_steps": t.bad,
+        "total_steps": t.total,
+        "batch": t.batch,
+        "seed": t.config.seed,
+    }
+    return tensors, state
+
+
+def check(state: dict[str, Any], tensors: dict[str, torch.Tensor], where: str) -> None:
+    """Refuse a checkpoint that lacks what `restore` needs, before anything is changed."""
+    missing = [k for k in REQUIRED if k not in state]
+    missing += [k for k in ("rng/torch", "rng/numpy") if k not in tensors]
+    if missing:
+        raise CheckpointError(f"{where} lacks {', '.join(missing)}: it was not written by "
+                              "this version of gandsl train, or it was edited")
+
+
+def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+    where = f"checkpoint of {t.config.resume}"
+    for name, net in t.networks.items():
+        ckpt.unpack_module(f"net/{name}", net, tensors, where)
+    for ema in t.ema.values():
+        for name, net in ema.averaged.items():
+            ckpt.unpack_module(f"ema/{name}", net, tensors, where)
+    try:
+        for p, opt in t.optimizers.items():
+            ckpt.unpack_optimizer(f"optim/{p}", opt, tensors, state["optimizers"][p])
+        for name, src in t.sources.items():
+            src.load_state_dict(state["data"][name])
+        torch.set_rng_state(tensors["rng/torch"])
+        if t.device.type == "cuda":
+            n = torch.cuda.device_count()
+            torch.cuda.set_rng_state_all([tensors[f"rng/cuda/{i}"] for i in range(n)
+                                          if f"rng/cuda/{i}" in tensors])
+        version, internal, gauss = state["rng"]["python"]
+        random.setstate((version, tuple(internal), gauss))
+        kind, pos, has_gauss, cached = state["rng"]["numpy"]
+        np.random.set_state((kind, tensors["rng/numpy"].numpy().astype(np.uint32), pos,
+                             has_gauss, cached))
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{where} does not fit this run ({type(e).__name__}: {e}); "
+                              "it was saved from another spec or edited") from None
+    t.step = int(state["step"])
+    t.bad = int(state.get("bad_steps", 0))
