@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench
+.PHONY: demo test bench bench-gpu
 
 # torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
 # (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build.
@@ -25,3 +25,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md
 	$(BIN)/python benchmarks/train_step.py --write docs/performance.md
+
+# The Triton kernels against eager PyTorch and torch.compile: needs a CUDA GPU.
+bench-gpu: $(VENV)/.installed
+	$(BIN)/python benchmarks/kernels.py --write docs/performance.md

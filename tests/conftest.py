@@ -1,11 +1,21 @@
-"""Shared helpers for the test suite."""
+"""Shared helpers for the test suite.
+
+Without a GPU, Triton kernels run on the CPU under Triton's interpreter: the variable is set
+here, before any kernel module is imported (`triton.jit` reads it then; gandsl imports its
+kernel modules lazily, at the first launch).
+"""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from gandsl.diagnostics import Diagnostic, GandslError
 from gandsl.pipeline import check_source, compile_source

@@ -1,8 +1,8 @@
 """Gradient penalties and critic constraints called by generated training code.
 
-These are the plain-PyTorch reference paths. Each penalty is one function taking
-`impl="ref"`; a later issue adds fused kernels behind the same names, selected by `impl`, and
-checks them against these. Any other `impl` raises ValueError for now.
+WGAN-GP, R1 and R2 run through `gandsl.kernels.penalty`: fused Triton kernels on CUDA tensors,
+the plain-PyTorch reference elsewhere (`impl="ref"|"triton"|"auto"`, see `gandsl.kernels`).
+The path length regulariser has no kernel and is the reference only.
 
 All penalties build their graph with `create_graph=True`, so their gradient with respect to the
 network's parameters flows (double backprop), and return a 0-d tensor averaged over samples
@@ -16,26 +16,16 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from gandsl.kernels import penalty as fused
+
 __all__ = ["clip_weights", "gradient_penalty", "path_length", "r1", "r2"]
 
-_IMPLS = ("ref",)
-
-
-def _check_impl(name: str, impl: str) -> None:
-    if impl not in _IMPLS:
-        raise ValueError(f"{name}: unknown impl {impl!r}; available: {', '.join(_IMPLS)}")
+_PATH_LENGTH_IMPLS = ("ref", "auto")  # no kernel: both are the reference
 
 
 def _sample_device(generator: torch.Generator | None, fallback: torch.device) -> torch.device:
     """Random draws happen on the generator's device so a seeded generator reproduces them."""
     return generator.device if generator is not None else fallback
-
-
-def _input_grad(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """`∇_x Σ critic(x)` with the graph kept for double backprop; (B, ...) -> (B, ...)."""
-    out = critic(x)  # (B, ...) scores
-    (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
-    return grad  # (B, ...), same shape as x
 
 
 def gradient_penalty(
@@ -44,13 +34,13 @@ def gradient_penalty(
     fake: torch.Tensor,
     center: float = 1.0,
     generator: torch.Generator | None = None,
-    impl: str = "ref",
+    impl: str = "auto",
 ) -> torch.Tensor:
     """WGAN-GP: `mean_i (‖∇_x̂ critic(x̂)_i‖₂ − center)²`, x̂ = real + α·(fake − real).
 
-    α ~ U[0, 1] is drawn once per sample with shape (B, 1, ..., 1) (from `generator` if given)
-    and broadcast over the sample; real and fake are detached and x̂ is a fresh leaf that
-    requires grad. `g = autograd.grad(critic(x̂).sum(), x̂, create_graph=True)`; the per-sample
+    α ~ U[0, 1] is drawn once per sample in float32 (from `generator` if given) and
+    broadcast over the sample; real and fake are detached and x̂ (computed in float32, stored
+    in real's dtype) is a fresh leaf that requires grad. `g = autograd.grad(critic(x̂).sum(), x̂, create_graph=True)`; the per-sample
     norm is over all non-batch dimensions. Because each score depends only on its own sample,
     the sum yields per-sample gradients.
 
@@ -59,32 +49,12 @@ def gradient_penalty(
     `(‖g‖ − γ)²/γ²`: with its γ = 1 that is `center=1`; otherwise divide by center² outside.
     A zero gradient gives norm 0 with zero subgradient (`vector_norm`), not NaN.
     """
-    _check_impl("gradient_penalty", impl)
-    real = real.detach()  # (B, ...)
-    fake = fake.detach()  # (B, ...)
-    batch = real.shape[0]
-    alpha_shape = (batch,) + (1,) * (real.dim() - 1)  # (B, 1, 1, 1) for images
-    alpha = torch.rand(
-        alpha_shape,
-        generator=generator,
-        dtype=real.dtype,
-        device=_sample_device(generator, real.device),
-    ).to(real.device)
-    x_hat = (real + alpha * (fake - real)).requires_grad_(True)  # (B, ...)
-    grad = _input_grad(critic, x_hat)  # (B, ...)
-    norms = torch.linalg.vector_norm(grad.reshape(batch, -1), dim=1)  # (B,)
-    return (norms - center).pow(2).mean()
-
-
-def _r_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """`½·mean_i ‖∇_x critic(x)_i‖²` at a detached copy of x."""
-    x = x.detach().requires_grad_(True)  # (B, ...)
-    grad = _input_grad(critic, x)  # (B, ...)
-    return 0.5 * grad.pow(2).reshape(x.shape[0], -1).sum(dim=1).mean()
+    return fused.gradient_penalty(critic, real, fake, weight=1.0, center=center,
+                                  generator=generator, impl=impl)
 
 
 def r1(
-    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, impl: str = "ref"
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, impl: str = "auto"
 ) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): `½·mean_i ‖∇_x critic(x)_i‖²` at real x; weight it with γ.
 
@@ -95,16 +65,14 @@ def r1(
     steps, multiplied by 16) is the caller's business. It evaluates `critic` on its own forward
     pass, where NVlabs reuses the D-loss forward; the value is the same.
     """
-    _check_impl("r1", impl)
-    return _r_penalty(critic, real)
+    return fused.r1_penalty(critic, real, gamma=1.0, impl=impl)
 
 
 def r2(
-    critic: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, impl: str = "ref"
+    critic: Callable[[torch.Tensor], torch.Tensor], fake: torch.Tensor, impl: str = "auto"
 ) -> torch.Tensor:
     """R2 (Mescheder et al. 2018): `½·mean_i ‖∇_x critic(x)_i‖²` at generated x (as `r1`)."""
-    _check_impl("r2", impl)
-    return _r_penalty(critic, fake)
+    return fused.r1_penalty(critic, fake, gamma=1.0, impl=impl)
 
 
 def path_length(
@@ -113,7 +81,7 @@ def path_length(
     pl_mean: torch.Tensor | float,
     decay: float = 0.01,
     generator: torch.Generator | None = None,
-    impl: str = "ref",
+    impl: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """StyleGAN2 path length regulariser; returns `(penalty, new_pl_mean)`.
 
@@ -140,7 +108,9 @@ def path_length(
     stylegan2-ada-pytorch and rosinality. The minibatch shrink (pl_batch_shrink 2) and lazy interval (every 4 steps, times 4) are
     chosen by the caller.
     """
-    _check_impl("path_length", impl)
+    if impl not in _PATH_LENGTH_IMPLS:
+        raise ValueError(f"path_length: impl must be ref or auto (it has no kernel), got "
+                         f"{impl!r}")
     if not w.requires_grad:
         w = w.detach().requires_grad_(True)
     y = generator_fn(w)  # (N, C, H, W)

@@ -189,19 +189,23 @@ def test_adain_bfloat16_input_computed_in_fp32() -> None:
     torch.testing.assert_close(out.float(), expected, atol=5e-2, rtol=2e-2)
 
 
-def test_adain_goes_through_adain_ref(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adain_goes_through_fused_adain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The layer's arithmetic is the fused op's (a Triton kernel on CUDA, the reference
+    elsewhere), with the layer's eps."""
+    from gandsl.runtime import norms
+
     calls: list[float] = []
-    original = rf.adain_ref
+    original = norms.fused_adain
 
-    def spy(
-        x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5
-    ) -> torch.Tensor:
+    def spy(x, scale, bias, eps=1e-5, impl="auto"):
         calls.append(eps)
-        return original(x, scale, bias, eps)
+        return original(x, scale, bias, eps, impl)
 
-    monkeypatch.setattr(rf, "adain_ref", spy)
+    monkeypatch.setattr(norms, "fused_adain", spy)
     m = AdaIN(2, 3, eps=1e-3)
-    m(torch.randn(2, 2, 3, 3), torch.randn(2, 3))
+    x, w = torch.randn(2, 2, 3, 3), torch.randn(2, 3)
+    s = m.style(w)
+    torch.testing.assert_close(m(x, w), rf.adain_ref(x, 1 + s[:, :2], s[:, 2:], 1e-3))
     assert calls == [1e-3]
 
 

@@ -1,0 +1,62 @@
+"""Choosing between a Triton kernel and its plain-PyTorch reference.
+
+Every fused op takes `impl="ref"|"triton"|"auto"`. `ref` is plain PyTorch and the oracle the
+kernels are tested against; `auto` takes Triton for CUDA tensors and the reference elsewhere;
+`triton` insists, and also runs on CPU tensors under Triton's interpreter
+(`TRITON_INTERPRET=1`, how CI checks the kernels). When Triton cannot run what was asked (not
+installed, a CPU tensor without the interpreter, float64) the op falls back to the reference
+and warns once per reason.
+
+Triton is imported only when a kernel is about to run: compiling specs and CPU training never
+pay for the import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import warnings
+
+import torch
+
+IMPLS = ("ref", "triton", "auto")
+KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)  # computed in fp32 inside
+
+_warned: set[str] = set()
+
+
+def triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def interpreting() -> bool:
+    """Triton's interpreter runs kernels on CPU tensors (slowly), for tests without a GPU."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def use_triton(op: str, impl: str, *tensors: torch.Tensor) -> bool:
+    """True to run `op` as a Triton kernel for these tensors, False for the reference."""
+    if impl not in IMPLS:
+        raise ValueError(f"{op}: impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    cuda = all(t.is_cuda for t in tensors)
+    if impl == "ref" or (impl == "auto" and not cuda):
+        return False
+    why = _cannot(cuda, tensors)
+    if why is None:
+        return True  # auto on CUDA tensors, or triton where it can run
+    if why not in _warned:
+        _warned.add(why)
+        warnings.warn(f"{op}: Triton cannot run here ({why}); using the PyTorch reference",
+                      RuntimeWarning, stacklevel=3)
+    return False
+
+
+def _cannot(cuda: bool, tensors: tuple[torch.Tensor, ...]) -> str | None:
+    if not triton_installed():
+        return "triton is not installed"
+    if not cuda and not interpreting():
+        return "CPU tensors need TRITON_INTERPRET=1"
+    bad = sorted({str(t.dtype) for t in tensors if t.dtype not in KERNEL_DTYPES})
+    if bad:
+        return f"the kernels take float32, bfloat16 and float16, not {', '.join(bad)}"
+    return None

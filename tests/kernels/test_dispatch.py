@@ -1,0 +1,58 @@
+"""Which implementation runs: `ref` always the reference, `auto` Triton only on CUDA tensors,
+`triton` wherever Triton can run, and a warning, once, when it cannot."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from gandsl.kernels import dispatch
+from gandsl.kernels.adain import fused_adain
+
+
+@pytest.fixture(autouse=True)
+def fresh_warnings(monkeypatch):
+    monkeypatch.setattr(dispatch, "_warned", set())
+
+
+def test_ref_and_auto_on_cpu_take_the_reference_silently():
+    x = torch.zeros(2, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not dispatch.use_triton("op", "ref", x)
+        assert not dispatch.use_triton("op", "auto", x)
+
+
+def test_triton_on_cpu_runs_under_the_interpreter_only(monkeypatch):
+    x = torch.zeros(2, 3)
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    assert dispatch.use_triton("op", "triton", x)
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    with pytest.warns(RuntimeWarning, match=r"op: Triton cannot run here \(CPU tensors need "
+                                            r"TRITON_INTERPRET=1\); using the PyTorch reference"):
+        assert not dispatch.use_triton("op", "triton", x)
+    with warnings.catch_warnings():  # once per reason
+        warnings.simplefilter("error")
+        assert not dispatch.use_triton("op", "triton", x)
+
+
+def test_float64_falls_back_with_a_warning(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    x = torch.randn(1, 2, 3, 3, dtype=torch.float64)
+    s = torch.ones(1, 2, dtype=torch.float64)
+    with pytest.warns(RuntimeWarning, match="not torch.float64"):
+        y = fused_adain(x, s, s * 0, impl="triton")
+    assert y.dtype == torch.float64
+
+
+def test_without_triton_installed(monkeypatch):
+    monkeypatch.setattr(dispatch, "triton_installed", lambda: False)
+    with pytest.warns(RuntimeWarning, match="triton is not installed"):
+        assert not dispatch.use_triton("op", "triton", torch.zeros(1))
+
+
+def test_an_unknown_impl_is_an_error():
+    with pytest.raises(ValueError, match="impl must be one of ref, triton, auto, got 'fast'"):
+        dispatch.use_triton("op", "fast", torch.zeros(1))
