@@ -194,5 +194,6 @@ def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool 
     body = "\n\n".join(render(d, source, path, color) for d in items)
     n_err = sum(d.severity == "error" for d in items)
     n_warn = len(items) - n_err
-    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((n_err, "error"), (n_warn, "warning")) if n]
+    counts = ((n_err, "error"), (n_warn, "warning"))
+    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in counts if n]
     return body + (f"\n\n{', '.join(parts)} in {path}" if parts else "")

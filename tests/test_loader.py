@@ -48,7 +48,8 @@ def test_traceback_shows_generated_lines(tmp_path):
 
 def test_load_reports_spec_errors(tmp_path):
     spec = tmp_path / "bad.gan"
-    spec.write_text("gan bad\nnetwork N(x: map[4, 6, 6]) -> map[4, 6, 6] { return x -> cnv(4, 3) }\n")
+    spec.write_text("gan bad\n"
+                    "network N(x: map[4, 6, 6]) -> map[4, 6, 6] { return x -> cnv(4, 3) }\n")
     with pytest.raises(gandsl.GandslError) as info:
         gandsl.load(spec)
     assert info.value.first.code == "E103"

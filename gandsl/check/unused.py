@@ -43,7 +43,8 @@ def unused_in_objective(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     sampled = {n.name for n in obj.nodes if n.op == "data"}
     in_unions = {m for d in spec.datasets for m in d.members}
     for ds in spec.datasets:
-        if ds.name not in sampled and ds.name not in in_unions and not _used_in_types(spec, ds.name):
+        used = ds.name in sampled or ds.name in in_unions or _used_in_types(spec, ds.name)
+        if not used:
             diags.warn("W501", f"dataset `{ds.name}` is never sampled", ds.span)
 
 

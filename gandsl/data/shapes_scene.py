@@ -65,7 +65,8 @@ def scene(seed: int, index: int, kinds: tuple[str, ...] = KINDS) -> Scene:
     large, dark = u[2] < 0.5, u[3] < 0.5
     lo, hi = LARGE if large else SMALL
     bg_lo, bg_hi = DARK if dark else LIGHT
-    return Scene(kind=_pick(u[0], kinds), color=_pick(u[1], tuple(COLORS)),  # type: ignore[arg-type]
+    color = _pick(u[1], tuple(COLORS))
+    return Scene(kind=_pick(u[0], kinds), color=color,  # type: ignore[arg-type]
                  large=large, dark=dark, radius=lo + (hi - lo) * u[4], x=u[5], y=u[6],
                  shade=0.9 + 0.15 * u[7], background=bg_lo + (bg_hi - bg_lo) * u[8])
 

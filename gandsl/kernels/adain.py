@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .dispatch import use_triton
+from .dispatch import on_device, use_triton
 
 SUPPORTS_DOUBLE_BACKWARD = True
 
@@ -55,30 +55,36 @@ class _FusedAdaIN(torch.autograd.Function):
         y = torch.empty_like(rows)
         mean = torch.empty(n * c, device=x.device, dtype=torch.float32)
         rstd = torch.empty_like(mean)
-        adain_triton.forward(rows, scale.contiguous().view(-1), bias.contiguous().view(-1), y,
-                             mean, rstd, eps)
-        # The inputs themselves are saved (not `rows`, a copy for some layouts): a
-        # differentiable backward needs them with their graph.
-        ctx.save_for_backward(x, scale, bias, mean, rstd)
+        with on_device(x):
+            adain_triton.forward(rows, scale.contiguous().view(-1),
+                                 bias.contiguous().view(-1), y, mean, rstd, eps)
+        # The kernel's backward reads `rows` (a view of x when x is NCHW, so no extra memory);
+        # a differentiable backward needs the inputs themselves, with their graph.
+        ctx.save_for_backward(x, scale, bias, rows, mean, rstd)
         ctx.eps = eps
-        return y.view(n, c, h, w)
+        return y.view(n, c, h, w).contiguous(memory_format=_layout(x))
 
     @staticmethod
     def backward(ctx, dy):
-        x, scale, bias, mean, rstd = ctx.saved_tensors
+        x, scale, bias, rows, mean, rstd = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph=True: the gradients must be differentiable
             return (*_backward_ref(dy, x, scale, bias, ctx.eps), None)
         from . import adain_triton
 
-        n, c, h, w = x.shape
-        rows = x.contiguous().view(n * c, h * w)
         dx = torch.empty_like(rows)
-        dscale = torch.empty_like(mean)
-        dbias = torch.empty_like(mean)
-        adain_triton.backward(dy.contiguous().view_as(rows), rows, scale.contiguous().view(-1),
-                              mean, rstd, dx, dscale, dbias)
-        return (dx.view(n, c, h, w), dscale.view_as(scale).to(scale.dtype),
-                dbias.view_as(bias).to(bias.dtype), None)
+        dscale = torch.empty(scale.shape, device=scale.device, dtype=scale.dtype)
+        dbias = torch.empty(bias.shape, device=bias.device, dtype=bias.dtype)
+        with on_device(x):
+            adain_triton.backward(dy.contiguous().view_as(rows), rows,
+                                  scale.contiguous().view(-1), mean, rstd, dx, dscale, dbias)
+        return dx.view(x.shape).contiguous(memory_format=_layout(x)), dscale, dbias, None
+
+
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    """channels-last in, channels-last out (as the reference's elementwise ops keep it); the
+    kernels themselves read and write NCHW rows, so such a tensor costs a copy each way."""
+    return torch.channels_last if x.dim() == 4 and x.is_contiguous(
+        memory_format=torch.channels_last) and not x.is_contiguous() else torch.contiguous_format
 
 
 def _backward_ref(dy: torch.Tensor, x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor,

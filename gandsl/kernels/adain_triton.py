@@ -3,10 +3,11 @@
 Each row is one (sample, channel) plane with its own statistics and its own scale and bias,
 so every reduction stays inside a row and a program never waits for another.
 
-- Rows up to `TILE_MAX` elements are held whole in registers: a program loads its tile of
-  `BLOCK_R` rows once, computes the mean, the centred variance (two passes over registers, not
-  memory) and writes the output: one read and one write of x. Small planes (StyleGAN's 4×4 and
-  8×8) put many rows in one program so that a program still moves a few thousand elements.
+- Rows up to `TILE_MAX` elements (128×128 planes) are held whole in registers: a program
+  loads its tile of `BLOCK_R` rows once, computes the mean, the centred variance (two passes
+  over registers, not memory) and writes the output: one read and one write of x. Small planes
+  (StyleGAN's 4×4 and 8×8) put several rows in one program so that a program still moves a
+  few thousand elements, but never so many that the grid has fewer than two programs per SM.
 - Longer rows are streamed in chunks: the statistics of each chunk are merged into the row's
   (Chan et al.'s parallel variance: a centred variance per chunk, exact merging), then a second
   pass writes the output. Two reads and one write.
@@ -18,10 +19,12 @@ dx = rstd·scale·(dy − dbias/L − x̂·dscale/L).
 
 from __future__ import annotations
 
+import functools
+
 import triton
 import triton.language as tl
 
-TILE_MAX = 8192  # longest row held in registers whole
+TILE_MAX = 16384  # longest row held in registers whole (32 warps: no spills on sm_90)
 TILE_ELEMENTS = 4096  # elements per program in the tiled kernels (rows × row length)
 CHUNK = 4096  # chunk of a long row
 
@@ -100,8 +103,8 @@ def adain_bwd_tile(dy_ptr, x_ptr, scale_ptr, mean_ptr, rstd_ptr, dx_ptr, dscale_
     dscale = tl.sum(dy * xhat, axis=1)
     dx = (rstd * scale)[:, None] * (dy - (dbias / L)[:, None] - xhat * (dscale / L)[:, None])
     tl.store(dx_ptr + offs, dx.to(dx_ptr.dtype.element_ty), mask=mask)
-    tl.store(dscale_ptr + rows, dscale, mask=row_ok)
-    tl.store(dbias_ptr + rows, dbias, mask=row_ok)
+    tl.store(dscale_ptr + rows, dscale.to(dscale_ptr.dtype.element_ty), mask=row_ok)
+    tl.store(dbias_ptr + rows, dbias.to(dbias_ptr.dtype.element_ty), mask=row_ok)
 
 
 @triton.jit
@@ -132,23 +135,39 @@ def adain_bwd_rows(dy_ptr, x_ptr, scale_ptr, mean_ptr, rstd_ptr, dx_ptr, dscale_
         xhat = (x - mean) * rstd
         dx = gain * (dy - dbias / L - xhat * (dscale / L))
         tl.store(dx_ptr + base + cols, dx.to(dx_ptr.dtype.element_ty), mask=ok)
-    tl.store(dscale_ptr + row, dscale)
-    tl.store(dbias_ptr + row, dbias)
+    tl.store(dscale_ptr + row, dscale.to(dscale_ptr.dtype.element_ty))
+    tl.store(dbias_ptr + row, dbias.to(dbias_ptr.dtype.element_ty))
 
 
-def tile_shape(rows: int, length: int) -> tuple[int, int, int]:
-    """(BLOCK_R, BLOCK_L, num_warps) of the tiled kernels for rows of `length` elements."""
+def tile_shape(rows: int, length: int, min_programs: int = 1) -> tuple[int, int, int]:
+    """(BLOCK_R, BLOCK_L, num_warps) of the tiled kernels for rows of `length` elements: about
+    TILE_ELEMENTS per program, and at least `min_programs` programs where there are rows."""
     block_l = max(16, triton.next_power_of_2(length))
     block_r = max(1, min(TILE_ELEMENTS // block_l, triton.next_power_of_2(rows)))
+    while block_r > 1 and triton.cdiv(rows, block_r) < min_programs:
+        block_r //= 2
     elements = block_r * block_l
-    return block_r, block_l, 4 if elements <= 2048 else 8 if elements <= 4096 else 16
+    warps = 4 if elements <= 2048 else 8 if elements <= 4096 else 16 if elements <= 8192 else 32
+    return block_r, block_l, warps
+
+
+def _min_programs(t) -> int:
+    """Two programs per SM on a GPU, so that small planes still fill it; 1 elsewhere."""
+    return 2 * _sm_count(t.device.index or 0) if t.is_cuda else 1
+
+
+@functools.cache
+def _sm_count(index: int) -> int:
+    import torch
+
+    return torch.cuda.get_device_properties(index).multi_processor_count
 
 
 def forward(x, scale, bias, y, mean, rstd, eps: float) -> None:
     """y, mean, rstd ← AdaIN of x (contiguous (R, L) views; scale and bias (R,))."""
     rows, length = x.shape
     if length <= TILE_MAX:
-        block_r, block_l, warps = tile_shape(rows, length)
+        block_r, block_l, warps = tile_shape(rows, length, _min_programs(x))
         adain_fwd_tile[(triton.cdiv(rows, block_r),)](
             x, scale, bias, y, mean, rstd, rows, length, eps, BLOCK_R=block_r,
             BLOCK_L=block_l, num_warps=warps, enable_fp_fusion=True)
@@ -158,10 +177,11 @@ def forward(x, scale, bias, y, mean, rstd, eps: float) -> None:
 
 
 def backward(dy, x, scale, mean, rstd, dx, dscale, dbias) -> None:
-    """dx, dscale, dbias ← the gradients of AdaIN for the output gradient dy."""
+    """dx, dscale, dbias ← the gradients of AdaIN for the output gradient dy (dscale and
+    dbias are stored in their own dtype)."""
     rows, length = x.shape
     if length <= TILE_MAX:
-        block_r, block_l, warps = tile_shape(rows, length)
+        block_r, block_l, warps = tile_shape(rows, length, _min_programs(x))
         adain_bwd_tile[(triton.cdiv(rows, block_r),)](
             dy, x, scale, mean, rstd, dx, dscale, dbias, rows, length, BLOCK_R=block_r,
             BLOCK_L=block_l, num_warps=warps, enable_fp_fusion=True)

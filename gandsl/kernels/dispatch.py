@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from contextlib import nullcontext
 
 import torch
 
@@ -51,11 +52,25 @@ def use_triton(op: str, impl: str, *tensors: torch.Tensor) -> bool:
     return False
 
 
+def on_device(t: torch.Tensor):
+    """Triton launches on the current CUDA device and stream: make that t's device."""
+    return torch.cuda.device(t.device) if t.is_cuda else nullcontext()
+
+
+# The oldest NVIDIA target the kernels are compiled for in the tests (sm_70, Volta).
+MIN_CAPABILITY = (7, 0)
+
+
 def _cannot(cuda: bool, tensors: tuple[torch.Tensor, ...]) -> str | None:
     if not triton_installed():
         return "triton is not installed"
     if not cuda and not interpreting():
         return "CPU tensors need TRITON_INTERPRET=1"
+    if cuda:
+        capability = torch.cuda.get_device_capability(tensors[0].device)
+        if capability < MIN_CAPABILITY:
+            return (f"compute capability {capability[0]}.{capability[1]}; the kernels need "
+                    f"{MIN_CAPABILITY[0]}.{MIN_CAPABILITY[1]} or newer")
     bad = sorted({str(t.dtype) for t in tensors if t.dtype not in KERNEL_DTYPES})
     if bad:
         return f"the kernels take float32, bfloat16 and float16, not {', '.join(bad)}"

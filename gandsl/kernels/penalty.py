@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from .dispatch import use_triton
+from .dispatch import on_device, use_triton
 
 SUPPORTS_DOUBLE_BACKWARD = True
 
@@ -28,9 +28,8 @@ Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor,
-                     weight: float = 10.0, center: float = 1.0,
-                     generator: torch.Generator | None = None,
-                     impl: str = "auto") -> torch.Tensor:
+                     weight: float = 10.0, center: float = 1.0, impl: str = "auto", *,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     """WGAN-GP. real and fake (B, ...) are detached; α is drawn in float32 (from `generator`
     if given, on its device) and the interpolate is computed in float32, stored in real's
     dtype, and made a leaf that requires grad. Returns a 0-d tensor."""
@@ -73,7 +72,8 @@ def _interpolate(real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor,
 
     rows = real.contiguous().view(batch, -1)  # (B, D)
     out = torch.empty_like(rows)
-    penalty_triton.interpolate(rows, fake.contiguous().view(batch, -1), alpha, out)
+    with on_device(real):
+        penalty_triton.interpolate(rows, fake.contiguous().view(batch, -1), alpha, out)
     return out.view(real.shape)
 
 
@@ -95,7 +95,8 @@ class _NormPenalty(torch.autograd.Function):
         rows = grad.contiguous().view(grad.shape[0], -1)  # (B, D)
         norms = torch.empty(rows.shape[0], device=grad.device, dtype=torch.float32)
         loss = torch.empty((), device=grad.device, dtype=torch.float32)
-        penalty_triton.penalty(rows, norms, loss, weight, center)
+        with on_device(grad):
+            penalty_triton.penalty(rows, norms, loss, weight, center)
         ctx.save_for_backward(grad, norms)  # the input itself: see backward
         ctx.weight, ctx.center = weight, center
         return loss
@@ -109,8 +110,9 @@ class _NormPenalty(torch.autograd.Function):
 
         rows = grad.contiguous().view(grad.shape[0], -1)  # (B, D)
         dg = torch.empty_like(rows)
-        penalty_triton.penalty_grad(rows, norms, upstream.contiguous(), dg, ctx.weight,
-                                    ctx.center)
+        with on_device(grad):
+            penalty_triton.penalty_grad(rows, norms, upstream.contiguous(), dg, ctx.weight,
+                                        ctx.center)
         return dg.view(grad.shape), None, None
 
 

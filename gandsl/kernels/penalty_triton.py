@@ -1,8 +1,8 @@
 """Triton kernels of the gradient penalties, over per-sample rows of D = C·H·W elements.
 
 - `interpolate`: x̂ = real + α·(fake − real) with one α per row: one pass instead of three.
-- `row_norms` + the penalty: Σ g² of each row in chunks (a grid of rows × chunks, so that 32
-  rows of 196,608 elements still occupy the whole GPU), then one small program sums each row's
+- `penalty`: Σ g² of each row in chunks (one program per row and chunk, so that 32 rows of
+  196,608 elements still occupy the whole GPU), then one small program sums each row's
   chunk partials in a fixed order, takes the norms and writes weight·mean((‖g‖ − center)²).
   No float atomics: the result is the same bits on every run.
 - `penalty_grad`: the penalty's gradient, dg = g · (2·weight/B) · (‖g‖ − center)/‖g‖ ·
@@ -20,9 +20,10 @@ FINISH_CHUNKS = 64  # chunk partials per step of the finishing program
 
 
 @triton.jit
-def interpolate_kernel(real_ptr, fake_ptr, alpha_ptr, out_ptr, D, BLOCK: tl.constexpr):
-    row = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+def interpolate_kernel(real_ptr, fake_ptr, alpha_ptr, out_ptr, D, CHUNKS,
+                       BLOCK: tl.constexpr):
+    row = tl.program_id(0) // CHUNKS  # one flat grid axis: no 65,535 limit on chunks
+    cols = (tl.program_id(0) % CHUNKS) * BLOCK + tl.arange(0, BLOCK)
     ok = cols < D
     offs = row.to(tl.int64) * D + cols
     real = tl.load(real_ptr + offs, mask=ok, other=0.0).to(tl.float32)
@@ -34,8 +35,8 @@ def interpolate_kernel(real_ptr, fake_ptr, alpha_ptr, out_ptr, D, BLOCK: tl.cons
 
 @triton.jit
 def sum_squares_kernel(g_ptr, partial_ptr, D, CHUNKS, BLOCK: tl.constexpr):
-    row = tl.program_id(0)
-    chunk = tl.program_id(1)
+    row = tl.program_id(0) // CHUNKS
+    chunk = tl.program_id(0) % CHUNKS
     cols = chunk * BLOCK + tl.arange(0, BLOCK)
     ok = cols < D
     g = tl.load(g_ptr + row.to(tl.int64) * D + cols, mask=ok, other=0.0).to(tl.float32)
@@ -64,10 +65,10 @@ def finish_kernel(partial_ptr, norm_ptr, loss_ptr, B, CHUNKS, weight, center,
 
 
 @triton.jit
-def penalty_grad_kernel(g_ptr, norm_ptr, upstream_ptr, dg_ptr, D, B, weight, center,
+def penalty_grad_kernel(g_ptr, norm_ptr, upstream_ptr, dg_ptr, D, CHUNKS, B, weight, center,
                         BLOCK: tl.constexpr):
-    row = tl.program_id(0)
-    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    row = tl.program_id(0) // CHUNKS
+    cols = (tl.program_id(0) % CHUNKS) * BLOCK + tl.arange(0, BLOCK)
     ok = cols < D
     offs = row.to(tl.int64) * D + cols
     norm = tl.load(norm_ptr + row)
@@ -80,8 +81,9 @@ def penalty_grad_kernel(g_ptr, norm_ptr, upstream_ptr, dg_ptr, D, B, weight, cen
 def interpolate(real, fake, alpha, out) -> None:
     """out ← real + α·(fake − real), rows of (B, D) contiguous views; α (B,) float32."""
     b, d = real.shape
-    interpolate_kernel[(b, triton.cdiv(d, CHUNK))](real, fake, alpha, out, d, BLOCK=CHUNK,
-                                                   num_warps=8, enable_fp_fusion=True)
+    chunks = triton.cdiv(d, CHUNK)
+    interpolate_kernel[(b * chunks,)](real, fake, alpha, out, d, chunks, BLOCK=CHUNK,
+                                      num_warps=8, enable_fp_fusion=True)
 
 
 def penalty(g, norms, loss, weight: float, center: float) -> None:
@@ -89,7 +91,8 @@ def penalty(g, norms, loss, weight: float, center: float) -> None:
     b, d = g.shape
     chunks = triton.cdiv(d, CHUNK)
     partial = g.new_empty((b, chunks), dtype=norms.dtype)
-    sum_squares_kernel[(b, chunks)](g, partial, d, chunks, BLOCK=CHUNK, num_warps=8, enable_fp_fusion=True)
+    sum_squares_kernel[(b * chunks,)](g, partial, d, chunks, BLOCK=CHUNK, num_warps=8,
+                                      enable_fp_fusion=True)
     finish_kernel[(1,)](partial, norms, loss, b, chunks, weight, center, BLOCK_B=FINISH_ROWS,
                         BLOCK_C=FINISH_CHUNKS, num_warps=4, enable_fp_fusion=True)
 
@@ -97,5 +100,6 @@ def penalty(g, norms, loss, weight: float, center: float) -> None:
 def penalty_grad(g, norms, upstream, dg, weight: float, center: float) -> None:
     """dg ← the gradient of the penalty with respect to g, times upstream (a 0-d tensor)."""
     b, d = g.shape
-    penalty_grad_kernel[(b, triton.cdiv(d, CHUNK))](g, norms, upstream, dg, d, b, weight,
-                                                    center, BLOCK=CHUNK, num_warps=8, enable_fp_fusion=True)
+    chunks = triton.cdiv(d, CHUNK)
+    penalty_grad_kernel[(b * chunks,)](g, norms, upstream, dg, d, chunks, b, weight, center,
+                                       BLOCK=CHUNK, num_warps=8, enable_fp_fusion=True)

@@ -14,7 +14,9 @@ def _affine_count(ctx: Ctx) -> int:
 def _bn_module(ctx: Ctx) -> str:
     a = ctx.args
     cls = "nn.BatchNorm2d" if ctx.x.family == "spatial" else "nn.BatchNorm1d"
-    return f"{cls}({call_args([ctx.c], {'eps': (a['eps'], 1e-5), 'momentum': (a['momentum'], 0.1), 'affine': (a['affine'], True), 'track_running_stats': (a['track'], True)})})"
+    options = {"eps": (a["eps"], 1e-5), "momentum": (a["momentum"], 0.1),
+               "affine": (a["affine"], True), "track_running_stats": (a["track"], True)}
+    return f"{cls}({call_args([ctx.c], options)})"
 
 
 batch_norm = Layer(

@@ -17,7 +17,8 @@ def _up_infer(ctx: Ctx) -> TensorType:
 def _up_call(ctx: Ctx) -> str:
     mode = ctx.args["mode"]
     extra = ", align_corners=False" if mode == "bilinear" else ""
-    return f"F.interpolate({ctx.names['x']}, scale_factor={ctx.args['scale']}, mode={py(mode)}{extra})"
+    scale = ctx.args["scale"]
+    return f"F.interpolate({ctx.names['x']}, scale_factor={scale}, mode={py(mode)}{extra})"
 
 
 upsample = Layer(

@@ -40,9 +40,10 @@ def gradient_penalty(
 
     α ~ U[0, 1] is drawn once per sample in float32 (from `generator` if given) and
     broadcast over the sample; real and fake are detached and x̂ (computed in float32, stored
-    in real's dtype) is a fresh leaf that requires grad. `g = autograd.grad(critic(x̂).sum(), x̂, create_graph=True)`; the per-sample
-    norm is over all non-batch dimensions. Because each score depends only on its own sample,
-    the sum yields per-sample gradients.
+    in real's dtype) is a fresh leaf that requires grad.
+    `g = autograd.grad(critic(x̂).sum(), x̂, create_graph=True)`; the per-sample norm is over
+    all non-batch dimensions. Because each score depends only on its own sample, the sum
+    yields per-sample gradients.
 
     Follows igul222/improved_wgan_training (Gulrajani et al. 2017, λ = 10 outside) and StarGAN's
     `gradient_penalty`, which compute exactly this. PGGAN's `D_wgangp_acgan` uses
@@ -105,8 +106,8 @@ def path_length(
     (N, L, D) this function's lengths and pl_mean are √L times larger and its penalty L times
     larger, so `pl_weight / L` here reproduces the reference exactly.
     (2) The gradient flows through mean(lengths) inside new_pl_mean, as in NVlabs,
-    stylegan2-ada-pytorch and rosinality. The minibatch shrink (pl_batch_shrink 2) and lazy interval (every 4 steps, times 4) are
-    chosen by the caller.
+    stylegan2-ada-pytorch and rosinality. The minibatch shrink (pl_batch_shrink 2) and the
+    lazy interval (every 4 steps, times 4) are chosen by the caller.
     """
     if impl not in _PATH_LENGTH_IMPLS:
         raise ValueError(f"path_length: impl must be ref or auto (it has no kernel), got "

@@ -69,4 +69,5 @@ class FixedDraw(TrainDraw):
         return self._on_device(torch.arange(self.batch_size) % n)  # every class in turn
 
     def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        return self._on_device((torch.rand(self.batch_size, n, generator=self.generator) < p).float())
+        drawn = torch.rand(self.batch_size, n, generator=self.generator)
+        return self._on_device((drawn < p).float())

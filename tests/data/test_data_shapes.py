@@ -126,7 +126,8 @@ def test_domains_are_circles_and_squares_and_paired_by_seed():
         assert torch.equal(xa[center], xb[center])  # the same color
         ink_a = (xa - bga[:, None, None]).abs().sum()  # coverage-weighted area
         ink_b = (xb - bgb[:, None, None]).abs().sum()
-        assert ink_a.item() == pytest.approx(ink_b.item(), rel=0.05)  # a circle and a square of equal area
+        # a circle and a square of equal area
+        assert ink_a.item() == pytest.approx(ink_b.item(), rel=0.05)
     assert a.order_key == b.order_key  # the loader shuffles paired domains alike
 
 

@@ -10,10 +10,12 @@ from kernel_cases import DEVICE, relative_error
 from gandsl.kernels import adain, adain_triton
 from gandsl.kernels.adain import adain_ref, fused_adain
 
-# (N, C, H, W): 7×9 odd planes, 4×4 (StyleGAN's first block, many rows per program), a
-# 1023-element plane, a plane longer than TILE_MAX (streamed in two chunks, odd length), and
-# the longest row the op promises, 65,536 elements (16 chunks).
-SHAPES = [(2, 3, 7, 9), (3, 5, 4, 4), (1, 2, 31, 33), (1, 2, 91, 91), (1, 1, 256, 256)]
+# (N, C, H, W): 7×9 odd planes; 4×4 planes (StyleGAN's first block); both again with enough
+# rows for several programs of many rows each (280 rows of 16: 2 programs of 256 rows; 150 of
+# 63: 3 of 64); a 1023-element plane; a plane longer than TILE_MAX (16,641 elements, streamed
+# in 5 chunks, odd length); and the longest row the op promises, 65,536 elements (16 chunks).
+SHAPES = [(2, 3, 7, 9), (3, 5, 4, 4), (4, 70, 4, 4), (3, 50, 7, 9), (1, 2, 31, 33),
+          (1, 1, 129, 129), (1, 1, 256, 256)]
 
 
 def inputs(shape, dtype=torch.float32, seed=0):
@@ -43,16 +45,17 @@ def test_fp32_values_and_gradients_match_the_reference(shape):
         assert relative_error(g, w) < 1e-5, (name, relative_error(g, w))
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 7, 9), (1, 2, 91, 91)])
-def test_bf16_is_computed_in_fp32(shape):
-    """bf16 storage, fp32 arithmetic: the kernel agrees with the fp32 reference on the same
-    bf16 inputs to bf16's rounding, and keeps the dtypes."""
-    args = inputs(shape, torch.bfloat16)
+@pytest.mark.parametrize("dtype, tolerance", [(torch.bfloat16, 1e-2), (torch.float16, 1e-3)])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 9), (1, 1, 129, 129)])
+def test_half_precision_is_computed_in_fp32(shape, dtype, tolerance):
+    """bf16 and fp16 storage, fp32 arithmetic: the kernel agrees with the fp32 reference on
+    the same inputs to the storage type's rounding, and keeps the dtypes."""
+    args = inputs(shape, dtype)
     got = run(lambda *a: fused_adain(*a, impl="triton"), *args)
     want = run(adain_ref, *(t.float() for t in args))
     for name, g, w in zip(("y", "dx", "dscale", "dbias"), got, want, strict=True):
-        assert g.dtype == torch.bfloat16, name
-        assert relative_error(g, w) < 1e-2, (name, relative_error(g, w))
+        assert g.dtype == dtype, name
+        assert relative_error(g, w) < tolerance, (name, relative_error(g, w))
 
 
 def test_mixed_dtypes_and_layouts():
@@ -62,10 +65,14 @@ def test_mixed_dtypes_and_layouts():
     got = run(lambda *a: fused_adain(*a, impl="triton"), x.bfloat16(), scale, bias, dy)
     assert [t.dtype for t in got] == [torch.bfloat16, torch.bfloat16, torch.float32,
                                       torch.float32]
+    want = run(adain_ref, x.bfloat16().float(), scale, bias, dy)
+    assert all(relative_error(g, w) < 1e-2 for g, w in zip(got, want, strict=True))
     cl = x.to(memory_format=torch.channels_last)
     got = run(lambda *a: fused_adain(*a, impl="triton"), cl, scale, bias, dy)
-    want = run(adain_ref, x, scale, bias, dy)
+    want = run(adain_ref, cl, scale, bias, dy)
     assert all(relative_error(g, w) < 1e-5 for g, w in zip(got, want, strict=True))
+    assert got[0].is_contiguous(memory_format=torch.channels_last)  # as the reference keeps it
+    assert want[0].is_contiguous(memory_format=torch.channels_last)
 
 
 def test_double_backward_matches_the_reference():
@@ -76,9 +83,13 @@ def test_double_backward_matches_the_reference():
     v = torch.randn_like(x)
 
     def second(fn):
+        # dy depends on a parameter, as the noise-weighted output does in the path length
+        # penalty: its gradient must flow through the backward too
         xs, ss, bs = (t.clone().requires_grad_(True) for t in (x, scale, bias))
-        gx, gs = torch.autograd.grad((fn(xs, ss, bs) * dy).sum(), (xs, ss), create_graph=True)
-        return torch.autograd.grad((gx * v).sum() + gs.pow(2).sum(), (xs, ss, bs),
+        k = torch.tensor(1.5, device=DEVICE, requires_grad=True)
+        gx, gs = torch.autograd.grad((fn(xs, ss, bs) * dy * k).sum(), (xs, ss),
+                                     create_graph=True)
+        return torch.autograd.grad((gx * v).sum() + gs.pow(2).sum(), (xs, ss, bs, k),
                                    allow_unused=True)
 
     got = second(lambda *a: fused_adain(*a, impl="triton"))
@@ -107,8 +118,9 @@ def test_bad_shapes_are_named():
 
 
 def test_small_planes_share_a_program():
-    """StyleGAN's 4×4 and 8×8 layers (N=32, C=512): a program takes 256 or 64 whole rows, so
-    it still moves 4,096 elements; rows from 4,096 elements on take a program each."""
+    """StyleGAN's 4×4 and 8×8 layers (N=32, C=512): a program takes up to 256 or 64 whole rows,
+    so it still moves 4,096 elements, but not so many that the GPU's SMs go idle; rows from
+    4,096 elements on take a program each."""
     rows = 32 * 512
     assert adain_triton.tile_shape(rows, 16) == (256, 16, 8)
     assert adain_triton.tile_shape(rows, 64) == (64, 64, 8)
@@ -116,3 +128,6 @@ def test_small_planes_share_a_program():
     assert adain_triton.tile_shape(rows, 4096) == (1, 4096, 8)
     assert adain_triton.tile_shape(rows, 8192) == (1, 8192, 16)
     assert adain_triton.tile_shape(3, 16) == (4, 16, 4)  # never more rows than there are
+    # on an H100 (132 SMs: at least 264 programs), 4×4 planes take 32 rows a program
+    assert adain_triton.tile_shape(rows, 16, 264) == (32, 16, 4)
+    assert adain_triton.tile_shape(rows, 16384) == (1, 16384, 32)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -56,3 +57,22 @@ def test_without_triton_installed(monkeypatch):
 def test_an_unknown_impl_is_an_error():
     with pytest.raises(ValueError, match="impl must be one of ref, triton, auto, got 'fast'"):
         dispatch.use_triton("op", "fast", torch.zeros(1))
+
+
+def cuda_tensor(dtype=torch.float32):
+    """What `use_triton` looks at in a CUDA tensor, without a GPU."""
+    return SimpleNamespace(is_cuda=True, dtype=dtype, device=torch.device("cuda", 0))
+
+
+def test_auto_takes_triton_for_cuda_tensors(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dispatch.use_triton("op", "auto", cuda_tensor(), cuda_tensor(torch.bfloat16))
+    assert not dispatch.use_triton("op", "ref", cuda_tensor())
+
+
+def test_an_old_gpu_falls_back_with_a_warning(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 1))
+    with pytest.warns(RuntimeWarning, match="compute capability 6.1; the kernels need 7.0"):
+        assert not dispatch.use_triton("op", "auto", cuda_tensor())

@@ -26,19 +26,26 @@ def run(args: list[str], interpret: bool) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(not HAS_NVIDIA_BACKEND, reason="triton without its NVIDIA backend")
-def test_every_kernel_compiles_for_the_h100():
-    out = run([str(ROOT / "tests" / "kernels" / "compile_for_gpu.py"), "90"], interpret=False)
+def test_every_kernel_compiles_for_the_oldest_and_newest_targets():
+    """sm_90 (H100) and sm_70 (the oldest the dispatcher accepts), every dtype, with and
+    without launch-time alignment (vectorised loads), and no atomics in the reductions."""
+    out = run([str(ROOT / "tests" / "kernels" / "compile_for_gpu.py"), "90", "70"],
+              interpret=False)
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.splitlines()
-    assert len(lines) == 27 and all(line.startswith("ok ") for line in lines)
+    assert len(lines) == 232 and all(line.startswith("ok ") for line in lines)
 
 
 def test_the_kernel_benchmark_runs_through():
-    out = run([str(ROOT / "benchmarks" / "kernels.py"), "--dry-run"], interpret=True)
+    """Every code path at tiny shapes, the interpreter switched on by the script itself; every
+    variant passes its check against the reference."""
+    out = run([str(ROOT / "benchmarks" / "kernels.py"), "--dry-run"], interpret=False)
     assert out.returncode == 0, out.stdout + out.stderr
-    table = [line for line in out.stdout.splitlines() if line.startswith("| ")]
-    assert len(table) == 1 + 2 * 2 * 3 + 2 * 2 + 2  # header, AdaIN, penalty part, critic step
-    assert "not a measurement" in out.stdout
+    section = out.stdout.split("## Kernels")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert len(rows) == 1 + 2 * 2 * 3 + 2 * 2 + 2  # header, AdaIN, penalty part, critic step
+    assert not any("FAILED" in row for row in rows)
+    assert "not a measurement" in section
 
 
 def test_the_kernel_benchmark_says_it_needs_a_gpu():
