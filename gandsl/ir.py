@@ -162,7 +162,8 @@ class Optimizer(BaseModel):
 
 
 class Ratio(BaseModel):
-    """`D steps 5 per G step`."""
+    """`D steps 5 per G step`, or with a condition on the iteration `step`:
+    `D steps 100 per G step if step < 25 or step % 500 == 0` (WGAN's critic warm-up)."""
 
     model_config = _CONFIG
     player: str
@@ -171,6 +172,7 @@ class Ratio(BaseModel):
     span: Span
     player_span: Span
     per_span: Span
+    condition: str | None = None  # a Python expression of `step`; None: the default count
 
 
 class Schedule(BaseModel):

@@ -359,8 +359,9 @@ class _ToSyntax(Transformer):
         return S.TrainStmt("steps", _span(meta), value=c[0])
 
     def t_ratio(self, meta, c):
-        a, n, b = c
-        return S.TrainStmt("ratio", _span(meta), [(str(a), _tspan(a)), (str(b), _tspan(b))], n)
+        a, n, b, condition = c
+        return S.TrainStmt("ratio", _span(meta), [(str(a), _tspan(a)), (str(b), _tspan(b))], n,
+                           condition=condition)
 
     def t_option(self, meta, c):
         a, b, (args, kwargs) = c[0], c[1], _split_args(c[2])

@@ -322,6 +322,7 @@ class TrainStmt:
     value: Expr | None = None
     args: list[Expr] = field(default_factory=list)
     kwargs: list[Kwarg] = field(default_factory=list)
+    condition: Expr | None = None  # `D steps 100 per G step if step < 25`
 
 
 @dataclass(slots=True)

@@ -204,11 +204,8 @@ class Objective:
             "idt_a": idt_a,
         })
         # D minimizes d_b + d_a
-        with torch.no_grad():  # not this player's networks: constants here
-            fake_b_1 = G_ab(a)
-            fake_a_1 = G_ba(b)
-        D_b_fake_b_1 = D_b(fake_b_1)
-        D_a_fake_a_1 = D_a(fake_a_1)
+        D_b_fake_b_1 = D_b(fake_b.detach())
+        D_a_fake_a_1 = D_a(fake_a.detach())
         D_b_b = D_b(b)
         d_b = rt.lsgan_d(D_b_b, D_b_fake_b_1)
         D_a_a = D_a(a)

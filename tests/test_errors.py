@@ -1119,6 +1119,35 @@ def test_e304_a_schedule_names_a_player_not_one_of_its_networks():
     assert d.hint == "`S` is trained by `G`: schedule `G`"
 
 
+@pytest.mark.parametrize("line, code, at, message", [
+    ("  D steps 9 per G step if step < 3\n", "E304", (24, 3),
+     "`D` steps 9 times if step < 3, but how many times otherwise?"),
+    ("  D steps 5 per G step\n  D steps 9 per G step if 2 < 3\n", "E304", (25, 27),
+     "this condition does not depend on `step`, so it is always true or always false"),
+    ("  D steps 5 per G step\n  D steps 9 per G step if step + 1\n", "E304", (25, 27),
+     "a condition is a comparison of `step`"),
+    ("  D steps 5 per G step\n  D steps 9 per G step if step < D\n", "E153", (25, 34),
+     "`D` is not a compile-time value"),
+    ("  D steps 5 per G step\n  D steps 5 per G step if step < 2\n  D steps 9 per G step\n",
+     "E102", (26, 3), "the steps of `D` are set twice"),
+])
+def test_conditional_step_counts(line, code, at, message):
+    src = spec(OBJECTIVE.replace("  adam D (lr=2e-4)\n", "  adam D (lr=2e-4)\n" + line))
+    d = diagnostics(src)[0]
+    assert (d.code, d.span.line, d.span.col) == (code, *at)
+    assert d.message == message
+
+
+def test_e304_every_with_a_varying_count_of_steps():
+    src = spec(OBJECTIVE.replace("D minimizes gan_d(D(x), D(fake))",
+                                 "D minimizes gan_d(D(x), D(fake)) + r1(D, x) every 4")
+               .replace("  adam D (lr=2e-4)\n", "  adam D (lr=2e-4)\n  D steps 5 per G step\n"
+                        "  D steps 9 per G step if step < 3\n"))
+    d = only(src)
+    assert (d.code, d.span.line, d.span.col) == ("E304", 15, 38)
+    assert d.message == "`every 4` counts `D`'s steps, and their number varies"
+
+
 def test_e304_unknown_train_setting_with_hint():
     d = diagnostics(spec(OBJECTIVE.replace("adam D", "adma D")))[-1]
     assert (d.code, d.span.line, d.span.col) == ("E304", 23, 3)

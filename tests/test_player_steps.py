@@ -151,3 +151,29 @@ def test_weights_are_emitted_exactly(tmp_path, weight, shown):
 }}
 """)
     assert f"loss = gan_g + {shown}" in source
+
+
+def test_a_conditional_count_of_steps(tmp_path):
+    """WGAN's critic warm-up: `D steps 4 per G step if step < 2 or step % 5 == 0`, otherwise
+    2; each critic step on a fresh draw, G once per iteration."""
+    networks = HEAD.replace("-> (src: scalar, feat: vector[8])", "-> scalar").replace(
+        "return h -> linear(1), h", "return h -> linear(1)").split("network Q")[0]
+    seen, source = run(tmp_path, """objective {
+  x ~ imgs
+  z ~ normal(8)
+  c ~ categorical(4)
+  fake = G(z, c)
+  D minimizes wgan_d(D(x), D(fake))
+  G minimizes wgan_g(D(fake))
+}
+train {
+  D steps 2 per G step
+  D steps 4 per G step if step < 2 or step % 5 == 0
+  rmsprop G (lr=5e-5)
+  rmsprop D (lr=5e-5)
+}
+""", iterations=7, networks=networks)
+    assert "for _ in range(4 if step < 2 or step % 5 == 0 else 2):" in source
+    d_steps = [sum(1 for it, p, _, _ in seen if it == i and p == "D") for i in range(7)]
+    assert d_steps == [4, 4, 2, 2, 2, 4, 2]
+    assert [it for it, p, _, _ in seen if p == "G"] == list(range(7))

@@ -22,6 +22,14 @@ REFERENCE = [
     ("cyclegan", {"blocks": 6, "S": 128}, {"G_ab": 7_837_699, "D_a": 2_764_737}),
     ("cgan", {}, {"G": 972_784, "D": 1_224_351}),  # the paper's MNIST networks
     ("wgan_gp", {}, {"G": 5_179_907, "D": 4_114_689}),  # igul222 gan_cifar.py, DIM 128
+    ("wgan", {}, {"G": 3_576_704, "D": 2_765_568}),  # martinarjovsky DCGAN_G/DCGAN_D
+    ("lsgan", {}, {"G": 15_591_427, "D": 4_333_441}),  # xudonmao/LSGAN (TF), LSUN 112
+    ("acgan", {}, {"G": 1_050_985, "D": 103_243}),  # eriklindernoren acgan.py
+    # eriklindernoren sgan.py: D exact; its G (1,050,985) holds an embedding it never uses
+    ("sgan", {}, {"G": 1_049_985, "D": 103_756}),
+    ("infogan", {}, {"G": 6_652_481, "D": 6_559_169, "Q": 133_262}),  # openai/InfoGAN MNIST
+    ("ebgan", {}, {"G": 738_433, "D": 1_099_041}),  # eriklindernoren ebgan.py
+    ("pix2pix", {}, {"G": 54_413_955, "D": 2_768_705}),  # junyanz unet_256 + PatchGAN
 ]
 
 
@@ -76,6 +84,13 @@ SMALL = {
     "cyclegan": [{"S": 32, "ngf": 8, "ndf": 8, "blocks": 2}],
     "cgan": [{"S": 12, "nz": 8}],
     "wgan_gp": [{"dim": 8, "nz": 16}],
+    "wgan": [{"S": 16, "ngf": 4, "ndf": 4, "nz": 8}],
+    "lsgan": [{"S": 32, "nz": 16, "gf": 8, "df": 8}],
+    "acgan": [{"S": 16, "nz": 8, "ngf": 8, "ndf": 4}],
+    "sgan": [{"S": 16, "nz": 8, "g_ch": 16, "d_ch": 4}],
+    "infogan": [{"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}],
+    "ebgan": [{"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}],
+    "pix2pix": [{"S": 64, "ngf": 8, "ndf": 8}],
 }
 
 

@@ -27,6 +27,13 @@ SMALL = {  # tiny versions of every spec, and offline data for each
     "cyclegan": ({"S": 16, "ngf": 4, "ndf": 4, "blocks": 1, "d_layers": 2}, "shapes"),
     "cgan": ({"S": 12, "nz": 8}, "digits"),
     "wgan_gp": ({"dim": 4, "nz": 8}, "shapes"),
+    "wgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
+    "lsgan": ({"S": 32, "nz": 16, "gf": 8, "df": 8}, "shapes"),
+    "acgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 4}, "digits"),
+    "sgan": ({"S": 16, "nz": 8, "g_ch": 16, "d_ch": 4}, "digits"),
+    "infogan": ({"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}, "digits"),
+    "ebgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}, "digits"),
+    "pix2pix": ({"S": 64, "ngf": 8, "ndf": 8}, "shapes"),
 }
 
 

@@ -228,6 +228,13 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
             if who not in known:
                 diags.error("E304", f"`{who}` is not a player", span,
                             did_you_mean(who, players))
+    varying = {r.player: r for r in train.ratios if r.condition is not None}
+    for p in spec.objective.players:
+        for t in p.terms if p.name in varying else ():
+            if t.every:
+                diags.error("E304", f"`every {t.every}` counts `{p.name}`'s steps, and their "
+                            "number varies", t.span,
+                            notes=[("the varying count", varying[p.name].span)])
     for sched in train.schedules:  # a schedule scales an optimizer: one per player
         who = sched.player
         if who is not None and who not in known:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
+import textwrap
 from pathlib import Path
 
 import jinja2
@@ -69,7 +70,8 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         path=path,
         command=command,
         sha256=spec.sha256,
-        title=docstring(spec.title or f"The networks of {spec.name}."),
+        # The first line follows `"""`: wrapped to stay within 100 columns.
+        title=docstring(textwrap.fill(spec.title or f"The networks of {spec.name}.", 96)),
         classes=sources,
         any_outputs=any(c.output_class for c in sources),
         uses_F="F" in uses,

@@ -59,6 +59,15 @@ class ObjectiveSource:
 class _Step:
     player: Player
     repeat: int  # > 1: a loop of fresh draws
+    cases: list[tuple[int, str]] = field(default_factory=list)  # (count, condition on step)
+
+    @property
+    def loops(self) -> bool:
+        return self.repeat > 1 or bool(self.cases)
+
+    def count(self) -> str:
+        """How many times, as Python: `5`, or `100 if step < 25 or step % 500 == 0 else 5`."""
+        return "".join(f"{n} if {c} else " for n, c in self.cases) + str(self.repeat)
 
 
 def build_objective(spec: Spec) -> ObjectiveSource:
@@ -156,8 +165,13 @@ def _merge_identical(nodes: list[ONode]) -> dict[int, int]:
 
 def _schedule(spec: Spec) -> list[_Step]:
     """The players' steps in the order of their `minimizes` statements."""
-    ratios = {r.player: r.steps for r in spec.train.ratios} if spec.train else {}
-    return [_Step(p, ratios.get(p.name, 1)) for p in spec.objective.players]
+    ratios = spec.train.ratios if spec.train else []
+    steps = []
+    for p in spec.objective.players:
+        mine = [r for r in ratios if r.player == p.name]
+        default = next((r.steps for r in mine if r.condition is None), 1)
+        steps.append(_Step(p, default, [(r.steps, r.condition) for r in mine if r.condition]))
+    return steps
 
 
 def _groups(steps: list[_Step]) -> list[list[_Step]]:
@@ -165,7 +179,7 @@ def _groups(steps: list[_Step]) -> list[list[_Step]]:
     one-step players after it join that group."""
     groups: list[list[_Step]] = []
     for s in steps:
-        if not groups or s.repeat > 1:
+        if not groups or s.loops:
             groups.append([s])
         else:
             groups[-1].append(s)
@@ -227,15 +241,21 @@ class _Writer:
         updated: set[str] = set()  # networks updated so far in this group
         lines: list[str] = []
         rest = group
-        if group[0].repeat > 1:
+        if group[0].loops:
             s, k = group[0], group[0].repeat
             need = self._needed(s.player)
             body, drawn = self._draws(need)
             computed.update({i: (v, False) for i, v in drawn.items()})
+            # lazy terms count the player's own steps; the check rejects them with `cases`
             body += self._step(s, need, [], computed, updated, counter=f"step * {k} + i")
             loop_var = "i" if any(t.every for t in s.player.terms) else "_"
-            lines.append(f"for {loop_var} in range({k}):  # {s.player.name} steps {k} times, "
-                         "each on a fresh draw")
+            if s.cases:  # the count is an expression: the comment gets a line of its own
+                cases = "".join(f", {n} if {c}" for n, c in s.cases)
+                lines.append(f"# {s.player.name} steps {k} times{cases}; each on a fresh draw")
+                lines.append(f"for {loop_var} in range({s.count()}):")
+            else:
+                lines.append(f"for {loop_var} in range({k}):  # {s.player.name} steps {k} times, "
+                             "each on a fresh draw")
             lines += ["    " + x for x in body]
             updated |= set(s.player.networks)
             rest = group[1:]
@@ -259,7 +279,7 @@ class _Writer:
         eager = [t for t in player.terms if not t.every]
         lazy = [t for t in player.terms if t.every]
         eager_need = set(self._needed_for(eager))
-        called = {self.nodes[i].name for i in need if self.nodes[i].op in ("call", "netfn")}
+        called = self._fresh_calls(need, mine, computed, updated)
         refs: dict[int, str] = {}  # this step's view: detached where it needs no gradient
         raw: dict[int, str] = {}  # the variables themselves, graphs included
         ctx = (mine, later, computed, updated, called, refs, raw)
@@ -292,6 +312,25 @@ class _Writer:
             lines.append(f'update("{player.name}", loss, terms)')
         return lines
 
+    def _fresh_calls(self, need: list[int], mine: set[str],
+                     computed: dict[int, tuple[str, bool]], updated: set[str]) -> set[str]:
+        """Networks this step runs anew: a call not computed yet, or one it must
+        differentiate that is stale or was computed without its graph. A constant made
+        earlier by such a network is made again, so that this step's comparisons do not mix
+        old and new weights (feature matching's D(x) and D(fake)); otherwise it is reused,
+        as the reference loops feed D the fakes of G's step."""
+        fresh = set()
+        for i in need:
+            node = self.nodes[i]
+            if node.op not in ("call", "netfn"):
+                continue
+            nets = self._networks_of(i)
+            if i not in computed:
+                fresh.add(node.name)
+            elif nets & mine and (nets & updated or not computed[i][1]):
+                fresh.add(node.name)
+        return fresh
+
     def _needed_for(self, terms) -> list[int]:
         need: set[int] = set()
         for t in terms:
@@ -312,8 +351,8 @@ class _Writer:
                 var, has_graph = computed[i]
                 stale = nets & updated
                 # A value made by a network updated since is reused as a constant (the
-                # reference loops feed D the fakes of G's step), unless this step calls
-                # that network again: then both sides of a comparison must be fresh.
+                # reference loops feed D the fakes of G's step), unless this step runs that
+                # network anew: then both sides of a comparison must be fresh.
                 if not grad_here and not (stale & called):
                     refs[i], raw[i] = (self._detached(node, var) if has_graph else var), var
                     continue

@@ -10,6 +10,7 @@ from ..consteval import ConstError, as_int, describe
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir import Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
 from .globals import Globals, Poison, const_or_poison
+from .step_condition import step_condition
 
 OPTIMIZERS: dict[str, tuple[str, ...]] = {
     "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
@@ -81,21 +82,46 @@ def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfi
                     diags.error("E102", f"`{st.kind}` is set twice", st.span)
                 setattr(cfg, st.kind, n)
         elif st.kind == "ratio":
-            (a, a_span), (b, b_span) = st.words
-            n = _positive_int(st.value, g, diags, "steps")
-            if a == b:
-                diags.error("E304", f"`{a}` cannot take steps per its own step", b_span,
-                            hint="name the other player: `D steps 5 per G step`")
-            elif n is not None:
-                if any(r.player == a for r in cfg.ratios):
-                    diags.error("E102", f"the steps of `{a}` are set twice", a_span)
-                cfg.ratios.append(Ratio(player=a, steps=n, per=b, span=st.span,
-                                        player_span=a_span, per_span=b_span))
+            _ratio(st, cfg, g, diags)
         elif st.kind == "option":
             _option(st, cfg, g, diags)
         else:
             _player_fn(st, cfg, g, diags)
+    default_ratio_missing(cfg, diags)
     return cfg
+
+
+def _ratio(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
+    """`D steps 5 per G step`, and conditional counts `D steps 100 per G step if step < 25`:
+    one count without a condition (the default), then any number with one, tried in order."""
+    (a, a_span), (b, b_span) = st.words
+    n = _positive_int(st.value, g, diags, "steps")
+    condition = step_condition(st.condition, g, diags) if st.condition is not None else None
+    if a == b:
+        diags.error("E304", f"`{a}` cannot take steps per its own step", b_span,
+                    hint="name the other player: `D steps 5 per G step`")
+        return
+    if n is None or (st.condition is not None and condition is None):
+        return
+    mine = [r for r in cfg.ratios if r.player == a]
+    if condition is None and any(r.condition is None for r in mine):
+        diags.error("E102", f"the steps of `{a}` are set twice", a_span)
+        return
+    if mine and mine[0].per != b:
+        diags.error("E304", f"`{a}` steps per `{mine[0].per}` elsewhere, here per `{b}`", b_span)
+        return
+    cfg.ratios.append(Ratio(player=a, steps=n, per=b, span=st.span, player_span=a_span,
+                            per_span=b_span, condition=condition))
+
+
+def default_ratio_missing(cfg: TrainConfig, diags: Diagnostics) -> None:
+    """A conditional count needs the count of the other iterations."""
+    for r in cfg.ratios:
+        if r.condition is not None and not any(
+                o.player == r.player and o.condition is None for o in cfg.ratios):
+            diags.error("E304", f"`{r.player}` steps {r.steps} times if {r.condition}, but how "
+                        "many times otherwise?", r.span,
+                        hint=f"add e.g. `{r.player} steps 5 per {r.per} step`")
 
 
 def _positive_int(expr: S.Expr, g: Globals, diags: Diagnostics, what: str) -> int | None:
