@@ -177,3 +177,33 @@ train {
     d_steps = [sum(1 for it, p, _, _ in seen if it == i and p == "D") for i in range(7)]
     assert d_steps == [4, 4, 2, 2, 2, 4, 2]
     assert [it for it, p, _, _ in seen if p == "G"] == list(range(7))
+
+
+def test_d_trains_on_the_fakes_of_gs_step(tmp_path):
+    """G first, then D (the PyTorch-GAN and CycleGAN loops): D's step reuses the fakes G made
+    before its update, detached; G runs once per iteration."""
+    spec = tmp_path / "gfirst.gan"
+    spec.write_text(HEAD + """objective {
+  x ~ imgs
+  z ~ normal(8)
+  c ~ categorical(4)
+  fake = G(z, c)
+  G minimizes gan_g(D(fake).src)
+  D minimizes gan_d(D(x).src, D(fake).src)
+}
+""")
+    loaded = gandsl.load(spec)
+    assert "D_fake_1 = D(fake.detach())" in loaded.source
+    nets = {n: c() for n, c in loaded.classes.items()}
+    calls = []
+    nets["G"].register_forward_hook(lambda *a: calls.append("G"))
+    objective = loaded.module.Objective(nets)
+    optimizers = objective.optimizers()
+
+    def update(player, loss, terms):
+        optimizers[player].zero_grad()
+        loss.backward()
+        optimizers[player].step()
+
+    objective.iteration(0, Batch(), update)
+    assert calls == ["G"]
