@@ -44,7 +44,7 @@ class Node(BaseModel):
 
     model_config = _CONFIG
     id: int
-    op: str  # "input" | "add" | "sub" | "scale" | a layer name from `gandsl.layers.LAYERS`
+    op: str  # "input" | "add" | "sub" | "mul" | "scale" | a layer name from `gandsl.layers.LAYERS`
     x: int | None = None  # the chained input
     values: dict[str, list[int]] = Field(default_factory=dict)  # tensor-valued arguments
     args: dict[str, Any] = Field(default_factory=dict)  # compile-time arguments, defaults filled

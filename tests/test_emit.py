@@ -106,3 +106,19 @@ def test_residual_input_is_not_overwritten():
     body = result.python.split("def forward")[1]
     assert "out = self.res_1(x)" in body and "out = out + x" in body
     assert "out_1 = self.res_2(out)" in body and "out = out_1 + out" in body
+
+
+def test_product_of_tensors_is_elementwise(tmp_path):
+    """ACGAN's conditioning `z * (y -> embedding(nz))` is torch.mul(label_emb(y), z)."""
+    import torch
+
+    import gandsl
+
+    path = tmp_path / "p.gan"
+    path.write_text("gan p\nnetwork G(z: latent[6], y: class[4]) -> vector[6] {\n"
+                    "  return z * (y -> embedding(6))\n}\n")
+    loaded = gandsl.load(path)
+    g = loaded.networks["G"]
+    assert "out = z * out  # (B, 6)" in loaded.source
+    z, y = torch.randn(3, 6), torch.tensor([0, 3, 1])
+    assert torch.equal(g(z, y), z * g.embedding_1.weight[y])

@@ -737,18 +737,18 @@ def test_e201_map_into_linear_suggests_flatten():
     assert "flatten" in d.hint
 
 
-def test_e201_product_of_tensors_and_unreduced_loss():
+def test_e201_quotient_of_tensors_and_unreduced_loss():
     src = """\
     data images: image[3, 32, 32] = image_folder("data/images")
 
     network G(z: latent[64]) -> image[3, 32, 32] {
       h = z -> linear(3 * 32 * 32) -> tanh -> reshape(3, 32, 32)
-      return h * h
+      return h / h
     }
     """
     d = only(src)
     assert (d.code, d.span.line, d.span.col) == ("E201", 5, 10)
-    assert d.message == "`*` between a tensor and a tensor is not defined"
+    assert d.message == "`/` between a tensor and a tensor is not defined"
 
     src = spec(OBJECTIVE.replace("gan_g(D(fake))", "D(fake)"))
     d = only(src)
@@ -766,6 +766,18 @@ def test_e202_add_of_different_shapes_names_both():
     d = only(src)
     assert (d.code, d.span.line, d.span.col) == ("E202", 3, 10)
     assert "map[8, 32, 32]" in d.message and "image[3, 32, 32]" in d.message
+
+
+def test_e202_product_of_different_shapes_names_both():
+    src = """\
+    network G(z: latent[64], y: class[10]) -> vector[64] {
+      h = z * (y -> embedding(32))
+      return h
+    }
+    """
+    d = only(src)
+    assert (d.code, d.span.line, d.span.col) == ("E202", 2, 7)
+    assert d.message == "cannot multiply latent[64] and vector[32]: shapes must be equal"
 
 
 def test_e202_concat_of_different_sizes_names_both():
@@ -1176,6 +1188,21 @@ def test_e305_invalid_data_declarations():
     assert [(d.code, d.span.line, d.span.col) for d in ds] == [
         ("E305", 1, 9), ("E305", 2, 28), ("E305", 5, 10)]
     assert "image[3, 32, 32]" in ds[2].message and "image[3, 64, 64]" in ds[2].message
+
+
+def test_e305_aligned_pairs_come_from_pair_sources():
+    src = """\
+    data a: image[3, 32, 32], image[3, 32, 32] = image_folder("data/a")
+    data b: image[3, 32, 32] = aligned_folder("data/b")
+    data c: image[3, 32, 32], image[1, 32, 32] = aligned_folder("data/c")
+    data d: image[3, 32, 32], image[1, 32, 32], class[3] = shapes()
+    """
+    ds = diagnostics(src)
+    assert [(d.code, d.span.line, d.span.col) for d in ds] == [
+        ("E305", 1, 46), ("E305", 2, 28), ("E305", 4, 9)]
+    assert ds[0].message == ("`image_folder` yields single images; a pair of images comes "
+                             "from `aligned_folder` or `shapes`")
+    assert "declare two image fields" in ds[1].message
 
 
 def test_e305_labels_of_a_dataset_without_labels():

@@ -39,12 +39,12 @@ def _infer(node: Node, types: dict[int, TensorType | None], net: Network,
     x = types.get(node.x) if node.x is not None else None
     if node.x is not None and x is None:
         return None  # the input already failed
-    if node.op in ("add", "sub"):
+    if node.op in ("add", "sub", "mul"):
         other = types.get(node.values["other"][0])
         if other is None:
             return None
         if x.family != other.family or x.dims != other.dims:
-            word = "add" if node.op == "add" else "subtract"
+            word = {"add": "add", "sub": "subtract", "mul": "multiply"}[node.op]
             diags.error("E202", f"cannot {word} {x} and {other}: shapes must be equal",
                         node.span)
             return None

@@ -29,10 +29,11 @@ class Request:
     channels: int
     height: int
     width: int
-    label: LabelKind | None  # None: images only
+    label: LabelKind | None  # None: images only (or a pair of images)
     n_labels: int  # 0 when `label` is None
     source: str
     kwargs: dict[str, Any]  # positional arguments bound to their keyword names
+    pair: tuple[int, int, int] | None = None  # (C, H, W) of the second image of a pair
 
     @property
     def mode(self) -> str:
@@ -51,15 +52,17 @@ def request(ds: Dataset, spec_path: str, keywords: tuple[str, ...]) -> Request:
             raise DataError(f"{what}: `{key}` is given both by position and by name")
         kwargs[key] = value
     c, h, w = ds.fields[0].dims
-    label = ds.fields[1] if len(ds.fields) > 1 else None
+    second = ds.fields[1] if len(ds.fields) > 1 else None
+    pair = tuple(second.dims) if second is not None and second.kind == "image" else None
+    label = second if pair is None else None
     return Request(name=ds.name, what=what, channels=c, height=h, width=w,
                    label=None if label is None else label.kind,  # type: ignore[arg-type]
                    n_labels=0 if label is None else label.dims[0],
-                   source=ds.source or "", kwargs=kwargs)
+                   source=ds.source or "", kwargs=kwargs, pair=pair)  # type: ignore[arg-type]
 
 
 class ImageDataset(TorchDataset, ABC):
-    """A map-style dataset of `(image,)` or `(image, label)` samples.
+    """A map-style dataset of `(image,)`, `(image, label)` or `(image, image)` samples.
 
     image: float32 (C, H, W) in [-1, 1]; label: an `int` class index for `class[N]`, a float32
     (N,) tensor of 0/1 for `label[N]`. `order_key` names the sampling order: two datasets with
@@ -76,7 +79,7 @@ class ImageDataset(TorchDataset, ABC):
 
     @abstractmethod
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        """Sample `index`: `(image,)` or `(image, label)`."""
+        """Sample `index`: `(image,)`, `(image, label)` or an aligned pair `(a, b)`."""
 
     def describe(self) -> str:
         """One line for the trainer's log: where the images come from."""

@@ -6,14 +6,16 @@ image shape and label field; declarations are numbered in spec order (unions ski
 - declaration i gets `seed=i`, so no two declarations draw the same scenes;
 - unlabelled declarations get `domain="a"` (circles), then `"b"` (squares), alternating:
   CycleGAN's domain_a / domain_b become two unpaired domains;
-- `label[N]` gets the attributes, `class[N]` the classes (see `shapes`).
+- `label[N]` gets the attributes, `class[N]` the classes (see `shapes`);
+- an aligned pair (`image[...], image[...]`) gets no domain: shapes draws each scene as a
+  circle and as a square, the two halves of one sample.
 
 `--data digits` serves every declaration with the digits train split (1-channel specs only).
 
 `--data PATH` (any other value; a folder, relative to the working directory like any
 command-line path) serves every declaration from that folder: `image_folder(PATH)`, with
-class subfolders for a label field, or `celeba(PATH, attrs=...)` for a `celeba` declaration
-(its own `attrs` and `attr_file` kept).
+class subfolders for a label field, `celeba(PATH, attrs=...)` for a `celeba` declaration
+(its own `attrs` and `attr_file` kept), or `aligned_folder(PATH)` for an aligned pair.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..ir import Dataset, Spec
-from ..lower.globals import DATA_SOURCES
+from ..lower.globals import DATA_SOURCES, PAIR_SOURCES
+from .aligned import AlignedFolderDataset
 from .base import ImageDataset, Request, request
 from .celeba import CelebADataset
 from .digits import DigitsDataset
@@ -39,6 +42,7 @@ BUILDERS: dict[str, Builder] = {
     "shapes": lambda req, root: ShapesDataset(req),
     "image_folder": ImageFolderDataset,
     "celeba": CelebADataset,
+    "aligned_folder": AlignedFolderDataset,
 }
 
 
@@ -71,14 +75,14 @@ def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Reques
     source = override
     if override not in OVERRIDES:  # a folder
         kwargs["path"] = str(Path(override).expanduser().absolute())
-        source = "image_folder"
+        source = "image_folder" if base.pair is None else "aligned_folder"
         if base.source == "celeba" and base.label == "label":
             source = "celeba"
             kwargs.update({k: v for k, v in base.kwargs.items() if k != "path"})
     elif override == "shapes":
         plain = [d for d in spec.datasets if d.source is not None]  # unions are not served
         kwargs["seed"] = [d.name for d in plain].index(ds.name)
-        if len(ds.fields) == 1:
+        if len(ds.fields) == 1:  # a pair gets no domain: its halves are the two domains
             unlabelled = [d.name for d in plain if len(d.fields) == 1]
             kwargs["domain"] = "ab"[unlabelled.index(ds.name) % 2]
     return replace(base, what=f"{base.what} (--data {override})", source=source,
@@ -90,6 +94,9 @@ def build_dataset(spec: Spec, ds: Dataset, override: str | None = None,
     """The dataset serving one (non-union) declaration. Raises DataError."""
     check_override(override)
     req = declaration_request(spec, ds, override)
+    if req.pair is not None and req.source not in PAIR_SOURCES:
+        raise DataError(f"{req.what}: `{req.source}` yields single images, the declaration "
+                        f"is an aligned pair; pairs come from {', '.join(PAIR_SOURCES)}")
     builder = BUILDERS.get(req.source)
     if builder is None:
         raise DataError(f"{where(ds, spec.path)}: the `{req.source}` source is not available "

@@ -11,6 +11,8 @@ What a declaration gets, by its fields:
   domains). With the same `seed` (and `size`), sample i of domain a and sample i of domain b
   are the same scene drawn as a circle and as a square, and the loader shuffles both in the
   same order, so their batches are paired (pix2pix).
+- `image, image` (an aligned pair): every scene drawn as a circle (the first image) and as a
+  square (the second, at its own declared shape): pix2pix's A → B with exact pairs.
 - `label[N]`, N ≤ 10: multi-hot attributes, by default the first N of `ATTRIBUTES`:
   red, green, blue (exclusive, none for magenta: CelebA's Black/Blond/Brown_Hair), large,
   dark (independent: Male, Young), then one per kind. `labels=["large", "red", ...]` picks
@@ -96,9 +98,14 @@ class ShapesDataset(ImageDataset):
         if self.domain is not None and self.domain not in DOMAINS:
             raise DataError(f"{req.what}: shapes(domain={self.domain!r}): expected \"a\" "
                             "(circles) or \"b\" (squares)")
-        if req.channels not in (1, 3):
-            raise DataError(f"{req.what}: shapes draws 1 (grey) or 3 (RGB) channels, the spec "
-                            f"declares image[{req.channels}, {req.height}, {req.width}]")
+        for c, h, w in ((req.channels, req.height, req.width), *([req.pair] if req.pair else [])):
+            if c not in (1, 3):
+                raise DataError(f"{req.what}: shapes draws 1 (grey) or 3 (RGB) channels, the "
+                                f"spec declares image[{c}, {h}, {w}]")
+        if req.pair is not None and self.domain is not None:
+            raise DataError(f"{req.what}: shapes(domain={self.domain!r}) draws one kind, but "
+                            "the declaration is an aligned pair: its images are the circle "
+                            "(domain a) and the square (domain b) of each scene")
         labels = kw.get("labels", True)
         if labels is False and req.label is not None:
             raise DataError(f"{req.what}: shapes(labels=false) yields no labels, the spec "
@@ -133,6 +140,9 @@ class ShapesDataset(ImageDataset):
         if not 0 <= index < self.size:
             raise IndexError(index)
         s = self.scene(index)
+        if self.req.pair is not None:
+            return (render(s.with_kind(DOMAINS["a"]), self.req.channels, self.req.height,
+                           self.req.width), render(s.with_kind(DOMAINS["b"]), *self.req.pair))
         img = render(s, self.req.channels, self.req.height, self.req.width)
         if self.req.label == "label":
             return (img, attribute_vector(s, self.attributes))
@@ -142,7 +152,7 @@ class ShapesDataset(ImageDataset):
 
     def describe(self) -> str:
         what = f"domain {self.domain} ({DOMAINS[self.domain]}s)" if self.domain else \
-            ", ".join(self.kinds)
+            "pairs circle → square" if self.req.pair else ", ".join(self.kinds)
         if self.attributes:
             what += "; attributes " + ", ".join(self.attributes)
         elif self.req.label == "class":

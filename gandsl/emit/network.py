@@ -233,8 +233,9 @@ class _Builder:
 
     def _node(self, node: Node, target: str, batch: str) -> None:
         x = self.var_of.get(node.x) if node.x is not None else None
-        if node.op in ("add", "sub"):
-            expr = f"{x} {'+' if node.op == 'add' else '-'} {self.var_of[node.values['other'][0]]}"
+        if node.op in ("add", "sub", "mul"):
+            sign = {"add": "+", "sub": "-", "mul": "*"}[node.op]
+            expr = f"{x} {sign} {self.var_of[node.values['other'][0]]}"
         elif node.op == "scale":
             f, op = node.args["factor"], node.args.get("op", "*")
             expr = f"-{x}" if (f, op) == (-1, "*") else f"{x} {op} {f!r}"

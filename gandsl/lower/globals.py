@@ -33,7 +33,9 @@ DATA_SOURCES: dict[str, tuple[str, ...]] = {
     "image_folder": ("path", "labels"),
     "celeba": ("path", "attrs", "attr_file"),
     "segmentation_folder": ("path", "classes"),
+    "aligned_folder": ("path",),  # pix2pix's A|B files: one image holding both halves
 }
+PAIR_SOURCES = ("aligned_folder", "shapes")  # the sources that yield aligned image pairs
 
 
 class Poison:
@@ -397,10 +399,11 @@ def _dataset(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None
     fields = [eval_type(t, g, diags) for t in item.types]
     if any(f is None for f in fields):
         return None
-    if fields[0].kind != "image" or any(f.kind not in ("label", "class") for f in fields[1:]) \
-            or len(fields) > 2:
-        diags.error("E305", "a dataset yields an image, optionally followed by one `label[N]` "
-                    "or `class[N]`", item.types[0].span.to(item.types[-1].span))
+    if fields[0].kind != "image" or len(fields) > 2 or any(
+            f.kind not in ("label", "class", "image") for f in fields[1:]):
+        diags.error("E305", "a dataset yields an image, optionally followed by one `label[N]`, "
+                    "`class[N]` or a second `image[...]` (an aligned pair)",
+                    item.types[0].span.to(item.types[-1].span))
         return None
     src = item.source
     if not (isinstance(src, S.Call) and isinstance(src.func, S.Name)):
@@ -417,9 +420,19 @@ def _dataset(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None
         if kw.name not in DATA_SOURCES[name]:
             diags.error("E104", f"`{name}` has no argument `{kw.name}`", kw.span,
                         did_you_mean(kw.name, DATA_SOURCES[name]))
+    pair = len(fields) == 2 and fields[1].kind == "image"
+    if pair and name not in PAIR_SOURCES:
+        diags.error("E305", f"`{name}` yields single images; a pair of images comes from "
+                    f"{' or '.join(f'`{s}`' for s in PAIR_SOURCES)}", src.func.span)
+        return None
+    if name == "aligned_folder" and not pair:
+        diags.error("E305", "`aligned_folder` yields aligned pairs: declare two image fields, "
+                    "e.g. `data facades: image[3, S, S], image[3, S, S] = aligned_folder(...)`",
+                    src.func.span)
+        return None
     args = [const_or_poison(a, g.resolve, diags) for a in src.args]
     kwargs = {kw.name: const_or_poison(kw.value, g.resolve, diags) for kw in src.kwargs}
-    if len(fields) == 2 and fields[1].labels is None:
+    if len(fields) == 2 and fields[1].kind != "image" and fields[1].labels is None:
         kind = "attributes" if fields[1].kind == "label" else "classes"
         part = LabelPart(dataset=item.name, size=fields[1].dims[0], kind=kind)
         fields[1] = fields[1].model_copy(update={"labels": LabelSet(parts=(part,))})

@@ -21,6 +21,8 @@ from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, eval_type
 
+_ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
+
 MAX_BLOCK_DEPTH = 32
 MAX_NODES = 20_000  # per network, after expanding loops and blocks
 
@@ -407,9 +409,9 @@ class NetworkLowering:
             if not isinstance(acc, Val) and not isinstance(rhs, Val):
                 acc = self._const(S.BinOp(span, S.Lit(span, acc), [(op, S.Lit(span, rhs))]),
                                   scope)
-            elif op in ("+", "-") and isinstance(acc, Val) and isinstance(rhs, Val):
-                acc = self._node("add" if op == "+" else "sub", span, x=acc,
-                                 values={"other": [rhs.node]})
+            elif op in ("+", "-", "*") and isinstance(acc, Val) and isinstance(rhs, Val):
+                # elementwise: residual sums, and products such as ACGAN's embedding · z
+                acc = self._node(_ELEMENTWISE[op], span, x=acc, values={"other": [rhs.node]})
             elif op in ("*", "/") and (isinstance(acc, Val) != isinstance(rhs, Val)):
                 tensor, number = (acc, rhs) if isinstance(acc, Val) else (rhs, acc)
                 if op == "/" and not isinstance(acc, Val):
@@ -425,7 +427,8 @@ class NetworkLowering:
             else:
                 self.diags.error("E201", f"`{op}` between {self._what(acc)} and "
                                  f"{self._what(rhs)} is not defined", span,
-                                 hint="tensors may be added, subtracted, and scaled by numbers")
+                                 hint="tensors of one shape may be added, subtracted and "
+                                 "multiplied, and scaled by numbers")
                 return POISON
             prev = operand
         return acc
