@@ -176,8 +176,12 @@ class Ratio(BaseModel):
 
 
 class Schedule(BaseModel):
+    """`lr G linear_decay(...)` scales a player's learning rate; `momentum D ramp(to=0.7,
+    ...)` moves its optimizer's momentum (the vanilla GAN's 0.5 → 0.7)."""
+
     model_config = _CONFIG
-    kind: Literal["constant", "linear_decay", "step_decay"]
+    kind: Literal["constant", "linear_decay", "step_decay", "ramp"]
+    setting: Literal["lr", "momentum"] = "lr"
     player: str | None  # None: every player
     kwargs: dict[str, Any]
     span: Span

@@ -22,7 +22,7 @@ from gandsl.diagnostics import CODES, GandslError, render_all
 from gandsl.functions import DISTRIBUTIONS, FUNCTIONS
 from gandsl.layers import LAYERS
 from gandsl.lower.globals import DATA_SOURCES
-from gandsl.lower.train import INITS, OPTIMIZERS, OPTIONS, SCHEDULES
+from gandsl.lower.train import INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
 from gandsl.pipeline import check_source, compile_source
 from gandsl.types import KINDS
 
@@ -119,7 +119,8 @@ def test_every_type_kind_is_documented():
 
 def test_every_data_source_and_train_keyword_is_documented():
     assert _missing(DATA_SOURCES, r"`{}`") == []
-    assert _missing([*OPTIMIZERS, *SCHEDULES, *OPTIONS, *INITS], r"^\| `{}` \|") == []
+    keywords = [*OPTIMIZERS, *SCHEDULES, *MOMENTUM_SCHEDULES, *OPTIONS, *INITS]
+    assert _missing(keywords, r"^\| `{}` \|") == []
 
 
 # ---- docs/errors.md ------------------------------------------------------------------------

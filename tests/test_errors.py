@@ -1115,6 +1115,24 @@ def test_e304_invalid_train_statements():
     assert ds[2].message == "unknown learning-rate schedule `cosine`"
 
 
+def test_e304_momentum_schedules():
+    src = spec(OBJECTIVE.replace("adam D (lr=2e-4)", "sgd D (lr=0.1)\n"
+                                 "  momentum D ramp(to=0.7, end=100)\n"
+                                 "  momentum G ramp(to=0.7, end=100)\n"
+                                 "  momentum ramp(to=1.5, end=10)\n"
+                                 "  momentum D ramp(end=10)\n"
+                                 "  momentum D linear_decay(end=10)"))
+    ds = diagnostics(src)
+    assert [(d.code, d.span.line, d.span.col, d.message) for d in ds] == [
+        ("E304", 25, 3, "a momentum schedule moves the momentum of sgd or rmsprop; `G` uses "
+                        "`adam`"),
+        ("E304", 26, 20, "`to` of `ramp` must be a momentum in [0, 1), got `1.5`"),
+        ("E304", 27, 3, "`ramp` needs `to`: the momentum it reaches at step `end`"),
+        ("E304", 28, 14, "unknown momentum schedule `linear_decay`"),
+    ]
+    assert ds[0].hint == "e.g. `sgd G (lr=0.1, momentum=0.5)`"
+
+
 def test_e304_a_schedule_names_a_player_not_one_of_its_networks():
     src = GROUP_SPEC + textwrap.dedent("""\
     train {

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 import gandsl
 from gandsl.train.config import RunConfig
-from gandsl.train.schedule import factor
+from gandsl.train.schedule import factor, momentum
 from gandsl.train.trainer import Trainer
 
 TINY = """\
@@ -107,6 +107,28 @@ def test_schedule_applied_to_each_player(tmp_path):
                     t.optimizers["D"].param_groups[0]["lr"]))
     assert [round(g, 10) for g, _ in lrs] == [1e-3, 7.5e-4, 5e-4, 2.5e-4]
     assert [round(d, 10) for _, d in lrs] == [1e-3, 5e-4, 2.5e-4, 1.25e-4]
+
+
+def test_momentum_ramp_moves_sgd_momentum_and_exp_decay_floors(tmp_path):
+    """The vanilla GAN's schedules: momentum 0.5 → 0.7 between `start` and `end`, and the
+    learning rate divided by a factor every step down to `min_lr`."""
+    assert [round(momentum({"to": 0.7, "start": 2, "end": 6}, 0.5)(s), 10)
+            for s in range(8)] == [0.5, 0.5, 0.5, 0.55, 0.6, 0.65, 0.7, 0.7]
+    spec = tmp_path / "tiny.gan"
+    spec.write_text(TINY.replace("adam G (lr=1e-3)", "sgd G (lr=1e-3, momentum=0.5)").replace(
+        "TRAIN", "momentum G ramp(to=0.7, end=4)\n  lr G step_decay(every=1, gamma=0.5, "
+        "min_lr=2e-4)"))
+    t = Trainer(RunConfig(spec=str(spec), data="digits", steps=8, out=tmp_path / "run",
+                          progress=False, sample_every=1000, checkpoint_every=1000))
+    seen = []
+    for s in range(6):
+        t.step = s
+        t._set_lr()
+        g = t.optimizers["G"].param_groups[0]
+        seen.append((round(g["momentum"], 10), round(g["lr"], 10)))
+    assert seen == [(0.5, 1e-3), (0.55, 5e-4), (0.6, 2.5e-4), (0.65, 2e-4), (0.7, 2e-4),
+                    (0.7, 2e-4)]
+    assert "momentum" not in t.optimizers["D"].param_groups[0]  # D's adam: untouched
 
 
 def test_ema_follows_its_formula(tmp_path):

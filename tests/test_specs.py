@@ -14,6 +14,7 @@ from gandsl.pipeline import compile_source, read_spec
 
 # Reference parameter counts (../shared/reference/seed_models.md), per network.
 REFERENCE = [
+    ("gan", {}, {"G": 2_503_984, "D": 1_231_441}),  # goodfeli/adversarial mnist.yaml
     ("dcgan", {}, {"G": 3_576_704, "D": 2_765_568}),  # pytorch/examples dcgan
     ("stargan", {}, {"G": 8_430_528, "D": 44_762_048}),  # yunjey/stargan, CelebA c=5
     ("stargan", {"both": True}, {"G": 8_461_888, "D": 44_827_584}),  # CelebA+RaFD, mask
@@ -78,6 +79,7 @@ def test_every_layer_count_matches_its_module(path):
 
 # Small configurations for running forward passes on the CPU.
 SMALL = {
+    "gan": [{"S": 8, "nz": 8, "g_units": 32, "d_units": 8}],
     "dcgan": [{"S": 32, "ngf": 8, "ndf": 8, "nz": 16}],
     "stargan": [{"S": 32, "g_ch": 8, "d_ch": 8, "g_res": 2, "d_layers": 4},
                 {"S": 32, "g_ch": 8, "d_ch": 8, "g_res": 1, "d_layers": 5, "both": True}],

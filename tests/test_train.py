@@ -34,6 +34,7 @@ SMALL = {  # tiny versions of every spec, and offline data for each
     "infogan": ({"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}, "digits"),
     "ebgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}, "digits"),
     "pix2pix": ({"S": 64, "ngf": 8, "ndf": 8}, "shapes"),
+    "gan": ({"S": 8, "nz": 8, "g_units": 32, "d_units": 8}, "digits"),
 }
 
 

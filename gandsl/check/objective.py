@@ -13,6 +13,7 @@ import networkx as nx
 from ..diagnostics import Diagnostics, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
+from ..lower.train import MOMENTUM_OPTIMIZERS
 from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
 
 _RECORD = "record"  # marker: a call of a network with several outputs
@@ -240,8 +241,17 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
         if who is not None and who not in known:
             hint = (f"`{who}` is trained by `{owner[who]}`: schedule `{owner[who]}`"
                     if who in owner else did_you_mean(who, players))
-            diags.error("E304", f"`{who}` is not a player: a learning-rate schedule belongs "
+            what = "learning-rate" if sched.setting == "lr" else "momentum"
+            diags.error("E304", f"`{who}` is not a player: a {what} schedule belongs "
                         "to a player's optimizer", sched.player_span or sched.span, hint)
+            continue
+        for opt in train.optimizers if sched.setting == "momentum" else ():
+            if (who is None or opt.player == who) and opt.kind not in MOMENTUM_OPTIMIZERS:
+                diags.error("E304", f"a momentum schedule moves the momentum of "
+                            f"{' or '.join(MOMENTUM_OPTIMIZERS)}; `{opt.player}` uses "
+                            f"`{opt.kind}`", sched.span,
+                            hint=f"e.g. `sgd {opt.player} (lr=0.1, momentum=0.5)`",
+                            notes=[(f"`{opt.player}`'s optimizer", opt.span)])
     for opt in train.options:  # ema, clip and init may also name one network of a player
         who = opt.player
         if who is not None and who not in known and who not in owner:

@@ -23,6 +23,9 @@ SCHEDULES: dict[str, tuple[str, ...]] = {
     "linear_decay": ("start", "end"),  # lr × 1 until `start`, then linearly to 0 at `end`
     "step_decay": ("every", "gamma", "min_lr"),
 }
+# The optimizer's momentum, from its own value to `to` linearly between `start` and `end`
+MOMENTUM_SCHEDULES: dict[str, tuple[str, ...]] = {"ramp": ("to", "start", "end")}
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the optimizers with a `momentum` to schedule
 OPTIONS: dict[str, tuple[str, ...]] = {
     "ema": ("decay", "start", "every"),
     "clip": ("value",),
@@ -32,8 +35,9 @@ INITS: dict[str, tuple[str, ...]] = {
     "xavier": ("gain",),
     "kaiming": ("a",),
     "orthogonal": ("gain",),
+    "uniform": ("range",),  # U(-range, range): pylearn2's `irange`
 }
-KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "init", "batch", "steps"]
+KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "init", "batch", "steps"]
 
 
 def _num(v: Any) -> bool:
@@ -69,6 +73,8 @@ RULES: dict[str, tuple[Any, str]] = {
     "std": (lambda v: _num(v) and v > 0, "a positive number"),
     "gain": (lambda v: _num(v) and v > 0, "a positive number"),
     "a": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),
+    "to": (lambda v: _num(v) and 0 <= v < 1, "a momentum in [0, 1)"),
+    "range": (lambda v: _num(v) and v > 0, "a positive number"),
 }
 
 
@@ -179,8 +185,8 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
                 return
             cfg.optimizers.append(Optimizer(kind=word, player=player, kwargs=kwargs,
                                             span=st.span, player_span=player_span))
-    elif word == "lr":  # `lr linear_decay(...)`: a schedule for every player
-        _schedule(st, player, None, cfg, g, diags, st.words[1][1])
+    elif word in ("lr", "momentum"):  # `lr linear_decay(...)`: a schedule for every player
+        _schedule(st, player, None, cfg, g, diags, st.words[1][1], setting=word)
     elif word in OPTIONS:
         allowed = OPTIONS[word]
         kwargs = _kwargs(st, allowed, word, g, diags)
@@ -214,8 +220,8 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
 
 def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
     (word, word_span), (player, player_span), (fn, fn_span) = st.words
-    if word == "lr":
-        _schedule(st, fn, player, cfg, g, diags, fn_span, player_span)
+    if word in ("lr", "momentum"):
+        _schedule(st, fn, player, cfg, g, diags, fn_span, player_span, setting=word)
     elif word == "init":
         if fn not in INITS:
             diags.error("E304", f"unknown initialization `{fn}`", fn_span,
@@ -231,25 +237,33 @@ def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics
                                             span=st.span, player_span=player_span))
     else:
         diags.error("E304", f"unknown train setting `{word}`", word_span,
-                    did_you_mean(word, ["lr", "init"]))
+                    did_you_mean(word, ["lr", "momentum", "init"]))
 
 
 def _schedule(st, kind: str, player: str | None, cfg: TrainConfig, g: Globals,
-              diags: Diagnostics, span, player_span=None) -> None:
-    if kind not in SCHEDULES:
-        diags.error("E304", f"unknown learning-rate schedule `{kind}`", span,
-                    did_you_mean(kind, SCHEDULES) or f"schedules: {', '.join(SCHEDULES)}")
+              diags: Diagnostics, span, player_span=None, setting: str = "lr") -> None:
+    table = SCHEDULES if setting == "lr" else MOMENTUM_SCHEDULES
+    what = "learning-rate" if setting == "lr" else "momentum"
+    example = ("`lr linear_decay(start=100k, end=200k)`" if setting == "lr" else
+               "`momentum D ramp(to=0.7, end=125k)`")
+    if kind not in table:
+        diags.error("E304", f"unknown {what} schedule `{kind}`", span,
+                    did_you_mean(kind, table) or f"schedules: {', '.join(table)}")
         return
     if st.args:
-        diags.error("E304", "schedules take keyword options, e.g. "
-                    "`lr linear_decay(start=100k, end=200k)`", st.args[0].span)
+        diags.error("E304", f"schedules take keyword options, e.g. {example}", st.args[0].span)
         return
-    kwargs = _kwargs(st, SCHEDULES[kind], kind, g, diags)
+    kwargs = _kwargs(st, table[kind], kind, g, diags)
     if kwargs is None:
         return
-    if any(s.player == player for s in cfg.schedules):
-        who = f"player `{player}`" if player else "every player"
-        diags.error("E102", f"a schedule for {who} is already set", st.span)
+    missing = [k for k in ("to", "end") if kind == "ramp" and k not in kwargs]
+    if missing:
+        diags.error("E304", f"`ramp` needs `{missing[0]}`: the momentum it reaches at step "
+                    "`end`", st.span, hint=f"e.g. {example}")
         return
-    cfg.schedules.append(Schedule(kind=kind, player=player, kwargs=kwargs, span=st.span,
-                                  player_span=player_span))
+    if any(s.player == player and s.setting == setting for s in cfg.schedules):
+        who = f"player `{player}`" if player else "every player"
+        diags.error("E102", f"a {what} schedule for {who} is already set", st.span)
+        return
+    cfg.schedules.append(Schedule(kind=kind, setting=setting, player=player, kwargs=kwargs,
+                                  span=st.span, player_span=player_span))

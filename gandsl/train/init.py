@@ -30,6 +30,9 @@ def initialize(module: nn.Module, method: str, kwargs: dict[str, Any]) -> None:
                 nn.init.kaiming_normal_(w, a=kwargs.get("a", 0.0))
             elif method == "orthogonal":
                 nn.init.orthogonal_(w, gain=kwargs.get("gain", 1.0))
+            elif method == "uniform":  # pylearn2's irange
+                r = kwargs.get("range", 0.05)
+                nn.init.uniform_(w, -r, r)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, _NORMS) and getattr(m, "weight", None) is not None:

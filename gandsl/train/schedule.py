@@ -1,4 +1,5 @@
-"""Learning-rate schedules of the train section, as factors of the base learning rate."""
+"""Schedules of the train section: learning rates as factors of the base rate, and momentum
+ramps (the vanilla GAN's 0.5 → 0.7)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def factor(kind: str, kwargs: dict[str, Any], total_steps: int) -> Callable[[int
 
 def min_lr(kind: str, kwargs: dict[str, Any]) -> float:
     return float(kwargs.get("min_lr", 0.0)) if kind == "step_decay" else 0.0
+
+
+def momentum(kwargs: dict[str, Any], initial: float) -> Callable[[int], float]:
+    """`ramp(to, start, end)`: the optimizer's own momentum until `start`, then linearly to
+    `to` at `end`, then `to` (pylearn2's MomentumAdjustor, by steps instead of epochs)."""
+    to, start, end = float(kwargs["to"]), int(kwargs.get("start", 0)), int(kwargs["end"])
+
+    def at(step: int) -> float:
+        t = min(max((step - start) / (end - start), 0.0), 1.0)
+        return initial + t * (to - initial)
+    return at

@@ -34,7 +34,7 @@ from .grid import save_grid
 from .init import initialize
 from .metrics import Metrics
 from .sampling import sampling
-from .schedule import factor, min_lr
+from .schedule import factor, min_lr, momentum
 
 __all__ = ["RunError", "Trainer", "data_root"]
 
@@ -165,24 +165,31 @@ class Trainer:
         (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=1))
 
     def _schedules(self, train) -> None:
+        """Per player: the factor of its base learning rate at a step, the floor, and the
+        momentum at a step (None: the optimizer's own, unchanged)."""
         self.lr_factor = {}
         self.lr_floor = {}
+        self.momentum_at: dict[str, Callable[[int], float] | None] = {}
         base = {p: [g["lr"] for g in opt.param_groups] for p, opt in self.optimizers.items()}
         self.base_lr = base
+        schedules = train.schedules if train else []
         for p in self.players:
-            chosen = None
-            for s in (train.schedules if train else []):
-                if s.player == p or (s.player is None and chosen is None):
-                    chosen = s
+            chosen = _schedule_of(p, [s for s in schedules if s.setting == "lr"])
             kind, kwargs = (chosen.kind, chosen.kwargs) if chosen else ("constant", {})
             self.lr_factor[p] = factor(kind, kwargs, self.total)
             self.lr_floor[p] = min_lr(kind, kwargs)
+            ramp = _schedule_of(p, [s for s in schedules if s.setting == "momentum"])
+            start = self.optimizers[p].param_groups[0].get("momentum", 0.0)
+            self.momentum_at[p] = momentum(ramp.kwargs, start) if ramp else None
 
     def _set_lr(self) -> None:
         for p, opt in self.optimizers.items():
             f = self.lr_factor[p](self.step)
+            m = self.momentum_at[p]
             for g, lr in zip(opt.param_groups, self.base_lr[p], strict=True):
                 g["lr"] = max(lr * f, self.lr_floor[p]) if f > 0 else 0.0
+                if m is not None:
+                    g["momentum"] = m(self.step)
 
     def _fixed_draw(self, spec, names: list[str]) -> FixedDraw:
         """The draw of every sample grid. With class labels, the grid shows every class in
@@ -316,3 +323,10 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
+
+
+def _schedule_of(player: str, schedules: list) -> Any:
+    """The schedule for `player`: its own, else the one for every player, else None."""
+    own = [s for s in schedules if s.player == player]
+    every = [s for s in schedules if s.player is None]
+    return (own or every or [None])[0]
