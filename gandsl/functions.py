@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 #   critic — a network, or one output of it (`D.src`), taking one image
 #   network — any network, as a module (`ortho_reg(G)`)
 #   any    — any tensor
+#   loss   — one number per batch: a loss, or a `state`
 #   num    — a compile-time number
 
 
@@ -79,6 +80,9 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _fn("ce", [("logits", "logits"), ("target", "class")],
         "Softmax cross-entropy with class indices, averaged over the batch.", tags=["logits"]),
     _fn("mean", [("x", "score")], "The mean over the batch (and any other dimension)."),
+    _fn("clip", [("x", "loss"), ("low", "num", None), ("high", "num", None)],
+        "`x` limited to [low, high] (BEGAN's k_t stays in [0, 1])."),
+    _fn("abs", [("x", "loss")], "The absolute value (BEGAN's convergence measure)."),
     _fn("shuffle", [("x", "any")], "The same values in a random order along the batch "
         "(StarGAN's random target labels).", returns="same"),
     # semi-supervised GAN (Odena 2016): D is an (N+1)-way classifier, the last class "fake"

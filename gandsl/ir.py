@@ -108,7 +108,8 @@ class Network(BaseModel):
         return len(self.outputs) == 1 and self.outputs[0].name == ""
 
 
-ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const"]
+ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const",
+                  "state"]
 
 
 class ONode(BaseModel):
@@ -144,10 +145,24 @@ class Player(BaseModel):
     span: Span
 
 
+class State(BaseModel):
+    """`k = state(0, next=clip(k + 0.001 * (0.5 * real - fake), 0, 1))`: a number carried
+    from one iteration to the next (BEGAN's k_t). Within an iteration it is a constant; after
+    every player has stepped it becomes `next`, computed from that iteration's values."""
+
+    model_config = _CONFIG
+    name: str
+    init: float
+    read: int  # the "state" node: its current value
+    next: int | None = None  # the node computing the next value (None after an error)
+    span: Span
+
+
 class Objective(BaseModel):
     model_config = _CONFIG
     nodes: list[ONode]
     players: list[Player]
+    states: list[State] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     span: Span
 

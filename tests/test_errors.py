@@ -1115,6 +1115,40 @@ def test_e304_invalid_train_statements():
     assert ds[2].message == "unknown learning-rate schedule `cosine`"
 
 
+def test_states_are_named_numbers_with_a_next_value():
+    src = spec("""\
+    objective {
+      x ~ images
+      z ~ normal(64)
+      fake = G(z)
+      k = state(0)
+      j = state("a", next=k)
+      D minimizes gan_d(D(x), D(fake)) + state(0, next=1)
+      G minimizes gan_g(D(fake))
+    }
+    """)
+    assert [(d.code, d.span.line, d.span.col, d.message) for d in diagnostics(src)] == [
+        ("E105", 15, 7, "`state` is missing argument `next`"),
+        ("E201", 16, 13, "a state starts at a number, got the string 'a'"),
+        ("E301", 17, 38, "`state(...)` defines a named value of its own: "
+                         "`k = state(0, next=...)`"),
+    ]
+    src = spec("""\
+    objective {
+      x ~ images
+      z ~ normal(64)
+      fake = G(z)
+      q = state(0, next=D(x))
+      D minimizes gan_d(D(x), D(fake))
+      G minimizes gan_g(D(fake))
+    }
+    """)
+    d = only(src)
+    assert (d.code, d.span.line, d.span.col) == ("E201", 15, 7)
+    assert d.message == ("the next value of state `q` must be one number per batch computed "
+                         "from the objective; this is scalar")
+
+
 def test_e304_momentum_schedules():
     src = spec(OBJECTIVE.replace("adam D (lr=2e-4)", "sgd D (lr=0.1)\n"
                                  "  momentum D ramp(to=0.7, end=100)\n"

@@ -163,6 +163,37 @@ def test_init_normal_as_dcgan_does(tmp_path):
     assert abs(bn.weight.mean().item() - 1) < 0.01 and bn.bias.abs().max() == 0
 
 
+def test_integer_betas_become_floats_for_torch(tmp_path):
+    """torch's Adam rejects betas=(0, 0.9) (an int and a float); SNGAN's β1 = 0 is common."""
+    spec = tmp_path / "tiny.gan"
+    spec.write_text(TINY.replace("adam G (lr=1e-3)", "adam G (lr=1e-3, betas=(0, 0.9))")
+                    .replace("TRAIN", ""))
+    t = Trainer(RunConfig(spec=str(spec), data="digits", steps=1, out=tmp_path / "run",
+                          progress=False, sample_every=1000, checkpoint_every=1000))
+    assert "betas=(0.0, 0.9)" in t.loaded.source
+    assert t.optimizers["G"].param_groups[0]["betas"] == (0.0, 0.9)
+
+
+def test_init_keeps_class_conditional_norms_at_identity_and_draws_uniform():
+    """`init` draws weights, not the per-class gain and bias tables of a categorical
+    conditional batch norm (they start at 1 and 0, as SNGAN's CBN does); BigGAN's vector
+    mode maps are linear layers and are drawn. `uniform(range=r)` stays in [−r, r]."""
+    from torch import nn
+
+    from gandsl.runtime.norms import ConditionalBatchNorm
+    from gandsl.train.init import initialize
+
+    net = nn.Sequential(nn.Linear(16, 32), ConditionalBatchNorm(32, num_classes=10),
+                        ConditionalBatchNorm(32, cond_dim=6))
+    for method, kwargs in (("xavier", {}), ("orthogonal", {}), ("uniform", {"range": 0.05})):
+        initialize(net, method, kwargs)
+        assert torch.equal(net[1].gain.weight, torch.ones(10, 32))
+        assert torch.equal(net[1].bias.weight, torch.zeros(10, 32))
+        assert net[2].gain.weight.std() > 0.01  # drawn, not left at its construction
+    w = net[0].weight
+    assert w.abs().max() <= 0.05 and w.std() > 0.02 and net[0].bias.abs().max() == 0
+
+
 WIDE = """\
 gan wide
 data digits: image[1, 8, 8], class[10] = digits()

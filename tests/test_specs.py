@@ -15,6 +15,9 @@ from gandsl.pipeline import compile_source, read_spec
 # Reference parameter counts (../shared/reference/seed_models.md), per network.
 REFERENCE = [
     ("gan", {}, {"G": 2_503_984, "D": 1_231_441}),  # goodfeli/adversarial mnist.yaml
+    ("began", {}, {"G": 1_716_611, "D": 13_405_379}),  # carpedm20/BEGAN-tensorflow, 64×64
+    # NVlabs/stylegan2-ada-pytorch config-f 1024: G = mapping + synthesis = 30,370,060
+    ("stylegan2", {}, {"G_mapping": 2_101_248, "G_synthesis": 28_268_812, "D": 29_012_513}),
     ("dcgan", {}, {"G": 3_576_704, "D": 2_765_568}),  # pytorch/examples dcgan
     ("stargan", {}, {"G": 8_430_528, "D": 44_762_048}),  # yunjey/stargan, CelebA c=5
     ("stargan", {"both": True}, {"G": 8_461_888, "D": 44_827_584}),  # CelebA+RaFD, mask
@@ -31,7 +34,29 @@ REFERENCE = [
     ("infogan", {}, {"G": 6_652_481, "D": 6_559_169, "Q": 133_262}),  # openai/InfoGAN MNIST
     ("ebgan", {}, {"G": 738_433, "D": 1_099_041}),  # eriklindernoren ebgan.py
     ("pix2pix", {}, {"G": 54_413_955, "D": 2_768_705}),  # junyanz unet_256 + PatchGAN
+    # pfnet-research/sngan_projection, official layout (3×3 final conv, block6 not pooled)
+    ("projection", {}, {"G": 41_996_931, "D": 30_041_857}),
+    ("sngan", {}, {"G": 4_276_739, "D": 1_053_824}),  # snresnet_32 / resnet_32, CIFAR-10
+    ("sngan", {"conditional": True}, {"G": 4_304_387, "D": 1_055_104}),  # + CBN, projection
+    ("sagan", {}, {"G": 42_017_412, "D": 39_448_258}),  # BigGAN-PyTorch SAGAN launcher
+    ("biggan", {}, {"G": 70_433_988, "D": 87_982_370}),  # BigGAN-PyTorch bs256x8, ch 96
+    ("srgan", {}, {"G": 1_549_462, "D": 23_565_505}),  # the paper's layout, D at 96×96
+    ("spade", {}, {"G": 96_492_483, "D": 5_836_930}),  # NVlabs/SPADE ADE20K 256
+    ("spade", {"label_nc": 184}, {"G": 97_480_899, "D": 5_904_514}),  # COCO-Stuff 256
 ]
+
+
+def test_stylegan_is_short_of_the_reference_by_its_progressive_heads_only():
+    """NVlabs/stylegan at 1024 counts G 26,219,627 and D 23,087,249 with the ToRGB / FromRGB
+    layers of all 9 levels of progressive growing, which the language does not have yet, and
+    a bias on the learned constant (redundant with it; rosinality's port has none). The spec
+    has the final-level layers only: exactly that much short."""
+    spec = _compile("stylegan", {}).spec
+    count = {n.name: sum(x.params for x in n.nodes) for n in spec.networks}
+    to_rgb = 3 * (4 * 512 + 256 + 128 + 64 + 32) + 8 * 3  # levels 4×4 … 512×512: 1×1 conv
+    from_rgb = 3 * (4 * 512 + 256 + 128 + 64 + 32) + 4 * 512 + 256 + 128 + 64 + 32
+    assert count["G_mapping"] + count["G_synthesis"] == 26_219_627 - to_rgb - 512
+    assert count["D"] == 23_087_249 - from_rgb
 
 
 def _compile(name: str, params: dict):
@@ -79,6 +104,9 @@ def test_every_layer_count_matches_its_module(path):
 
 # Small configurations for running forward passes on the CPU.
 SMALL = {
+    "began": [{"S": 16, "n": 8, "nz": 8}],
+    "stylegan": [{"S": 16, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
+    "stylegan2": [{"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
     "gan": [{"S": 8, "nz": 8, "g_units": 32, "d_units": 8}],
     "dcgan": [{"S": 32, "ngf": 8, "ndf": 8, "nz": 16}],
     "stargan": [{"S": 32, "g_ch": 8, "d_ch": 8, "g_res": 2, "d_layers": 4},
@@ -93,6 +121,13 @@ SMALL = {
     "infogan": [{"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}],
     "ebgan": [{"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}],
     "pix2pix": [{"S": 64, "ngf": 8, "ndf": 8}],
+    "projection": [{"S": 16, "ch": 4, "nz": 16, "classes": 10}],
+    "sngan": [{"S": 16, "gch": 8, "dch": 8, "nz": 16},
+              {"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}],
+    "sagan": [{"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}],
+    "biggan": [{"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}],
+    "srgan": [{"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8}],
+    "spade": [{"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4}],
 }
 
 

@@ -35,6 +35,17 @@ SMALL = {  # tiny versions of every spec, and offline data for each
     "ebgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}, "digits"),
     "pix2pix": ({"S": 64, "ngf": 8, "ndf": 8}, "shapes"),
     "gan": ({"S": 8, "nz": 8, "g_units": 32, "d_units": 8}, "digits"),
+    "began": ({"S": 16, "n": 8, "nz": 8}, "shapes"),
+    "stylegan": ({"S": 16, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2},
+                 "shapes"),
+    "stylegan2": ({"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2},
+                  "shapes"),
+    "projection": ({"S": 16, "ch": 4, "nz": 16, "classes": 10}, "shapes"),
+    "sngan": ({"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}, "shapes"),
+    "sagan": ({"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}, "shapes"),
+    "biggan": ({"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}, "shapes"),
+    "srgan": ({"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8}, "shapes"),
+    "spade": ({"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4}, "shapes"),
 }
 
 
@@ -64,7 +75,12 @@ def test_every_spec_trains(tmp_path, name):
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["0", "1", "2"]
-    assert all(np.isfinite(float(v)) for r in rows for k, v in r.items() if k != "step")
+    # a lazy term (`every k`) is empty (nan) in the iterations it does not run
+    lazy = {f"{p.name}/{t.name}" for p in trainer.loaded.spec.objective.players
+            for t in p.terms if t.every}
+    assert all(np.isfinite(float(v)) for r in rows for k, v in r.items()
+               if k != "step" and k not in lazy)
+    assert all(r[k] != "" for r in rows[:1] for k in lazy)  # step 0 runs every term
     assert (out / "samples" / "step_0000003.png").is_file()
     assert ckpt.find(out).name == "step_0000003"
 
@@ -111,6 +127,39 @@ def test_resume_is_exact(tmp_path):
             assert torch.equal(sa["state"][i]["exp_avg"], sb["state"][i]["exp_avg"])
     assert (tmp_path / "a" / "metrics.csv").read_text() == \
         (tmp_path / "b" / "metrics.csv").read_text()
+
+
+def test_began_k_follows_its_update_and_survives_a_resume(tmp_path):
+    """BEGAN's k_t, a `state`: D's step uses k_t, and after both steps
+    k_{t+1} = clip(k_t + 0.001·(0.5·L(x) − L(G(z))), 0, 1) from that iteration's losses; the
+    checkpoint carries it, so 3 + resume 3 equals 6 straight."""
+    t = Trainer(config(tmp_path, "began", steps=6, out=tmp_path / "a"))
+    seen: dict[str, dict[str, float]] = {}
+    update = t.update
+
+    def record(player, loss, terms):
+        seen[player] = {k: float(v.detach()) for k, v in terms.items()}
+        update(player, loss, terms)
+
+    k = 0.0
+    for step in range(4):
+        t.step = step
+        t.objective.iteration(step, t.draw, record)
+        real, fake = seen["D"]["real_l"], seen["G"]["fake_l"]
+        assert seen["D"]["balanced"] == pytest.approx(k * fake, rel=1e-5, abs=1e-12)
+        k = min(max(k + 0.001 * (0.5 * real - fake), 0.0), 1.0)
+        assert float(t.objective.state["k"]) == pytest.approx(k, rel=1e-5)
+        assert float(t.objective.state["m"]) == pytest.approx(real + abs(0.5 * real - fake),
+                                                              rel=1e-5)
+    Trainer(config(tmp_path, "began", steps=6, out=tmp_path / "b")).run()
+    Trainer(config(tmp_path, "began", steps=3, out=tmp_path / "c")).run()
+    resumed = Trainer(config(tmp_path, "began", steps=6, resume=tmp_path / "c"))
+    assert float(resumed.objective.state["k"]) > 0
+    resumed.run()
+    assert (tmp_path / "b" / "metrics.csv").read_text() == \
+        (tmp_path / "c" / "metrics.csv").read_text()
+    header = (tmp_path / "b" / "metrics.csv").read_text().splitlines()[0]
+    assert header.endswith(",state/k,state/m")
 
 
 def test_resume_after_a_crash_keeps_the_planned_schedule_and_metrics(tmp_path):

@@ -29,6 +29,13 @@ def check_objective(spec: Spec, diags: Diagnostics) -> None:
         types[node.id] = t
         if isinstance(t, TensorType):
             node.type = t
+    for st in obj.states:
+        t = types.get(st.next) if st.next is not None else None
+        if isinstance(t, TensorType) and t.kind != "loss" or t == "const":
+            what = "a number" if t == "const" else str(t)
+            diags.error("E201", f"the next value of state `{st.name}` must be one number per "
+                        f"batch computed from the objective; this is {what}", st.span,
+                        hint="e.g. `clip(k + 0.001 * (0.5 * real - fake), 0, 1)`")
     for player in obj.players:
         for term in player.terms:
             t = types.get(term.node)
@@ -50,6 +57,8 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
         return TensorType(kind=kind, dims=(node.args[0],))
     if node.op == "const":
         return "const"
+    if node.op == "state":
+        return LOSS  # a number carried across iterations
     if node.op == "netfn":
         net = nets.get(node.name)
         return None if net is None else ("netfn", net, node.kwargs.get("output", ""))
@@ -137,6 +146,8 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
 
 
 def _arg_problem(kind: str, t: TensorType, first: TensorType | None) -> str | None:
+    if kind == "loss":
+        return None if t.kind == "loss" else f"is one number per batch, got {t}"
     if t.kind == "loss":
         return "is a tensor, got a loss"
     if kind == "score" and t.kind == "class":

@@ -28,7 +28,10 @@ def unused_in_network(net: Network, diags: Diagnostics) -> None:
 
 def unused_in_objective(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
-    sinks = [t.node for p in obj.players for t in p.terms]
+    # A state's next value is used (it becomes the state), and so is the state itself: its
+    # value is logged every iteration (BEGAN's convergence measure is a state for that).
+    sinks = [t.node for p in obj.players for t in p.terms] + [
+        i for st in obj.states for i in (st.read, st.next) if i is not None]
     live = used_by(g, sinks)
     reported: set[str] = set()
     for node in obj.nodes:

@@ -4,8 +4,9 @@
     x, c = sources["faces"].next()
 
 Sources: `digits` (scikit-learn's 8×8 digits), `shapes` (procedural, serves any spec with
-`--data shapes`), `image_folder`, `celeba`. Every problem with the data is a `DataError`
-raised by `build_sources`, before training, with a message for the user.
+`--data shapes`), `image_folder`, `celeba`, and the pair sources `aligned_folder` (pix2pix's
+A|B files) and `segmentation_folder` (label maps with their photos). Every problem with the
+data is a `DataError` raised by `build_sources`, before training, with a message for the user.
 """
 
 from .base import ImageDataset, Request

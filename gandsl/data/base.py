@@ -64,7 +64,8 @@ def request(ds: Dataset, spec_path: str, keywords: tuple[str, ...]) -> Request:
 class ImageDataset(TorchDataset, ABC):
     """A map-style dataset of `(image,)`, `(image, label)` or `(image, image)` samples.
 
-    image: float32 (C, H, W) in [-1, 1]; label: an `int` class index for `class[N]`, a float32
+    image: float32 (C, H, W) in [-1, 1], except a segmentation pair's first image: its one-hot
+    label map, float32 (N, H, W) of 0/1; label: an `int` class index for `class[N]`, a float32
     (N,) tensor of 0/1 for `label[N]`. `order_key` names the sampling order: two datasets with
     the same key and length are shuffled identically (how paired `shapes` domains stay paired).
     """
@@ -79,7 +80,7 @@ class ImageDataset(TorchDataset, ABC):
 
     @abstractmethod
     def __getitem__(self, index: int) -> tuple[Any, ...]:
-        """Sample `index`: `(image,)`, `(image, label)` or an aligned pair `(a, b)`."""
+        """Sample `index`: `(image,)`, `(image, label)` or a pair `(a, b)`."""
 
     def describe(self) -> str:
         """One line for the trainer's log: where the images come from."""

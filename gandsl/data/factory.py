@@ -8,14 +8,19 @@ image shape and label field; declarations are numbered in spec order (unions ski
   CycleGAN's domain_a / domain_b become two unpaired domains;
 - `label[N]` gets the attributes, `class[N]` the classes (see `shapes`);
 - an aligned pair (`image[...], image[...]`) gets no domain: shapes draws each scene as a
-  circle and as a square, the two halves of one sample.
+  circle and as a square, the two halves of one sample;
+- a segmentation pair (a `segmentation_folder` declaration, or `shapes(segmentation=true)`)
+  gets `segmentation=true`: each scene's one-hot label map, with the scene as its photo.
+  What makes a pair a segmentation pair is its declared source, not its channel count: a
+  3-class label map and an RGB image have the same shape.
 
 `--data digits` serves every declaration with the digits train split (1-channel specs only).
 
 `--data PATH` (any other value; a folder, relative to the working directory like any
 command-line path) serves every declaration from that folder: `image_folder(PATH)`, with
 class subfolders for a label field, `celeba(PATH, attrs=...)` for a `celeba` declaration
-(its own `attrs` and `attr_file` kept), or `aligned_folder(PATH)` for an aligned pair.
+(its own `attrs` and `attr_file` kept), `segmentation_folder(PATH)` for a segmentation pair
+(its `classes` kept), or `aligned_folder(PATH)` for another pair.
 """
 
 from __future__ import annotations
@@ -30,8 +35,9 @@ from .aligned import AlignedFolderDataset
 from .base import ImageDataset, Request, request
 from .celeba import CelebADataset
 from .digits import DigitsDataset
-from .errors import DataError, where
+from .errors import DataError
 from .folder import ImageFolderDataset
+from .segmentation import SegmentationFolderDataset
 from .shapes import ShapesDataset
 
 OVERRIDES = ("shapes", "digits")
@@ -43,6 +49,7 @@ BUILDERS: dict[str, Builder] = {
     "image_folder": ImageFolderDataset,
     "celeba": CelebADataset,
     "aligned_folder": AlignedFolderDataset,
+    "segmentation_folder": SegmentationFolderDataset,
 }
 
 
@@ -74,19 +81,35 @@ def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Reques
     kwargs: dict[str, object] = {}
     source = override
     if override not in OVERRIDES:  # a folder
+        source, kwargs = _folder_source(base)
         kwargs["path"] = str(Path(override).expanduser().absolute())
-        source = "image_folder" if base.pair is None else "aligned_folder"
-        if base.source == "celeba" and base.label == "label":
-            source = "celeba"
-            kwargs.update({k: v for k, v in base.kwargs.items() if k != "path"})
     elif override == "shapes":
         plain = [d for d in spec.datasets if d.source is not None]  # unions are not served
         kwargs["seed"] = [d.name for d in plain].index(ds.name)
         if len(ds.fields) == 1:  # a pair gets no domain: its halves are the two domains
             unlabelled = [d.name for d in plain if len(d.fields) == 1]
             kwargs["domain"] = "ab"[unlabelled.index(ds.name) % 2]
+        if is_segmentation(base):
+            kwargs["segmentation"] = True
     return replace(base, what=f"{base.what} (--data {override})", source=source,
                    kwargs=kwargs)
+
+
+def is_segmentation(req: Request) -> bool:
+    """Whether a declaration asks for (label map, photo) pairs: decided by its source."""
+    return req.source == "segmentation_folder" or (
+        req.source == "shapes" and req.kwargs.get("segmentation") is True)
+
+
+def _folder_source(base: Request) -> tuple[str, dict[str, object]]:
+    """The source reading a `--data PATH` folder for a declaration, with the declaration's
+    own arguments that still apply (all but `path`)."""
+    own = {k: v for k, v in base.kwargs.items() if k != "path"}
+    if base.source == "celeba" and base.label == "label":
+        return "celeba", own
+    if is_segmentation(base):
+        return "segmentation_folder", {k: v for k, v in own.items() if k == "classes"}
+    return ("image_folder" if base.pair is None else "aligned_folder"), {}
 
 
 def build_dataset(spec: Spec, ds: Dataset, override: str | None = None,
@@ -96,9 +119,5 @@ def build_dataset(spec: Spec, ds: Dataset, override: str | None = None,
     req = declaration_request(spec, ds, override)
     if req.pair is not None and req.source not in PAIR_SOURCES:
         raise DataError(f"{req.what}: `{req.source}` yields single images, the declaration "
-                        f"is an aligned pair; pairs come from {', '.join(PAIR_SOURCES)}")
-    builder = BUILDERS.get(req.source)
-    if builder is None:
-        raise DataError(f"{where(ds, spec.path)}: the `{req.source}` source is not available "
-                        "to the trainer yet; try `--data shapes`")
-    return builder(req, Path(root))
+                        f"is a pair of images; pairs come from {', '.join(PAIR_SOURCES)}")
+    return BUILDERS[req.source](req, Path(root))  # every source has one (tests check)

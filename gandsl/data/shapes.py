@@ -1,4 +1,4 @@
-"""`shapes(domain, labels, seed, size)`: a procedural dataset that can stand in for any spec.
+"""`shapes(domain, labels, seed, size, segmentation)`: a procedural stand-in for any spec.
 
 One shape per image, drawn on the fly at the declared resolution (see `shapes_scene`). Each
 image has a kind (circle, square, triangle, diamond, cross), a color (red, green, blue,
@@ -13,6 +13,12 @@ What a declaration gets, by its fields:
   same order, so their batches are paired (pix2pix).
 - `image, image` (an aligned pair): every scene drawn as a circle (the first image) and as a
   square (the second, at its own declared shape): pix2pix's A → B with exact pairs.
+- `image[N, ...], image[C, ...]` with `segmentation=true` (what `--data shapes` gives a
+  `segmentation_folder` declaration): SPADE's (label map, photo) pairs. The photo is the
+  scene; the label map its one-hot float32 (N, H, W) segmentation: background class 0, the
+  shape's pixels (those the photo covers at least half) class 1 + kind index mod (N - 1),
+  the kinds indexed as in `KINDS` (N = 1: all class 0). Any N ≥ 1; `domain` still picks
+  the kinds.
 - `label[N]`, N ≤ 10: multi-hot attributes, by default the first N of `ATTRIBUTES`:
   red, green, blue (exclusive, none for magenta: CelebA's Black/Blond/Brown_Hair), large,
   dark (independent: Male, Young), then one per kind. `labels=["large", "red", ...]` picks
@@ -35,7 +41,7 @@ import torch
 from .base import ImageDataset, Request
 from .errors import DataError
 from .shapes_draw import KINDS
-from .shapes_scene import COLORS, Scene, render, scene
+from .shapes_scene import COLORS, Scene, label_map, render, scene
 
 ATTRIBUTES = ("red", "green", "blue", "large", "dark", "circle", "square", "triangle",
               "diamond", "cross")
@@ -98,11 +104,9 @@ class ShapesDataset(ImageDataset):
         if self.domain is not None and self.domain not in DOMAINS:
             raise DataError(f"{req.what}: shapes(domain={self.domain!r}): expected \"a\" "
                             "(circles) or \"b\" (squares)")
-        for c, h, w in ((req.channels, req.height, req.width), *([req.pair] if req.pair else [])):
-            if c not in (1, 3):
-                raise DataError(f"{req.what}: shapes draws 1 (grey) or 3 (RGB) channels, the "
-                                f"spec declares image[{c}, {h}, {w}]")
-        if req.pair is not None and self.domain is not None:
+        self.segmentation = _segmentation(req)
+        _check_channels(req, self.segmentation)
+        if req.pair is not None and self.domain is not None and not self.segmentation:
             raise DataError(f"{req.what}: shapes(domain={self.domain!r}) draws one kind, but "
                             "the declaration is an aligned pair: its images are the circle "
                             "(domain a) and the square (domain b) of each scene")
@@ -140,6 +144,10 @@ class ShapesDataset(ImageDataset):
         if not 0 <= index < self.size:
             raise IndexError(index)
         s = self.scene(index)
+        if self.segmentation:
+            assert self.req.pair is not None
+            return (label_map(s, self.req.channels, self.req.height, self.req.width),
+                    render(s, *self.req.pair))
         if self.req.pair is not None:
             return (render(s.with_kind(DOMAINS["a"]), self.req.channels, self.req.height,
                            self.req.width), render(s.with_kind(DOMAINS["b"]), *self.req.pair))
@@ -153,11 +161,37 @@ class ShapesDataset(ImageDataset):
     def describe(self) -> str:
         what = f"domain {self.domain} ({DOMAINS[self.domain]}s)" if self.domain else \
             "pairs circle → square" if self.req.pair else ", ".join(self.kinds)
+        if self.segmentation:
+            what = f"(label map of {self.req.channels} classes, scene) pairs, " + \
+                (what if self.domain else ", ".join(self.kinds))
         if self.attributes:
             what += "; attributes " + ", ".join(self.attributes)
         elif self.req.label == "class":
             what += "; classes " + " × ".join(CLASS_LAYOUTS[self.req.n_labels])
         return f"{self.req.name}: shapes (seed {self.seed}), {self.size} images, {what}"
+
+
+def _segmentation(req: Request) -> bool:
+    """`segmentation=true`: the pair is (label map, scene), and needs a pair to fill."""
+    value = req.kwargs.get("segmentation", False)
+    if not isinstance(value, bool):
+        raise DataError(f"{req.what}: shapes(segmentation={value!r}): expected true or false")
+    if value and req.pair is None:
+        raise DataError(f"{req.what}: shapes(segmentation=true) yields (label map, image) "
+                        "pairs: declare image[N, H, W], image[C, H, W], the label map first")
+    return value
+
+
+def _check_channels(req: Request, segmentation: bool) -> None:
+    """The images shapes draws are grey or RGB; a label map has any number of channels."""
+    first = (req.channels, req.height, req.width)
+    drawn = ([] if segmentation else [first]) + ([req.pair] if req.pair else [])
+    for c, h, w in drawn:
+        if c not in (1, 3):
+            hint = ("; for a label map of N classes and its image, shapes(segmentation=true)"
+                    if req.pair and (c, h, w) == first else "")
+            raise DataError(f"{req.what}: shapes draws 1 (grey) or 3 (RGB) channels, the "
+                            f"spec declares image[{c}, {h}, {w}]{hint}")
 
 
 def _int(value: object, name: str, req: Request) -> int:

@@ -4,6 +4,9 @@ A scene is a pure function of (seed, index): a hash gives its random numbers, so
 can be made in any order, in any worker, with no RNG state to save. Domains a and b of the
 same (seed, index) are the same scene with another kind (circle vs square): paired samples.
 
+A scene also has a label map (`label_map`), SPADE's input: background class 0, the shape's
+pixels (those it covers at least half) class `shape_class(kind, N)`.
+
 Colors and backgrounds are chosen so that the shape stands out in grey too (luminance
 0.40-0.53 on backgrounds near 0.13 or 0.85): 1-channel specs get the same dataset in grey.
 """
@@ -88,3 +91,20 @@ def render(s: Scene, channels: int, height: int, width: int) -> torch.Tensor:
     if channels == 1:
         img = np.tensordot(_LUMA, img, axes=1)[None]
     return torch.from_numpy(img).mul_(2.0).sub_(1.0)
+
+
+def shape_class(kind: str, classes: int) -> int:
+    """The class of a shape's pixels in a label map of `classes` classes: 1 + the kind's index
+    modulo classes - 1 (class 0 is the background); with one class, everything is class 0."""
+    return 0 if classes == 1 else 1 + KINDS.index(kind) % (classes - 1)
+
+
+def label_map(s: Scene, classes: int, height: int, width: int) -> torch.Tensor:
+    """The scene's one-hot label map: float32 (classes, H, W) of 0 and 1, one 1 per pixel.
+
+    A pixel is the shape's when `render` covers at least half of it (its center lies inside
+    the shape): a hard edge, as a segmentation has, drawn from the same geometry."""
+    cx, cy, r = geometry(s, height, width)
+    inside = torch.from_numpy(coverage(s.kind, height, width, cx, cy, r) >= 0.5)
+    index = inside.long() * shape_class(s.kind, classes)
+    return torch.nn.functional.one_hot(index, classes).permute(2, 0, 1).float().contiguous()

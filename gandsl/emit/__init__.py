@@ -15,6 +15,7 @@ from ..ir import Spec
 from .names import MODULE_NAMES, RESERVED, Namespace, comment, docstring
 from .network import WIDTH, ClassSource, build_block_class, build_network_class, plan_blocks
 from .objective import build_objective
+from .wrap import wrap_module
 
 _TEMPLATES = Path(__file__).with_name("templates")
 
@@ -65,7 +66,7 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
     overridden = [p for p in spec.params if p.overridden]
     flags = [arg for p in overridden for arg in ("--param", f"{p.name}={_flag(p.value)}")]
     command = comment(shlex.join(["gandsl", "compile", path, *flags]))
-    return _template().render(
+    return wrap_module(_template().render(
         version=__version__,
         path=path,
         command=command,
@@ -81,7 +82,7 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         networks=[(net.name, class_of[net.name], net.copy_of) for net in spec.networks],
         counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],
         objective=objective,
-    )
+    ))
 
 
 def _flag(value) -> str:

@@ -18,6 +18,9 @@ the order of their `minimizes` statements. Gradient routing is decided here, sta
   then G uses the fifth draw, as the reference loop does).
 - A term `every k` (lazy regularization) and the values only it needs are computed inside
   `if counter % k == 0`, counting the player's own steps, with its weight multiplied by k.
+- A `state` (BEGAN's k_t) lives in `self.state`, a constant within the iteration; after the
+  last step it takes its `next` value, computed without gradients from the values the steps
+  computed (the losses before the updates, as BEGAN's single graph has them).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from ..ir import ONode, Player, Spec
 from ..types import TensorType
 from .names import RESERVED, Namespace, sanitize
 
-INLINE = {"select", "netfn", "arith", "neg", "const"}  # written into the expressions using them
+INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
 RANDOM_FNS = {"shuffle"}  # never merged with an identical-looking call: each draws anew
 
 
@@ -53,6 +56,7 @@ class ObjectiveSource:
     samples: list[str] = field(default_factory=list)  # `samples` lines
     generated: str = "GENERATED = []"  # the generator outputs among the samples
     conditions: str = "CONDITIONS = {}"  # generated image → the labels it was made from
+    states: str = ""  # the `self.state` literal: each state at its start; "" without states
 
 
 @dataclass
@@ -86,8 +90,7 @@ def build_objective(spec: Spec) -> ObjectiveSource:
     src = ObjectiveSource(
         title=f"The objective of {spec.name}: what each player minimizes, one iteration at a "
               "time.",
-        summary=[f"{p.name} minimizes " + " + ".join(
-            _term_text(t.name, t.weight, t.every) for t in p.terms) for p in obj.players],
+        summary=[f"{p.name} minimizes {_terms_text(p.terms)}" for p in obj.players],
         players=wrap_literal("PLAYERS = {", [f'"{p.name}": {_strings(p.networks)}'
                                              for p in obj.players], "}"),
         terms=wrap_literal("TERMS = {", [_term_weights(p) for p in obj.players], "}"),
@@ -99,6 +102,8 @@ def build_objective(spec: Spec) -> ObjectiveSource:
     src.conditions = wrap_literal("CONDITIONS = {", [f'"{k}": "{v}"' for k, v in
                                                       writer.conditions.items()], "}")
     src.optimizers = _optimizers(spec, attr)
+    if obj.states:
+        src.states = "{" + ", ".join(f'"{st.name}": {st.init!r}' for st in obj.states) + "}"
     return src
 
 
@@ -123,10 +128,7 @@ def _optimizers(spec: Spec, attr: dict[str, str]) -> list[str]:
         nets = [f"self.{attr[n]}.parameters()" for n in p.networks]
         params = nets[0] if len(nets) == 1 else "[" + ", ".join(f"*{n}" for n in nets) + "]"
         args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        line = f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}({params}{args}),'
-        if len(line) > 84:  # the template indents it by 12: keep within 96 columns
-            line = f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}(\n    {params}{args}),'
-        lines += line.split("\n")
+        lines.append(f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}({params}{args}),')
     return lines
 
 
@@ -227,11 +229,30 @@ class _Writer:
 
     def iteration(self) -> list[str]:
         lines: list[str] = []
-        for group in _groups(self.steps):
-            lines += self._group(group)
+        groups = _groups(self.steps)
+        for k, group in enumerate(groups):
+            lines += self._group(group, last=k == len(groups) - 1)
         return self._bind_networks(lines)
 
-    def _group(self, group: list[_Step]) -> list[str]:
+    def _state_updates(self, computed: dict[int, tuple[str, bool]],
+                       updated: set[str]) -> list[str]:
+        """Every state's next value, from the values this iteration's steps computed (as
+        constants), all assigned at once so that none sees another's new value."""
+        states = [st for st in self.spec.objective.states if st.next is not None]
+        if not states:
+            return []
+        need = sorted(set().union(*(nx.ancestors(self.graph, self.canon[st.next])
+                                    | {self.canon[st.next]} for st in states)))
+        refs: dict[int, str] = {}
+        raw: dict[int, str] = {}
+        ctx = (set(), [], computed, updated, set(), refs, raw)
+        lines = [f"# the state{'s' if len(states) > 1 else ''} for the next iteration"]
+        lines += self._values(need, ctx)
+        targets = ", ".join(f'self.state["{st.name}"]' for st in states)
+        values = ", ".join(refs[self.canon[st.next]] for st in states)
+        return [*lines, f"{targets} = {values}"]
+
+    def _group(self, group: list[_Step], last: bool = False) -> list[str]:
         """Steps that share a draw, in order. A group may open with a player that steps k
         times: its steps form a loop with a fresh draw each, and the steps after the loop
         reuse the last iteration's draw and values, as StarGAN's reference loop does. Names
@@ -267,6 +288,8 @@ class _Writer:
         for k, (s, need) in enumerate(zip(rest, needed, strict=True)):
             lines += self._step(s, need, rest[k + 1:], computed, updated, counter="step")
             updated |= set(s.player.networks)
+        if last:
+            lines += self._state_updates(computed, updated)
         return lines
 
     def _step(self, s: _Step, need: list[int], later: list[_Step],
@@ -283,8 +306,7 @@ class _Writer:
         refs: dict[int, str] = {}  # this step's view: detached where it needs no gradient
         raw: dict[int, str] = {}  # the variables themselves, graphs included
         ctx = (mine, later, computed, updated, called, refs, raw)
-        lines = [f"# {player.name} minimizes "
-                 + " + ".join(_term_text(t.name, t.weight, t.every) for t in player.terms)]
+        lines = [f"# {player.name} minimizes {_terms_text(player.terms)}"]
         lines += self._values([i for i in need if i in eager_need], ctx)
         total = [(t.weight, refs[self.canon[t.node]], t.name) for t in eager]
         if not lazy:
@@ -359,7 +381,7 @@ class _Writer:
                 if grad_here and has_graph and not stale:
                     refs[i] = raw[i] = var
                     continue
-            if node.op in INLINE:
+            if node.op in INLINE and not self._own_line(node, refs):
                 refs[i], raw[i] = self._expr(node, refs), self._expr(node, raw)
                 continue
             keep = not grad_here and any(
@@ -379,6 +401,12 @@ class _Writer:
             refs[i] = self._detached(node, var) if keep else var
             raw[i] = var
         return lines + self._flush(pending)
+
+    def _own_line(self, node: ONode, refs: dict[int, str]) -> bool:
+        """A value the spec names, written out as arithmetic too long to read inline, gets a
+        variable of its own (BEGAN's `balance`)."""
+        return node.op in ("arith", "neg") and bool(node.var) and \
+            len(self._expr(node, refs)) > 40
 
     def _detached(self, node: ONode, var: str) -> str:
         """A value used without its graph. A call with several outputs is a NamedTuple: its
@@ -457,10 +485,23 @@ class _Writer:
             return f"lambda v: {net}(v).{out}" if out else net
         if node.op == "const":
             return repr(node.args[0])
+        if node.op == "state":
+            return f'self.state["{node.name}"]'
         if node.op == "neg":
             return f"-({args[0]})"
         if node.op == "arith":
-            return f"({args[0]} {node.name} {args[1]})"
+            # Parentheses only where Python needs them: a left operand of the same or higher
+            # precedence reads left to right as it is computed (`(a + b) + c` is `a + b + c`),
+            # a right one only of higher (`a - (b - c)` keeps them, as `a + (b + c)` does:
+            # floating-point sums are not associative).
+            mine = _PRECEDENCE[node.name]
+            left, right = (self.nodes[self.canon[i]] for i in node.inputs)
+            a, b = args
+            if left.op == "arith" and _PRECEDENCE[left.name] >= mine:
+                a = _unwrap(a)
+            if right.op == "arith" and _PRECEDENCE[right.name] > mine:
+                b = _unwrap(b)
+            return f"({a} {node.name} {b})"
         assert node.op == "fn", node.op
         fn = FUNCTIONS[node.name]
         parts = list(args)
@@ -558,6 +599,22 @@ def _dist(n: ONode) -> str:
     return f"draw.{n.name}({size}{extra})"
 
 
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def _unwrap(expr: str) -> str:
+    """`(a + b)` → `a + b` when the outer parentheses enclose the whole expression."""
+    if not (expr.startswith("(") and expr.endswith(")")):
+        return expr
+    depth = 0
+    for k, ch in enumerate(expr):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and k < len(expr) - 1:
+            return expr  # `(a) * (b)`: the first pair closes early
+    return expr[1:-1]
+
+
 def _weighted(weight: float, expr: str) -> str:
     if weight == 1:
         return expr
@@ -582,6 +639,16 @@ def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
     if len(terms) == 1 and terms[0][0] == 1:
         return [f'update("{player}", {terms[0][1]}, {entries})']
     return [f"loss = {_sum(terms)}", f'update("{player}", loss, {entries})']
+
+
+def _terms_text(terms) -> str:
+    """`gan + 10·gp (every 16)`, `real_l − balanced`: a player's terms, signs in the text."""
+    text = ""
+    for k, t in enumerate(terms):
+        sign = "-" if t.weight < 0 else "+"
+        part = _term_text(t.name, abs(t.weight), t.every)
+        text += (f" {sign} " if k else ("-" if sign == "-" else "")) + part
+    return text
 
 
 def _term_text(name: str, weight: float, every: int | None) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import activations, conv, dense, gan, norms, resample, shape
+from . import activations, conv, dense, gan, norms, resample, shape, style
 from .base import REQUIRED, Ctx, Layer, LayerError, Param
 
 LAYERS: dict[str, Layer] = {
     layer.name: layer
-    for mod in (conv, dense, norms, activations, resample, shape, gan)
+    for mod in (conv, dense, norms, activations, resample, shape, gan, style)
     for layer in mod.LAYERS
 }
 

@@ -70,10 +70,13 @@ projection = Layer(
     name="projection",
     doc="The class term of a projection discriminator (Miyato & Koyama 2018): "
         "`<embed(y), h>`, one number per sample.",
-    params=(Param("y", "value", doc="the class index, `class[N]`"),),
+    params=(Param("y", "value", doc="the class index, `class[N]`"),
+            Param("sn", "bool", False, doc="spectral normalization of the class embedding "
+                  "(the reference's SNEmbedID)")),
     accepts=FLAT,
     infer=_projection_infer,
-    module=lambda ctx: f"rt.Projection({ctx.values['y'].dims[0]}, {ctx.c})",
+    module=lambda ctx: "rt.Projection(" + call_args(
+        [ctx.values["y"].dims[0], ctx.c], {"sn": (ctx.args["sn"], False)}) + ")",
     call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']}, {ctx.names['y']})",
     count=lambda ctx: ctx.values["y"].dims[0] * ctx.c,
     example="out = h -> linear(1) + h -> projection(y)",

@@ -28,12 +28,15 @@ minibatch_stddev = Layer(
 
 noise = Layer(
     name="noise",
-    doc="Add per-pixel Gaussian noise scaled by a learned per-channel weight (StyleGAN).",
-    params=(),
+    doc="Add per-pixel Gaussian noise scaled by a learned weight: one per channel "
+        "(StyleGAN), or one for the layer with `per_channel=false` (StyleGAN2).",
+    params=(Param("per_channel", "bool", True,
+                  doc="false: one strength for all channels (StyleGAN2)"),),
     accepts=SPATIAL,
     infer=lambda ctx: ctx.x,
-    module=lambda ctx: f"rt.NoiseInjection({ctx.c})",
-    count=lambda ctx: ctx.c,
+    # One strength is a (1,) weight that broadcasts over the channels.
+    module=lambda ctx: f"rt.NoiseInjection({ctx.c if ctx.args['per_channel'] else 1})",
+    count=lambda ctx: ctx.c if ctx.args["per_channel"] else 1,
     example="h = h -> conv(512, 3, pad=1) -> noise -> leaky_relu(0.2)",
 )
 
@@ -73,11 +76,12 @@ self_attention = Layer(
     doc="Self-attention over positions with a learned residual gate γ that starts at 0: "
         "`sagan` (Zhang et al. 2019, 1×1 convs with bias) or `biggan` (BigGAN's, no bias, "
         "pooled keys).",
-    params=(Param("kind", "str", "sagan", choices=("sagan", "biggan")),),
+    params=(Param("kind", "str", "sagan", choices=("sagan", "biggan")),
+            Param("sn", "bool", False, doc="spectral norm on the 1×1 convs (SAGAN, BigGAN)")),
     accepts=SPATIAL,
     infer=_attn_infer,
     module=lambda ctx: "rt.SelfAttention(" + call_args([ctx.c], {
-        "kind": (ctx.args["kind"], "sagan")}) + ")",
+        "kind": (ctx.args["kind"], "sagan"), "sn": (ctx.args["sn"], False)}) + ")",
     count=_attn_count,
     example="h = h -> conv_t(128, 4, stride=2, pad=1) -> self_attention",
 )

@@ -113,7 +113,8 @@ def _cbn_module(ctx: Ctx) -> str:
     y = ctx.values["y"]
     key = "num_classes" if y.kind == "class" else "cond_dim"
     extra = call_args([], {"eps": (ctx.args["eps"], 1e-5),
-                           "momentum": (ctx.args["momentum"], 0.1)})
+                           "momentum": (ctx.args["momentum"], 0.1),
+                           "sn": (ctx.args["sn"], False)})
     return f"rt.ConditionalBatchNorm({ctx.c}, {key}={y.dims[0]}{', ' + extra if extra else ''})"
 
 
@@ -123,7 +124,9 @@ cond_batch_norm = Layer(
         "class (`class[N]`, SNGAN/cGAN) or computed from a vector (BigGAN: `1 + W_g y`, "
         "`W_b y`).",
     params=(Param("y", "value", doc="the condition: class[N] or a vector"),
-            Param("eps", "num", 1e-5, min=0), Param("momentum", "num", 0.1, min=0)),
+            Param("eps", "num", 1e-5, min=0), Param("momentum", "num", 0.1, min=0),
+            Param("sn", "bool", False, doc="spectral norm on the gain and bias maps (BigGAN's "
+                  "SNLinear in ccbn)")),
     accepts=FEATURES,
     infer=_cbn_infer,
     module=_cbn_module,

@@ -1,4 +1,4 @@
-"""Layers that only rearrange values: `flatten`, `reshape`, `concat`, `tile`."""
+"""Layers that only rearrange values: `flatten`, `reshape`, `concat`, `tile`, `slice`."""
 
 from __future__ import annotations
 
@@ -105,4 +105,29 @@ tile = Layer(
     example="h = concat(x, tile(c, like=x))",
 )
 
-LAYERS = [flatten, reshape, concat, tile]
+
+
+def _slice_infer(ctx: Ctx) -> TensorType:
+    start, size = ctx.args["start"], ctx.args["size"]
+    n = ctx.x.dims[0]
+    what = "features" if ctx.x.family == "flat" else "channels"
+    need(start + size <= n, f"slice({start}, {size}) takes {what} {start}..{start + size - 1} "
+         f"of {ctx.x}, which has {n}", "size")
+    if ctx.x.family == "spatial":
+        return spatial(size, *ctx.x.dims[1:])
+    # a part of a latent is a latent (BigGAN's chunks of z); a part of labels is a vector
+    return flat(size, kind=ctx.x.kind if ctx.x.kind in ("latent", "logits") else "vector")
+
+
+slice_ = Layer(
+    name="slice",
+    doc="`size` consecutive features of a vector (or channels of a map) from `start`: "
+        "BigGAN's hierarchical latent gives each block its own chunk of z.",
+    params=(Param("start", "int", min=0), Param("size", "int", min=1)),
+    accepts=FEATURES,
+    infer=_slice_infer,
+    call=lambda ctx: f"{ctx.names['x']}.narrow(1, {ctx.args['start']}, {ctx.args['size']})",
+    example="zi = z -> slice(20 * i, 20)",
+)
+
+LAYERS = [flatten, reshape, concat, tile, slice_]

@@ -29,13 +29,22 @@ from ..types import KINDS, RANK, LabelPart, LabelSet, TensorType
 # Sources `data` may name; the trainer (issue 3) implements them. name: allowed keywords.
 DATA_SOURCES: dict[str, tuple[str, ...]] = {
     "digits": ("split",),
-    "shapes": ("domain", "labels", "seed", "size"),
+    "shapes": ("domain", "labels", "seed", "size", "segmentation"),
     "image_folder": ("path", "labels"),
     "celeba": ("path", "attrs", "attr_file"),
     "segmentation_folder": ("path", "classes"),
     "aligned_folder": ("path",),  # pix2pix's A|B files: one image holding both halves
 }
-PAIR_SOURCES = ("aligned_folder", "shapes")  # the sources that yield aligned image pairs
+ALIGNED_SOURCES = ("aligned_folder", "shapes")  # aligned image pairs (pix2pix's A and B)
+# Every source of a pair: the aligned ones, and (one-hot label map, photo) pairs for SPADE;
+# `shapes` serves those too with `segmentation=true`.
+PAIR_SOURCES = (*ALIGNED_SOURCES, "segmentation_folder")
+# Sources that yield nothing but pairs, with the example a declaration without one is shown.
+PAIR_ONLY = {
+    "aligned_folder": "`data facades: image[3, S, S], image[3, S, S] = aligned_folder(...)`",
+    "segmentation_folder": "`data ade: image[151, S, S], image[3, S, S] = "
+                           "segmentation_folder(...)` (the label map first)",
+}
 
 
 class Poison:
@@ -423,12 +432,13 @@ def _dataset(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None
     pair = len(fields) == 2 and fields[1].kind == "image"
     if pair and name not in PAIR_SOURCES:
         diags.error("E305", f"`{name}` yields single images; a pair of images comes from "
-                    f"{' or '.join(f'`{s}`' for s in PAIR_SOURCES)}", src.func.span)
+                    f"{' or '.join(f'`{s}`' for s in ALIGNED_SOURCES)}", src.func.span,
+                    "a label map and its photo come from `segmentation_folder`")
         return None
-    if name == "aligned_folder" and not pair:
-        diags.error("E305", "`aligned_folder` yields aligned pairs: declare two image fields, "
-                    "e.g. `data facades: image[3, S, S], image[3, S, S] = aligned_folder(...)`",
-                    src.func.span)
+    if name in PAIR_ONLY and not pair:
+        what = "aligned pairs" if name == "aligned_folder" else "(label map, photo) pairs"
+        diags.error("E305", f"`{name}` yields {what}: declare two image fields, e.g. "
+                    f"{PAIR_ONLY[name]}", src.func.span)
         return None
     args = [const_or_poison(a, g.resolve, diags) for a in src.args]
     kwargs = {kw.name: const_or_poison(kw.value, g.resolve, diags) for kw in src.kwargs}

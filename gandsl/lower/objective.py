@@ -24,7 +24,7 @@ from ..consteval import (
 )
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS, Fn
-from ..ir import Network, Objective, ONode, Player, Term
+from ..ir import Network, Objective, ONode, Player, State, Term
 from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, const_or_poison
 
@@ -38,6 +38,7 @@ class ObjectiveLowering:
         self.groups: dict[str, list[str]] = {}
         self.draws = 0
         self.incomplete = False  # something was dropped after an error reported elsewhere
+        self.states: list[tuple[State, S.Expr]] = []  # each state and its `next` expression
 
     def run(self) -> Objective:
         stmts = self._flatten(self.decl.body)
@@ -61,8 +62,15 @@ class ObjectiveLowering:
                 defs[target.id] = (stmt, target.span)
         for stmt in self._ordered(defs):
             self._define(stmt)
+        # A state's next value may use anything, itself included: lowered once all is named.
+        for state, expr in self.states:
+            nxt = self._value(expr, var=f"{state.name}_next")
+            if isinstance(nxt, _ConstBox):
+                nxt = self._box(nxt, expr.span)
+            state.next = nxt if isinstance(nxt, int) else None
         result = Objective(nodes=self.nodes, players=[p for p in map(self._player, players) if p],
-                           groups=self.groups, span=self.decl.span)
+                           groups=self.groups, span=self.decl.span,
+                           states=[st for st, _ in self.states])
         self.incomplete |= any(isinstance(v, Poison) for v in self.env.values())
         return result
 
@@ -98,6 +106,8 @@ class ObjectiveLowering:
         graph.add_nodes_from(defs)
         for name, (stmt, _) in defs.items():
             expr = stmt.source if isinstance(stmt, S.Sample) else stmt.value
+            if _is_state(expr):  # its `next` is lowered last: only its start is a dependency
+                expr = S.Lit(expr.span, 0)
             for ref, _ in names_in(expr):
                 if ref in defs and stmt_of[ref] is not stmt:
                     graph.add_edge(ref, name)
@@ -135,7 +145,32 @@ class ObjectiveLowering:
         if isinstance(stmt.value, S.GroupLit):
             self._group(name, stmt.value)
             return
+        if _is_state(stmt.value):
+            self._state(name, stmt.value)
+            return
         self.env[name] = self._value(stmt.value, var=name)
+
+    def _state(self, name: str, call: S.Call) -> None:
+        """`k = state(0, next=...)`: a node reading the current value; `next` comes later."""
+        bound = bind(Callee("state"), [Sig("init", required=True),
+                     Sig("next", required=True)], call.args, call.kwargs, call.span,
+                     self.diags)
+        if bound is None:
+            self.env[name] = POISON
+            return
+        init = self._const(bound["init"])
+        if isinstance(init, Poison):
+            self.env[name] = POISON
+            return
+        if isinstance(init, bool) or not isinstance(init, int | float):
+            self.diags.error("E201", f"a state starts at a number, got {describe(init)}",
+                             bound["init"].span)
+            self.env[name] = POISON
+            return
+        read = self._add("state", call.span, name=name, args=[float(init)], var=name)
+        self.env[name] = read
+        self.states.append((State(name=name, init=float(init), read=read, span=call.span),
+                            bound["next"]))
 
     def _group(self, name: str, group: S.GroupLit) -> None:
         members: list[str] = []
@@ -319,6 +354,10 @@ class ObjectiveLowering:
             return self._function(FUNCTIONS[name], expr, var)
         if name in DISTRIBUTIONS:
             self.diags.error("E301", f"distributions are sampled: `z ~ {name}(...)`", expr.span)
+            return POISON
+        if name == "state":
+            self.diags.error("E301", "`state(...)` defines a named value of its own: "
+                             "`k = state(0, next=...)`", expr.span)
             return POISON
         self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
                          did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
@@ -556,3 +595,8 @@ def _is_const(e: S.Expr, lowering: ObjectiveLowering) -> bool:
         if name in lowering.g.networks:
             return False
     return True
+
+
+def _is_state(e: S.Expr) -> bool:
+    """`state(...)`: a value carried across iterations (see `State`)."""
+    return isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == "state"

@@ -162,6 +162,8 @@ def _kwargs(st: S.TrainStmt, allowed: tuple[str, ...], callee: str, g: Globals,
             diags.error("E304", f"`{kw.name}` of `{callee}` must be {wanted}, got "
                         f"{describe(value)}", kw.value.span)
             return None
+        if kw.name == "betas":  # torch's Adam wants both floats (or both tensors): (0, 0.9)
+            value = tuple(float(b) for b in value)
         out[kw.name] = int(value) if _int(value) and kw.name in ("start", "end", "every") \
             else value
     if "start" in out and "end" in out and out["start"] >= out["end"]:

@@ -14,11 +14,12 @@ from gandsl.runtime.layers import (
     SelfAttention,
 )
 from gandsl.runtime.losses import (
-    BeganBalance,
+    abs,
     ae_energy,
     ae_l1_energy,
     bce,
     ce,
+    clip,
     content,
     drift,
     ebgan_d,
@@ -49,27 +50,30 @@ from gandsl.runtime.losses import (
 from gandsl.runtime.modifiers import equalized_lr
 from gandsl.runtime.norms import SPADE, AdaIN, ConditionalBatchNorm, PixelNorm
 from gandsl.runtime.penalties import clip_weights, gradient_penalty, path_length, r1, r2
+from gandsl.runtime.style import ModulatedConv2d
 from gandsl.runtime.training import Draw, Update
 
 __all__ = [
     "Draw",
     "Update",
     "AdaIN",
-    "BeganBalance",
     "ConditionalBatchNorm",
     "ConstantInput",
     "Maxout",
     "MinibatchStdDev",
+    "ModulatedConv2d",
     "NoiseInjection",
     "PixelNorm",
     "Projection",
     "SPADE",
     "SelfAttention",
     "adain_ref",
+    "abs",
     "ae_energy",
     "ae_l1_energy",
     "bce",
     "ce",
+    "clip",
     "clip_weights",
     "content",
     "drift",

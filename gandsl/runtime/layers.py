@@ -102,7 +102,7 @@ class SelfAttention(nn.Module):
 
     KINDS = ("sagan", "biggan")
 
-    def __init__(self, channels: int, kind: str = "sagan") -> None:
+    def __init__(self, channels: int, kind: str = "sagan", sn: bool = False) -> None:
         super().__init__()
         if kind not in self.KINDS:
             raise ValueError(f"SelfAttention kind must be one of {self.KINDS}, got {kind!r}")
@@ -122,6 +122,9 @@ class SelfAttention(nn.Module):
             self.g = nn.Conv2d(channels, c2, 1, bias=False)  # values (pooled)
             self.o = nn.Conv2d(c2, channels, 1, bias=False)  # back to C channels
         self.gamma = nn.Parameter(torch.zeros(1))  # (1,) residual weight, starts at 0
+        if sn:  # both references spectrally normalize the attention's convolutions
+            for m in self.children():
+                nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "sagan":
@@ -158,9 +161,11 @@ class Projection(nn.Module):
     `<embed(y), h>`, one number per sample, added by the caller to the unconditional logit.
     """
 
-    def __init__(self, num_classes: int, features: int) -> None:
+    def __init__(self, num_classes: int, features: int, sn: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(num_classes, features)  # (K, features) class vectors
+        if sn:  # the official code's SNEmbedID: the (K, features) matrix over its top σ
+            nn.utils.parametrizations.spectral_norm(self.embed)
 
     def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return (self.embed(y) * h).sum(dim=1, keepdim=True)  # (B, 1)

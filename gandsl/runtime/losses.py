@@ -17,7 +17,6 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
-    "BeganBalance",
     "ae_energy",
     "ae_l1_energy",
     "bce",
@@ -40,6 +39,8 @@ __all__ = [
     "lsgan_d",
     "lsgan_g",
     "mean",
+    "clip",
+    "abs",
     "ortho_reg",
     "pulling_away",
     "sgan_d_fake",
@@ -163,6 +164,16 @@ def l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def mean(x: torch.Tensor) -> torch.Tensor:
     """The mean over every element: `x.mean()` (batch and any map dimensions)."""
     return x.mean()
+
+
+def clip(x: torch.Tensor | float, low: float, high: float) -> torch.Tensor:
+    """`x` limited to [low, high]; a state's plain float becomes a 0-dim tensor."""
+    return torch.as_tensor(x).clamp(low, high)
+
+
+def abs(x: torch.Tensor | float) -> torch.Tensor:  # noqa: A001 - the objective's name
+    """The absolute value of a loss (BEGAN's convergence measure |γ·L(x) − L(G(z))|)."""
+    return torch.as_tensor(x).abs()
 
 
 def _attribute_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -336,7 +347,7 @@ def ae_l1_energy(x: torch.Tensor, recon: torch.Tensor) -> torch.Tensor:
     """Per-sample L1 auto-encoder loss: `mean over non-batch dims of |recon − x|`, shape (B,).
 
     BEGAN's `L(v) = |v − D(v)|`; carpedm20 averages it over the batch too, so the scalar `L`
-    that `BeganBalance` takes is `mean(ae_l1_energy(x, D(x)))`.
+    BEGAN's spec takes is `mean(ae_l1_energy(x, D(x)))`.
     """
     return (recon - x).abs().reshape(x.shape[0], -1).mean(dim=1)  # (B,)
 
@@ -370,52 +381,6 @@ def pulling_away(codes: torch.Tensor) -> torch.Tensor:
     cos2 = (unit @ unit.T).pow(2)  # (N, N)
     off_diagonal = cos2.sum() - cos2.diagonal().sum()
     return off_diagonal / (n * (n - 1))
-
-
-class BeganBalance:
-    """BEGAN's equilibrium controller k_t (Berthelot et al. 2017; carpedm20/BEGAN-tensorflow).
-
-    `real_l` and `fake_l` are the scalar auto-encoder losses `L(x)` and `L(G(z))`
-    (see `ae_l1_energy`). The losses are `L_D = L(x) − k·L(G(z))` and `L_G = L(G(z))`; after
-    each step `update` moves `k ← clip(k + λ_k·(γ·L(x) − L(G(z))), 0, 1)` and returns the
-    convergence measure `M = L(x) + |γ·L(x) − L(G(z))|`. Defaults: carpedm20's γ = 0.5,
-    λ_k = 0.001, k_0 = 0. State is three plain floats, for checkpoints.
-    """
-
-    def __init__(self, gamma: float = 0.5, lambda_k: float = 0.001, k: float = 0.0) -> None:
-        self.gamma = float(gamma)  # diversity ratio γ = E[L(G(z))] / E[L(x)] at equilibrium
-        self.lambda_k = float(lambda_k)  # proportional gain λ_k of the k update
-        self.k = float(k)  # current k_t ∈ [0, 1]
-
-    def d_loss(self, real_l: torch.Tensor, fake_l: torch.Tensor) -> torch.Tensor:
-        """`L_D = real_l − k·fake_l` with the current k (a constant for autograd)."""
-        return real_l - self.k * fake_l
-
-    def g_loss(self, fake_l: torch.Tensor) -> torch.Tensor:
-        """`L_G = fake_l`."""
-        return fake_l
-
-    def update(self, real_l: torch.Tensor | float, fake_l: torch.Tensor | float) -> float:
-        """Step k on detached values and return `M = real_l + |γ·real_l − fake_l|`."""
-        real = float(real_l.detach()) if isinstance(real_l, torch.Tensor) else float(real_l)
-        fake = float(fake_l.detach()) if isinstance(fake_l, torch.Tensor) else float(fake_l)
-        balance = self.gamma * real - fake
-        self.k = min(max(self.k + self.lambda_k * balance, 0.0), 1.0)
-        return real + abs(balance)
-
-    def state_dict(self) -> dict[str, float]:
-        """`{"gamma", "lambda_k", "k"}` as floats."""
-        return {"gamma": self.gamma, "lambda_k": self.lambda_k, "k": self.k}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        """Restore what `state_dict` returned."""
-        self.gamma = float(state["gamma"])
-        self.lambda_k = float(state["lambda_k"])
-        self.k = float(state["k"])
-
-
-# ---------------------------------------------------------------------------------------------
-# Feature-space losses and regularisers
 
 
 def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:

@@ -63,6 +63,7 @@ class ConditionalBatchNorm(nn.Module):
         cond_dim: int | None = None,
         eps: float = 1e-5,
         momentum: float = 0.1,
+        sn: bool = False,
     ) -> None:
         super().__init__()
         if (num_classes is None) == (cond_dim is None):
@@ -89,6 +90,9 @@ class ConditionalBatchNorm(nn.Module):
             assert cond_dim is not None
             self.gain = nn.Linear(cond_dim, num_features, bias=False)  # (C, cond_dim)
             self.bias = nn.Linear(cond_dim, num_features, bias=False)  # (C, cond_dim)
+        if sn:  # BigGAN's ccbn uses SNLinear for both maps
+            for m in (self.gain, self.bias):
+                nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         xhat = F.batch_norm(

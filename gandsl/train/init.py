@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from ..runtime.norms import ConditionalBatchNorm
+
 _WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
 _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
 
@@ -36,8 +38,20 @@ def initialize(module: nn.Module, method: str, kwargs: dict[str, Any]) -> None:
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, _NORMS) and getattr(m, "weight", None) is not None:
-            if method == "normal":
-                nn.init.normal_(m.weight, 1.0, kwargs.get("std", 0.02))
-            else:
-                nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+            _norm_affine(m.weight, m.bias, method, kwargs)
+    # A class-conditional batch norm's gain and bias tables are a norm's affine parameters
+    # (per class), not weights: the loop above drew them as embeddings, so reset them here,
+    # after it. In vector mode (BigGAN's ccbn) they are linear maps and stay drawn.
+    for m in module.modules():
+        if isinstance(m, ConditionalBatchNorm) and m.num_classes is not None:
+            _norm_affine(m.gain.weight, m.bias.weight, method, kwargs)
+
+
+def _norm_affine(gain: torch.Tensor, bias: torch.Tensor, method: str,
+                 kwargs: dict[str, Any]) -> None:
+    """Norm gains ~ N(1, std) with `normal` (DCGAN's `weights_init`), else 1; biases 0."""
+    if method == "normal":
+        nn.init.normal_(gain, 1.0, kwargs.get("std", 0.02))
+    else:
+        nn.init.ones_(gain)
+    nn.init.zeros_(bias)

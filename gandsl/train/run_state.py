@@ -47,6 +47,8 @@ def pack(t: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         "rng": {"python": [version, list(internal), gauss],
                 "numpy": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])]},
         "bad_steps": t.bad,
+        # `state` values of the objective (BEGAN's k_t), as plain numbers
+        "objective_state": {k: float(v) for k, v in getattr(t.objective, "state", {}).items()},
         "total_steps": t.total,
         "batch": t.batch,
         "seed": t.config.seed,
@@ -88,5 +90,11 @@ def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any])
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{where} does not fit this run ({type(e).__name__}: {e}); "
                               "it was saved from another spec or edited") from None
+    saved = state.get("objective_state", {})
+    mine = getattr(t.objective, "state", {})
+    if set(saved) != set(mine):
+        raise CheckpointError(f"{where} carries the states {sorted(saved)}, this spec has "
+                              f"{sorted(mine)}: it was saved from another spec or edited")
+    mine.update({k: float(v) for k, v in saved.items()})
     t.step = int(state["step"])
     t.bad = int(state.get("bad_steps", 0))

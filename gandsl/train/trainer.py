@@ -137,6 +137,7 @@ class Trainer:
         terms = module.TERMS
         self.columns = [c for p, ts in terms.items() for c in (f"{p}/loss",
                                                               *(f"{p}/{t}" for t in ts))]
+        self.columns += [f"state/{k}" for k in getattr(self.objective, "state", {})]
         self.step = 0
         self.bad = 0  # consecutive non-finite losses
         self.sums: dict[str, torch.Tensor] = {}
@@ -247,7 +248,11 @@ class Trainer:
                 self._set_lr()
                 with self.autocast or nullcontext():
                     self.objective.iteration(self.step, self.draw, self.update)
-                self.metrics.add(self.step, {k: v / self.counts[k] for k, v in self.sums.items()})
+                values = {k: v / self.counts[k] for k, v in self.sums.items()}
+                for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
+                    values[f"state/{name}"] = torch.as_tensor(v, dtype=torch.float32,
+                                                               device=self.device)
+                self.metrics.add(self.step, values)
                 self.sums.clear()
                 self.counts.clear()
                 self.step += 1

@@ -247,9 +247,11 @@ def test_celeba_needs_a_label_field(tmp_path):
     assert "label[N]" in msg and "class[2]" in msg
 
 
-def test_unsupported_source(tmp_path):
-    msg = error('data d: image[3, 8, 8] = segmentation_folder("x")', tmp_path)
-    assert "segmentation_folder" in msg and "--data shapes" in msg
+def test_every_source_the_language_knows_has_a_loader():
+    from gandsl.data.factory import BUILDERS
+    from gandsl.lower.globals import DATA_SOURCES
+
+    assert set(BUILDERS) == set(DATA_SOURCES)
 
 
 # ---- --data PATH -------------------------------------------------------------------------

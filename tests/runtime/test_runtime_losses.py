@@ -315,37 +315,13 @@ def test_pulling_away_is_squared_cosine() -> None:
         L.pulling_away(torch.ones(1, 3))
 
 
-def test_began_balance_formula_and_state() -> None:
-    bal = L.BeganBalance(gamma=0.5, lambda_k=0.001)
-    assert bal.k == 0.0
-    real_l = torch.tensor(2.0, requires_grad=True)
-    fake_l = torch.tensor(0.4, requires_grad=True)
-    torch.testing.assert_close(bal.d_loss(real_l, fake_l), torch.tensor(2.0))  # k = 0
-    # balance = 0.5*2 - 0.4 = 0.6;  k = 0 + 0.001*0.6;  M = 2 + |0.6|
-    m = bal.update(real_l, fake_l)
-    assert isinstance(m, float) and m == pytest.approx(2.6)
-    assert bal.k == pytest.approx(0.0006)
-    torch.testing.assert_close(bal.d_loss(real_l, fake_l), torch.tensor(2.0 - 0.0006 * 0.4))
-    assert bal.g_loss(fake_l) is fake_l
-    state = bal.state_dict()
-    assert state == {"gamma": 0.5, "lambda_k": 0.001, "k": pytest.approx(0.0006)}
-    assert all(type(v) is float for v in state.values())
-    other = L.BeganBalance()
-    other.load_state_dict(state)
-    assert other.state_dict() == state
-
-
-def test_began_balance_k_clipped_to_unit_interval() -> None:
-    bal = L.BeganBalance(gamma=0.5, lambda_k=0.1, k=0.95)
-    for _ in range(5):
-        # balance = 0.5*10 - 1 = 4 -> k would reach 1.35 without the clip
-        m = bal.update(10.0, 1.0)
-        assert 0.0 <= bal.k <= 1.0
-    assert bal.k == 1.0 and m == pytest.approx(14.0)
-    for _ in range(30):
-        bal.update(torch.tensor(1.0), torch.tensor(5.0))  # balance = -4.5
-        assert 0.0 <= bal.k <= 1.0
-    assert bal.k == 0.0
+def test_clip_and_abs_of_losses_and_plain_numbers() -> None:
+    # BEGAN's k_{t+1} = clip(k_t + λ_k·(γ·L(x) − L(G(z))), 0, 1), from a float k_0 = 0
+    real, fake = torch.tensor(2.0), torch.tensor(0.4)
+    k = L.clip(0.0 + 0.001 * (0.5 * real - fake), 0, 1)
+    torch.testing.assert_close(k, torch.tensor(0.0006))
+    assert L.clip(1.35, 0, 1).item() == 1.0 and L.clip(-0.2, 0, 1).item() == 0.0
+    torch.testing.assert_close(L.abs(0.5 * real - 5.0), torch.tensor(4.0))
 
 
 # --- feature losses and regularisers -----------------------------------------------------------

@@ -1,0 +1,65 @@
+"""Generated lines stay within 100 columns, broken as a person breaks them, and a broken line
+is the same Python as the long one."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from gandsl.emit.wrap import wrap_code, wrap_module
+
+LONG = [
+    "        self.block_1_conv_1 = nn.utils.parametrizations.spectral_norm("
+    "nn.Conv2d(3, 128, 3, padding=1))",
+    "        return DOutput(f0_1=o1, f0_2=o2, f0_3=o3, f0_4=o4, out0=o5, f1_1=o6, f1_2=o7, "
+    "f1_3=o8, f1_4=f, out1=o10)",
+    "        loss = 0.5 * gan0 + 0.5 * gan1 + 5 * (l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6"
+    " + l1_7) + 10 * (l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12) - x[\"a, b\"]",
+    "            \"G\": torch.optim.Adam([*self.G_mapping.parameters(), "
+    "*self.G_synthesis.parameters()], lr=0.003, betas=(0.0, 0.99), eps=1e-08),",
+    "        out = F.interpolate(x, scale_factor=3, mode=\"bilinear\", align_corners=False)"
+    "  # (B, 4, 15, 15)",
+]
+
+
+def _tree(code: str) -> str:
+    """The AST of a statement, however it is indented or broken (a dict entry is wrapped
+    in a dict literal to parse)."""
+    code = textwrap.dedent(code).strip()
+    if code.startswith('"G"'):
+        code = "{" + code + "}"
+    return ast.dump(ast.parse(code))
+
+
+@pytest.mark.parametrize("line", LONG, ids=range(len(LONG)))
+def test_long_lines_break_into_the_same_python(line):
+    lines = wrap_code(line)
+    assert len(lines) > 1 and all(len(x) <= 100 for x in lines), lines
+    assert _tree("\n".join(lines)) == _tree(line)
+    indent = len(line) - len(line.lstrip())
+    assert all(len(x) - len(x.lstrip()) >= indent for x in lines)
+
+
+def test_how_lines_break():
+    call, sum_ = wrap_code(LONG[1]), wrap_code(LONG[2])
+    assert call == ["        return DOutput(",
+                    "            f0_1=o1, f0_2=o2, f0_3=o3, f0_4=o4, out0=o5, f1_1=o6, f1_2=o7, "
+                    "f1_3=o8, f1_4=f,",
+                    "            out1=o10)"]
+    assert sum_[0].startswith("        loss = (0.5 * gan0 + 0.5 * gan1 + 5 * (")
+    assert sum_[1].lstrip().startswith("+ 10 * (") and sum_[-1].endswith('x["a, b"])')
+    commented = wrap_code(LONG[4])
+    assert commented[0] == "        # (B, 4, 15, 15)"
+    assert commented[1].startswith("        out = F.interpolate(")
+
+
+def test_module_docstrings_refill_and_short_lines_stay():
+    text = ('class N:\n    """' + "word " * 30 + '\n\n    ' + "(x: image[3, 8, 8]) " * 6 +
+            '\n    """\n\n    x = 1  # ' + "a comment " * 12 + "\n")
+    out = wrap_module(text).split("\n")
+    assert all(len(x) <= 100 for x in out if "# a comment" not in x)
+    assert out[1].startswith('    """word word') and out[2].startswith("    word word")
+    assert out[-3].startswith("    # a comment") and out[-2] == "    x = 1"  # comment above
+    ast.parse(wrap_module(text))
