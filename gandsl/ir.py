@@ -216,8 +216,20 @@ class PlayerOption(BaseModel):
     player_span: Span
 
 
+class Grow(BaseModel):
+    """`grow stages(stable=600k, fade=600k)`: progressive growing's schedule. Each level is
+    trained `stable` steps, then the next fades in over `fade` steps."""
+
+    model_config = _CONFIG
+    stable: int
+    fade: int
+    first: int = 0  # the level training starts at (StyleGAN starts at 8×8: level 1)
+    span: Span
+
+
 class TrainConfig(BaseModel):
     model_config = _CONFIG
+    grow: Grow | None = None
     batch: int | None = None
     steps: int | None = None
     ratios: list[Ratio] = Field(default_factory=list)

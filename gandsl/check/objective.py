@@ -247,6 +247,11 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
                 diags.error("E304", f"`every {t.every}` counts `{p.name}`'s steps, and their "
                             "number varies", t.span,
                             notes=[("the varying count", varying[p.name].span)])
+    if train.grow is not None and not any(n.op == "grow" for net in spec.networks
+                                          for n in net.nodes):
+        diags.error("E304", "`grow stages` schedules progressive growing, but no network "
+                    "has a `grow` level", train.grow.span,
+                    hint="fade each new resolution in with `grow(old, new)` in the networks")
     for sched in train.schedules:  # a schedule scales an optimizer: one per player
         who = sched.player
         if who is not None and who not in known:

@@ -24,6 +24,14 @@ def infer_network(net: Network, diags: Diagnostics) -> None:
             continue
         node.type = _infer(node, types, net, diags)
         types[node.id] = node.type
+    sizes: dict[tuple[int, int], Node] = {}
+    for node in net.nodes:  # progressive growing: one level per resolution
+        if node.op == "grow" and node.type is not None:
+            first = sizes.setdefault(node.type.dims[1:], node)
+            if first is not node:
+                diags.error("E202", f"two `grow` levels of `{net.name}` give {node.type}: each "
+                            "level is one resolution", node.span,
+                            notes=[("the other", first.span)])
     for port, rid, span in zip(net.outputs, net.results, net.result_spans, strict=True):
         value = types.get(rid)
         if value is None:

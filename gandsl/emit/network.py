@@ -17,6 +17,7 @@ from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS
 from ..layers.base import ctx_for
 from ..types import TensorType, conversion
+from . import progressive
 from .names import (
     RESERVED,
     TUPLE_ATTRS,
@@ -195,14 +196,27 @@ class _Builder:
         prefer = _preferred_names(net, items, last_use)
         holder = {v: i for i, v in self.var_of.items()}  # python variable → node it holds
         batch = f"{self.var_of[net.nodes[0].id]}.shape[0]" if params else "1"
+        self.levels = progressive.grow_levels(net)
+        k = len(self.levels)
+        regions = progressive.needs(net, [(it.inputs, it.output, it.node) for it in items],
+                                    self.levels) if k else []
+        if k:
+            self.attrs.create("level")  # the attribute the trainer sets
+            cls.init.append(f"self.level = {float(k)!r}  # levels of detail grown, 0 to {k}")
+        chunks = []
         for idx, item in enumerate(items):
             target = self._variable(prefer[item.output], idx, holder, last_use)
+            start = len(cls.body)
+            self.regions = regions[idx] if k else None
             if item.node is not None:
                 self._node(item.node, target, batch)
             else:
                 self._blocks(item, target)
+            chunks.append((self.regions, cls.body[start:]))
             self.var_of[item.output] = target
             holder[target] = item.output
+        if k:  # statements needed at some levels only go under `if self.level ...`
+            cls.body[:] = progressive.group(chunks, k)
         self._returns()
 
     # -- the statements -----------------------------------------------------------------
@@ -233,6 +247,13 @@ class _Builder:
 
     def _node(self, node: Node, target: str, batch: str) -> None:
         x = self.var_of.get(node.x) if node.x is not None else None
+        if node.op == "grow":
+            old_type = self.net.nodes[node.x].type
+            self.cls.body.extend(progressive.grow_lines(
+                target, x, self.var_of[node.values["new"][0]], self.levels[node.id],
+                len(self.levels), self.regions, old_type.dims[1] != node.type.dims[1],
+                node.type.shape_comment()))
+            return
         if node.op in ("add", "sub", "mul"):
             sign = {"add": "+", "sub": "-", "mul": "*"}[node.op]
             expr = f"{x} {sign} {self.var_of[node.values['other'][0]]}"

@@ -15,6 +15,7 @@ rendering, so that no emitter has to know how long its names and numbers will be
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
 
 WIDTH = 100
 _OPEN, _CLOSE = "([{", ")]}"
@@ -95,12 +96,9 @@ def _pack(pieces: list[str], indent: str, width: int, tail: str,
     return lines
 
 
-def _trailing_bracket(s: str) -> tuple[int, int] | None:
-    """(open, close) of the outermost bracket pair whose close ends the statement (but for a
-    trailing `)`, `,` or `:`), choosing the one that opens first."""
-    stack: list[int] = []
-    pairs: dict[int, int] = {}
-    quote = None
+def _scan(s: str) -> Iterator[tuple[int, str, int]]:
+    """(index, character, bracket depth before it) of every character outside strings."""
+    depth, quote = 0, None
     for i, ch in enumerate(s):
         if quote:
             if ch == quote and s[i - 1] != "\\":
@@ -108,7 +106,18 @@ def _trailing_bracket(s: str) -> tuple[int, int] | None:
             continue
         if ch in "\"'":
             quote = ch
-        elif ch in _OPEN:
+            continue
+        yield i, ch, depth
+        depth += (ch in _OPEN) - (ch in _CLOSE)
+
+
+def _trailing_bracket(s: str) -> tuple[int, int] | None:
+    """(open, close) of the outermost bracket pair whose close ends the statement (but for a
+    trailing `)`, `,` or `:`), choosing the one that opens first."""
+    stack: list[int] = []
+    pairs: dict[int, int] = {}
+    for i, ch, _ in _scan(s):
+        if ch in _OPEN:
             stack.append(i)
         elif ch in _CLOSE and stack:
             pairs[stack.pop()] = i
@@ -122,43 +131,16 @@ def _trailing_bracket(s: str) -> tuple[int, int] | None:
 
 def _split(s: str, sep: str) -> list[str]:
     """`s` split at `sep` outside brackets and strings."""
-    parts, depth, quote, last = [], 0, None, 0
-    for i, ch in enumerate(s):
-        if quote:
-            if ch == quote and s[i - 1] != "\\":
-                quote = None
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(s[last:i])
-            last = i + 1
-    parts.append(s[last:])
+    cuts = [i for i, ch, depth in _scan(s) if ch == sep and depth == 0]
+    parts = [s[a + 1:b] for a, b in zip([-1, *cuts], [*cuts, len(s)], strict=True)]
     return [p for p in parts if p.strip()]
 
 
 def _split_sum(s: str) -> list[str]:
     """`a + b * c - d` → [`a`, `+ b * c`, `- d`]: the top-level terms, signs leading."""
-    terms, depth, quote, last = [], 0, None, 0
-    for i, ch in enumerate(s):
-        if quote:
-            if ch == quote and s[i - 1] != "\\":
-                quote = None
-            continue
-        if ch in "\"'":
-            quote = ch
-        elif ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-        elif ch in "+-" and depth == 0 and s[i - 1:i] == " " and s[i + 1:i + 2] == " ":
-            terms.append(s[last:i].strip())
-            last = i
-    terms.append(s[last:].strip())
+    cuts = [i for i, ch, depth in _scan(s) if ch in "+-" and depth == 0
+            and s[i - 1:i] == " " and s[i + 1:i + 2] == " "]
+    terms = [s[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(s)], strict=True)]
     return [t for t in terms if t]
 
 
@@ -174,14 +156,8 @@ def _assignment(s: str) -> tuple[str, str, str]:
 
 def _comment(s: str) -> tuple[str, str]:
     """(code, `# comment`) of a line; the comment is "" when there is none."""
-    quote = None
-    for i, ch in enumerate(s):
-        if quote:
-            if ch == quote and s[i - 1] != "\\":
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
+    for i, ch, _ in _scan(s):
+        if ch == "#":
             return s[:i].rstrip(), s[i:]
     return s, ""
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import activations, conv, dense, gan, norms, resample, shape, style
+from . import activations, conv, dense, gan, norms, progressive, resample, shape, style
 from .base import REQUIRED, Ctx, Layer, LayerError, Param
 
 LAYERS: dict[str, Layer] = {
     layer.name: layer
-    for mod in (conv, dense, norms, activations, resample, shape, gan, style)
+    for mod in (conv, dense, norms, activations, resample, shape, gan, style, progressive)
     for layer in mod.LAYERS
 }
 

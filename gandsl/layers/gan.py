@@ -1,10 +1,10 @@
 """Layers from the GAN literature: minibatch standard deviation (PGGAN), noise injection and
-constant input (StyleGAN), self-attention (SAGAN, BigGAN)."""
+constant input (StyleGAN), self-attention (SAGAN, BigGAN), a per-channel bias."""
 
 from __future__ import annotations
 
 from ..types import TensorType, spatial
-from .base import SPATIAL, Ctx, Layer, Param, call_args, need
+from .base import FEATURES, SPATIAL, Ctx, Layer, Param, call_args, need
 
 
 def _mbstd_infer(ctx: Ctx) -> TensorType:
@@ -86,4 +86,16 @@ self_attention = Layer(
     example="h = h -> conv_t(128, 4, stride=2, pad=1) -> self_attention",
 )
 
-LAYERS = [minibatch_stddev, noise, const, self_attention]
+bias = Layer(
+    name="bias",
+    doc="A learned bias per channel (per feature of a vector), starting at 0: PGGAN's bias "
+        "after its first dense layer is reshaped, StyleGAN's on the learned constant.",
+    params=(),
+    accepts=FEATURES,
+    infer=lambda ctx: ctx.x,
+    module=lambda ctx: f"rt.Bias({ctx.c})",
+    count=lambda ctx: ctx.c,
+    example="h = z -> linear(512 * 16, bias=false) -> reshape(512, 4, 4) -> bias",
+)
+
+LAYERS = [minibatch_stddev, noise, const, self_attention, bias]

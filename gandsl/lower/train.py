@@ -8,7 +8,7 @@ from typing import Any
 from .. import syntax as S
 from ..consteval import ConstError, as_int, describe
 from ..diagnostics import Diagnostics, did_you_mean
-from ..ir import Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
+from ..ir import Grow, Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
 from .globals import Globals, Poison, const_or_poison
 from .step_condition import step_condition
 
@@ -37,7 +37,8 @@ INITS: dict[str, tuple[str, ...]] = {
     "orthogonal": ("gain",),
     "uniform": ("range",),  # U(-range, range): pylearn2's `irange`
 }
-KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "init", "batch", "steps"]
+GROW = ("stable", "fade", "first")  # `grow stages(stable=..., fade=..., first=...)`
+KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "grow", "init", "batch", "steps"]
 
 
 def _num(v: Any) -> bool:
@@ -75,6 +76,9 @@ RULES: dict[str, tuple[Any, str]] = {
     "a": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),
     "to": (lambda v: _num(v) and 0 <= v < 1, "a momentum in [0, 1)"),
     "range": (lambda v: _num(v) and v > 0, "a positive number"),
+    "stable": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
+    "fade": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
+    "first": (lambda v: _int(v) and v >= 0, "a level ≥ 0"),
 }
 
 
@@ -164,7 +168,8 @@ def _kwargs(st: S.TrainStmt, allowed: tuple[str, ...], callee: str, g: Globals,
             return None
         if kw.name == "betas":  # torch's Adam wants both floats (or both tensors): (0, 0.9)
             value = tuple(float(b) for b in value)
-        out[kw.name] = int(value) if _int(value) and kw.name in ("start", "end", "every") \
+        out[kw.name] = int(value) if _int(value) and kw.name in ("start", "end", "every",
+                                                                 "stable", "fade", "first") \
             else value
     if "start" in out and "end" in out and out["start"] >= out["end"]:
         diags.error("E304", f"`start` ({out['start']}) must come before `end` ({out['end']})",
@@ -187,6 +192,8 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
                 return
             cfg.optimizers.append(Optimizer(kind=word, player=player, kwargs=kwargs,
                                             span=st.span, player_span=player_span))
+    elif word == "grow":
+        _grow(st, player, cfg, g, diags)
     elif word in ("lr", "momentum"):  # `lr linear_decay(...)`: a schedule for every player
         _schedule(st, player, None, cfg, g, diags, st.words[1][1], setting=word)
     elif word in OPTIONS:
@@ -218,6 +225,30 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
     else:
         diags.error("E304", f"unknown train setting `{word}`", word_span,
                     did_you_mean(word, KEYWORDS) or f"settings: {', '.join(KEYWORDS)}")
+
+
+def _grow(st: S.TrainStmt, kind: str, cfg: TrainConfig, g: Globals,
+          diags: Diagnostics) -> None:
+    """`grow stages(stable=600k, fade=600k)`: progressive growing's schedule."""
+    example = "`grow stages(stable=600k, fade=600k)`"
+    if kind != "stages":
+        diags.error("E304", f"progressive growing is scheduled by stages: {example}",
+                    st.words[1][1])
+        return
+    if st.args:
+        diags.error("E304", f"`stages` takes keyword options: {example}", st.args[0].span)
+        return
+    kwargs = _kwargs(st, GROW, "stages", g, diags)
+    if kwargs is None:
+        return
+    missing = [k for k in ("stable", "fade") if k not in kwargs]
+    if missing:
+        diags.error("E304", f"`stages` needs `{missing[0]}`: {example}", st.span)
+        return
+    if cfg.grow is not None:
+        diags.error("E102", "progressive growing is scheduled twice", st.span)
+        return
+    cfg.grow = Grow(span=st.span, **kwargs)
 
 
 def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:

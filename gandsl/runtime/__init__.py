@@ -4,8 +4,9 @@ penalties of the objective.
 Kept light on purpose: it imports only torch and its own submodules.
 """
 
-from gandsl.runtime.functional import adain_ref, tile
+from gandsl.runtime.functional import adain_ref, fade_in, tile
 from gandsl.runtime.layers import (
+    Bias,
     ConstantInput,
     Maxout,
     MinibatchStdDev,
@@ -58,6 +59,7 @@ __all__ = [
     "Update",
     "AdaIN",
     "ConditionalBatchNorm",
+    "Bias",
     "ConstantInput",
     "Maxout",
     "MinibatchStdDev",
@@ -68,6 +70,7 @@ __all__ = [
     "SPADE",
     "SelfAttention",
     "adain_ref",
+    "fade_in",
     "abs",
     "ae_energy",
     "ae_l1_energy",

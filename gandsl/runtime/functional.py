@@ -5,10 +5,11 @@ its fused kernel in `gandsl.kernels.adain`, the oracle the kernel is tested agai
 """
 
 import torch
+import torch.nn.functional as F
 
 from gandsl.kernels.adain import adain_ref
 
-__all__ = ["adain_ref", "tile"]
+__all__ = ["adain_ref", "fade_in", "tile"]
 
 
 def tile(v: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -20,3 +21,11 @@ def tile(v: torch.Tensor, height: int, width: int) -> torch.Tensor:
     if v.dim() != 2:
         raise ValueError(f"tile expects a (B, N) tensor, got shape {tuple(v.shape)}")
     return v[:, :, None, None].expand(-1, -1, height, width)  # (B, N, H, W)
+
+
+def fade_in(old: torch.Tensor, new: torch.Tensor, alpha: float | torch.Tensor) -> torch.Tensor:
+    """Progressive growing's fade (Karras et al. 2018): `old + (new − old)·α`, α in [0, 1];
+    an `old` of half the size (G's image of the level below) is upsampled ×2, nearest."""
+    if old.shape[-1] != new.shape[-1]:
+        old = F.interpolate(old, scale_factor=2, mode="nearest")
+    return torch.lerp(old, new, float(alpha))

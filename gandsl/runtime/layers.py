@@ -87,6 +87,21 @@ class ConstantInput(nn.Module):
         return self.const.expand(batch_size, -1, -1, -1)  # (B, C, H, W)
 
 
+class Bias(nn.Module):
+    """A learned per-channel bias, starting at 0, for maps (B, C, H, W) and vectors (B, C).
+
+    PGGAN adds its first dense layer's bias after the reshape to 4×4 (one per channel, not one
+    per output feature); StyleGAN adds one to its learned constant.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(channels))  # (C,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.bias.view(1, -1, *([1] * (x.dim() - 2)))
+
+
 class SelfAttention(nn.Module):
     """Non-local self-attention over feature-map positions, in one of two published forms.
 

@@ -17,6 +17,7 @@ from .draw import FixedDraw
 from .fixed import fixed_batches
 from .grid import save_grid
 from .sampling import sampling
+from .schedule import level
 
 
 class LabelDraw(FixedDraw):
@@ -80,6 +81,13 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
             else f"net/{name}"
         ckpt.unpack_module(prefix, net, tensors, where)
     spec = loaded.spec
+    grow = spec.train.grow if spec.train else None
+    if grow is not None:  # progressive growing: the level the run had reached
+        reached = level(max(int(state["step"]) - 1, 0), grow.stable, grow.fade,
+                        grow.first)
+        for net in nets.values():
+            if hasattr(net, "level"):
+                net.level = min(reached, net.level)
     names = sorted({node.name for node in spec.objective.nodes if node.op == "data"})
     batches = {}
     if names:

@@ -43,3 +43,11 @@ def momentum(kwargs: dict[str, Any], initial: float) -> Callable[[int], float]:
         t = min(max((step - start) / (end - start), 0.0), 1.0)
         return initial + t * (to - initial)
     return at
+
+
+def level(step: int, stable: int, fade: int, first: int = 0) -> float:
+    """Progressive growing's level of detail at `step`: from level `first`, each level is
+    trained `stable` steps, then the next fades in over `fade` (PGGAN's lod schedule, counted
+    in steps). Networks clip it to their own number of levels."""
+    phase, within = divmod(step, stable + fade)
+    return first + phase + min(max((within - stable) / fade, 0.0), 1.0)

@@ -34,7 +34,7 @@ from .grid import save_grid
 from .init import initialize
 from .metrics import Metrics
 from .sampling import sampling
-from .schedule import factor, min_lr, momentum
+from .schedule import factor, level, min_lr, momentum
 
 __all__ = ["RunError", "Trainer", "data_root"]
 
@@ -138,6 +138,12 @@ class Trainer:
         self.columns = [c for p, ts in terms.items() for c in (f"{p}/loss",
                                                               *(f"{p}/{t}" for t in ts))]
         self.columns += [f"state/{k}" for k in getattr(self.objective, "state", {})]
+        # progressive growing: each growing network's full level; the schedule sets `level`
+        self.full_level = {n: float(net.level) for n, net in self.networks.items()
+                           if hasattr(net, "level")}
+        self.grow = train.grow if train and self.full_level else None
+        if self.grow is not None:
+            self.columns.append("grow/level")
         self.step = 0
         self.bad = 0  # consecutive non-finite losses
         self.sums: dict[str, torch.Tensor] = {}
@@ -182,6 +188,17 @@ class Trainer:
             ramp = _schedule_of(p, [s for s in schedules if s.setting == "momentum"])
             start = self.optimizers[p].param_groups[0].get("momentum", 0.0)
             self.momentum_at[p] = momentum(ramp.kwargs, start) if ramp else None
+
+    def _set_level(self) -> None:
+        """Progressive growing: every growing network (EMA copies too) at the schedule's
+        level of this step, up to its own number of levels."""
+        if self.grow is None:
+            return
+        self.level = level(self.step, self.grow.stable, self.grow.fade, self.grow.first)
+        for nets in (self.networks, *(e.averaged for e in self.ema.values())):
+            for name, net in nets.items():
+                if name in self.full_level:
+                    net.level = min(self.level, self.full_level[name])
 
     def _set_lr(self) -> None:
         for p, opt in self.optimizers.items():
@@ -246,9 +263,12 @@ class Trainer:
         try:
             while self.step < self.total:
                 self._set_lr()
+                self._set_level()
                 with self.autocast or nullcontext():
                     self.objective.iteration(self.step, self.draw, self.update)
                 values = {k: v / self.counts[k] for k, v in self.sums.items()}
+                if self.grow is not None:
+                    values["grow/level"] = torch.tensor(self.level, device=self.device)
                 for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
                     values[f"state/{name}"] = torch.as_tensor(v, dtype=torch.float32,
                                                                device=self.device)
