@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 #   logits — per-label logits;  label — multi-hot labels;  class — class indices
 #   critic — a network, or one output of it (`D.src`), taking one image
 #   network — any network, as a module (`ortho_reg(G)`)
+#   generator — a network of one input (or one output of it), differentiated with respect to
+#            the next argument (StyleGAN2's path length: `path_lengths(G_synthesis, ws)`)
 #   any    — any tensor
 #   loss   — one number per batch: a loss, or a `state`
 #   num    — a compile-time number
@@ -117,6 +119,21 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _fn("content", [("features", "critic"), ("a", "image"), ("b", "image")],
         "Content loss (SRGAN): mean squared error between the features a given (frozen) "
         "network computes for a and b. No weights are ever downloaded."),
+    _fn("mix_styles", [("a", "any"), ("b", "same"), ("layers", "num", None),
+                       ("prob", "num", 0.9)],
+        "StyleGAN's style mixing on per-layer styles (B, layers·D): with probability `prob` a "
+        "cutoff c is drawn for the batch, uniform in 1..layers−1, and layers from c on take "
+        "`b`'s styles; otherwise `a`. Sample grids never mix.", returns="same"),
+    _fn("path_lengths", [("generator", "generator"), ("w", "any"), ("layers", "num", 1),
+                         ("shrink", "num", 1)],
+        "StyleGAN2's path lengths ‖J_wᵀ y‖₂ per sample, y = generator(w)·noise/√(H·W), over "
+        "the first batch/`shrink` samples; with per-layer styles, the root of the mean over "
+        "`layers` of each layer's squared norm.", returns="scalar"),
+    _fn("path_length_penalty", [("lengths", "score"), ("pl_mean", "loss"),
+                                ("decay", "num", 0.01)],
+        "StyleGAN2's path length penalty: mean((lengths − a)²), a = pl_mean + decay·(mean("
+        "lengths) − pl_mean), differentiated through mean(lengths) as the reference is; "
+        "keep pl_mean as a `state` with the same update."),
     _fn("ortho_reg", [("network", "network")],
         "BigGAN's orthogonal regularization: ‖W Wᵀ ⊙ (1 − I)‖²_F over the network's weight "
         "matrices (weight it with β = 1e-4)."),

@@ -74,6 +74,8 @@ CASES = [
     ("c: vector[3]", "c -> tile(height=2, width=4)", "map[3, 2, 4]", 0),
     ("z: latent[12]", "z -> slice(4, 6)", "latent[6]", 0),
     ("x: map[4, 3, 3]", "x -> bias", "map[4, 3, 3]", 4),
+    ("w: latent[4]", "w -> broadcast(3)", "latent[12]", 0),
+    ("w: latent[12]", "w -> truncation(layers=3, cutoff=2)", "latent[12]", 0),
     ("x: map[3, 4, 4], y: map[3, 8, 8]", "grow(x, y)", "map[3, 8, 8]", 0),
     ("x: map[3, 4, 4], y: map[3, 4, 4]", "grow(x, y)", "map[3, 4, 4]", 0),
     ("x: map[4, 3, 3]", "x -> slice(1, 2)", "map[2, 3, 3]", 0),

@@ -163,6 +163,21 @@ def test_began_k_follows_its_update_and_survives_a_resume(tmp_path):
     assert header.endswith(",state/k,state/m")
 
 
+def test_stylegan2_path_length_mean_moves_only_when_the_lazy_term_runs(tmp_path):
+    """pl_mean is a state computed from the path lengths of G's `every 4` term: it changes in
+    steps 0 and 4 only, by 0.01·(mean length − pl_mean); sample grids never mix styles."""
+    t = Trainer(config(tmp_path, "stylegan2", steps=6))
+    seen = []
+    for step in range(6):
+        t.step = step
+        before = float(t.objective.state["pl_mean"])
+        t.objective.iteration(step, t.draw, t.update)
+        seen.append(float(t.objective.state["pl_mean"]) != before)
+    assert seen == [True, False, False, False, True, False]
+    samples = t.loaded.source.split("def samples")[1]
+    assert "mix_styles" not in samples and "z_mix" not in samples
+
+
 def test_resume_after_a_crash_keeps_the_planned_schedule_and_metrics(tmp_path):
     """A run of 20 iterations under `lr linear_decay` dies at iteration 13, 3 iterations after
     its checkpoint; resumed without --steps it finishes as planned: the schedule decays over

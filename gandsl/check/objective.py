@@ -107,6 +107,13 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
     for a, t in zip(tensor_args, ins, strict=True):
         if a.kind == "network":
             continue  # any network, as a module
+        if a.kind == "generator":
+            _, critic, _ = t
+            if len(critic.inputs) != 1:
+                diags.error("E206", f"`{fn.name}` differentiates `{critic.name}` with respect "
+                            f"to its one input; it takes {len(critic.inputs)}", node.span)
+                return None
+            continue
         if a.kind == "critic":
             _, critic, _ = t
             if len(critic.inputs) != 1 or critic.inputs[0].type.family != "spatial":
@@ -115,6 +122,11 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
                             node.span)
                 return None
             continue
+        if fn.args[0].kind == "generator" and a is tensor_args[1] and \
+                isinstance(t, TensorType) and not assignable(t, critic.inputs[0].type):
+            diags.error("E206", f"`{a.name}` of `{fn.name}` is {t}, but `{critic.name}` takes "
+                        f"{critic.inputs[0].type}", node.span)
+            return None
         if a.kind == "image" and critic is not None and isinstance(t, TensorType) and \
                 not assignable(t, critic.inputs[0].type):
             diags.error("E206", f"`{a.name}` of `{fn.name}` is {t}, but the critic "

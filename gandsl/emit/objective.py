@@ -36,7 +36,8 @@ from ..types import TensorType
 from .names import RESERVED, Namespace, sanitize
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
-RANDOM_FNS = {"shuffle"}  # never merged with an identical-looking call: each draws anew
+RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
+TRAINING_ONLY = {"mix_styles"}  # sample grids take their first argument instead
 
 
 OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD"}
@@ -197,6 +198,7 @@ class _Writer:
         self.reserved = RESERVED | set(attr.values()) | {"step", "draw", "update", "loss",
                                                           "terms", "rt", "torch", "self"}
         self.names = Namespace(self.reserved)
+        self.lazy_test: dict[int, str] = {}  # node → the `every` test it is computed under
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
         self.term_name = {}
         for p in spec.objective.players:
@@ -239,18 +241,25 @@ class _Writer:
         """Every state's next value, from the values this iteration's steps computed (as
         constants), all assigned at once so that none sees another's new value."""
         states = [st for st in self.spec.objective.states if st.next is not None]
-        if not states:
-            return []
-        need = sorted(set().union(*(nx.ancestors(self.graph, self.canon[st.next])
-                                    | {self.canon[st.next]} for st in states)))
-        refs: dict[int, str] = {}
-        raw: dict[int, str] = {}
-        ctx = (set(), [], computed, updated, set(), refs, raw)
-        lines = [f"# the state{'s' if len(states) > 1 else ''} for the next iteration"]
-        lines += self._values(need, ctx)
-        targets = ", ".join(f'self.state["{st.name}"]' for st in states)
-        values = ", ".join(refs[self.canon[st.next]] for st in states)
-        return [*lines, f"{targets} = {values}"]
+        lines: list[str] = []
+        # States whose next value uses a lazy term's values change only when it runs
+        # (StyleGAN2's pl_mean, every 4 steps), under the same test.
+        by_test: dict[str | None, list] = {}
+        for st in states:
+            need = nx.ancestors(self.graph, self.canon[st.next]) | {self.canon[st.next]}
+            tests = {self.lazy_test[i] for i in need if i in self.lazy_test and i in computed}
+            by_test.setdefault(" and ".join(sorted(tests)) or None, []).append((st, need))
+        for test, group in by_test.items():
+            refs: dict[int, str] = {}
+            raw: dict[int, str] = {}
+            ctx = (set(), [], computed, updated, set(), refs, raw)
+            body = [f"# the state{'s' if len(group) > 1 else ''} for the next iteration"]
+            body += self._values(sorted(set().union(*(n for _, n in group))), ctx)
+            targets = ", ".join(f'self.state["{st.name}"]' for st, _ in group)
+            values = ", ".join(refs[self.canon[st.next]] for st, _ in group)
+            body.append(f"{targets} = {values}")
+            lines += body if test is None else [f"if {test}:", *("    " + x for x in body)]
+        return lines
 
     def _group(self, group: list[_Step], last: bool = False) -> list[str]:
         """Steps that share a draw, in order. A group may open with a player that steps k
@@ -327,6 +336,8 @@ class _Writer:
             else:
                 block += _update(player.name, [(weight, value, t.name)])
             test = counter if counter == "step" else f"({counter})"
+            for i in mine_only:  # a state computed from these updates only when they run
+                self.lazy_test[i] = f"{test} % {t.every} == 0"
             lines.append(f"if {test} % {t.every} == 0:  # lazy regularization: weight × "
                          f"{t.every}")
             lines += ["    " + x for x in block]
@@ -527,12 +538,15 @@ class _Writer:
                 and any(o.type.kind == "image" for o in self.spec.network(n).outputs)}
         picked = [i for i, node in sorted(self.nodes.items()) if self.canon[i] == i
                   and node.op == "call" and node.name in gens and self._is_image(i)]
-        need = sorted(set().union(*[nx.ancestors(self.graph, i) | {i} for i in picked]))
+        need = self._sample_needs(picked)
         self.names = Namespace(self.reserved)
         lines, refs = self._draws(need)
         for i in need:
             node = self.nodes[i]
             if i in refs:
+                continue
+            if node.op == "fn" and node.name in TRAINING_ONLY:  # the styles as drawn
+                refs[i] = refs[self.canon[node.inputs[0]]]
                 continue
             if node.op in INLINE:
                 refs[i] = self._expr(node, refs)
@@ -554,6 +568,22 @@ class _Writer:
                                                   {refs[i] for i in shown})
         lines.append("return {" + ", ".join(f'"{n}": {n}' for n in values) + "}")
         return self._bind_networks(lines)
+
+    def _sample_needs(self, picked: list[int]) -> list[int]:
+        """What the sample grids compute: the generators' inputs, back to the draws; of a
+        training-only function (style mixing), only its first argument."""
+        seen: set[int] = set()
+        todo = list(picked)
+        while todo:
+            i = todo.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            node = self.nodes[i]
+            inputs = node.inputs[:1] if node.op == "fn" and node.name in TRAINING_ONLY \
+                else node.inputs
+            todo += [self.canon[j] for j in inputs]
+        return sorted(seen)
 
     def _judges_others(self, net: str) -> bool:
         """Is `net` ever called on what another player's network made?"""

@@ -1,9 +1,11 @@
-"""Style-based layers: the modulated convolution of StyleGAN2 (Karras et al. 2020)."""
+"""Style-based layers: the modulated convolution of StyleGAN2 (Karras et al. 2020), and the
+per-layer styles of StyleGAN (Karras et al. 2019): `broadcast` one w to every layer,
+`truncation` toward the running mean of w when sampling."""
 
 from __future__ import annotations
 
-from ..types import TensorType, spatial
-from .base import SPATIAL, Ctx, Layer, Param, call_args, need
+from ..types import TensorType, flat, spatial
+from .base import FLAT, SPATIAL, Ctx, Layer, Param, call_args, need
 
 
 def _modconv_infer(ctx: Ctx) -> TensorType:
@@ -48,4 +50,44 @@ modulated_conv = Layer(
     example="h = h -> modulated_conv(w, 512, 3, up=2) -> noise(per_channel=false)",
 )
 
-LAYERS = [modulated_conv]
+broadcast = Layer(
+    name="broadcast",
+    doc="One vector for each of `n` layers, side by side: `latent[D]` to `latent[n·D]` "
+        "(StyleGAN's mapping output for the synthesis layers; `slice` takes layer i's).",
+    params=(Param("n", "int", min=1, doc="how many copies"),),
+    accepts=FLAT,
+    infer=lambda ctx: flat(ctx.args["n"] * ctx.x.dims[0], kind=ctx.x.kind
+                           if ctx.x.kind in ("latent", "vector") else "vector"),
+    call=lambda ctx: f"{ctx.names['x']}.repeat(1, {ctx.args['n']})",
+    example="ws = z -> mapping -> broadcast(18)",
+)
+
+
+def _truncation_infer(ctx: Ctx) -> TensorType:
+    a = ctx.args
+    need(ctx.x.dims[0] % a["layers"] == 0, f"{ctx.x} does not split into {a['layers']} "
+         "layers' styles", "layers", "E203")
+    need(a["cutoff"] <= a["layers"], f"the cutoff ({a['cutoff']}) is past the last of "
+         f"{a['layers']} layers", "cutoff", "E203")
+    return ctx.x
+
+
+truncation = Layer(
+    name="truncation",
+    doc="StyleGAN's truncation trick: in training, tracks the running mean of w (each step "
+        "`avg ← avg + (1 − decay)·(mean w − avg)`); in eval mode (sample grids, `gandsl "
+        "sample`) moves the styles of the first `cutoff` layers toward it, "
+        "`avg + psi·(w − avg)`. No learned parameters (the mean is a buffer).",
+    params=(Param("layers", "int", min=1, doc="the layers whose styles the vector holds"),
+            Param("psi", "num", 0.7, min=0), Param("cutoff", "int", 8, min=0),
+            Param("decay", "num", 0.995, min=0, max=1)),
+    accepts=FLAT,
+    infer=_truncation_infer,
+    module=lambda ctx: "rt.Truncation(" + call_args(
+        [ctx.c // ctx.args["layers"], ctx.args["layers"]],
+        {"psi": (ctx.args["psi"], 0.7), "cutoff": (ctx.args["cutoff"], 8),
+         "decay": (ctx.args["decay"], 0.995)}) + ")",
+    example="ws = w -> broadcast(18) -> truncation(layers=18, psi=0.7, cutoff=8)",
+)
+
+LAYERS = [modulated_conv, broadcast, truncation]

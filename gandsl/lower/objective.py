@@ -434,7 +434,7 @@ class ObjectiveLowering:
                                      f"{describe(value)}", e.span)
                     return POISON
                 kwargs[a.name] = value
-            elif a.kind in ("critic", "network"):
+            elif a.kind in ("critic", "network", "generator"):
                 node = self._critic(e, fn.name)
                 if node is None:
                     return POISON

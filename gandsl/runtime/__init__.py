@@ -4,7 +4,7 @@ penalties of the objective.
 Kept light on purpose: it imports only torch and its own submodules.
 """
 
-from gandsl.runtime.functional import adain_ref, fade_in, tile
+from gandsl.runtime.functional import adain_ref, fade_in, mix_styles, tile
 from gandsl.runtime.layers import (
     Bias,
     ConstantInput,
@@ -50,8 +50,16 @@ from gandsl.runtime.losses import (
 )
 from gandsl.runtime.modifiers import equalized_lr
 from gandsl.runtime.norms import SPADE, AdaIN, ConditionalBatchNorm, PixelNorm
-from gandsl.runtime.penalties import clip_weights, gradient_penalty, path_length, r1, r2
-from gandsl.runtime.style import ModulatedConv2d
+from gandsl.runtime.penalties import (
+    clip_weights,
+    gradient_penalty,
+    path_length,
+    path_length_penalty,
+    path_lengths,
+    r1,
+    r2,
+)
+from gandsl.runtime.style import ModulatedConv2d, Truncation
 from gandsl.runtime.training import Draw, Update
 
 __all__ = [
@@ -69,8 +77,10 @@ __all__ = [
     "Projection",
     "SPADE",
     "SelfAttention",
+    "Truncation",
     "adain_ref",
     "fade_in",
+    "mix_styles",
     "abs",
     "ae_energy",
     "ae_l1_energy",
@@ -100,6 +110,8 @@ __all__ = [
     "mean",
     "ortho_reg",
     "path_length",
+    "path_length_penalty",
+    "path_lengths",
     "pulling_away",
     "r1",
     "r2",

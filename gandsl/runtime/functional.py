@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from gandsl.kernels.adain import adain_ref
 
-__all__ = ["adain_ref", "fade_in", "tile"]
+__all__ = ["adain_ref", "fade_in", "mix_styles", "tile"]
 
 
 def tile(v: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -29,3 +29,14 @@ def fade_in(old: torch.Tensor, new: torch.Tensor, alpha: float | torch.Tensor) -
     if old.shape[-1] != new.shape[-1]:
         old = F.interpolate(old, scale_factor=2, mode="nearest")
     return torch.lerp(old, new, float(alpha))
+
+
+def mix_styles(a: torch.Tensor, b: torch.Tensor, layers: int, prob: float = 0.9) -> torch.Tensor:
+    """StyleGAN's style mixing regularization on per-layer styles (B, layers·D): with
+    probability `prob`, one cutoff c for the batch, uniform in 1..layers−1; the styles of
+    layers c.. come from `b` (NVlabs' `mixing_cutoff` and `tf.where(layer_idx < cutoff)`).
+    Draws from torch's global generator, which checkpoints save."""
+    if layers < 2 or float(torch.rand(())) >= prob:
+        return a
+    cut = int(torch.randint(1, layers, ())) * (a.shape[1] // layers)
+    return torch.cat([a[:, :cut], b[:, cut:]], dim=1)

@@ -112,6 +112,23 @@ def path_length(
     if impl not in _PATH_LENGTH_IMPLS:
         raise ValueError(f"path_length: impl must be ref or auto (it has no kernel), got "
                          f"{impl!r}")
+    lengths = path_lengths(generator_fn, w, generator=generator)
+    penalty = path_length_penalty(lengths, pl_mean, decay)
+    old = torch.as_tensor(pl_mean, dtype=lengths.dtype, device=lengths.device)
+    return penalty, (old + decay * (lengths.detach().mean() - old)).detach()
+
+
+def path_lengths(generator_fn: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor,
+                 layers: int = 1, shrink: int = 1,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """‖J_wᵀ y‖₂ per sample (N,), for the first N = batch // shrink samples of `w`.
+
+    `y = generator_fn(w)·noise`, noise ~ N(0, 1)/√(H·W) of the images' shape. With per-layer
+    styles (B, layers·D) the length is √(mean over layers of each layer's ΣJ²), as NVlabs'
+    `sqrt(mean(sum(square(pl_grads), axis=2), axis=1))` on dlatents (N, L, D). The gradient
+    keeps its graph (create_graph), so a penalty on the lengths trains the generator.
+    """
+    w = w[: max(1, w.shape[0] // shrink)]  # pl_batch_shrink
     if not w.requires_grad:
         w = w.detach().requires_grad_(True)
     y = generator_fn(w)  # (N, C, H, W)
@@ -123,11 +140,16 @@ def path_length(
         device=_sample_device(generator, y.device),
     ).to(y.device) / math.sqrt(pixels)  # (N, C, H, W)
     (grad,) = torch.autograd.grad((y * noise).sum(), w, create_graph=True)  # shape of w
-    lengths = grad.pow(2).reshape(w.shape[0], -1).sum(dim=1).sqrt()  # (N,)
+    return (grad.pow(2).reshape(w.shape[0], -1).sum(dim=1) / layers).sqrt()  # (N,)
+
+
+def path_length_penalty(lengths: torch.Tensor, pl_mean: torch.Tensor | float,
+                        decay: float = 0.01) -> torch.Tensor:
+    """`mean((lengths − a)²)` with `a = pl_mean + decay·(mean(lengths) − pl_mean)`: NVlabs'
+    `pl_penalty`, differentiated through mean(lengths) inside `a` as the reference is."""
     old = torch.as_tensor(pl_mean, dtype=lengths.dtype, device=lengths.device).detach()
-    new_pl_mean = old + decay * (lengths.mean() - old)  # () differentiable, as the reference
-    penalty = (lengths - new_pl_mean).pow(2).mean()
-    return penalty, new_pl_mean.detach()
+    target = old + decay * (lengths.mean() - old)  # () differentiable, as the reference
+    return (lengths - target).pow(2).mean()
 
 
 def clip_weights(module: nn.Module, value: float) -> None:

@@ -125,3 +125,31 @@ class ModulatedConv2d(nn.Module):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"style_dim={self.style_dim}, demodulate={self.demodulate}, up={self.up}, "
                 f"bias={self.bias is not None}")
+
+
+class Truncation(nn.Module):
+    """StyleGAN's truncation trick on per-layer styles (B, layers·D).
+
+    Training: the running mean of w (layer 0's style: all layers hold the same w before
+    mixing) is updated, `avg ← lerp(mean_batch(w), avg, decay)` (dlatent_avg_beta 0.995), and
+    the styles pass unchanged. Eval: the first `cutoff` layers' styles become
+    `avg + psi·(w − avg)` (truncation_psi 0.7, truncation_cutoff 8), the others pass.
+    """
+
+    def __init__(self, dim: int, layers: int, psi: float = 0.7, cutoff: int = 8,
+                 decay: float = 0.995) -> None:
+        super().__init__()
+        self.dim, self.layers = dim, layers  # D, and how many layers' styles
+        self.psi, self.cutoff, self.decay = psi, cutoff, decay
+        self.register_buffer("avg", torch.zeros(dim))  # (D,) the running mean of w
+
+    def forward(self, ws: torch.Tensor) -> torch.Tensor:
+        styles = ws.view(ws.shape[0], self.layers, self.dim)  # (B, L, D)
+        if self.training:
+            with torch.no_grad():
+                self.avg.lerp_(styles[:, 0].mean(0).to(self.avg.dtype), 1 - self.decay)
+            return ws
+        if self.psi == 1 or self.cutoff == 0:
+            return ws
+        near = self.avg.to(styles.dtype) + self.psi * (styles[:, :self.cutoff] - self.avg)
+        return torch.cat([near, styles[:, self.cutoff:]], dim=1).reshape(ws.shape)
