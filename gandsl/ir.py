@@ -204,10 +204,11 @@ class Schedule(BaseModel):
 
 
 class PlayerOption(BaseModel):
-    """`ema G (decay=0.999)`, `clip D (0.01)`, `init G normal(std=0.02)`."""
+    """`ema G (decay=0.999)`, `clip D (0.01)`, `init G normal(std=0.02)`,
+    `load VGG ("weights/vgg19.safetensors", order=true)`."""
 
     model_config = _CONFIG
-    kind: Literal["ema", "clip", "init"]
+    kind: Literal["ema", "clip", "init", "load"]
     player: str
     fn: str | None = None
     args: list[Any] = Field(default_factory=list)

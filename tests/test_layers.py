@@ -73,6 +73,8 @@ CASES = [
     ("c: label[3], x: map[4, 5, 6]", "concat(x, tile(c, like=x))", "map[7, 5, 6]", 0),
     ("c: vector[3]", "c -> tile(height=2, width=4)", "map[3, 2, 4]", 0),
     ("z: latent[12]", "z -> slice(4, 6)", "latent[6]", 0),
+    ("x: image[3, 4, 4]", "x -> normalize(mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.25))",
+     "map[3, 4, 4]", 0),
     ("x: map[4, 3, 3]", "x -> bias", "map[4, 3, 3]", 4),
     ("w: latent[4]", "w -> broadcast(3)", "latent[12]", 0),
     ("w: latent[12]", "w -> truncation(layers=3, cutoff=2)", "latent[12]", 0),

@@ -45,8 +45,10 @@ SMALL = {  # tiny versions of every spec, and offline data for each
     "sngan": ({"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}, "shapes"),
     "sagan": ({"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}, "shapes"),
     "biggan": ({"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}, "shapes"),
-    "srgan": ({"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8}, "shapes"),
-    "spade": ({"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4}, "shapes"),
+    "srgan": ({"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8,
+               "vgg_weights": ""}, "shapes"),
+    "spade": ({"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4,
+               "vgg_weights": ""}, "shapes"),
 }
 
 

@@ -280,8 +280,14 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
                             f"`{opt.kind}`", sched.span,
                             hint=f"e.g. `sgd {opt.player} (lr=0.1, momentum=0.5)`",
                             notes=[(f"`{opt.player}`'s optimizer", opt.span)])
+    networks = [n.name for n in spec.networks]
     for opt in train.options:  # ema, clip and init may also name one network of a player
         who = opt.player
+        if opt.kind == "load":  # any network, frozen ones first of all
+            if who not in networks:
+                diags.error("E304", f"`{who}` is not a network", opt.player_span or opt.span,
+                            did_you_mean(who, networks))
+            continue
         if who is not None and who not in known and who not in owner:
             diags.error("E304", f"`{who}` is not a player or a trained network",
                         opt.player_span or opt.span, did_you_mean(who, [*players, *owner]))

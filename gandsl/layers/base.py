@@ -31,7 +31,8 @@ class LayerError(Exception):
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str  # int | num | bool | str | value | values (variadic tensors) | ints (variadic)
+    kind: str  # int | num | nums (a tuple) | bool | str | value | values (variadic tensors) |
+    #            ints (variadic)
     default: Any = REQUIRED
     choices: tuple[Any, ...] | None = None
     min: float | None = None

@@ -1,4 +1,5 @@
-"""Layers that only rearrange values: `flatten`, `reshape`, `concat`, `tile`, `slice`."""
+"""Layers that only rearrange values: `flatten`, `reshape`, `concat`, `tile`, `slice`; and
+`normalize`, the fixed input normalization of a pretrained feature network."""
 
 from __future__ import annotations
 
@@ -130,4 +131,29 @@ slice_ = Layer(
     example="zi = z -> slice(20 * i, 20)",
 )
 
-LAYERS = [flatten, reshape, concat, tile, slice_]
+
+
+def _normalize_infer(ctx: Ctx) -> TensorType:
+    for name in ("mean", "std"):
+        n = len(ctx.args[name])
+        need(n == ctx.c, f"`{name}` has {n} numbers, {ctx.x} has {ctx.c} channels", name,
+             "E203")
+    need(all(s > 0 for s in ctx.args["std"]), "`std` must be positive", "std", "E203")
+    return spatial(*ctx.x.dims)
+
+
+normalize = Layer(
+    name="normalize",
+    doc="A pretrained network's input normalization: an image in [−1, 1] is mapped to "
+        "[0, 1], then per channel `(x − mean) / std` (torchvision's VGG: the ImageNet mean "
+        "and std). No learned parameters.",
+    params=(Param("mean", "nums", doc="per channel, in [0, 1] pixel units"),
+            Param("std", "nums", doc="per channel, in [0, 1] pixel units")),
+    accepts=frozenset({"spatial"}),
+    infer=_normalize_infer,
+    call=lambda ctx: f"rt.normalize({ctx.names['x']}, {ctx.args['mean']!r}, "
+    f"{ctx.args['std']!r})",
+    example="h = x -> normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))",
+)
+
+LAYERS = [flatten, reshape, concat, tile, slice_, normalize]

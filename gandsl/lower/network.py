@@ -592,6 +592,12 @@ class NetworkLowering:
                 if not isinstance(value, str):
                     raise ConstError("E203", f"`{p.name}` of `{callee}` is a string, got "
                                      f"{describe(value)}", expr.span)
+            elif kind == "nums":
+                if not isinstance(value, tuple | list) or not value or any(
+                        isinstance(v, bool) or not isinstance(v, int | float) for v in value):
+                    raise ConstError("E203", f"`{p.name}` of `{callee}` is a tuple of numbers, "
+                                     f"e.g. (0.5, 0.5, 0.5), got {describe(value)}", expr.span)
+                value = tuple(float(v) for v in value)
             if kind in ("int", "num"):
                 _check_bounds(callee, p, kind, value, expr.span)
             if p.choices is not None and value not in p.choices:

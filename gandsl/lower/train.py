@@ -29,6 +29,7 @@ MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the optimizers with a `momentum` to 
 OPTIONS: dict[str, tuple[str, ...]] = {
     "ema": ("decay", "start", "every"),
     "clip": ("value",),
+    "load": ("path", "order", "prefix"),  # pretrained weights from a safetensors file
 }
 INITS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "std"),
@@ -79,6 +80,9 @@ RULES: dict[str, tuple[Any, str]] = {
     "stable": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
     "fade": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
     "first": (lambda v: _int(v) and v >= 0, "a level ≥ 0"),
+    "path": (lambda v: isinstance(v, str), "a string: a safetensors file, \"\" for none"),
+    "order": (lambda v: isinstance(v, bool), "`true` or `false`"),
+    "prefix": (lambda v: isinstance(v, str), "a string, e.g. \"features.\""),
 }
 
 
@@ -216,6 +220,21 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
                                 st.args[0].span)
                     return
                 kwargs = {"value": value}
+            args = []
+        elif word == "load":  # `load VGG ("weights/vgg19.safetensors", order=true)`
+            if len(args) > 1 or (args and "path" in kwargs) or not (args or "path" in kwargs):
+                diags.error("E304", "`load` takes one file: `load VGG (\"weights/vgg19."
+                            "safetensors\")`", st.span)
+                return
+            if args:
+                ok, wanted = RULES["path"]
+                if isinstance(args[0], Poison):
+                    return
+                if not ok(args[0]):
+                    diags.error("E304", f"`load` takes {wanted}, got {describe(args[0])}",
+                                st.args[0].span)
+                    return
+                kwargs["path"] = args[0]
             args = []
         elif args:
             diags.error("E304", f"`{word}` takes keyword options", st.args[0].span)

@@ -4,7 +4,7 @@ penalties of the objective.
 Kept light on purpose: it imports only torch and its own submodules.
 """
 
-from gandsl.runtime.functional import adain_ref, fade_in, mix_styles, tile
+from gandsl.runtime.functional import adain_ref, fade_in, mix_styles, normalize, tile
 from gandsl.runtime.layers import (
     Bias,
     ConstantInput,
@@ -81,6 +81,7 @@ __all__ = [
     "adain_ref",
     "fade_in",
     "mix_styles",
+    "normalize",
     "abs",
     "ae_energy",
     "ae_l1_energy",

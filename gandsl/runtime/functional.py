@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from gandsl.kernels.adain import adain_ref
 
-__all__ = ["adain_ref", "fade_in", "mix_styles", "tile"]
+__all__ = ["adain_ref", "fade_in", "mix_styles", "normalize", "tile"]
 
 
 def tile(v: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -40,3 +40,11 @@ def mix_styles(a: torch.Tensor, b: torch.Tensor, layers: int, prob: float = 0.9)
         return a
     cut = int(torch.randint(1, layers, ())) * (a.shape[1] // layers)
     return torch.cat([a[:, :cut], b[:, cut:]], dim=1)
+
+
+def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """Images in [−1, 1] as a pretrained network expects them: to [0, 1], then
+    `(x − mean) / std` per channel (torchvision's ImageNet normalization for VGG)."""
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return ((x + 1) / 2 - m) / s

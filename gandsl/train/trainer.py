@@ -35,6 +35,7 @@ from .init import initialize
 from .metrics import Metrics
 from .sampling import sampling
 from .schedule import factor, level, min_lr, momentum
+from .weights import load_weights
 
 __all__ = ["RunError", "Trainer", "data_root"]
 
@@ -101,6 +102,9 @@ class Trainer:
             if opt.kind == "init":
                 for net in self._networks_of(opt.player):
                     initialize(self.networks[net], opt.fn, opt.kwargs)
+        for opt in options:  # pretrained weights, after `init`; a checkpoint holds them
+            if opt.kind == "load" and resume_state is None:
+                self._load(opt, config)
         self.objective = module.Objective(self.networks)
         self.optimizers: dict[str, torch.optim.Optimizer] = self.objective.optimizers()
         self.params = {p: [q for n in nets for q in self.networks[n].parameters()]
@@ -112,6 +116,8 @@ class Trainer:
         self.ema: dict[str, EMA] = {}
         self.after: dict[str, list[Callable[[], None]]] = {p: [] for p in self.players}
         for opt in options:
+            if opt.kind not in ("ema", "clip"):
+                continue
             nets = self._networks_of(opt.player)
             player = opt.player if opt.player in self.players else owner[opt.player]
             if opt.kind == "ema":
@@ -188,6 +194,18 @@ class Trainer:
             ramp = _schedule_of(p, [s for s in schedules if s.setting == "momentum"])
             start = self.optimizers[p].param_groups[0].get("momentum", 0.0)
             self.momentum_at[p] = momentum(ramp.kwargs, start) if ramp else None
+
+    def _load(self, opt, config: RunConfig) -> None:
+        """`load NET ("file")`: a path relative to the project folder, as data paths are;
+        an empty path keeps the network's initial weights, said once."""
+        given = str(opt.kwargs["path"])
+        if not given:
+            self._note(f"`{opt.player}` keeps its initial weights: its `load` path is empty")
+            return
+        path = Path(given) if Path(given).is_absolute() else data_root(config.spec) / given
+        line = load_weights(self.networks[opt.player], path, bool(opt.kwargs.get("order")),
+                            f"{config.spec}: load {opt.player}", opt.kwargs.get("prefix", ""))
+        self._note(f"`{opt.player}`: {line}")
 
     def _set_level(self) -> None:
         """Progressive growing: every growing network (EMA copies too) at the schedule's

@@ -240,3 +240,12 @@ def test_maxout_gradcheck() -> None:
     m = Maxout(3, 2, 3).double()
     x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(m, (x,))
+
+
+def test_normalize_maps_minus_one_to_one_images_to_imagenet_inputs():
+    from gandsl import runtime as rt
+
+    x = torch.tensor([-1.0, 0.0, 1.0]).view(1, 3, 1, 1)  # pixels 0, 0.5, 1
+    out = rt.normalize(x, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)).flatten()
+    expected = torch.tensor([(0 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (1 - 0.406) / 0.225])
+    torch.testing.assert_close(out, expected)
