@@ -75,8 +75,8 @@ def _truncation_infer(ctx: Ctx) -> TensorType:
 truncation = Layer(
     name="truncation",
     doc="StyleGAN's truncation trick: in training, tracks the running mean of w (each step "
-        "`avg ← avg + (1 − decay)·(mean w − avg)`); in eval mode (sample grids, `gandsl "
-        "sample`) moves the styles of the first `cutoff` layers toward it, "
+        "`avg ← avg + (1 − decay)·(mean w − avg)`); in sample grids, `gandsl "
+        "sample` and eval mode moves the styles of the first `cutoff` layers toward it, "
         "`avg + psi·(w − avg)`. No learned parameters (the mean is a buffer).",
     params=(Param("layers", "int", min=1, doc="the layers whose styles the vector holds"),
             Param("psi", "num", 0.7, min=0), Param("cutoff", "int", 8, min=0),

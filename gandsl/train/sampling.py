@@ -16,12 +16,14 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from ..runtime.style import Truncation
+
 
 @contextmanager
 def sampling(networks: dict[str, nn.Module], device: torch.device, seed: int,
              frozen: frozenset[str] = frozenset()) -> Iterator[None]:
-    """Inside: no gradients, networks in training mode with dropout off (`frozen` ones stay
-    in eval mode, as they train), and torch's random state seeded with `seed`, so that any
+    """Inside: no gradients, networks in training mode with dropout off and truncation on
+    (`frozen` ones stay in eval mode, as they train), and torch's random state seeded with `seed`, so that any
     randomness in a forward pass (noise inputs) is the same for every grid."""
     modes = {n: m.training for n, m in networks.items()}
     buffers = {n: [b.clone() for b in m.buffers()] for n, m in networks.items()}
@@ -30,8 +32,8 @@ def sampling(networks: dict[str, nn.Module], device: torch.device, seed: int,
         torch.manual_seed(seed)
         for name, m in networks.items():
             m.train(name not in frozen)
-            for sub in m.modules():
-                if isinstance(sub, nn.modules.dropout._DropoutNd):
+            for sub in m.modules():  # no dropout; StyleGAN's truncation on
+                if isinstance(sub, nn.modules.dropout._DropoutNd | Truncation):
                     sub.eval()
         try:
             yield

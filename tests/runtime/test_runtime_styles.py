@@ -52,3 +52,18 @@ def test_path_lengths_of_a_linear_generator_and_the_penalty():
     target = 0.5 + 0.01 * (lengths.mean() - 0.5)
     torch.testing.assert_close(penalty, (lengths - target).pow(2).mean())
     assert math.isfinite(float(penalty.detach()))
+
+
+def test_sample_grids_truncate_while_training_forwards_do_not():
+    from torch import nn
+
+    from gandsl.train.sampling import sampling
+
+    t = rt.Truncation(dim=2, layers=3, psi=0.0, cutoff=3)
+    t.avg.fill_(1.0)
+    net = nn.Sequential(t)
+    ws = torch.randn(4, 6)
+    with sampling({"G": net}, torch.device("cpu"), seed=0):
+        torch.testing.assert_close(net(ws), torch.ones(4, 6))  # ψ = 0: all at the mean
+    assert t.training and torch.equal(t.avg, torch.ones(2))  # left as it was
+    assert torch.equal(net(ws), ws)
