@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -59,12 +61,25 @@ class LabelDraw(FixedDraw):
         return super().categorical(n) if chosen is None else chosen
 
 
-def sample(source: Path, n: int = 64, labels: list[str] | None = None,
-           out: Path | None = None, truncation: float | None = None, device: str = "auto",
-           data: str | None = None, seed: int = 0) -> Path:
-    if truncation is not None and not truncation > 0:
-        raise RunError(f"--truncation {truncation}: expected a positive number (2 keeps "
-                       "|z| ≤ 2)")
+@dataclass
+class Restored:
+    """A run's networks from one of its checkpoints, ready to sample."""
+
+    loaded: Any  # gandsl.loader.Loaded
+    nets: dict[str, torch.nn.Module]
+    state: dict[str, Any]
+    run_dir: Path
+    config: dict[str, Any]  # the run's config.json
+    device: torch.device
+
+    @property
+    def spec(self) -> Spec:
+        return self.loaded.spec
+
+
+def restore(source: Path, device: str = "auto") -> Restored:
+    """The networks of a run (EMA weights where there are some) at the level of detail the
+    run had reached. Raises RunError / CheckpointError."""
     tensors, state = ckpt.load(source)
     run_dir = ckpt.find(source).parent.parent
     spec_file = run_dir / "spec.gan"
@@ -88,23 +103,46 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
         for net in nets.values():
             if hasattr(net, "level"):
                 net.level = min(reached, net.level)
+    return Restored(loaded, nets, state, run_dir, config, dev)
+
+
+def generate(r: Restored, n: int, labels: list[str] | None = None,
+             truncation: float | None = None, data: str | None = None,
+             seed: int = 0) -> dict[str, torch.Tensor]:
+    """The objective's sample rows (real inputs, generated images, their labels) for `n`
+    samples of one seeded draw."""
+    spec = r.spec
     names = sorted({node.name for node in spec.objective.nodes if node.op == "data"})
     batches = {}
     if names:
         from ..data import build_sources
 
-        sources = build_sources(spec, names, 1, dev, seed, override=data or config.get("data"),
-                                root=data_root(state.get("spec_path", spec_file)))
+        sources = build_sources(spec, names, 1, r.device, seed,
+                                override=data or r.config.get("data"),
+                                root=data_root(r.state.get("spec_path",
+                                                           r.run_dir / "spec.gan")))
         batches = fixed_batches(sources, n, seed + 1)
-    draw = LabelDraw(batches, n, dev, seed + 2, truncation=truncation, spec=spec, labels=labels)
+    draw = LabelDraw(batches, n, r.device, seed + 2, truncation=truncation, spec=spec,
+                     labels=labels)
     frozen = frozenset(net.name for net in spec.networks if net.frozen)
-    with sampling(nets, dev, seed + 3, frozen):
-        rows = loaded.module.Objective(nets).samples(draw)
-    module = loaded.module
+    with sampling(r.nets, r.device, seed + 3, frozen):
+        return r.loaded.module.Objective(r.nets).samples(draw)
+
+
+def sample(source: Path, n: int = 64, labels: list[str] | None = None,
+           out: Path | None = None, truncation: float | None = None, device: str = "auto",
+           data: str | None = None, seed: int = 0) -> Path:
+    if truncation is not None and not truncation > 0:
+        raise RunError(f"--truncation {truncation}: expected a positive number (2 keeps "
+                       "|z| ≤ 2)")
+    r = restore(source, device)
+    rows = generate(r, n, labels, truncation, data, seed)
+    module = r.loaded.module
     generated = [k for k in module.GENERATED if k in rows]
     if not generated:
-        raise RunError(f"{spec_file}: the objective's samples hold no generated images")
-    out = out or run_dir / "samples" / f"sample_step_{state['step']:07d}.png"
+        raise RunError(f"{r.run_dir / 'spec.gan'}: the objective's samples hold no generated "
+                       "images")
+    out = out or r.run_dir / "samples" / f"sample_step_{r.state['step']:07d}.png"
     if out.suffix != ".npz":
         return save_grid(rows, out, columns=min(n, 16))
     arrays = {"images": rows[generated[0]].float().clamp(-1, 1).cpu().numpy()}
@@ -117,4 +155,3 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
     np.savez(tmp, **arrays)
     os.replace(tmp, out)
     return out
-

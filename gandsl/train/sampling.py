@@ -23,8 +23,9 @@ from ..runtime.style import Truncation
 def sampling(networks: dict[str, nn.Module], device: torch.device, seed: int,
              frozen: frozenset[str] = frozenset()) -> Iterator[None]:
     """Inside: no gradients, networks in training mode with dropout off and truncation on
-    (`frozen` ones stay in eval mode, as they train), and torch's random state seeded with `seed`, so that any
-    randomness in a forward pass (noise inputs) is the same for every grid."""
+    (`frozen` ones stay in eval mode, as they train), and torch's random state seeded with
+    `seed`, so that any randomness in a forward pass (noise inputs) is the same for every
+    grid."""
     modes = {n: m.training for n, m in networks.items()}
     buffers = {n: [b.clone() for b in m.buffers()] for n, m in networks.items()}
     devices = [device.index or 0] if device.type == "cuda" else []
