@@ -154,6 +154,17 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from .eval.run import evaluate, table
+
+    which = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    result = evaluate(Path(args.run), data=args.data, n=args.n, which=which,
+                      device=args.device, seed=args.seed)
+    print(table(result))
+    print(f"→ {Path(result['run']) / 'eval.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gandsl", description="A typed language for GANs: compile specs to PyTorch.")
@@ -218,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="NAME|PATH", help="data for translation specs")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("eval", help="sample quality of a trained run against its real data")
+    p.add_argument("run", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("--n", type=_at_least(10), default=1000, help="how many samples (1000)")
+    p.add_argument("--data", metavar="NAME|PATH", help="digits or shapes: whose classifier "
+                   "measures (default: the run's data)")
+    p.add_argument("--metrics", default="fd,kid,pr,cond", metavar="LIST",
+                   help="of fd, kid, pr (precision and recall), cond (conditional accuracy)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

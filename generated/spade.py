@@ -448,8 +448,8 @@ class Objective:
         update("G", loss, {
             "gan0": gan0,
             "gan1": gan1,
-            "feat": (l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6 + l1_7),
-            "vgg": (l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12),
+            "feat": l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6 + l1_7,
+            "vgg": l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12,
         })
         # D minimizes 0.5·d0 + 0.5·d1
         df_1 = D(seg, fake.detach())

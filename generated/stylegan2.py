@@ -919,12 +919,14 @@ class Objective:
             terms["r1"] = r1
             loss = loss + 160 * r1
         update("D", loss, terms)
+        # the state for the next iteration
         if step % 4 == 0:
-            # the state for the next iteration
             with torch.no_grad():  # not this player's networks: constants here
                 mean = rt.mean(lengths.detach())
-                pl_mean_next = (self.state["pl_mean"] + 0.01 * (mean - self.state["pl_mean"]))
-            self.state["pl_mean"] = pl_mean_next
+                pl_mean_next = self.state["pl_mean"] + 0.01 * (mean - self.state["pl_mean"])
+        else:  # not this step
+            pl_mean_next = self.state["pl_mean"]
+        self.state["pl_mean"] = pl_mean_next
 
     @torch.no_grad()
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:

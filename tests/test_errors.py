@@ -1149,6 +1149,37 @@ def test_states_are_named_numbers_with_a_next_value():
                          "from the objective; this is scalar")
 
 
+@pytest.mark.parametrize("extra, state, message", [
+    ("  D steps 3 per G step\n", "k = state(0, next=k + 0.1 * gl)",
+     "the next value of state `k` uses a value of `G`'s step, but `D` steps after it on "
+     "draws of its own: a state is computed from the last draw of the iteration"),
+    ("  D steps 2 per G step\n", "k = state(0, next=k + pen)",
+     "the next value of state `k` uses a lazy term of `D`, which steps several times per "
+     "iteration"),
+])
+def test_e304_states_the_step_order_cannot_give(extra, state, message):
+    src = spec(f"""\
+    objective {{
+      x ~ images
+      z ~ normal(64)
+      fake = G(z)
+      gl = wgan_g(D(fake))
+      pen = r1(D, x)
+      {state}
+      G minimizes gl
+      D minimizes wgan_d(D(x), D(fake)) + 10 * pen every 4
+    }}
+
+    train {{
+      adam G (lr=2e-4)
+      adam D (lr=2e-4)
+    {extra}}}
+    """)
+    d = only(src)
+    assert (d.code, d.span.line, d.span.col) == ("E304", 17, 11)  # at `state(`
+    assert d.message == message
+
+
 def test_e304_momentum_schedules():
     src = spec(OBJECTIVE.replace("adam D (lr=2e-4)", "sgd D (lr=0.1)\n"
                                  "  momentum D ramp(to=0.7, end=100)\n"

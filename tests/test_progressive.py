@@ -168,3 +168,26 @@ def test_grow_schedule_errors():
         src = grown.replace("grow stages(stable=stage, fade=stage)", bad)
         line = next(k for k, t in enumerate(src.splitlines(), 1) if t.strip() == bad)
         assert ("E304", line, col) in codes_at(src)
+
+
+def test_a_grow_inside_a_block_follows_the_networks_level(tmp_path):
+    """A block holding a `grow` is written inline, so the network's `level` drives it."""
+    path = tmp_path / "blk.gan"
+    path.write_text(textwrap.dedent("""\
+        gan blk
+        block dstage(img, ch, f) {
+          h = in -> conv(ch, 3, pad=1) -> leaky_relu(0.2) -> downsample
+          grow(img -> downsample(f) -> conv(ch, 1), h)
+        }
+        network D(x: image[3, 16, 16]) -> scalar {
+          h = x -> conv(8, 1) -> dstage(x, 8, 2) -> dstage(x, 8, 4)
+          return h -> flatten -> linear(1)
+        }
+        """))
+    loaded = gandsl.load(path)
+    d = loaded.networks["D"]
+    assert "class Dstage" not in loaded.source and d.level == 2.0
+    x = torch.randn(2, 3, 16, 16)
+    full = d(x)
+    d.level = 0.0
+    assert not torch.allclose(d(x), full)

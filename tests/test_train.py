@@ -180,6 +180,55 @@ def test_stylegan2_path_length_mean_moves_only_when_the_lazy_term_runs(tmp_path)
     assert "mix_styles" not in samples and "z_mix" not in samples
 
 
+STATES = """\
+gan states
+data faces: image[3, 8, 8] = shapes()
+network G(z: latent[8]) -> image[3, 8, 8] {
+  return z -> linear(3 * 64) -> reshape(3, 8, 8) -> tanh
+}
+network D(x: image[3, 8, 8]) -> scalar { return x -> flatten -> linear(1) }
+objective {
+  x ~ faces
+  z ~ normal(8)
+  fake = G(z)
+  pen = r1(D, x)
+  a = state(1, next=a + pen)
+  b = state(0, next=b + a)
+  G minimizes wgan_g(D(fake))
+  D minimizes wgan_d(D(x), D(fake)) + rr: 10 * pen every 4
+}
+train {
+  adam G (lr=1e-3)
+  adam D (lr=1e-3)
+}
+"""
+
+
+def test_states_change_together_and_a_lazy_ones_only_when_its_term_runs(tmp_path):
+    """b's next value reads a's value of this iteration, not a's new one; a follows the
+    `every 4` term's value and stays put in the other steps."""
+    spec = tmp_path / "states.gan"
+    spec.write_text(STATES)
+    t = Trainer(RunConfig(spec=str(spec), data="shapes", steps=5, batch=4, out=tmp_path / "r",
+                          progress=False))
+    seen = []
+    update = t.update
+
+    def record(player, loss, terms):
+        seen.append({k: float(v.detach()) for k, v in terms.items()})
+        update(player, loss, terms)
+
+    for step in range(5):
+        a, b = float(t.objective.state["a"]), float(t.objective.state["b"])
+        seen.clear()
+        t.objective.iteration(step, t.draw, record)
+        rr = seen[-1].get("rr")
+        assert float(t.objective.state["b"]) == pytest.approx(b + a)
+        want = a + rr if step % 4 == 0 else a
+        assert float(t.objective.state["a"]) == pytest.approx(want)
+        assert (rr is not None) == (step % 4 == 0)
+
+
 def test_resume_after_a_crash_keeps_the_planned_schedule_and_metrics(tmp_path):
     """A run of 20 iterations under `lr linear_decay` dies at iteration 13, 3 iterations after
     its checkpoint; resumed without --steps it finishes as planned: the schedule decays over

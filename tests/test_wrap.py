@@ -63,3 +63,59 @@ def test_module_docstrings_refill_and_short_lines_stay():
     assert out[1].startswith('    """word word') and out[2].startswith("    word word")
     assert out[-3].startswith("    # a comment") and out[-2] == "    x = 1"  # comment above
     ast.parse(wrap_module(text))
+
+
+def _random_statement(rng) -> str:
+    """A long statement of the shapes the emitters write: calls, sums, dicts, keywords."""
+    names = ["a", "fake_l", 'self.state["k"]', "D_fake_1", "real_l.detach()", "0.001", "lengths"]
+
+    def expr(depth: int = 0) -> str:
+        r = rng.random()
+        if depth > 3 or r < 0.3:
+            return rng.choice(names)
+        if r < 0.55:
+            return f"{expr(depth + 1)} {rng.choice('+-*/')} {expr(depth + 1)}"
+        if r < 0.7:
+            return f"({expr(depth + 1)} {rng.choice('+-')} {expr(depth + 1)})"
+        if r < 0.85:
+            args = [expr(depth + 1) for _ in range(rng.randint(1, 4))]
+            args += [f"k{i}={expr(depth + 1)}" for i in range(rng.randint(0, 2))]
+            return f"rt.{rng.choice(['clip', 'l1', 'a_long_function'])}({', '.join(args)})"
+        if r < 0.93:
+            return "{" + ", ".join(f'"t{i}": {expr(depth + 1)}'
+                                   for i in range(rng.randint(1, 3))) + "}"
+        return "[" + ", ".join(expr(depth + 1) for _ in range(rng.randint(1, 3))) + "]"
+
+    shape = rng.choice(["v = {}", 'update("D", {}, {})', "return {}", "v = {}  # note, (x"])
+    return " " * rng.choice([4, 8, 12]) + shape.format(*(expr() for _ in range(2)))
+
+
+@pytest.mark.parametrize("width", [100, 60])
+def test_random_long_statements_keep_their_meaning(width):
+    import random
+
+    rng = random.Random(7)
+    tested = 0
+    while tested < 400:
+        line = _random_statement(rng)
+        if len(line) <= width:
+            continue
+        tested += 1
+        lines = wrap_code(line, width)
+        assert _tree("\n".join(lines)) == _tree(line), "\n".join(lines)
+
+
+def test_known_hard_lines():
+    long = "a_long_name_for_a_value_number_one + a_long_name_for_a_value_number_two"
+    for line in (f"        out = fn({long} + {long}, [0])",            # a sum, then more args
+                 f'        return {{"t0": rt.clip(x, k0=y) + {long} - fake_l}}',  # dict entry
+                 f'        v = fn("a\\\\", {long}, {long})'):            # an escaped backslash
+        lines = wrap_code(line)
+        assert all(len(x) <= 100 for x in lines) and _tree("\n".join(lines)) == _tree(line)
+
+
+def test_a_module_never_changes_meaning_to_fit():
+    """A line the wrapper cannot break safely stays long: the module's tree is the same."""
+    text = "x = 1\n" + "y = " + " + ".join(["name"] * 40) + "\n"
+    out = wrap_module(text)
+    assert ast.dump(ast.parse(out)) == ast.dump(ast.parse(text))

@@ -9,6 +9,7 @@ from .graph import objective_graph
 from .lints import lint
 from .objective import check_objective, check_players
 from .shapes import infer_network
+from .states import check_states
 from .unused import unused_in_network, unused_in_objective
 
 
@@ -21,6 +22,7 @@ def check(spec: Spec, diags: Diagnostics) -> None:
         graph = objective_graph(spec.objective)
         check_objective(spec, diags)
         check_players(spec, graph, diags)
+        check_states(spec, graph, diags)
         if len(diags.errors) == n_before:  # lints and unused values read well-typed objectives
             unused_in_objective(spec, graph, diags)
             lint(spec, graph, diags)

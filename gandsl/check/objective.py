@@ -259,8 +259,12 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
                 diags.error("E304", f"`every {t.every}` counts `{p.name}`'s steps, and their "
                             "number varies", t.span,
                             notes=[("the varying count", varying[p.name].span)])
-    if train.grow is not None and not any(n.op == "grow" for net in spec.networks
-                                          for n in net.nodes):
+    levels = max((sum(n.op == "grow" for n in net.nodes) for net in spec.networks),
+                 default=0)
+    if train.grow is not None and levels and train.grow.first > levels:
+        diags.error("E304", f"`first={train.grow.first}` starts past the last level: the "
+                    f"networks grow through {levels}", train.grow.span)
+    if train.grow is not None and not levels:
         diags.error("E304", "`grow stages` schedules progressive growing, but no network "
                     "has a `grow` level", train.grow.span,
                     hint="fade each new resolution in with `grow(old, new)` in the networks")

@@ -73,11 +73,14 @@ def block_key(inst: BlockInstance, net: Network) -> tuple:
 
 def eligible(inst: BlockInstance, net: Network) -> bool:
     """A block becomes a class when it is used directly by a network, holds more than one
-    module, and reads nothing from outside but its inputs (true of any block, checked anyway)."""
+    module, has no `grow` level (the network's level of detail drives those), and reads
+    nothing from outside but its inputs (true of any block, checked anyway)."""
     if inst.depth != 0 or inst.result > inst.last:
         return False
     nodes = net.nodes[inst.first:inst.last + 1]
     if any(n.type is None for n in nodes):
+        return False
+    if any(n.op == "grow" for n in nodes):  # its levels are the network's: written inline
         return False
     modules = sum(1 for n in nodes if n.op in LAYERS and LAYERS[n.op].module is not None)
     outside = {inst.input, *inst.values}

@@ -239,27 +239,46 @@ class _Writer:
     def _state_updates(self, computed: dict[int, tuple[str, bool]],
                        updated: set[str]) -> list[str]:
         """Every state's next value, from the values this iteration's steps computed (as
-        constants), all assigned at once so that none sees another's new value."""
+        constants); then one assignment of them all, so that none sees another's new value.
+        A state whose next value uses a lazy term's values changes only when that term ran
+        (StyleGAN2's pl_mean, every 4 steps): under the same test, else it keeps its value."""
         states = [st for st in self.spec.objective.states if st.next is not None]
-        lines: list[str] = []
-        # States whose next value uses a lazy term's values change only when it runs
-        # (StyleGAN2's pl_mean, every 4 steps), under the same test.
+        if not states:
+            return []
+        needs = {st.name: nx.ancestors(self.graph, self.canon[st.next])
+                 | {self.canon[st.next]} for st in states}
+        lines = [f"# the state{'s' if len(states) > 1 else ''} for the next iteration"]
+        fresh = [i for i in sorted(set().union(*needs.values()))
+                 if self.nodes[i].op in ("data", "dist") and i not in computed]
+        if fresh:  # samples only a state uses
+            draws, drawn = self._draws(fresh)
+            lines += draws
+            computed.update({i: (v, False) for i, v in drawn.items()})
         by_test: dict[str | None, list] = {}
         for st in states:
-            need = nx.ancestors(self.graph, self.canon[st.next]) | {self.canon[st.next]}
-            tests = {self.lazy_test[i] for i in need if i in self.lazy_test and i in computed}
-            by_test.setdefault(" and ".join(sorted(tests)) or None, []).append((st, need))
+            tests = {self.lazy_test[i] for i in needs[st.name]
+                     if i in self.lazy_test and i in computed}
+            by_test.setdefault(" and ".join(sorted(tests)) or None, []).append(st)
+        nexts: dict[str, str] = {}
         for test, group in by_test.items():
             refs: dict[int, str] = {}
             raw: dict[int, str] = {}
             ctx = (set(), [], computed, updated, set(), refs, raw)
-            body = [f"# the state{'s' if len(group) > 1 else ''} for the next iteration"]
-            body += self._values(sorted(set().union(*(n for _, n in group))), ctx)
-            targets = ", ".join(f'self.state["{st.name}"]' for st, _ in group)
-            values = ", ".join(refs[self.canon[st.next]] for st, _ in group)
-            body.append(f"{targets} = {values}")
-            lines += body if test is None else [f"if {test}:", *("    " + x for x in body)]
-        return lines
+            body = self._values(sorted(set().union(*(needs[st.name] for st in group))), ctx)
+            for st in group:
+                value = _unwrap(refs[self.canon[st.next]])
+                if not value.isidentifier():
+                    nexts[st.name] = self.names.create(f"{st.name}_next")
+                    body.append(f"{nexts[st.name]} = {value}")
+                else:
+                    nexts[st.name] = value
+            if test is None:
+                lines += body
+            else:
+                lines += [f"if {test}:", *("    " + x for x in body), "else:  # not this step",
+                          *(f'    {nexts[st.name]} = self.state["{st.name}"]' for st in group)]
+        targets = ", ".join(f'self.state["{st.name}"]' for st in states)
+        return [*lines, f"{targets} = {', '.join(nexts[st.name] for st in states)}"]
 
     def _group(self, group: list[_Step], last: bool = False) -> list[str]:
         """Steps that share a draw, in order. A group may open with a player that steps k
@@ -323,7 +342,8 @@ class _Writer:
         done = set(eager_need)
         if eager:
             lines.append(f"loss = {_sum(total)}")
-            lines.append("terms = {" + ", ".join(f'"{n}": {v}' for _, v, n in total) + "}")
+            lines.append("terms = {" + ", ".join(f'"{n}": {_unwrap(v)}' for _, v, n in total)
+                         + "}")
         for t in lazy:
             mine_only = [i for i in self._needed_for([t]) if i not in done]
             done |= set(mine_only)
@@ -331,7 +351,7 @@ class _Writer:
             value = refs[self.canon[t.node]]
             weight = t.weight * t.every
             if eager:
-                block += [f'terms["{t.name}"] = {value}',
+                block += [f'terms["{t.name}"] = {_unwrap(value)}',
                           f"loss = loss + {_weighted(weight, value)}"]
             else:
                 block += _update(player.name, [(weight, value, t.name)])
@@ -401,7 +421,7 @@ class _Writer:
             var = self._var(node)
             # A value kept for a later step is built from the graph-carrying variables; the
             # rest from this step's view.
-            statement = f"{var} = {self._expr(node, raw if keep else refs)}"
+            statement = f"{var} = {_unwrap(self._expr(node, raw if keep else refs))}"
             if grad_here or keep or not nets:  # label shuffles need no no_grad
                 lines += self._flush(pending)
                 lines.append(statement + ("  # kept with its graph for a later step"
@@ -515,7 +535,7 @@ class _Writer:
             return f"({a} {node.name} {b})"
         assert node.op == "fn", node.op
         fn = FUNCTIONS[node.name]
-        parts = list(args)
+        parts = [_unwrap(a) for a in args]  # an argument needs no parentheses of its own
         for a in fn.args:
             if a.kind == "num":
                 value = node.kwargs.get(a.name, a.default)
@@ -645,7 +665,19 @@ def _unwrap(expr: str) -> str:
     return expr[1:-1]
 
 
+def _top_sum(expr: str) -> bool:
+    """Has `expr` a `+` or `-` outside parentheses (then a factor needs them)?"""
+    depth = 0
+    for k, ch in enumerate(expr):
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth == 0 and ch in "+-" and expr[k - 1:k] == " ":
+            return True
+    return False
+
+
 def _weighted(weight: float, expr: str) -> str:
+    if weight in (1, -1) and not _top_sum(_unwrap(expr)):
+        expr = _unwrap(expr)  # `a - k * b`: a product needs no parentheses in a sum
     if weight == 1:
         return expr
     if weight == -1:
@@ -665,7 +697,7 @@ def _sum(terms: list[tuple[float, str, str]]) -> str:
 def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
     """`loss = ...` and `update("D", loss, {"name": value, ...})`; a lone unweighted term is
     its own loss."""
-    entries = "{" + ", ".join(f'"{n}": {v}' for _, v, n in terms) + "}"
+    entries = "{" + ", ".join(f'"{n}": {_unwrap(v)}' for _, v, n in terms) + "}"
     if len(terms) == 1 and terms[0][0] == 1:
         return [f'update("{player}", {terms[0][1]}, {entries})']
     return [f"loss = {_sum(terms)}", f'update("{player}", loss, {entries})']

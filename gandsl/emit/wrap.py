@@ -14,6 +14,8 @@ rendering, so that no emitter has to know how long its names and numbers will be
 
 from __future__ import annotations
 
+import ast
+import re
 import textwrap
 from collections.abc import Iterator
 
@@ -22,19 +24,43 @@ _OPEN, _CLOSE = "([{", ")]}"
 
 
 def wrap_module(text: str, width: int = WIDTH) -> str:
-    out: list[str] = []
+    """Every long line broken; a code line whose breaking would change the module's syntax
+    tree (docstrings aside) is left whole: a long line is better than a wrong one."""
+    lines = text.split("\n")
+    wrapped: dict[int, list[str]] = {}
     in_doc = False
-    for line in text.split("\n"):
+    for k, line in enumerate(lines):
         quotes = line.count('"""')
         if in_doc or line.lstrip().startswith('"""'):
-            out += _wrap_doc(line, width) if len(line) > width else [line]
+            if len(line) > width:
+                wrapped[k] = _wrap_doc(line, width)
         elif len(line) > width and not line.lstrip().startswith("#"):
-            out += wrap_code(line, width)
-        else:
-            out.append(line)
+            wrapped[k] = wrap_code(line, width)
         if quotes % 2:
             in_doc = not in_doc
-    return "\n".join(out)
+    want = _tree(text)
+    if want is not None and _tree(_join(lines, wrapped)) != want:
+        for k in [k for k in wrapped if _tree(_join(lines, {k: wrapped[k]})) != want]:
+            del wrapped[k]
+    return _join(lines, wrapped)
+
+
+def _join(lines: list[str], wrapped: dict[int, list[str]]) -> str:
+    return "\n".join(x for k, line in enumerate(lines) for x in wrapped.get(k, [line]))
+
+
+def _tree(text: str) -> str | None:
+    """The module's syntax tree with docstrings blanked (refilling them is fine), or None
+    when the text is not Python."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
+                isinstance(node.value.value, str):
+            node.value.value = ""
+    return ast.dump(tree)
 
 
 def _wrap_doc(line: str, width: int) -> list[str]:
@@ -60,14 +86,14 @@ def wrap_code(line: str, width: int = WIDTH) -> list[str]:
             pieces = [p.strip() + ("," if k < len(items) - 1 else "")
                       for k, p in enumerate(items)]
             return [indent + head, *_pack(pieces, indent + "    ", width, tail)]
-    # `name = a + b + c`: parenthesize the right-hand side and break before + and -
+    # `name = a + b + c`: parenthesize the right-hand side and break before + and -; a
+    # trailing comma (an argument of an outer call) stays outside the parentheses
     target, sep, value = _assignment(body)
-    terms = _split_sum(value)
+    comma = "," if value.endswith(",") else ""
+    terms = _split_sum(value.removesuffix(","))
     if len(terms) > 1:
         first = f"{indent}{target}{sep}("
-        inner_indent = " " * len(first)
-        lines = _pack(terms, inner_indent, width, ")", first=first)
-        return lines
+        return _pack(terms, " " * len(first), width, ")" + comma, first=first)
     return [line]  # nothing to break at: left as it is
 
 
@@ -79,7 +105,8 @@ def _pack(pieces: list[str], indent: str, width: int, tail: str,
     lines: list[str] = []
     current, bare = first, True  # bare: nothing but `first` on the current line yet
     for k, piece in enumerate(pieces):
-        text = piece + (tail if k == len(pieces) - 1 else "")
+        end = tail if k == len(pieces) - 1 else ""
+        text = piece + end
         joined = current + text if bare else current + " " + text
         if bare and not first:
             joined = indent + text
@@ -88,9 +115,9 @@ def _pack(pieces: list[str], indent: str, width: int, tail: str,
             continue
         if not bare or first:
             lines.append(current.rstrip())
-        broken = wrap_code(indent + text, width)
+        broken = wrap_code(indent + piece, width)  # the tail goes after what it closes
         lines += broken[:-1]
-        current, bare = broken[-1], False
+        current, bare = broken[-1] + end, False
     if current and not bare:
         lines.append(current)
     return lines
@@ -98,10 +125,14 @@ def _pack(pieces: list[str], indent: str, width: int, tail: str,
 
 def _scan(s: str) -> Iterator[tuple[int, str, int]]:
     """(index, character, bracket depth before it) of every character outside strings."""
-    depth, quote = 0, None
+    depth, quote, escaped = 0, None, False
     for i, ch in enumerate(s):
         if quote:
-            if ch == quote and s[i - 1] != "\\":
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
                 quote = None
             continue
         if ch in "\"'":
@@ -144,14 +175,17 @@ def _split_sum(s: str) -> list[str]:
     return [t for t in terms if t]
 
 
+_HEADS = re.compile(r'(?P<head>return|[\w.\[\]"\', ]+?(?= = )|"[^"]*"(?=: )|\w+(?==[^=]))'
+                    r"(?P<sep> = |: |=| )")
+
+
 def _assignment(s: str) -> tuple[str, str, str]:
-    """(`target`, ` = `, value) of `target = value`, or ("", "", s)."""
-    head, sep, value = s.partition(" = ")
-    if sep and all(ch.isalnum() or ch in "_.[]\"', " for ch in head):
-        return head, sep, value
-    if s.startswith("return "):
-        return "return", " ", s[len("return "):]
-    return "", "", s
+    """(head, separator, value) of `target = value`, `return value`, a dict entry
+    `"key": value` or a keyword argument `name=value`; else ("", "", s)."""
+    m = _HEADS.match(s)
+    if m is None or (m["head"] == "return") != (m["sep"] == " "):
+        return "", "", s
+    return m["head"], m["sep"], s[m.end():]
 
 
 def _comment(s: str) -> tuple[str, str]:

@@ -212,7 +212,8 @@ class Trainer:
         level of this step, up to its own number of levels."""
         if self.grow is None:
             return
-        self.level = level(self.step, self.grow.stable, self.grow.fade, self.grow.first)
+        self.level = min(level(self.step, self.grow.stable, self.grow.fade, self.grow.first),
+                         max(self.full_level.values()))  # the schedule ends fully grown
         for nets in (self.networks, *(e.averaged for e in self.ema.values())):
             for name, net in nets.items():
                 if name in self.full_level:

@@ -1,0 +1,156 @@
+"""`gandsl eval RUN`: sample quality of a trained run, with the real data's own figures beside.
+
+The run's generator makes `n` samples (seeded draws, as `gandsl sample` does); a classifier
+trained on the real dataset (`classifier.py`) maps them and real images to features, where
+the Fréchet distance, KID and precision/recall compare them with the real training images.
+The floor of each metric is the same figure for held-out real images: a generator cannot do
+better than real data does. A conditional generator is also scored by how often the
+classifier reads, from its samples, the labels it was asked for. `eval.json` in the run
+directory keeps every figure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..data import build_dataset
+from ..train.config import RunError
+from ..train.sample import Restored, generate, restore
+from . import metrics as M
+from .classifier import SOURCES, judge, real_data
+from .labels import accuracy, as_labels
+
+METRICS = ("fd", "kid", "pr", "cond")
+CHUNK = 250  # samples per generated draw
+
+
+def evaluate(source: Path, data: str | None = None, n: int = 1000,
+             which: tuple[str, ...] = METRICS, device: str = "cpu", seed: int = 0,
+             log=print) -> dict[str, Any]:
+    if n < 10:
+        raise RunError(f"--n {n}: expected at least 10 samples")
+    unknown = [m for m in which if m not in METRICS]
+    if unknown:
+        raise RunError(f"--metrics {unknown[0]}: expected some of {', '.join(METRICS)}")
+    started = time.perf_counter()
+    r = restore(source, device)
+    module = r.loaded.module
+    if not module.GENERATED:
+        raise RunError(f"{r.run_dir}: the spec's samples hold no generated images")
+    image_key = module.GENERATED[0]
+    label_key = getattr(module, "CONDITIONS", {}).get(image_key)
+    kind = _source(r, data)
+    fakes, labels = _samples(r, n, image_key, label_key, data, seed)
+    channels, size = fakes.shape[1], fakes.shape[2]
+    j = judge(kind, channels, size, log)
+    real, _ = real_data(kind, channels, size, held_out=False)
+    held, held_targets = real_data(kind, channels, size, held_out=True)
+    real = real[:n]
+    f_real, f_fake, f_held = (j.features(x).double().numpy() for x in (real, fakes, held))
+    result: dict[str, Any] = {
+        "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes),
+        "classifier": {"data": kind, "image": [channels, size, size],
+                       "held_out_accuracy": j.accuracy},
+        "metrics": {}, "floor": {}}
+    for name, (ref, other) in (("metrics", (f_real, f_fake)), ("floor", (f_real, f_held))):
+        out = result[name]
+        if "fd" in which:
+            out["fd"] = M.frechet_distance(ref, other)
+        if "kid" in which:
+            out["kid"] = M.kid(ref, other, subset=min(500, len(other)), seed=seed)
+        if "pr" in which:
+            out["precision"], out["recall"] = M.precision_recall(ref, other)
+    if "cond" in which and labels is not None:
+        result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    _write(r.run_dir / "eval.json", result)
+    return result
+
+
+def _source(r: Restored, data: str | None) -> str:
+    """The offline dataset whose classifier measures this run: --data, the run's --data, or
+    the spec's own source."""
+    override = data or r.config.get("data")
+    if override in SOURCES:
+        return override
+    declared = sorted({d.source for d in r.spec.datasets if d.source in SOURCES})
+    if override is None and len(declared) == 1:
+        return declared[0]
+    raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
+                   f"classifier trained on {' or '.join(SOURCES)}; this run's data is "
+                   f"{override or 'its own files'}: pass --data digits or --data shapes for "
+                   "a spec trained on them (Inception features for other data are not "
+                   "available offline)")
+
+
+def _samples(r: Restored, n: int, image_key: str, label_key: str | None, data: str | None,
+             seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    images, labels = [], []
+    k = 0
+    while sum(len(x) for x in images) < n:
+        rows = generate(r, min(CHUNK, n - sum(len(x) for x in images)), data=data,
+                        seed=seed + 1000 * k)
+        images.append(rows[image_key].float().clamp(-1, 1).cpu())
+        if label_key is not None:
+            labels.append(rows[label_key].cpu())
+        k += 1
+    return torch.cat(images), (torch.cat(labels) if labels else None)
+
+
+def _conditional(r: Restored, j, fakes: torch.Tensor, labels: torch.Tensor, key: str,
+                 data: str | None) -> dict[str, Any]:
+    node = next(nd for nd in r.spec.objective.nodes if nd.var == key and nd.type is not None)
+    kind, n = node.type.kind, node.type.dims[0]
+    attributes: tuple[str, ...] = ()
+    if j.source == "shapes" and kind == "label" and node.type.labels is not None:
+        ds = r.spec.dataset(node.type.labels.parts[0].dataset)
+        built = build_dataset(r.spec, ds, data or r.config.get("data") or "shapes")
+        attributes = getattr(built, "attributes", ())
+    pred = as_labels(j.source, j.predict(fakes), kind, n, attributes)
+    return {"labels": f"{kind}[{n}]", "attributes": list(attributes),
+            "accuracy": accuracy(pred, labels, kind)}
+
+
+def _write(path: Path, result: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(result, f, indent=1, default=_plain)
+    os.replace(tmp, path)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic | torch.Tensor) else str(value)
+
+
+def table(result: dict[str, Any]) -> str:
+    """The figures, generated beside real held-out, as `gandsl eval` prints them."""
+    rows = [("metric", "samples", "held-out real")]
+    names = {"fd": "Fréchet distance", "kid": "KID", "precision": "precision",
+             "recall": "recall"}
+    for key, label in names.items():
+        if key in result["metrics"]:
+            rows.append((label, f"{result['metrics'][key]:.4g}", f"{result['floor'][key]:.4g}"))
+    clf = result["classifier"]
+    acc = clf["held_out_accuracy"]
+    if "conditional" in result:
+        cond = result["conditional"]
+        rows.append((f"conditional accuracy ({cond['labels']})",
+                     f"{cond['accuracy']['overall']:.3f}",
+                     ", ".join(f"{k} {v:.3f}" for k, v in acc.items())))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)).rstrip()
+             for r in rows]
+    lines.insert(1, "  ".join("─" * w for w in width))
+    lines.append(f"\n{result['samples']} samples at step {result['step']}; features of a "
+                 f"{clf['data']} classifier ({'×'.join(map(str, clf['image']))}, held-out "
+                 f"accuracy {', '.join(f'{k} {v:.3f}' for k, v in acc.items())}); "
+                 f"{result['seconds']} s")
+    return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""`gandsl eval` end to end: a perfect conditional generator scores the classifier's own
+held-out accuracy, real data sits at the floor, noise far above it, and bad requests are
+errors that name what was expected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from conftest import ROOT
+
+from gandsl.eval.classifier import judge, real_data
+from gandsl.eval.labels import accuracy, as_labels
+from gandsl.eval.metrics import frechet_distance
+from gandsl.eval.run import evaluate
+from gandsl.train.config import RunConfig, RunError
+from gandsl.train.trainer import Trainer
+
+
+@pytest.fixture(scope="module")
+def digits_judge():
+    return judge("digits", 1, 8, log=lambda *_: None)  # trained once per test session
+
+
+def test_a_perfect_conditional_generator_scores_the_classifiers_accuracy(digits_judge):
+    images, targets = real_data("digits", 1, 8, held_out=True)
+    pred = as_labels("digits", digits_judge.predict(images), "class", 10)
+    acc = accuracy(pred, targets["class"], "class")
+    assert acc["overall"] == pytest.approx(digits_judge.accuracy["class"])
+    assert digits_judge.accuracy["class"] > 0.9
+    assert set(acc) == {"overall", *map(str, range(10))}
+
+
+def test_real_data_is_near_the_floor_and_noise_far_above(digits_judge):
+    train, _ = real_data("digits", 1, 8, held_out=False)
+    held, _ = real_data("digits", 1, 8, held_out=True)
+    f = {k: digits_judge.features(x).double().numpy()
+         for k, x in (("a", train[:700]), ("b", train[700:1400]), ("held", held))}
+    noise = digits_judge.features(torch.rand(297, 1, 8, 8) * 2 - 1).double().numpy()
+    floor = frechet_distance(f["a"], f["held"])
+    assert frechet_distance(f["a"], f["b"]) < 2 * floor
+    assert frechet_distance(f["a"], noise) > 10 * floor
+
+
+def test_the_classifier_is_cached(digits_judge, tmp_path):
+    again = judge("digits", 1, 8, log=lambda *_: pytest.fail("trained twice"))
+    assert again.accuracy == digits_judge.accuracy
+    x = torch.rand(4, 1, 8, 8)
+    assert torch.equal(again.features(x), digits_judge.features(x))
+
+
+SPEC = textwrap.dedent("""\
+    gan tiny
+    data digits: image[1, 8, 8], class[10] = digits()
+    network G(z: latent[8], y: class[10]) -> image[1, 8, 8] {
+      return concat(z, y -> one_hot) -> linear(64) -> tanh -> reshape(1, 8, 8)
+    }
+    network D(x: image[1, 8, 8], y: class[10]) -> scalar {
+      return concat(x -> flatten, y -> one_hot) -> linear(1)
+    }
+    objective {
+      x, y ~ digits
+      z ~ normal(8)
+      fake = G(z, y)
+      D minimizes gan_d(D(x, y), D(fake, y))
+      G minimizes gan_g(D(fake, y))
+    }
+    """)
+
+
+def test_eval_of_a_run_writes_every_figure(tmp_path, digits_judge):
+    spec = tmp_path / "tiny.gan"
+    spec.write_text(SPEC)
+    Trainer(RunConfig(spec=str(spec), steps=2, out=tmp_path / "run", progress=False)).run()
+    result = evaluate(tmp_path / "run", n=300, log=lambda *_: None)
+    saved = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert saved["samples"] == 300 and saved["step"] == 2
+    assert set(saved["metrics"]) == set(saved["floor"]) == {"fd", "kid", "precision",
+                                                            "recall"}
+    assert saved["metrics"]["fd"] > saved["floor"]["fd"]  # 2 steps: far from the data
+    assert saved["conditional"]["labels"] == "class[10]"
+    assert 0 <= saved["conditional"]["accuracy"]["overall"] <= 1
+    assert saved["classifier"]["held_out_accuracy"] == digits_judge.accuracy
+    assert result["metrics"]["fd"] == saved["metrics"]["fd"]
+
+
+def test_eval_errors(tmp_path):
+    with pytest.raises(RunError, match="--metrics fid: expected some of fd, kid, pr, cond"):
+        evaluate(tmp_path, which=("fid",))
+    run = subprocess.run([sys.executable, "-m", "gandsl", "eval", str(tmp_path / "nowhere")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "nowhere" in run.stderr
