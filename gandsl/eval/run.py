@@ -1,8 +1,9 @@
 """`gandsl eval RUN`: sample quality of a trained run, with the real data's own figures beside.
 
 The run's generator makes `n` samples (seeded draws, as `gandsl sample` does); a classifier
-trained on the real dataset (`classifier.py`) maps them and real images to features, where
-the Fréchet distance, KID and precision/recall compare them with the real training images.
+trained on the real dataset (`classifier.py`) maps them and real images to features (scaled
+by the real features' RMS, so that figures are of order one), where the Fréchet distance,
+KID and precision/recall compare them with the real training images.
 The floor of each metric is the same figure for held-out real images: a generator cannot do
 better than real data does. A conditional generator is also scored by how often the
 classifier reads, from its samples, the labels it was asked for. `eval.json` in the run
@@ -27,8 +28,9 @@ from ..train.sample import Restored, generate, restore
 from . import metrics as M
 from .classifier import SOURCES, judge, real_data
 from .labels import accuracy, as_labels
+from .translation import translation_metrics
 
-METRICS = ("fd", "kid", "pr", "cond")
+METRICS = ("fd", "kid", "pr", "cond")  # cond: conditional and translation accuracy
 CHUNK = 250  # samples per generated draw
 
 
@@ -48,13 +50,18 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     image_key = module.GENERATED[0]
     label_key = getattr(module, "CONDITIONS", {}).get(image_key)
     kind = _source(r, data)
-    fakes, labels = _samples(r, n, image_key, label_key, data, seed)
+    rows = _samples(r, n, data, seed)
+    fakes = rows[image_key].clamp(-1, 1)
+    labels = rows.get(label_key) if label_key is not None else None
     channels, size = fakes.shape[1], fakes.shape[2]
     j = judge(kind, channels, size, log)
     real, _ = real_data(kind, channels, size, held_out=False)
     held, held_targets = real_data(kind, channels, size, held_out=True)
     real = real[:n]
     f_real, f_fake, f_held = (j.features(x).double().numpy() for x in (real, fakes, held))
+    # one scale for all three, the real features' RMS: figures of order one, KID readable
+    scale = float(np.sqrt((f_real ** 2).mean())) or 1.0
+    f_real, f_fake, f_held = f_real / scale, f_fake / scale, f_held / scale
     result: dict[str, Any] = {
         "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes),
         "classifier": {"data": kind, "image": [channels, size, size],
@@ -70,6 +77,10 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
             out["precision"], out["recall"] = M.precision_recall(ref, other)
     if "cond" in which and labels is not None:
         result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
+    if "cond" in which:
+        moved = translation_metrics(r.spec, j, rows, getattr(module, "CONDITIONS", {}), data)
+        if moved:
+            result["translation"] = moved
     result["seconds"] = round(time.perf_counter() - started, 1)
     _write(r.run_dir / "eval.json", result)
     return result
@@ -91,18 +102,18 @@ def _source(r: Restored, data: str | None) -> str:
                    "available offline)")
 
 
-def _samples(r: Restored, n: int, image_key: str, label_key: str | None, data: str | None,
-             seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    images, labels = [], []
-    k = 0
-    while sum(len(x) for x in images) < n:
-        rows = generate(r, min(CHUNK, n - sum(len(x) for x in images)), data=data,
-                        seed=seed + 1000 * k)
-        images.append(rows[image_key].float().clamp(-1, 1).cpu())
-        if label_key is not None:
-            labels.append(rows[label_key].cpu())
+def _samples(r: Restored, n: int, data: str | None, seed: int) -> dict[str, torch.Tensor]:
+    """Every sample row (real inputs, generated images, labels) for `n` samples, drawn in
+    seeded chunks."""
+    chunks: list[dict[str, torch.Tensor]] = []
+    done, k = 0, 0
+    while done < n:
+        rows = generate(r, min(CHUNK, n - done), data=data, seed=seed + 1000 * k)
+        chunks.append({key: v.float().cpu() if v.is_floating_point() else v.cpu()
+                       for key, v in rows.items()})
+        done += len(next(iter(rows.values())))
         k += 1
-    return torch.cat(images), (torch.cat(labels) if labels else None)
+    return {key: torch.cat([c[key] for c in chunks]) for key in chunks[0]}
 
 
 def _conditional(r: Restored, j, fakes: torch.Tensor, labels: torch.Tensor, key: str,
@@ -145,6 +156,13 @@ def table(result: dict[str, Any]) -> str:
         rows.append((f"conditional accuracy ({cond['labels']})",
                      f"{cond['accuracy']['overall']:.3f}",
                      ", ".join(f"{k} {v:.3f}" for k, v in acc.items())))
+    for key, entry in result.get("translation", {}).items():
+        for name, label in (("target_accuracy", f"{key}: {entry.get('target')} kind"),
+                            ("changed_accuracy", f"{key}: changed labels"),
+                            ("kept_accuracy", f"{key}: kept labels"),
+                            ("reconstruction_l1", f"{key}: L1 to {entry['from']}")):
+            if entry.get(name) is not None:
+                rows.append((label, f"{entry[name]:.3f}", ""))
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)).rstrip()
              for r in rows]
