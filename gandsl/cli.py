@@ -158,8 +158,14 @@ def cmd_eval(args) -> int:
     from .eval.run import evaluate, table
 
     which = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    result = evaluate(Path(args.run), data=args.data, n=args.n, which=which,
-                      device=args.device, seed=args.seed)
+    options = dict(data=args.data, n=args.n, which=which, device=args.device, seed=args.seed)
+    if args.curve:
+        from .eval.curve import curve
+
+        data, image = curve(Path(args.run), **options)
+        print(f"→ {data}\n→ {image}")
+        return 0
+    result = evaluate(Path(args.run), **options)
     print(table(result))
     print(f"→ {Path(result['run']) / 'eval.json'}")
     return 0
@@ -239,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="of fd, kid, pr (precision and recall), cond (conditional accuracy)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--curve", action="store_true", help="every checkpoint of the run, and a "
+                   "plot of the figures against the step (eval_curve.png)")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -95,3 +95,19 @@ def test_eval_errors(tmp_path):
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "nowhere" in run.stderr
+
+
+def test_curve_evaluates_every_checkpoint_and_plots(tmp_path, digits_judge):
+    from PIL import Image
+
+    from gandsl.eval.curve import curve
+
+    spec = tmp_path / "tiny.gan"
+    spec.write_text(SPEC)
+    Trainer(RunConfig(spec=str(spec), steps=2, out=tmp_path / "run", progress=False,
+                      checkpoint_every=1)).run()
+    data, image = curve(tmp_path / "run", n=100, log=lambda *_: None)
+    points = json.loads(data.read_text())
+    assert [p["step"] for p in points] == [1, 2]
+    assert all("fd" in p["metrics"] and "conditional" in p for p in points)
+    assert Image.open(image).size == (720, 220)  # two panels: distance and accuracy
