@@ -55,26 +55,11 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     labels = rows.get(label_key) if label_key is not None else None
     channels, size = fakes.shape[1], fakes.shape[2]
     j = judge(kind, channels, size, log)
-    real, _ = real_data(kind, channels, size, held_out=False)
-    held, held_targets = real_data(kind, channels, size, held_out=True)
-    real = real[:n]
-    f_real, f_fake, f_held = (j.features(x).double().numpy() for x in (real, fakes, held))
-    # one scale for all three, the real features' RMS: figures of order one, KID readable
-    scale = float(np.sqrt((f_real ** 2).mean())) or 1.0
-    f_real, f_fake, f_held = f_real / scale, f_fake / scale, f_held / scale
     result: dict[str, Any] = {
         "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes),
         "classifier": {"data": kind, "image": [channels, size, size],
-                       "held_out_accuracy": j.accuracy},
-        "metrics": {}, "floor": {}}
-    for name, (ref, other) in (("metrics", (f_real, f_fake)), ("floor", (f_real, f_held))):
-        out = result[name]
-        if "fd" in which:
-            out["fd"] = M.frechet_distance(ref, other)
-        if "kid" in which:
-            out["kid"] = M.kid(ref, other, subset=min(500, len(other)), seed=seed)
-        if "pr" in which:
-            out["precision"], out["recall"] = M.precision_recall(ref, other)
+                       "held_out_accuracy": j.accuracy}}
+    result["metrics"], result["floor"] = measure(j, fakes, which, seed)
     if "cond" in which and labels is not None:
         result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
     if "cond" in which:
@@ -84,6 +69,33 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     result["seconds"] = round(time.perf_counter() - started, 1)
     _write(r.run_dir / "eval.json", result)
     return result
+
+
+def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS,
+            seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
+    """The distribution figures of `fakes` against real training images (as many as there
+    are samples), and the same for held-out real images (the floor), both sets at one N;
+    also what a hand-written baseline is scored with."""
+    channels, size = fakes.shape[1], fakes.shape[2]
+    real, _ = real_data(j.source, channels, size, held_out=False)
+    held, _ = real_data(j.source, channels, size, held_out=True)
+    # samples and held-out real at one N (digits hold out 297): the Fréchet distance and
+    # precision/recall depend on N, so a floor is only a floor at the samples' N
+    m = min(len(fakes), len(held))
+    real, fakes, held = real[:len(fakes)], fakes[:m], held[:m]
+    f_real, f_fake, f_held = (j.features(x).double().numpy() for x in (real, fakes, held))
+    # one scale for all three, the real features' RMS: figures of order one, KID readable
+    scale = float(np.sqrt((f_real ** 2).mean())) or 1.0
+    f_real, f_fake, f_held = f_real / scale, f_fake / scale, f_held / scale
+    figures: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    for out, (ref, other) in zip(figures, ((f_real, f_fake), (f_real, f_held)), strict=True):
+        if "fd" in which:
+            out["fd"] = M.frechet_distance(ref, other)
+        if "kid" in which:
+            out["kid"] = M.kid(ref, other, subset=min(500, len(other)), seed=seed)
+        if "pr" in which:
+            out["precision"], out["recall"] = M.precision_recall(ref, other)
+    return figures
 
 
 def _source(r: Restored, data: str | None) -> str:
