@@ -124,21 +124,40 @@ def _default_out(spec: str) -> Path:
 
 
 def cmd_train(args) -> int:
+    from .train import distributed
+
+    if args.nproc > 1 and not distributed.launched():
+        # the shortcut: torchrun starts the processes, each one runs this command without
+        # --nproc; under torchrun already, the launcher has said how many there are
+        return distributed.relaunch(args.nproc, distributed.without_nproc(args.argv))
     from .train.config import RunConfig
     from .train.trainer import Trainer
 
+    resume = Path(args.resume) if args.resume else None
+    if resume is None and args.out and distributed.restarted() and \
+            (Path(args.out) / "checkpoints" / "latest.json").is_file():
+        # torchrun restarted the processes after a failure, with the same command line: the
+        # run continues from its last checkpoint rather than refusing a directory in use
+        resume = Path(args.out)
     config = RunConfig(
         spec=args.spec, params=_params(args), data=args.data, steps=args.steps,
         batch=args.batch, out=Path(args.out) if args.out else _default_out(args.spec),
-        resume=Path(args.resume) if args.resume else None, device=args.device,
+        resume=resume, device=args.device,
         seed=args.seed, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, workers=args.workers, bf16=args.bf16,
         channels_last=args.channels_last, progress=not args.no_progress)
     t0 = time.perf_counter()
-    trainer = Trainer(config)
-    out = trainer.run()
+    try:
+        trainer = Trainer(config)
+        out = trainer.run()
+    finally:
+        distributed.destroy()
+    if not trainer.main:  # rank 0 speaks for the run
+        return 0
     grids = sorted((out / "samples").glob("step_*.png"))
-    print(f"trained {trainer.step} iterations in {time.perf_counter() - t0:.0f} s → {out}")
+    processes = f" on {trainer.world} processes" if trainer.world > 1 else ""
+    print(f"trained {trainer.step} iterations{processes} in {time.perf_counter() - t0:.0f} s "
+          f"→ {out}")
     if grids:
         print(f"samples: {grids[-1]}")
     return 0
@@ -221,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
     p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--nproc", type=_positive, default=1, metavar="N",
+                   help="data-parallel processes on this machine, launched through torchrun "
+                   "(the batch is split among them)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("sample", help="images from a trained run: a PNG grid or an .npz")
@@ -283,6 +305,7 @@ def _positive_float(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` passes it on
     try:
         return args.func(args)
     except GandslError as e:

@@ -28,12 +28,14 @@ from .sampler import EpochBatchSampler
 
 
 class Stream:
-    """One member dataset's batches: a DataLoader over an `EpochBatchSampler`, and a count."""
+    """One member dataset's batches: a DataLoader over an `EpochBatchSampler`, and a count.
+    With `shard=(rank, world)` it serves this process's share of each global batch; the
+    count (and so the state) is of global batches, the same on every process."""
 
     def __init__(self, dataset: ImageDataset, batch_size: int, seed: int, workers: int,
-                 pin: bool) -> None:
+                 pin: bool, shard: tuple[int, int] = (0, 1)) -> None:
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
-        self.workers, self.pin = workers, pin
+        self.workers, self.pin, self.shard = workers, pin, shard
         self.epoch = 0
         self.position = 0  # batches of this epoch served
         self.per_epoch = len(dataset) // batch_size
@@ -41,7 +43,8 @@ class Stream:
 
     def _start(self) -> None:
         sampler = EpochBatchSampler(len(self.dataset), self.batch_size, self.seed,
-                                    self.dataset.order_key, self.epoch, self.position)
+                                    self.dataset.order_key, self.epoch, self.position,
+                                    self.shard)
         # A generator of its own: creating the iterator draws a base seed, and from torch's
         # global generator that draw would shift every later random number of the run, so a
         # resumed run (a new iterator) would differ from a straight one.
@@ -154,15 +157,20 @@ class Source:
 
 def build_sources(spec: Spec, names: list[str], batch_size: int, device: str | torch.device,
                   seed: int, override: str | None = None, root: Path = Path("."),
-                  workers: int = 0) -> dict[str, Source]:
+                  workers: int = 0, shard: tuple[int, int] = (0, 1)) -> dict[str, Source]:
     """One source per dataset name, every dataset checked (files, labels, sizes) up front.
 
     Raises `DataError` for anything wrong with the data. A declaration shared by several
-    names (a union member also sampled alone) is read once.
+    names (a union member also sampled alone) is read once. `batch_size` is the global batch;
+    with `shard=(rank, world)` each source serves this process's rows of it.
     """
     check_override(override)
     if batch_size < 1:
         raise DataError(f"batch size {batch_size}: expected at least 1")
+    if batch_size % shard[1]:
+        raise DataError(f"batch size {batch_size} does not split into {shard[1]} equal shards, "
+                        "one per process: choose a batch that is a multiple of the number of "
+                        "processes")
     dev = torch.device(device)
     pin = dev.type == "cuda"
     built: dict[str, ImageDataset] = {}
@@ -176,6 +184,6 @@ def build_sources(spec: Spec, names: list[str], batch_size: int, device: str | t
             if len(dataset) < batch_size:
                 raise DataError(f"{where(ds, spec.path)}: {len(dataset)} images, fewer than "
                                 f"the batch size {batch_size} (batches are always full)")
-            streams.append(Stream(dataset, batch_size, seed, workers, pin))
+            streams.append(Stream(dataset, batch_size, seed, workers, pin, shard))
         sources[name] = Source(name, list(spec.dataset(name).fields), streams, dev)
     return sources

@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import torch
 
+from gandsl.runtime import shard
+
 from .dispatch import on_device, use_triton
 
 SUPPORTS_DOUBLE_BACKWARD = True
@@ -37,8 +39,10 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor,
     if real.shape != fake.shape:
         raise ValueError(f"gradient_penalty: real {tuple(real.shape)} and fake "
                          f"{tuple(fake.shape)} differ in shape")
-    alpha = torch.rand(real.shape[0], generator=generator, dtype=torch.float32,
-                       device=generator.device if generator is not None else real.device)
+    # one α per sample of the global batch in data-parallel training (`shard.rows`)
+    device = generator.device if generator is not None else real.device
+    alpha = shard.rows(lambda n: torch.rand(n, generator=generator, dtype=torch.float32,
+                                            device=device), real.shape[0])
     alpha = alpha.to(real.device)  # (B,)
     fused = use_triton("gradient_penalty", impl, real, fake)
     x_hat = _interpolate(real, fake, alpha, fused).requires_grad_(True)  # (B, ...)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gandsl.runtime import shard
+
 __all__ = [
     "ConstantInput",
     "Maxout",
@@ -68,7 +70,9 @@ class NoiseInjection(nn.Module):
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         if noise is None:
             b, _, h, w = x.shape
-            noise = torch.randn(b, 1, h, w, device=x.device, dtype=x.dtype)  # (B, 1, H, W)
+            # each sample of the global batch its own noise in data-parallel training
+            noise = shard.rows(lambda n: torch.randn(n, 1, h, w, device=x.device,
+                                                     dtype=x.dtype), b)  # (B, 1, H, W)
         return x + self.weight.view(1, -1, 1, 1) * noise  # (B, C, H, W)
 
 

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gandsl.runtime import shard
+
 __all__ = [
     "ae_energy",
     "ae_l1_energy",
@@ -255,11 +257,13 @@ def shuffle(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.
 
     StarGAN's target domains (`rand_idx = torch.randperm(label_org.size(0)); label_trg =
     label_org[rand_idx]`). The permutation is drawn from `generator` when one is given (on the
-    generator's device), so a seeded generator reproduces it.
+    generator's device), so a seeded generator reproduces it. In data-parallel training the
+    permutation is of the global batch (`shard`): a row may come from another process.
     """
     device = generator.device if generator is not None else x.device
-    perm = torch.randperm(x.shape[0], generator=generator, device=device)  # (B,)
-    return x[perm.to(x.device)]  # (B, ...)
+    whole = shard.gather(x)  # (B_global, ...); x itself in one process
+    perm = torch.randperm(whole.shape[0], generator=generator, device=device)  # (B_global,)
+    return shard.local(whole[perm.to(x.device)])  # (B, ...)
 
 
 # ---------------------------------------------------------------------------------------------

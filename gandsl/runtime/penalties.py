@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gandsl.kernels import penalty as fused
+from gandsl.runtime import shard
 
 __all__ = ["clip_weights", "gradient_penalty", "path_length", "r1", "r2"]
 
@@ -133,12 +134,13 @@ def path_lengths(generator_fn: Callable[[torch.Tensor], torch.Tensor], w: torch.
         w = w.detach().requires_grad_(True)
     y = generator_fn(w)  # (N, C, H, W)
     pixels = math.prod(y.shape[2:])  # H·W
-    noise = torch.randn(
-        y.shape,
+    # one noise image per sample of the global batch in data-parallel training (`shard`)
+    noise = shard.rows(lambda n: torch.randn(
+        (n, *y.shape[1:]),
         generator=generator,
         dtype=y.dtype,
         device=_sample_device(generator, y.device),
-    ).to(y.device) / math.sqrt(pixels)  # (N, C, H, W)
+    ), y.shape[0]).to(y.device) / math.sqrt(pixels)  # (N, C, H, W)
     (grad,) = torch.autograd.grad((y * noise).sum(), w, create_graph=True)  # shape of w
     return (grad.pow(2).reshape(w.shape[0], -1).sum(dim=1) / layers).sqrt()  # (N,)
 

@@ -9,26 +9,40 @@ from torch import Tensor
 
 class TrainDraw:
     """Batches from the data sources; noise from torch's global generator, so that the
-    checkpointed RNG state makes a resumed run draw exactly what the straight run draws."""
+    checkpointed RNG state makes a resumed run draw exactly what the straight run draws.
 
-    def __init__(self, sources: dict, batch_size: int, device: torch.device) -> None:
+    In data-parallel training (`shard=(rank, world)`) `batch_size` is the global batch: every
+    process draws the noise of the whole batch, from a generator in the same state, and keeps
+    its own rows, so the shards together are one process's draw and the generators stay in
+    step. The sources already serve this process's rows of the data."""
+
+    def __init__(self, sources: dict, batch_size: int, device: torch.device,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         self.sources, self.batch_size, self.device = sources, batch_size, device
+        self.rank, self.world = shard
+
+    def _mine(self, t: Tensor) -> Tensor:
+        if self.world == 1:
+            return t
+        n = self.batch_size // self.world
+        return t[self.rank * n:(self.rank + 1) * n]
 
     def data(self, name: str) -> tuple[Tensor, ...]:
         return self.sources[name].next()
 
     def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        z = torch.randn(self.batch_size, n, device=self.device)
+        z = self._mine(torch.randn(self.batch_size, n, device=self.device))
         return z * std + mean if (mean, std) != (0.0, 1.0) else z
 
     def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return torch.rand(self.batch_size, n, device=self.device) * (high - low) + low
+        return self._mine(torch.rand(self.batch_size, n, device=self.device)) * (high - low) \
+            + low
 
     def categorical(self, n: int) -> Tensor:
-        return torch.randint(0, n, (self.batch_size,), device=self.device)
+        return self._mine(torch.randint(0, n, (self.batch_size,), device=self.device))
 
     def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        return (torch.rand(self.batch_size, n, device=self.device) < p).float()
+        return (self._mine(torch.rand(self.batch_size, n, device=self.device)) < p).float()
 
 
 class FixedDraw(TrainDraw):

@@ -78,7 +78,11 @@ def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any])
         for name, src in t.sources.items():
             src.load_state_dict(state["data"][name])
         torch.set_rng_state(tensors["rng/torch"])
-        if t.device.type == "cuda":
+        if t.device.type == "cuda" and t.world > 1:
+            # every process continues the stream rank 0 drew from, on its own GPU, so that
+            # the processes' generators stay in step (rank 0 ran on GPU 0)
+            torch.cuda.set_rng_state(tensors["rng/cuda/0"], t.device)
+        elif t.device.type == "cuda":
             n = torch.cuda.device_count()
             torch.cuda.set_rng_state_all([tensors[f"rng/cuda/{i}"] for i in range(n)
                                           if f"rng/cuda/{i}" in tensors])

@@ -23,9 +23,10 @@ from torch import nn
 from ..errors import TrainingStopped
 from ..loader import load
 from ..pipeline import read_spec
+from ..runtime import shard
 from ..runtime.penalties import clip_weights
 from . import checkpoint as ckpt
-from . import run_state
+from . import distributed, run_state
 from .config import RunConfig, RunError, data_root, pick_device, resumed
 from .draw import FixedDraw, TrainDraw
 from .ema import EMA
@@ -72,13 +73,22 @@ class Trainer:
                 "params, or start a new run with another --out.")
         if resume_state is None and self.out.exists() and not self.out.is_dir():
             raise RunError(f"--out {self.out}: that is a file; expected a directory for the run")
-        self.device = pick_device(config.device)
+        # Data-parallel under torchrun: this process's device and place in the group; rank 0
+        # alone writes the run directory, metrics, grids and checkpoints.
+        self.device = distributed.device_for(pick_device(config.device))
+        distributed.init(self.device)
+        self.rank, self.world = distributed.rank(), distributed.world_size()
+        self.main = self.rank == 0
         self.loaded = load(config.spec, **config.params)
         spec = self.loaded.spec
         if spec.objective is None or not spec.objective.players:
             raise RunError(f"{config.spec} has no objective: there is nothing to train")
         train = spec.train
         self.batch = config.batch or (train.batch if train and train.batch else 64)
+        if self.batch % self.world:
+            raise RunError(f"batch {self.batch} does not split into {self.world} equal shards, "
+                           f"one per process: choose a --batch that is a multiple of "
+                           f"{self.world}, or run {self.batch} or fewer processes that divide it")
         if resume_state is not None and config.steps is None:
             self.total = int(resume_state[1]["total_steps"])  # as the run was planned
         else:
@@ -105,10 +115,15 @@ class Trainer:
         for opt in options:  # pretrained weights, after `init`; a checkpoint holds them
             if opt.kind == "load" and resume_state is None:
                 self._load(opt, config)
+        distributed.broadcast_modules(self.networks.values())
         self.objective = module.Objective(self.networks)
         self.optimizers: dict[str, torch.optim.Optimizer] = self.objective.optimizers()
         self.params = {p: [q for n in nets for q in self.networks[n].parameters()]
                        for p, nets in self.players.items()}
+        # data-parallel: the running statistics averaged over the processes at each step
+        self.stats = {p: [b for n in nets if n not in self.frozen
+                          for b in self.networks[n].buffers() if b.is_floating_point()]
+                      for p, nets in self.players.items()} if self.world > 1 else {}
         self._schedules(train)
         # EMA and clipping name a player or one of its networks; they act after that
         # player's step, on the networks named.
@@ -137,9 +152,9 @@ class Trainer:
         names = sorted({n.name for n in spec.objective.nodes if n.op == "data"})
         self.sources = build_sources(spec, names, self.batch, self.device, config.seed,
                                      override=config.data, root=data_root(config.spec),
-                                     workers=config.workers)
-        self.draw = TrainDraw(self.sources, self.batch, self.device)
-        self.fixed = self._fixed_draw(spec, names)
+                                     workers=config.workers, shard=(self.rank, self.world))
+        self.draw = TrainDraw(self.sources, self.batch, self.device, (self.rank, self.world))
+        self.fixed = self._fixed_draw(spec, names) if self.main else None
         terms = module.TERMS
         self.columns = [c for p, ts in terms.items() for c in (f"{p}/loss",
                                                               *(f"{p}/{t}" for t in ts))]
@@ -159,9 +174,12 @@ class Trainer:
         if resume_state is not None:
             run_state.restore(self, *resume_state)
         else:
-            self._start_run_dir()
-        self.metrics = Metrics(self.out / "metrics.csv", self.columns, device=self.device,
-                               resume_step=self.step if resume_state else None)
+            distributed.barrier()  # every process has chosen the run directory before it exists
+            if self.main:
+                self._start_run_dir()
+        self.metrics = (Metrics(self.out / "metrics.csv", self.columns, device=self.device,
+                                resume_step=self.step if resume_state else None)
+                        if self.main else distributed.NoMetrics())
 
     # -- set-up -----------------------------------------------------------------------------
 
@@ -250,13 +268,17 @@ class Trainer:
         with self._full_precision():  # gradients and optimizer states stay fp32 under bf16
             opt.zero_grad(set_to_none=True)
             loss.backward(inputs=self.params[player])
+            # data-parallel: the mean over processes of the gradients (and of the loss, so
+            # that every process judges the step alike); the loss itself in one process
+            total = distributed.average_gradients(self.params[player], loss,
+                                                  self.stats.get(player, ()))
             grads = [q.grad for q in self.params[player] if q.grad is not None]
-            finite = torch.isfinite(loss.detach())
+            finite = torch.isfinite(total)
             if grads:
                 finite = finite & torch.isfinite(torch.nn.utils.get_total_norm(grads))
             if not finite.item():
                 opt.zero_grad(set_to_none=True)
-                what = (f"{player}'s loss is {loss.item()}" if not torch.isfinite(loss)
+                what = (f"{player}'s loss is {total.item()}" if not torch.isfinite(total)
                         else f"{player}'s gradients are not finite")
                 self._bad_step(player, what)
                 return
@@ -277,15 +299,17 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.config
-        bar = tqdm(total=self.total, initial=self.step, disable=not cfg.progress,
+        bar = tqdm(total=self.total, initial=self.step, disable=not cfg.progress or not self.main,
                    unit="it", dynamic_ncols=True, desc=Path(cfg.spec).stem)
         try:
             while self.step < self.total:
                 self._set_lr()
                 self._set_level()
-                with self.autocast or nullcontext():
+                with self.autocast or nullcontext(), shard.sharded(self.rank, self.world):
                     self.objective.iteration(self.step, self.draw, self.update)
-                values = {k: v / self.counts[k] for k, v in self.sums.items()}
+                distributed.average_state(getattr(self.objective, "state", {}))
+                values = distributed.average_values(
+                    {k: v / self.counts[k] for k, v in self.sums.items()})
                 if self.grow is not None:
                     values["grow/level"] = torch.tensor(self.level, device=self.device)
                 for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
@@ -301,10 +325,15 @@ class Trainer:
                     shown = self.metrics.flush()
                     bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()
                                      if k.endswith("/loss") or len(shown) <= 6}, refresh=False)
-                if self.step % cfg.sample_every == 0 or last:
+                if (self.step % cfg.sample_every == 0 or last) and self.main:
                     self.sample_grid()
                 if self.step % cfg.checkpoint_every == 0 or last:
-                    self.save()
+                    # statistics changed since their player's step, as one process has them
+                    distributed.average_buffers(self.networks[n] for n in self.networks
+                                                if n not in self.frozen)
+                    if self.main:
+                        self.save()
+            distributed.barrier()  # no process leaves before rank 0 has written the run
         finally:
             bar.close()
             self.metrics.close()
@@ -323,7 +352,8 @@ class Trainer:
     def _note(self, text: str) -> None:
         from tqdm import tqdm
 
-        tqdm.write(f"gandsl: {text}")
+        if self.main:  # every process would say the same
+            tqdm.write(f"gandsl: {text}")
 
     # -- samples ----------------------------------------------------------------------------
 
