@@ -26,7 +26,7 @@ from torch import nn
 
 from gandsl.eval.classifier import judge
 from gandsl.eval.labels import accuracy
-from gandsl.eval.run import measure
+from gandsl.eval.run import comparison, measure
 
 
 class Maxout(nn.Module):
@@ -130,9 +130,7 @@ def main() -> None:
                 ("recall", ours["metrics"]["recall"], result["metrics"]["recall"]),
                 ("conditional accuracy", ours["conditional"]["accuracy"]["overall"],
                  result["conditional_accuracy"])]
-        print("| metric | gandsl | hand-written |\n|---|---:|---:|")
-        for name, a, b in rows:
-            print(f"| {name} | {a:.3g} | {b:.3g} |")
+        print(comparison(rows))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from reference_models import StarGANDiscriminator, StarGANGenerator  # noqa: E40
 from gandsl.data import build_dataset  # noqa: E402
 from gandsl.eval.classifier import judge  # noqa: E402
 from gandsl.eval.labels import as_labels  # noqa: E402
-from gandsl.eval.run import measure  # noqa: E402
+from gandsl.eval.run import comparison, measure  # noqa: E402
 from gandsl.pipeline import check_source  # noqa: E402
 
 ATTRS = ("red", "green", "blue", "large", "dark")
@@ -124,9 +124,7 @@ def main() -> None:
                 ("kept attributes", moved["fake"]["kept_accuracy"], result["kept_accuracy"]),
                 ("reconstruction L1", moved["G_fake"]["reconstruction_l1"],
                  result["reconstruction_l1"])]
-        print("| metric | gandsl | hand-written |\n|---|---:|---:|")
-        for name, a, b in rows:
-            print(f"| {name} | {a:.3g} | {b:.3g} |")
+        print(comparison(rows))
 
 
 if __name__ == "__main__":

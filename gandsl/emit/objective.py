@@ -34,6 +34,7 @@ from ..functions import FUNCTIONS
 from ..ir import ONode, Player, Spec
 from ..types import TensorType
 from .names import RESERVED, Namespace, sanitize
+from .wrap import split_sum
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
@@ -665,18 +666,8 @@ def _unwrap(expr: str) -> str:
     return expr[1:-1]
 
 
-def _top_sum(expr: str) -> bool:
-    """Has `expr` a `+` or `-` outside parentheses (then a factor needs them)?"""
-    depth = 0
-    for k, ch in enumerate(expr):
-        depth += (ch in "([{") - (ch in ")]}")
-        if depth == 0 and ch in "+-" and expr[k - 1:k] == " ":
-            return True
-    return False
-
-
 def _weighted(weight: float, expr: str) -> str:
-    if weight in (1, -1) and not _top_sum(_unwrap(expr)):
+    if weight in (1, -1) and len(split_sum(_unwrap(expr))) == 1:
         expr = _unwrap(expr)  # `a - k * b`: a product needs no parentheses in a sum
     if weight == 1:
         return expr

@@ -90,7 +90,7 @@ def wrap_code(line: str, width: int = WIDTH) -> list[str]:
     # trailing comma (an argument of an outer call) stays outside the parentheses
     target, sep, value = _assignment(body)
     comma = "," if value.endswith(",") else ""
-    terms = _split_sum(value.removesuffix(","))
+    terms = split_sum(value.removesuffix(","))
     if len(terms) > 1:
         first = f"{indent}{target}{sep}("
         return _pack(terms, " " * len(first), width, ")" + comma, first=first)
@@ -167,7 +167,7 @@ def _split(s: str, sep: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
-def _split_sum(s: str) -> list[str]:
+def split_sum(s: str) -> list[str]:
     """`a + b * c - d` → [`a`, `+ b * c`, `- d`]: the top-level terms, signs leading."""
     cuts = [i for i, ch, depth in _scan(s) if ch in "+-" and depth == 0
             and s[i - 1:i] == " " and s[i + 1:i + 2] == " "]

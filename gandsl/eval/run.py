@@ -184,3 +184,9 @@ def table(result: dict[str, Any]) -> str:
                  f"accuracy {', '.join(f'{k} {v:.3f}' for k, v in acc.items())}); "
                  f"{result['seconds']} s")
     return "\n".join(lines)
+
+
+def comparison(rows: list[tuple[str, float, float]]) -> str:
+    """A markdown table of figures side by side: gandsl's run against a hand-written one."""
+    lines = ["| metric | gandsl | hand-written |", "|---|---:|---:|"]
+    return "\n".join(lines + [f"| {name} | {a:.3g} | {b:.3g} |" for name, a, b in rows])
