@@ -177,7 +177,8 @@ def cmd_eval(args) -> int:
     from .eval.run import evaluate, table
 
     which = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    options = dict(data=args.data, n=args.n, which=which, device=args.device, seed=args.seed)
+    options = dict(data=args.data, n=args.n, which=which, device=args.device, seed=args.seed,
+                   inception=args.inception)
     if args.curve:
         from .eval.curve import curve
 
@@ -269,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--curve", action="store_true", help="every checkpoint of the run, and a "
                    "plot of the figures against the step (eval_curve.png)")
+    p.add_argument("--inception", type=Path, metavar="WEIGHTS", help="also Inception FID and "
+                   "IS, with this Inception-v3 weights file of torch-fidelity (never "
+                   "downloaded; needs pip install 'gandsl[inception]')")
     p.set_defaults(func=cmd_eval)
     return parser
 

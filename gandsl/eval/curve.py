@@ -43,8 +43,10 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
     """The plotted figures of one evaluation: Fréchet distance, and the conditional
     accuracy where there is one."""
     out = {}
-    if "fd" in result["metrics"]:
+    if "fd" in result.get("metrics", {}):
         out["Fréchet distance"] = result["metrics"]["fd"]
+    if "inception" in result:
+        out["Inception FID"] = result["inception"]["fid"]
     if "conditional" in result:
         out["conditional accuracy"] = result["conditional"]["accuracy"]["overall"]
     return out
@@ -52,8 +54,10 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
 
 def _floors(result: dict[str, Any]) -> dict[str, float]:
     out = {}
-    if "fd" in result["floor"]:
+    if "fd" in result.get("floor", {}):
         out["Fréchet distance"] = result["floor"]["fd"]
+    if "inception" in result:
+        out["Inception FID"] = result["inception"]["fid_floor"]
     if "conditional" in result:
         acc = result["classifier"]["held_out_accuracy"]
         out["conditional accuracy"] = sum(acc.values()) / len(acc)

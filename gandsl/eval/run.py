@@ -23,10 +23,12 @@ import numpy as np
 import torch
 
 from ..data import build_dataset
-from ..train.config import RunError
+from ..data.shapes_draw import KINDS
+from ..train.config import RunError, data_root
 from ..train.sample import Restored, generate, restore
 from . import metrics as M
 from .classifier import SOURCES, judge, real_data
+from .inception import check_weights, inception_figures, load_extractor
 from .labels import accuracy, as_labels
 from .translation import translation_metrics
 
@@ -36,12 +38,14 @@ CHUNK = 250  # samples per generated draw
 
 def evaluate(source: Path, data: str | None = None, n: int = 1000,
              which: tuple[str, ...] = METRICS, device: str = "cpu", seed: int = 0,
-             log=print) -> dict[str, Any]:
+             inception: Path | None = None, log=print) -> dict[str, Any]:
     if n < 10:
         raise RunError(f"--n {n}: expected at least 10 samples")
     unknown = [m for m in which if m not in METRICS]
     if unknown:
         raise RunError(f"--metrics {unknown[0]}: expected some of {', '.join(METRICS)}")
+    if inception is not None:
+        check_weights(inception)  # a wrong flag fails before any work
     started = time.perf_counter()
     r = restore(source, device)
     module = r.loaded.module
@@ -49,36 +53,59 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
         raise RunError(f"{r.run_dir}: the spec's samples hold no generated images")
     image_key = module.GENERATED[0]
     label_key = getattr(module, "CONDITIONS", {}).get(image_key)
-    kind = _source(r, data)
+    # with Inception weights, any data can be measured; without, only what a classifier
+    # can be trained on offline
+    kind = _source(r, data, required=inception is None)
+    extractor = load_extractor(inception, r.device) if inception is not None else None
     rows = _samples(r, n, data, seed)
     fakes = rows[image_key].clamp(-1, 1)
     labels = rows.get(label_key) if label_key is not None else None
     channels, size = fakes.shape[1], fakes.shape[2]
-    j = judge(kind, channels, size, log)
     result: dict[str, Any] = {
-        "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes),
-        "classifier": {"data": kind, "image": [channels, size, size],
-                       "held_out_accuracy": j.accuracy}}
+        "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes)}
+    if extractor is not None:
+        real, held = _real_images(r, kind, data, fakes)
+        result["inception"] = inception_figures(extractor, fakes, real, held, r.device)
+        result["inception"]["weights"] = str(inception)
+    if kind is None:
+        return _finish(result, started)
+    j = judge(kind, channels, size, log)
+    result["classifier"] = {"data": kind, "image": [channels, size, size],
+                            "held_out_accuracy": j.accuracy}
     result["metrics"], result["floor"] = measure(j, fakes, which, seed)
     if "cond" in which and labels is not None:
         result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
     if "cond" in which:
         moved = translation_metrics(r.spec, j, rows, getattr(module, "CONDITIONS", {}), data)
+        for key, entry in moved.items():
+            if "target" in entry and "fd" in which:
+                # against the target domain's real images, not all the data's kinds
+                only = ("kind", KINDS.index(entry["target"]))
+                fd, floor = measure(j, rows[key].clamp(-1, 1), ("fd",), seed, only)
+                entry["target_fd"], entry["target_fd_floor"] = fd["fd"], floor["fd"]
         if moved:
             result["translation"] = moved
+    return _finish(result, started)
+
+
+def _finish(result: dict[str, Any], started: float) -> dict[str, Any]:
     result["seconds"] = round(time.perf_counter() - started, 1)
-    _write(r.run_dir / "eval.json", result)
+    _write(Path(result["run"]) / "eval.json", result)
     return result
 
 
-def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS,
-            seed: int = 0) -> tuple[dict[str, float], dict[str, float]]:
+def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS, seed: int = 0,
+            only: tuple[str, int] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """The distribution figures of `fakes` against real training images (as many as there
     are samples), and the same for held-out real images (the floor), both sets at one N;
-    also what a hand-written baseline is scored with."""
+    also what a hand-written baseline is scored with. `only` = (head, value) keeps the real
+    images of one class: a translation's target domain (("kind", 1): the squares)."""
     channels, size = fakes.shape[1], fakes.shape[2]
-    real, _ = real_data(j.source, channels, size, held_out=False)
-    held, _ = real_data(j.source, channels, size, held_out=True)
+    real, real_t = real_data(j.source, channels, size, held_out=False)
+    held, held_t = real_data(j.source, channels, size, held_out=True)
+    if only is not None:
+        head, value = only
+        real, held = real[real_t[head] == value], held[held_t[head] == value]
     # samples and held-out real at one N (digits hold out 297): the Fréchet distance and
     # precision/recall depend on N, so a floor is only a floor at the samples' N
     m = min(len(fakes), len(held))
@@ -98,20 +125,48 @@ def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS,
     return figures
 
 
-def _source(r: Restored, data: str | None) -> str:
+def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
     """The offline dataset whose classifier measures this run: --data, the run's --data, or
-    the spec's own source."""
+    the spec's own source; None where there is none and none is `required`."""
     override = data or r.config.get("data")
     if override in SOURCES:
         return override
     declared = sorted({d.source for d in r.spec.datasets if d.source in SOURCES})
     if override is None and len(declared) == 1:
         return declared[0]
+    if not required:
+        return None
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
                    f"classifier trained on {' or '.join(SOURCES)}; this run's data is "
                    f"{override or 'its own files'}: pass --data digits or --data shapes for "
                    "a spec trained on them (Inception features for other data are not "
-                   "available offline)")
+                   "available offline unless you pass --inception WEIGHTS)")
+
+
+def _real_images(r: Restored, kind: str | None, data: str | None,
+                 fakes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real training and held-out images for the Inception figures: the offline dataset's
+    two splits, or for other data the two halves of the run's dataset (its first image
+    field of the samples' shape), the second half standing in as held out."""
+    channels, size = fakes.shape[1], fakes.shape[2]
+    if kind is not None:
+        return (real_data(kind, channels, size, held_out=False)[0],
+                real_data(kind, channels, size, held_out=True)[0])
+    root = data_root(r.state.get("spec_path", r.run_dir / "spec.gan"))
+    for ds in r.spec.datasets:
+        field = ds.fields[0] if ds.fields else None
+        if ds.source is None or field is None or field.kind != "image" or \
+                list(field.dims) != list(fakes.shape[1:]):
+            continue
+        built = build_dataset(r.spec, ds, data or r.config.get("data"), root)
+        count = min(len(built), 2 * len(fakes))
+        images = torch.stack([built[i][0] for i in range(count)]).float()
+        half = count // 2
+        if half < 10:
+            break
+        return images[:half], images[half:2 * half]
+    raise RunError(f"{r.run_dir}: no dataset of at least 20 real images shaped like the "
+                   f"samples ({'×'.join(map(str, fakes.shape[1:]))}) to compare them with")
 
 
 def _samples(r: Restored, n: int, data: str | None, seed: int) -> dict[str, torch.Tensor]:
@@ -159,9 +214,17 @@ def table(result: dict[str, Any]) -> str:
     names = {"fd": "Fréchet distance", "kid": "KID", "precision": "precision",
              "recall": "recall"}
     for key, label in names.items():
-        if key in result["metrics"]:
+        if key in result.get("metrics", {}):
             rows.append((label, f"{result['metrics'][key]:.4g}", f"{result['floor'][key]:.4g}"))
-    clf = result["classifier"]
+    if "inception" in result:
+        inc = result["inception"]
+        rows.append(("Inception FID", f"{inc['fid']:.4g}", f"{inc['fid_floor']:.4g}"))
+        rows.append(("Inception Score", f"{inc['is']:.3f} ± {inc['is_std']:.3f}",
+                     f"{inc['is_floor']:.3f} ± {inc['is_floor_std']:.3f}"))
+    clf = result.get("classifier")
+    if clf is None:
+        return _aligned(rows) + (f"\n\n{result['samples']} samples at step {result['step']}; "
+                                 f"Inception features; {result['seconds']} s")
     acc = clf["held_out_accuracy"]
     if "conditional" in result:
         cond = result["conditional"]
@@ -172,17 +235,24 @@ def table(result: dict[str, Any]) -> str:
         for name, label in (("target_accuracy", f"{key}: {entry.get('target')} kind"),
                             ("changed_accuracy", f"{key}: changed labels"),
                             ("kept_accuracy", f"{key}: kept labels"),
+                            ("target_fd", f"{key}: Fréchet distance to {entry.get('target')}s"),
                             ("reconstruction_l1", f"{key}: L1 to {entry['from']}")):
             if entry.get(name) is not None:
-                rows.append((label, f"{entry[name]:.3f}", ""))
+                floor = entry.get(f"{name}_floor")
+                rows.append((label, f"{entry[name]:.3f}",
+                             "" if floor is None else f"{floor:.4g}"))
+    return _aligned(rows) + (
+        f"\n\n{result['samples']} samples at step {result['step']}; features of a "
+        f"{clf['data']} classifier ({'×'.join(map(str, clf['image']))}, held-out "
+        f"accuracy {', '.join(f'{k} {v:.3f}' for k, v in acc.items())}); "
+        f"{result['seconds']} s")
+
+
+def _aligned(rows: list[tuple[str, str, str]]) -> str:
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)).rstrip()
              for r in rows]
     lines.insert(1, "  ".join("─" * w for w in width))
-    lines.append(f"\n{result['samples']} samples at step {result['step']}; features of a "
-                 f"{clf['data']} classifier ({'×'.join(map(str, clf['image']))}, held-out "
-                 f"accuracy {', '.join(f'{k} {v:.3f}' for k, v in acc.items())}); "
-                 f"{result['seconds']} s")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from conftest import ROOT
 from gandsl.eval.classifier import judge, real_data
 from gandsl.eval.labels import accuracy, as_labels
 from gandsl.eval.metrics import frechet_distance
-from gandsl.eval.run import evaluate
+from gandsl.eval.run import evaluate, measure
 from gandsl.train.config import RunConfig, RunError
 from gandsl.train.trainer import Trainer
 
@@ -44,6 +44,18 @@ def test_real_data_is_near_the_floor_and_noise_far_above(digits_judge):
     floor = frechet_distance(f["a"], f["held"])
     assert frechet_distance(f["a"], f["b"]) < 2 * floor
     assert frechet_distance(f["a"], noise) > 10 * floor
+
+
+def test_measure_against_one_class_puts_that_class_at_its_floor(digits_judge):
+    # a translation's target domain: the held-out threes are the floor itself, sevens are far
+    held, t = real_data("digits", 1, 8, held_out=True)
+    threes, sevens = held[t["class"] == 3], held[t["class"] == 7]
+    fd3, floor3 = measure(digits_judge, threes, ("fd",), only=("class", 3))
+    fd7, floor7 = measure(digits_judge, sevens, ("fd",), only=("class", 3))
+    assert fd3["fd"] == pytest.approx(floor3["fd"])
+    assert fd7["fd"] > 5 * floor7["fd"]
+    everything, _ = measure(digits_judge, threes, ("fd",))
+    assert everything["fd"] > 2 * fd3["fd"]  # threes are far from all ten digits
 
 
 def test_the_classifier_is_cached(digits_judge, tmp_path):
