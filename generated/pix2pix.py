@@ -217,6 +217,6 @@ class Objective:
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
         """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
         G = self.G
-        a, _ = draw.data("facades")
+        a, b = draw.data("facades")
         fake = G(a)
-        return {"a": a, "fake": fake}
+        return {"a": a, "b": b, "fake": fake}

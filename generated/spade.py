@@ -462,6 +462,6 @@ class Objective:
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
         """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
         G = self.G
-        seg, _ = draw.data("ade20k")
+        seg, real = draw.data("ade20k")
         fake = G(seg)
-        return {"seg": seg, "fake": fake}
+        return {"seg": seg, "real": real, "fake": fake}

@@ -271,6 +271,6 @@ class Objective:
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
         """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
         G = self.G
-        lr, _ = draw.data("imagenet")
+        lr, hr = draw.data("imagenet")
         sr = G(lr)
-        return {"lr": lr, "sr": sr}
+        return {"lr": lr, "hr": hr, "sr": sr}

@@ -560,6 +560,7 @@ class _Writer:
         picked = [i for i, node in sorted(self.nodes.items()) if self.canon[i] == i
                   and node.op == "call" and node.name in gens and self._is_image(i)]
         need = self._sample_needs(picked)
+        need = sorted(set(need) | set(self._paired_targets(need, picked)))
         self.names = Namespace(self.reserved)
         lines, refs = self._draws(need)
         for i in need:
@@ -605,6 +606,18 @@ class _Writer:
                 else node.inputs
             todo += [self.canon[j] for j in inputs]
         return sorted(seen)
+
+    def _paired_targets(self, need: list[int], picked: list[int]) -> list[int]:
+        """The other images of a drawn pair shaped like a generated one (pix2pix's b beside
+        G(a), SPADE's photo beside G(label map)): what a translation should have made, shown
+        in the grid beside it."""
+        made = [self.nodes[i].type for i in picked]
+        drawn = [self.nodes[i] for i in need if self.nodes[i].op == "data" and
+                 self._is_image(i)]  # an image the generator reads (not CGAN's label)
+        return [i for i, n in sorted(self.nodes.items())
+                if n.op == "data" and self.canon[i] == i and i not in need and n.type in made
+                and any(d.name == n.name and d.kwargs.get("draw") == n.kwargs.get("draw")
+                        for d in drawn)]
 
     def _judges_others(self, net: str) -> bool:
         """Is `net` ever called on what another player's network made?"""

@@ -236,7 +236,8 @@ def table(result: dict[str, Any]) -> str:
                             ("changed_accuracy", f"{key}: changed labels"),
                             ("kept_accuracy", f"{key}: kept labels"),
                             ("target_fd", f"{key}: Fréchet distance to {entry.get('target')}s"),
-                            ("reconstruction_l1", f"{key}: L1 to {entry['from']}")):
+                            ("reconstruction_l1", f"{key}: L1 to {entry['from']}"),
+                            ("paired_l1", f"{key}: L1 to {entry.get('paired')}")):
             if entry.get(name) is not None:
                 floor = entry.get(f"{name}_floor")
                 rows.append((label, f"{entry[name]:.3f}",

@@ -8,7 +8,9 @@ Read off the objective, for every generated image of the sample rows:
   asked to change, and on those it should keep (the source's own labels);
 - without labels, on `shapes` domains (CycleGAN, pix2pix): the target domain is the data the
   discriminator judging the image sees (`lsgan_d(D_b(b), D_b(fake_b))`: domain b), and the
-  score is how often the classifier reads that domain's shape kind from the translation.
+  score is how often the classifier reads that domain's shape kind from the translation;
+- from one image of an aligned pair (pix2pix: `a, b ~ pairs`, `fake = G(a)`): L1 to the
+  pair's other image, the translation it should have made.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ def translation_metrics(spec: Spec, judge, rows: dict[str, torch.Tensor], condit
                 pred = judge.predict(rows[key].float())["kind"]
                 entry["target"] = kind
                 entry["target_accuracy"] = float((pred == KINDS.index(kind)).float().mean())
+        pair = _pair(nodes, source, rows, rows[key].shape)
+        if pair is not None and not made_from:  # pix2pix: the image it should have made
+            entry["paired"] = pair
+            entry["paired_l1"] = float((rows[key].float() - rows[pair].float()).abs().mean())
         if len(entry) > 1:
             out[key] = entry
     return out
@@ -75,6 +81,19 @@ def _source(nodes: list[ONode], nid: int, keys: dict[int, str]) -> int | None:
             return i
         if i in keys:
             return _source(nodes, i, keys)
+    return None
+
+
+def _pair(nodes: list[ONode], source: int, rows: dict[str, torch.Tensor],
+          shape: torch.Size) -> str | None:
+    """The other image of the source's aligned pair (`a, b ~ pairs`: b), if it is shaped
+    like the translation."""
+    src = nodes[source]
+    for n in nodes:
+        if n.op == "data" and n.name == src.name and n.field != src.field and \
+                n.kwargs.get("draw") == src.kwargs.get("draw") and n.var in rows and \
+                rows[n.var].shape == shape and rows[n.var].is_floating_point():
+            return n.var
     return None
 
 

@@ -4,6 +4,7 @@ discriminator sees (CycleGAN, pix2pix), the labels asked for against the source'
 
 from __future__ import annotations
 
+import pytest
 import torch
 from conftest import ROOT
 
@@ -42,9 +43,13 @@ def test_cyclegan_targets_are_the_judges_domains_and_cycles_return():
 
 def test_pix2pix_target_is_the_pairs_second_image():
     spec = _spec("pix2pix", S=32, ngf=4, ndf=4)
-    rows = {"a": torch.rand(4, 3, 32, 32), "fake": torch.rand(4, 3, 32, 32)}
+    b = torch.rand(4, 3, 32, 32)
+    rows = {"a": torch.rand(4, 3, 32, 32), "b": b, "fake": b + 0.125}
     out = translation_metrics(spec, Stub("square"), rows, {}, "shapes")
     assert out["fake"]["target"] == "square" and out["fake"]["target_accuracy"] == 1.0
+    # the pair's other image is what the translation should have made
+    assert out["fake"]["paired"] == "b"
+    assert out["fake"]["paired_l1"] == pytest.approx(0.125)
 
 
 def test_stargan_scores_changed_and_kept_labels_apart():
