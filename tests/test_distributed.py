@@ -119,6 +119,30 @@ def test_stargan_on_two_processes_equals_one(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one", "stargan.gan", "two"]
 
 
+def test_sync_batch_norm_on_two_processes_equals_one_and_plain_batch_norm_does_not(tmp_path):
+    """DCGAN's batch norms with `sync=true` normalize by the global batch's statistics
+    (forward and backward), so 2 processes × 4 samples take the steps of 1 process on 8;
+    with plain batch norm each process normalizes by its own 4 and the runs part."""
+    text = (ROOT / "specs" / "dcgan.gan").read_text()
+    synced = tmp_path / "dcgan_sync.gan"
+    synced.write_text(text.replace("batch_norm", "batch_norm(sync=true)"))
+    assert synced.read_text().count("sync=true") == 3  # in loops: all of G and D
+    params, data = SMALL["dcgan"]
+    common = ["--data", data, "--batch", "8", "--steps", "3", "--device", "cpu",
+              "--no-progress", "--sample-every", "3"]
+    for name, value in params.items():
+        common += ["--param", f"{name}={value}"]
+    train(str(synced), *common, "--out", str(tmp_path / "one"))
+    train(str(synced), *common, "--out", str(tmp_path / "two"), "--nproc", "2")
+    assert_same_training(tmp_path / "one", tmp_path / "two")
+    assert_same_metrics(tmp_path / "one", tmp_path / "two")
+    plain = str(ROOT / "specs" / "dcgan.gan")
+    train(plain, *common, "--out", str(tmp_path / "plain-one"))
+    train(plain, *common, "--out", str(tmp_path / "plain-two"), "--nproc", "2")
+    with pytest.raises(AssertionError, match="relative difference"):
+        assert_same_training(tmp_path / "plain-one", tmp_path / "plain-two")
+
+
 def test_lazy_r1_and_ema_on_two_processes_and_resume_on_any_number(tmp_path):
     """A spec with R1 every 4 steps (weight × 4) and an EMA of G, 8 iterations: one process
     straight through; torchrun with 2 processes for 4 iterations, then resumed to 8 on 2

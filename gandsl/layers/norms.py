@@ -13,7 +13,8 @@ def _affine_count(ctx: Ctx) -> int:
 
 def _bn_module(ctx: Ctx) -> str:
     a = ctx.args
-    cls = "nn.BatchNorm2d" if ctx.x.family == "spatial" else "nn.BatchNorm1d"
+    cls = "rt.SyncBatchNorm" if a["sync"] else \
+        "nn.BatchNorm2d" if ctx.x.family == "spatial" else "nn.BatchNorm1d"
     options = {"eps": (a["eps"], 1e-5), "momentum": (a["momentum"], 0.1),
                "affine": (a["affine"], True), "track_running_stats": (a["track"], True)}
     return f"{cls}({call_args([ctx.c], options)})"
@@ -22,10 +23,13 @@ def _bn_module(ctx: Ctx) -> str:
 batch_norm = Layer(
     name="batch_norm",
     doc="Batch normalization over the batch (and spatial positions): `nn.BatchNorm2d` on "
-        "maps, `nn.BatchNorm1d` on vectors.",
+        "maps, `nn.BatchNorm1d` on vectors; with `sync=true`, `rt.SyncBatchNorm`, whose "
+        "statistics are the global batch's in data-parallel training.",
     params=(Param("affine", "bool", True), Param("eps", "num", 1e-5, min=0),
             Param("momentum", "num", 0.1, min=0), Param("track", "bool", True,
-                                                        doc="keep running statistics")),
+                                                        doc="keep running statistics"),
+            Param("sync", "bool", False, doc="statistics of the global batch when training "
+                  "on several processes (`rt.SyncBatchNorm`)")),
     accepts=FEATURES,
     infer=same_type,
     module=_bn_module,
@@ -114,7 +118,8 @@ def _cbn_module(ctx: Ctx) -> str:
     key = "num_classes" if y.kind == "class" else "cond_dim"
     extra = call_args([], {"eps": (ctx.args["eps"], 1e-5),
                            "momentum": (ctx.args["momentum"], 0.1),
-                           "sn": (ctx.args["sn"], False)})
+                           "sn": (ctx.args["sn"], False),
+                           "sync": (ctx.args["sync"], False)})
     return f"rt.ConditionalBatchNorm({ctx.c}, {key}={y.dims[0]}{', ' + extra if extra else ''})"
 
 
@@ -126,7 +131,9 @@ cond_batch_norm = Layer(
     params=(Param("y", "value", doc="the condition: class[N] or a vector"),
             Param("eps", "num", 1e-5, min=0), Param("momentum", "num", 0.1, min=0),
             Param("sn", "bool", False, doc="spectral norm on the gain and bias maps (BigGAN's "
-                  "SNLinear in ccbn)")),
+                  "SNLinear in ccbn)"),
+            Param("sync", "bool", False, doc="statistics of the global batch when training "
+                  "on several processes (BigGAN's cross-replica batch norm)")),
     accepts=FEATURES,
     infer=_cbn_infer,
     module=_cbn_module,

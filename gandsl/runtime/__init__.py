@@ -60,6 +60,7 @@ from gandsl.runtime.penalties import (
     r2,
 )
 from gandsl.runtime.style import ModulatedConv2d, Truncation
+from gandsl.runtime.sync_norm import SyncBatchNorm
 from gandsl.runtime.training import Draw, Update
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "Projection",
     "SPADE",
     "SelfAttention",
+    "SyncBatchNorm",
     "Truncation",
     "adain_ref",
     "fade_in",

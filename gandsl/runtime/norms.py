@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gandsl.kernels.adain import fused_adain
+from gandsl.runtime.sync_norm import batch_norm
 
 __all__ = ["AdaIN", "ConditionalBatchNorm", "PixelNorm", "SPADE"]
 
@@ -64,6 +65,7 @@ class ConditionalBatchNorm(nn.Module):
         eps: float = 1e-5,
         momentum: float = 0.1,
         sn: bool = False,
+        sync: bool = False,
     ) -> None:
         super().__init__()
         if (num_classes is None) == (cond_dim is None):
@@ -76,6 +78,7 @@ class ConditionalBatchNorm(nn.Module):
         self.cond_dim = cond_dim  # vector mode: length of the conditioning vector
         self.eps = eps  # variance epsilon, as in nn.BatchNorm
         self.momentum = momentum  # running-statistics momentum, as in nn.BatchNorm
+        self.sync = sync  # statistics of the global batch in data-parallel training
         self.register_buffer("running_mean", torch.zeros(num_features))  # (C,)
         self.register_buffer("running_var", torch.ones(num_features))  # (C,)
 
@@ -95,15 +98,14 @@ class ConditionalBatchNorm(nn.Module):
                 nn.utils.parametrizations.spectral_norm(m)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        xhat = F.batch_norm(
+        xhat = batch_norm(
             x,
             self.running_mean,
             self.running_var,
-            weight=None,
-            bias=None,
             training=self.training,
             momentum=self.momentum,
             eps=self.eps,
+            sync=self.sync,
         )  # (B, C) or (B, C, H, W)
         if self.num_classes is not None:
             gain = self.gain(y)  # (B, C)

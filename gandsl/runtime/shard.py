@@ -74,3 +74,15 @@ def local(x: torch.Tensor) -> torch.Tensor:
         return x
     n = x.shape[0] // world
     return x[rank * n:(rank + 1) * n]
+
+
+def all_sum(x: torch.Tensor) -> torch.Tensor:
+    """The sum of `x` over the processes (every process gets it); `x` itself when not
+    sharded. Differentiable: the gradient of the sum reaches every process's `x`
+    (synchronized batch norm's statistics)."""
+    _, world = current()
+    if world == 1:
+        return x
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(x)
