@@ -176,6 +176,40 @@ def _worker(launcher: int, rank: int) -> int | None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds workers in /proc")
+def test_two_nodes_joined_by_rendezvous_equal_one_process(tmp_path):
+    """Two torchrun agents, as on two machines (here both on localhost), each with one
+    process, joined by torchrun's c10d rendezvous as docs/distributed.md shows: the run
+    equals one process's on the same global batch, and only the node of rank 0 writes."""
+    import socket
+
+    with socket.socket() as sock:  # a free port for the rendezvous
+        sock.bind(("localhost", 0))
+        port = sock.getsockname()[1]
+    spec = tmp_path / "dcgan_sync.gan"  # global batch norm statistics: equal to 1 process
+    spec.write_text((ROOT / "specs" / "dcgan.gan").read_text().replace(
+        "batch_norm", "batch_norm(sync=true)"))
+    params, data = SMALL["dcgan"]
+    common = [str(spec), "--data", data, "--batch", "8", "--steps", "3", "--device", "cpu",
+              "--no-progress", "--sample-every", "3"]
+    for name, value in params.items():
+        common += ["--param", f"{name}={value}"]
+    train(*common, "--out", str(tmp_path / "one"))
+    env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
+    nodes = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1",
+         "--rdzv-backend=c10d", f"--rdzv-endpoint=localhost:{port}", "--rdzv-id=two-nodes",
+         # both "machines" are localhost: say which one serves the rendezvous store, or
+         # both may try to
+         f"--rdzv-conf=is_host={node == 0}", "-m", "gandsl", "train", *common,
+         "--out", str(tmp_path / "two")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for node in range(2)]
+    said = [node.communicate(timeout=180)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], said
+    assert sum("trained 3 iterations on 2 processes" in s for s in said) == 1
+    assert_same_training(tmp_path / "one", tmp_path / "two")
+
+
 def test_a_killed_worker_is_restarted_from_the_last_checkpoint(tmp_path):
     """torchrun --max-restarts=1: rank 1 is killed mid-run; torchrun stops rank 0 and starts
     both again with the same command line, which continues from the last checkpoint; the
