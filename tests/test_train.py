@@ -262,6 +262,18 @@ def test_resume_after_a_crash_keeps_the_planned_schedule_and_metrics(tmp_path):
         (tmp_path / "b" / "metrics.csv").read_text()
 
 
+def test_checkpoints_keep_the_training_time_across_resumes(tmp_path, monkeypatch):
+    import gandsl.train.trainer as T
+
+    clock = iter(range(0, 10_000, 10))  # each reading 10 s later than the last
+    monkeypatch.setattr(T.time, "perf_counter", lambda: float(next(clock)))
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
+    first = ckpt.load(tmp_path / "r")[1]["seconds"]
+    assert first > 0 and first % 10 == 0
+    Trainer(config(tmp_path, "dcgan", resume=tmp_path / "r", steps=5)).run()
+    assert ckpt.load(tmp_path / "r")[1]["seconds"] > first  # the first run's time carried
+
+
 def test_resume_refuses_another_spec(tmp_path):
     Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
     cfg = config(tmp_path, "dcgan", resume=tmp_path / "r")

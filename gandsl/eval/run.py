@@ -62,7 +62,8 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     labels = rows.get(label_key) if label_key is not None else None
     channels, size = fakes.shape[1], fakes.shape[2]
     result: dict[str, Any] = {
-        "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes)}
+        "run": str(r.run_dir), "step": int(r.state["step"]), "samples": len(fakes),
+        "train_seconds": r.state.get("seconds")}  # None: a checkpoint from before 0.1
     if extractor is not None:
         real, held = _real_images(r, kind, data, fakes)
         result["inception"] = inception_figures(extractor, fakes, real, held, r.device)
@@ -223,8 +224,7 @@ def table(result: dict[str, Any]) -> str:
                      f"{inc['is_floor']:.3f} ± {inc['is_floor_std']:.3f}"))
     clf = result.get("classifier")
     if clf is None:
-        return _aligned(rows) + (f"\n\n{result['samples']} samples at step {result['step']}; "
-                                 f"Inception features; {result['seconds']} s")
+        return _aligned(rows) + f"\n\n{_at(result)}; Inception features; {result['seconds']} s"
     acc = clf["held_out_accuracy"]
     if "conditional" in result:
         cond = result["conditional"]
@@ -243,10 +243,16 @@ def table(result: dict[str, Any]) -> str:
                 rows.append((label, f"{entry[name]:.3f}",
                              "" if floor is None else f"{floor:.4g}"))
     return _aligned(rows) + (
-        f"\n\n{result['samples']} samples at step {result['step']}; features of a "
+        f"\n\n{_at(result)}; features of a "
         f"{clf['data']} classifier ({'×'.join(map(str, clf['image']))}, held-out "
         f"accuracy {', '.join(f'{k} {v:.3f}' for k, v in acc.items())}); "
         f"{result['seconds']} s")
+
+
+def _at(result: dict[str, Any]) -> str:
+    trained = result.get("train_seconds")
+    return (f"{result['samples']} samples at step {result['step']}"
+            + (f" (trained {trained:.0f} s)" if trained is not None else ""))
 
 
 def _aligned(rows: list[tuple[str, str, str]]) -> str:
@@ -260,4 +266,7 @@ def _aligned(rows: list[tuple[str, str, str]]) -> str:
 def comparison(rows: list[tuple[str, float, float]]) -> str:
     """A markdown table of figures side by side: gandsl's run against a hand-written one."""
     lines = ["| metric | gandsl | hand-written |", "|---|---:|---:|"]
-    return "\n".join(lines + [f"| {name} | {a:.3g} | {b:.3g} |" for name, a, b in rows])
+    def shown(v: float) -> str:  # seconds as whole numbers, figures to 3 digits
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+    return "\n".join(lines + [f"| {name} | {shown(a)} | {shown(b)} |" for name, a, b in rows])

@@ -52,6 +52,7 @@ def pack(t: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         "total_steps": t.total,
         "batch": t.batch,
         "seed": t.config.seed,
+        "seconds": round(t.elapsed(), 1),  # wall time of training to this checkpoint
     }
     return tensors, state
 
@@ -102,3 +103,4 @@ def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any])
     mine.update({k: float(v) for k, v in saved.items()})
     t.step = int(state["step"])
     t.bad = int(state.get("bad_steps", 0))
+    t.seconds_before = float(state.get("seconds", 0.0))

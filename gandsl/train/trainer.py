@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
@@ -167,6 +168,8 @@ class Trainer:
             self.columns.append("grow/level")
         self.step = 0
         self.bad = 0  # consecutive non-finite losses
+        self.seconds_before = 0.0  # training time of the runs this one resumes
+        self.started: float | None = None
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
@@ -291,6 +294,11 @@ class Trainer:
             self.sums[name] = self.sums.get(name, 0.0) + value.detach().float()
             self.counts[name] = self.counts.get(name, 0) + 1
 
+    def elapsed(self) -> float:
+        """Seconds of training so far, the resumed runs' included (checkpoints keep it)."""
+        now = time.perf_counter() - self.started if self.started is not None else 0.0
+        return self.seconds_before + now
+
     def _full_precision(self):
         return torch.autocast(self.device.type, enabled=False) if self.autocast else \
             nullcontext()
@@ -299,6 +307,7 @@ class Trainer:
         from tqdm import tqdm
 
         cfg = self.config
+        self.started = time.perf_counter()
         bar = tqdm(total=self.total, initial=self.step, disable=not cfg.progress or not self.main,
                    unit="it", dynamic_ncols=True, desc=Path(cfg.spec).stem)
         try:
