@@ -86,6 +86,25 @@ def assert_same_metrics(one: Path, two: Path) -> None:
         assert ra == pytest.approx(rb, rel=1e-4, abs=1e-6, nan_ok=True)
 
 
+def small_run(spec: Path | str, name: str, batch: int, steps: int = 3) -> list[str]:
+    """`gandsl train` flags for `spec` at the suite's tiny params of spec `name` (SMALL)."""
+    params, data = SMALL[name]
+    flags = [str(spec), "--data", data, "--batch", str(batch), "--steps", str(steps),
+             "--device", "cpu", "--no-progress", "--sample-every", str(steps)]
+    for key, value in params.items():
+        flags += ["--param", f"{key}={value}"]
+    return flags
+
+
+def synced_dcgan(tmp_path: Path) -> Path:
+    """A copy of DCGAN with every batch norm synchronized (`batch_norm(sync=true)`)."""
+    spec = tmp_path / "dcgan_sync.gan"
+    spec.write_text((ROOT / "specs" / "dcgan.gan").read_text().replace(
+        "batch_norm", "batch_norm(sync=true)"))
+    assert spec.read_text().count("sync=true") == 3  # in loops: all of G and D
+    return spec
+
+
 def test_stargan_on_two_processes_equals_one(tmp_path):
     """StarGAN (gradient penalty with a random α per sample, shuffled target labels, five D
     steps per G step, instance norm's running statistics) on 2 processes × 2 samples takes
@@ -101,11 +120,7 @@ def test_stargan_on_two_processes_equals_one(tmp_path):
     text = (ROOT / "specs" / "stargan.gan").read_text()
     spec.write_text(text.replace("betas=(0.5, 0.999))", "betas=(0.5, 0.999), eps=1e-4)"))
     assert spec.read_text().count("eps=1e-4") == 2
-    params, data = SMALL["stargan"]
-    common = [str(spec), "--data", data, "--batch", "4", "--steps", "3", "--device", "cpu",
-              "--no-progress", "--sample-every", "3"]
-    for name, value in params.items():
-        common += ["--param", f"{name}={value}"]
+    common = small_run(spec, "stargan", 4)
     train(*common, "--out", str(tmp_path / "one"))
     said = train(*common, "--out", str(tmp_path / "two"), "--nproc", "2")
     assert "trained 3 iterations on 2 processes" in said
@@ -123,22 +138,14 @@ def test_sync_batch_norm_on_two_processes_equals_one_and_plain_batch_norm_does_n
     """DCGAN's batch norms with `sync=true` normalize by the global batch's statistics
     (forward and backward), so 2 processes × 4 samples take the steps of 1 process on 8;
     with plain batch norm each process normalizes by its own 4 and the runs part."""
-    text = (ROOT / "specs" / "dcgan.gan").read_text()
-    synced = tmp_path / "dcgan_sync.gan"
-    synced.write_text(text.replace("batch_norm", "batch_norm(sync=true)"))
-    assert synced.read_text().count("sync=true") == 3  # in loops: all of G and D
-    params, data = SMALL["dcgan"]
-    common = ["--data", data, "--batch", "8", "--steps", "3", "--device", "cpu",
-              "--no-progress", "--sample-every", "3"]
-    for name, value in params.items():
-        common += ["--param", f"{name}={value}"]
-    train(str(synced), *common, "--out", str(tmp_path / "one"))
-    train(str(synced), *common, "--out", str(tmp_path / "two"), "--nproc", "2")
+    synced = small_run(synced_dcgan(tmp_path), "dcgan", 8)
+    train(*synced, "--out", str(tmp_path / "one"))
+    train(*synced, "--out", str(tmp_path / "two"), "--nproc", "2")
     assert_same_training(tmp_path / "one", tmp_path / "two")
     assert_same_metrics(tmp_path / "one", tmp_path / "two")
-    plain = str(ROOT / "specs" / "dcgan.gan")
-    train(plain, *common, "--out", str(tmp_path / "plain-one"))
-    train(plain, *common, "--out", str(tmp_path / "plain-two"), "--nproc", "2")
+    plain = small_run(ROOT / "specs" / "dcgan.gan", "dcgan", 8)
+    train(*plain, "--out", str(tmp_path / "plain-one"))
+    train(*plain, "--out", str(tmp_path / "plain-two"), "--nproc", "2")
     with pytest.raises(AssertionError, match="relative difference"):
         assert_same_training(tmp_path / "plain-one", tmp_path / "plain-two")
 
@@ -185,14 +192,8 @@ def test_two_nodes_joined_by_rendezvous_equal_one_process(tmp_path):
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(("localhost", 0))
         port = sock.getsockname()[1]
-    spec = tmp_path / "dcgan_sync.gan"  # global batch norm statistics: equal to 1 process
-    spec.write_text((ROOT / "specs" / "dcgan.gan").read_text().replace(
-        "batch_norm", "batch_norm(sync=true)"))
-    params, data = SMALL["dcgan"]
-    common = [str(spec), "--data", data, "--batch", "8", "--steps", "3", "--device", "cpu",
-              "--no-progress", "--sample-every", "3"]
-    for name, value in params.items():
-        common += ["--param", f"{name}={value}"]
+    # global batch norm statistics: equal to 1 process
+    common = small_run(synced_dcgan(tmp_path), "dcgan", 8)
     train(*common, "--out", str(tmp_path / "one"))
     env = {**os.environ, "NO_COLOR": "1", "OMP_NUM_THREADS": "1"}
     nodes = [subprocess.Popen(
