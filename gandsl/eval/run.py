@@ -239,6 +239,10 @@ def table(result: dict[str, Any]) -> str:
                             ("reconstruction_l1", f"{key}: L1 to {entry['from']}"),
                             ("paired_l1", f"{key}: L1 to {entry.get('paired')}")):
             if entry.get(name) is not None:
+                if name == "changed_accuracy" and entry.get("per_label"):
+                    label += " (" + ", ".join(
+                        f"{k} {v['changed']:.2f}" for k, v in entry["per_label"].items()
+                        if v["changed"] is not None) + ")"
                 floor = entry.get(f"{name}_floor")
                 rows.append((label, f"{entry[name]:.3f}",
                              "" if floor is None else f"{floor:.4g}"))

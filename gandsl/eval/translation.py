@@ -119,9 +119,16 @@ def _labels(spec: Spec, judge, rows, key: str, cond: str, source: int,
     target, original = rows[cond].round(), rows[own.var].round()
     changed = target != original
     right = pred == target
+    def share(hits: torch.Tensor, mask: torch.Tensor) -> float | None:
+        return float(hits[mask].float().mean()) if mask.any() else None
+
+    names = list(attributes) or [str(i) for i in range(size)]
     return {"labels": list(attributes),
-            "changed_accuracy": float(right[changed].float().mean()) if changed.any() else None,
-            "kept_accuracy": float(right[~changed].float().mean()) if (~changed).any() else None}
+            "changed_accuracy": share(right, changed), "kept_accuracy": share(right, ~changed),
+            # which attributes a translation changes and which it cannot yet
+            "per_label": {name: {"changed": share(right[:, i], changed[:, i]),
+                                 "kept": share(right[:, i], ~changed[:, i])}
+                          for i, name in enumerate(names)}}
 
 
 def _target_kind(spec: Spec, nid: int, data: str | None) -> str | None:

@@ -65,4 +65,8 @@ def test_stargan_scores_changed_and_kept_labels_apart():
     # changed: (0, large→0) wrong; (1, red 0→1) right, (1, green 1→0) right, (1, dark) wrong
     assert out["fake"]["changed_accuracy"] == 0.5
     assert out["fake"]["kept_accuracy"] == 1.0  # the stub agrees with every kept label
+    per = out["fake"]["per_label"]
+    assert per["large"] == {"changed": 0.0, "kept": 1.0}
+    assert per["red"] == {"changed": 1.0, "kept": 1.0} and per["dark"]["changed"] == 0.0
+    assert per["blue"] == {"changed": None, "kept": 1.0}  # never asked to change
     assert abs(out["G_fake"]["reconstruction_l1"] - 0.25) < 1e-6
