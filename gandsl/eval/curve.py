@@ -21,6 +21,12 @@ PANEL = (360, 220)  # width, height of one panel, pixels
 MARGIN = 44
 
 
+# a translation's figures worth following (StarGAN's attributes, CycleGAN's and pix2pix's
+# target domain), by their eval.json names
+TRANSLATION = {"changed_accuracy": "changed", "kept_accuracy": "kept",
+               "target_accuracy": "target kind", "target_fd": "distance to target"}
+
+
 def curve(run: Path, log=print, **kwargs) -> tuple[Path, Path]:
     run_dir = ckpt.find(run).parent.parent
     steps = sorted((run_dir / "checkpoints").glob("step_*"))
@@ -49,6 +55,10 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
         out["Inception FID"] = result["inception"]["fid"]
     if "conditional" in result:
         out["conditional accuracy"] = result["conditional"]["accuracy"]["overall"]
+    for key, entry in result.get("translation", {}).items():
+        for name, title in TRANSLATION.items():
+            if entry.get(name) is not None:
+                out[f"{key}: {title}"] = entry[name]
     return out
 
 
@@ -61,6 +71,9 @@ def _floors(result: dict[str, Any]) -> dict[str, float]:
     if "conditional" in result:
         acc = result["classifier"]["held_out_accuracy"]
         out["conditional accuracy"] = sum(acc.values()) / len(acc)
+    for key, entry in result.get("translation", {}).items():
+        if entry.get("target_fd_floor") is not None:
+            out[f"{key}: {TRANSLATION['target_fd']}"] = entry["target_fd_floor"]
     return out
 
 

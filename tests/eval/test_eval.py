@@ -123,3 +123,16 @@ def test_curve_evaluates_every_checkpoint_and_plots(tmp_path, digits_judge):
     assert [p["step"] for p in points] == [1, 2]
     assert all("fd" in p["metrics"] and "conditional" in p for p in points)
     assert Image.open(image).size == (720, 220)  # two panels: distance and accuracy
+
+
+def test_curve_follows_a_translations_figures():
+    from gandsl.eval.curve import _figures, _floors
+
+    point = {"metrics": {"fd": 9.0}, "floor": {"fd": 1.0},
+             "translation": {"fake": {"from": "x", "changed_accuracy": 0.8,
+                                      "kept_accuracy": 0.9, "target_fd": 2.0,
+                                      "target_fd_floor": 0.5},
+                             "G_fake": {"from": "x", "reconstruction_l1": 0.1}}}
+    assert _figures(point) == {"Fréchet distance": 9.0, "fake: changed": 0.8,
+                               "fake: kept": 0.9, "fake: distance to target": 2.0}
+    assert _floors(point) == {"Fréchet distance": 1.0, "fake: distance to target": 0.5}
