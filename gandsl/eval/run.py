@@ -147,8 +147,8 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
 def _real_images(r: Restored, kind: str | None, data: str | None,
                  fakes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Real training and held-out images for the Inception figures: the offline dataset's
-    two splits, or for other data the two halves of the run's dataset (its first image
-    field of the samples' shape), the second half standing in as held out."""
+    two splits, or for other data two halves of a seeded draw from the run's dataset (its
+    first image field of the samples' shape), the second half standing in as held out."""
     channels, size = fakes.shape[1], fakes.shape[2]
     if kind is not None:
         return (real_data(kind, channels, size, held_out=False)[0],
@@ -161,7 +161,10 @@ def _real_images(r: Restored, kind: str | None, data: str | None,
             continue
         built = build_dataset(r.spec, ds, data or r.config.get("data"), root)
         count = min(len(built), 2 * len(fakes))
-        images = torch.stack([built[i][0] for i in range(count)]).float()
+        # a seeded draw, not the first files: a folder sorted by class would put different
+        # classes in the two halves
+        picked = torch.randperm(len(built), generator=torch.Generator().manual_seed(0))
+        images = torch.stack([built[int(i)][0] for i in picked[:count]]).float()
         half = count // 2
         if half < 10:
             break
