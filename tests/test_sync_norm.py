@@ -74,3 +74,15 @@ def test_the_layer_emits_sync_batch_norm_with_the_same_parameters(tmp_path):
     assert "rt.SyncBatchNorm(64, momentum=0.2)" in loaded.source
     net = loaded.classes["G"]()
     assert sum(p.numel() for p in net.parameters()) == 4 * 64 + 64 + 2 * 64
+
+
+def test_bf16_input_keeps_its_dtype_with_fp32_statistics():
+    torch.manual_seed(3)
+    x = torch.randn(6, 3, 4, 4).bfloat16()
+    rm, rv = torch.zeros(3), torch.ones(3)
+    y = sync_batch_norm(x, rm, rv, None, None, 0.1, 1e-5)
+    ref = nn.functional.batch_norm(x.float(), torch.zeros(3), torch.ones(3), training=True,
+                                   momentum=0.1, eps=1e-5)
+    assert y.dtype == torch.bfloat16
+    assert torch.allclose(y.float(), ref, atol=2e-2)
+    assert rm.dtype == torch.float32 and torch.allclose(rm, 0.1 * x.float().mean((0, 2, 3)))

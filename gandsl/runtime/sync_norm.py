@@ -28,6 +28,8 @@ def sync_batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None,
                     bias: torch.Tensor | None, momentum: float, eps: float) -> torch.Tensor:
     """Training-mode batch norm of `x` (B, C, ...) with the global batch's statistics,
     updating the running ones (PyTorch's convention: the unbiased variance is averaged)."""
+    dtype = x.dtype
+    x = x.float()  # statistics in fp32 under bf16/fp16, as batch norm computes them
     dims = [0, *range(2, x.dim())]
     shape = (1, -1) + (1,) * (x.dim() - 2)
     count = x.numel() // x.shape[1] * shard.current()[1]  # equal shards: the global count
@@ -44,7 +46,7 @@ def sync_batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None,
         y = y * weight.view(shape)
     if bias is not None:
         y = y + bias.view(shape)
-    return y
+    return y.to(dtype)
 
 
 class SyncBatchNorm(nn.modules.batchnorm._BatchNorm):
