@@ -29,7 +29,8 @@ def sync_batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None,
     """Training-mode batch norm of `x` (B, C, ...) with the global batch's statistics,
     updating the running ones (PyTorch's convention: the unbiased variance is averaged)."""
     dtype = x.dtype
-    x = x.float()  # statistics in fp32 under bf16/fp16, as batch norm computes them
+    if dtype in (torch.float16, torch.bfloat16):  # statistics in fp32, as batch norm's
+        x = x.float()
     dims = [0, *range(2, x.dim())]
     shape = (1, -1) + (1,) * (x.dim() - 2)
     count = x.numel() // x.shape[1] * shard.current()[1]  # equal shards: the global count
