@@ -130,9 +130,7 @@ def main() -> None:
                 ("recall", ours["metrics"]["recall"], result["metrics"]["recall"]),
                 ("conditional accuracy", ours["conditional"]["accuracy"]["overall"],
                  result["conditional_accuracy"])]
-        if ours.get("train_seconds") is not None:  # the run's checkpoint keeps its time
-            rows.append(("training wall time (s)", ours["train_seconds"], result["seconds"]))
-        print(comparison(rows))
+        print(comparison(rows, (ours.get("train_seconds"), result["seconds"])))
 
 
 if __name__ == "__main__":

@@ -124,9 +124,7 @@ def main() -> None:
                 ("kept attributes", moved["fake"]["kept_accuracy"], result["kept_accuracy"]),
                 ("reconstruction L1", moved["G_fake"]["reconstruction_l1"],
                  result["reconstruction_l1"])]
-        if ours.get("train_seconds") is not None:  # the run's checkpoint keeps its time
-            rows.append(("training wall time (s)", ours["train_seconds"], result["seconds"]))
-        print(comparison(rows))
+        print(comparison(rows, (ours.get("train_seconds"), result["seconds"])))
 
 
 if __name__ == "__main__":

@@ -270,8 +270,12 @@ def _aligned(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def comparison(rows: list[tuple[str, float, float]]) -> str:
-    """A markdown table of figures side by side: gandsl's run against a hand-written one."""
+def comparison(rows: list[tuple[str, float, float]],
+               seconds: tuple[float | None, float] | None = None) -> str:
+    """A markdown table of figures side by side: gandsl's run against a hand-written one,
+    and their training wall times where the run's checkpoint keeps its own."""
+    if seconds is not None and seconds[0] is not None:
+        rows = [*rows, ("training wall time (s)", seconds[0], seconds[1])]
     lines = ["| metric | gandsl | hand-written |", "|---|---:|---:|"]
     def shown(v: float) -> str:  # seconds as whole numbers, figures to 3 digits
         return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"

@@ -136,3 +136,13 @@ def test_curve_follows_a_translations_figures():
     assert _figures(point) == {"Fréchet distance": 9.0, "fake: changed": 0.8,
                                "fake: kept": 0.9, "fake: distance to target": 2.0}
     assert _floors(point) == {"Fréchet distance": 1.0, "fake: distance to target": 0.5}
+
+
+def test_comparison_table_puts_wall_times_side_by_side():
+    from gandsl.eval.run import comparison
+
+    table = comparison([("Fréchet distance", 4.795, 11.24)], (516.2, 522.7))
+    assert table.splitlines()[2:] == ["| Fréchet distance | 4.79 | 11.2 |",
+                                      "| training wall time (s) | 516 | 523 |"]
+    # a checkpoint from before gandsl recorded its time: no row rather than a guess
+    assert "wall time" not in comparison([("KID", 0.1, 0.2)], (None, 87.0))
