@@ -109,12 +109,16 @@ def main() -> None:
         "`import torch` alone would. Most of the warm time is Lark building the parse tree.",
         "",
     ])
+    publish(section, "## Compiler speed", args.write)
+
+
+def publish(section: str, heading: str, path: Path | None) -> None:
+    """Print a benchmark's section; with --write, replace (or append) the section under
+    `heading` in `path` (docs/performance.md), leaving the other benchmarks' sections."""
     print(section)
-    if args.write:
-        _replace_section(args.write, "## Compiler speed", section)
-
-
-def _replace_section(path: Path, heading: str, section: str) -> None:
+    if path is None:
+        return
+    section = section.rstrip("\n") + "\n\n"  # one blank line before the next section
     text = path.read_text() if path.exists() else "# Performance\n\n"
     if heading in text:
         start = text.index(heading)
@@ -122,7 +126,7 @@ def _replace_section(path: Path, heading: str, section: str) -> None:
         text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
     else:
         text = text.rstrip() + "\n\n" + section
-    path.write_text(text)
+    path.write_text(text.rstrip("\n") + "\n")
 
 
 if __name__ == "__main__":

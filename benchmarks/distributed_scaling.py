@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compile_speed import _replace_section, machine  # noqa: E402
+from compile_speed import machine, publish  # noqa: E402
 
 from gandsl.train import checkpoint as ckpt  # noqa: E402
 
@@ -81,9 +81,7 @@ def main() -> None:
         "[distributed.md](distributed.md).",
         "",
     ])
-    print(section)
-    if args.write:
-        _replace_section(args.write, "## Data-parallel training", section)
+    publish(section, "## Data-parallel training", args.write)
 
 
 if __name__ == "__main__":

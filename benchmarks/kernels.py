@@ -47,6 +47,9 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from compile_speed import publish  # noqa: E402
 
 from gandsl.kernels import dispatch  # noqa: E402
 from gandsl.kernels import penalty as P  # noqa: E402
@@ -253,19 +256,6 @@ def critic_step_case(report: Report, timer: Timer, device: str) -> None:
 # ---- the run -------------------------------------------------------------------------------
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the section `## Kernels` of docs/performance.md."""
-    doc = path.read_text(encoding="utf-8")
-    head = "## Kernels"
-    if head in doc:
-        before, _, rest = doc.partition(head)
-        after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        doc = before + text + after
-    else:
-        doc = doc.rstrip() + "\n\n" + text
-    path.write_text(doc, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", type=Path, help="replace the Kernels section of this file")
@@ -308,9 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             "\"speed-up\" is against the first variant of each group; \"check\" is the "
             "largest relative error against the reference.\n\n" + report.table() + "\n")
     print()
-    print(text)
-    if args.write and not args.dry_run:
-        write_section(args.write, text)
+    publish(text, "## Kernels", None if args.dry_run else args.write)
     return 1 if report.failed else 0
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compile_speed import _replace_section, machine  # noqa: E402
+from compile_speed import machine, publish  # noqa: E402
 
 from gandsl.train.config import RunConfig  # noqa: E402
 from gandsl.train.trainer import Trainer  # noqa: E402
@@ -193,9 +193,7 @@ def main() -> None:
         "reference does; its backward passes reach only the stepping player's parameters.",
         "",
     ])
-    print(section)
-    if args.write:
-        _replace_section(args.write, "## Training step", section)
+    publish(section, "## Training step", args.write)
 
 
 if __name__ == "__main__":

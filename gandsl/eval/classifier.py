@@ -14,6 +14,7 @@ on held-out data is reported beside every figure: a metric is only as good as th
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,8 +76,12 @@ class Judge:
         return {k: torch.cat([o[k] for o in outs]).argmax(1) for k in self.net.heads}
 
 
+@functools.lru_cache(maxsize=8)
 def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
-    """(images (N, C, S, S) in [−1, 1], {head: targets (N,)}) of a dataset that ships."""
+    """(images (N, C, S, S) in [−1, 1], {head: targets (N,)}) of a dataset that ships.
+    Rendered once per process: an evaluation reads it for the classifier's figures, the
+    target domain's and Inception's, and `--curve` for every checkpoint. Callers only read
+    the tensors."""
     from ..pipeline import check_source
 
     if source == "digits":
