@@ -1,4 +1,4 @@
-"""The `gandsl` command line: compile, check and graph a spec.
+"""The `gandsl` command line: compile, check, graph, format, train, sample and evaluate.
 
 Exit status: 0 success, 1 the spec has errors, 2 a usage error (a bad flag or file). A bad
 spec or flag never prints a Python traceback.
@@ -113,6 +113,12 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def cmd_fmt(args) -> int:
+    from .fmt.command import run
+
+    return run(args.paths, check=args.check, diff=args.diff, color=_color(sys.stderr))
+
+
 def _default_out(spec: str) -> Path:
     """runs/<spec>, or runs/<spec>-2, -3, ... when that holds a run already."""
     base = Path("runs") / Path(spec).stem
@@ -220,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["dot", "mermaid", "svg"], default="dot")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=cmd_graph)
+
+    p = sub.add_parser("fmt", help="lay specs out canonically, in place; comments and "
+                       "meaning are kept")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help=".gan files or directories of them; - reads stdin, writes stdout")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; exit with status 1 when a file would change")
+    p.add_argument("--diff", action="store_true", help="print the changes as a diff instead")
+    p.set_defaults(func=cmd_fmt)
 
     p = sub.add_parser("train", help="train a spec: progress, sample grids, metrics, "
                        "checkpoints, exact resume")

@@ -1,0 +1,101 @@
+"""`gandsl fmt PATH...`: rewrite specs in place, or report (`--check`) or show (`--diff`) what
+would change. Files are found under directories (`*.gan`), `-` is standard input to standard
+output. A file that does not parse gets its diagnostics and is left untouched; the others are
+still formatted. Status lines go to stderr, so stdout carries only the formatted text or diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..diagnostics import GandslError, render_all
+from ..pipeline import UsageError, display, read_spec
+from . import FormatterBug, format_source
+
+STDIN = "-"
+
+
+def spec_files(paths: list[str]) -> list[str]:
+    """The files named, with each directory replaced by the specs under it (sorted)."""
+    found: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if p == STDIN:
+            found.append(p)
+        elif path.is_dir():
+            specs = sorted(str(f) for f in path.rglob("*.gan") if f.is_file())
+            if not specs:
+                raise UsageError(f"no .gan files under `{p}`")
+            found += specs
+        elif path.exists():
+            found.append(p)
+        else:
+            raise UsageError(f"no such file or directory: `{p}`")
+    return found
+
+
+def run(paths: list[str], check: bool, diff: bool, color: bool) -> int:
+    files = spec_files(paths)
+    changed: list[str] = []
+    failed = 0
+    for name in files:
+        text = sys.stdin.read() if name == STDIN else read_spec(name)
+        shown = "<stdin>" if name == STDIN else display(name)
+        try:
+            out = format_source(text, shown)
+        except GandslError as e:
+            print(render_all(e.diagnostics, e.source, e.path, color=color), file=sys.stderr)
+            failed += 1
+            continue
+        except FormatterBug as e:
+            print(f"gandsl: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if name == STDIN and not (check or diff):
+            sys.stdout.write(out)
+        if out == text:
+            continue
+        changed.append(shown)
+        if diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(keepends=True), out.splitlines(keepends=True),
+                f"{shown} (original)", f"{shown} (formatted)"))
+        if check:
+            print(f"would reformat {shown}", file=sys.stderr)
+        elif not diff and name != STDIN:
+            _replace(Path(name), out)
+            print(f"reformatted {shown}", file=sys.stderr)
+    if files != [STDIN]:
+        print(_summary(len(files), len(changed), failed, dry=check or diff), file=sys.stderr)
+    return 1 if failed or (check and changed) else 0
+
+
+def _summary(total: int, changed: int, failed: int, dry: bool) -> str:
+    def files(n: int) -> str:
+        return f"{n} file{'s' if n != 1 else ''}"
+
+    kept = total - changed - failed
+    verb = ("would be " if dry else "") + "reformatted"
+    parts = [f"{files(changed)} {verb}", f"{files(kept)} {'would be ' if dry else ''}"
+             "left unchanged"]
+    if failed:
+        parts.append(f"{files(failed)} with errors (left as they are)")
+    return ", ".join(parts)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, keeping the mode: an interrupted write
+    never leaves half a spec."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write `{path}`: {e.strerror or e}") from None
