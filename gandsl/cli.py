@@ -17,6 +17,7 @@ from . import __version__
 from .diagnostics import GandslError, render_all
 from .errors import TrainingStopped, UserError
 from .pipeline import UsageError, check_source, compile_source, display, read_spec
+from .train.launch import say_error
 
 
 def _color(stream) -> bool:
@@ -130,12 +131,12 @@ def _default_out(spec: str) -> Path:
 
 
 def cmd_train(args) -> int:
-    from .train import distributed
+    from .train import distributed, launch
 
     if args.nproc > 1 and not distributed.launched():
         # the shortcut: torchrun starts the processes, each one runs this command without
         # --nproc; under torchrun already, the launcher has said how many there are
-        return distributed.relaunch(args.nproc, distributed.without_nproc(args.argv))
+        return launch.relaunch(args.nproc, launch.without_nproc(args.argv))
     from .train.config import RunConfig
     from .train.trainer import Trainer
 
@@ -328,14 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except GandslError as e:
-        print(render_all(e.diagnostics, e.source, e.path, color=_color(sys.stderr)),
-              file=sys.stderr)
-        return 2 if any(d.code == "E108" for d in e.diagnostics) else 1
+        status = 2 if any(d.code == "E108" for d in e.diagnostics) else 1
+        say_error(render_all(e.diagnostics, e.source, e.path, color=_color(sys.stderr)), status)
+        return status
     except UserError as e:  # a bad flag, file, dataset, run directory or checkpoint
-        print(f"gandsl: error: {e}", file=sys.stderr)
+        say_error(f"gandsl: error: {e}", 2)
         return 2
     except TrainingStopped as e:
-        print(f"gandsl: training stopped: {e}", file=sys.stderr)
+        say_error(f"gandsl: training stopped: {e}", 1)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -5,6 +5,7 @@ processes, and only rank 0 writes the run."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -23,8 +24,8 @@ from test_train import SMALL
 from gandsl.data.sampler import EpochBatchSampler
 from gandsl.runtime import shard
 from gandsl.train import checkpoint as ckpt
-from gandsl.train.distributed import without_nproc
 from gandsl.train.draw import TrainDraw
+from gandsl.train.launch import ERRORS_ENV, report, say_error, without_nproc
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(),
                                 reason="torch.distributed is not available")
@@ -250,17 +251,55 @@ def test_a_killed_worker_is_restarted_from_the_last_checkpoint(tmp_path):
 
 
 def test_a_batch_that_does_not_split_is_refused(tmp_path):
-    """A global batch must split into equal shards: said before training, by every process,
-    and nothing is written."""
+    """A global batch must split into equal shards: said once for all the processes, before
+    training, with the status one process gives (2), no traceback, and nothing is written."""
     spec = tmp_path / "tiny.gan"
     spec.write_text(TINY.replace("TRAIN", ""))
     command = [sys.executable, "-m", "gandsl", "train", str(spec), "--data", "digits",
                "--device", "cpu", "--batch", "3", "--steps", "1", "--nproc", "2",
                "--out", str(tmp_path / "run")]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert done.returncode != 0
-    assert "batch 3 does not split into 2 equal shards" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr.count("batch 3 does not split into 2 equal shards") == 1, done.stderr
+    assert "Traceback" not in done.stderr and "ChildFailedError" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_spec_error_under_nproc_is_printed_once_with_its_status(tmp_path):
+    spec = tmp_path / "bad.gan"
+    spec.write_text(TINY.replace("TRAIN", "").replace("linear(", "linea(", 1))
+    command = [sys.executable, "-m", "gandsl", "train", str(spec), "--data", "digits",
+               "--steps", "1", "--nproc", "2", "--out", str(tmp_path / "run")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1
+    assert done.stderr.count("error[E103]: unknown layer or block `linea`") == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_launcher_prints_each_message_once_and_names_crashed_processes(tmp_path, capsys):
+    for rank in (0, 1):
+        (tmp_path / f"rank-{rank:05d}.json").write_text(json.dumps(
+            {"rank": rank, "status": 2, "message": "gandsl: error: same"}))
+    assert report(tmp_path, {0: 2, 1: 2}, 2) == 2
+    assert capsys.readouterr().err == "gandsl: error: same\n"
+
+    (tmp_path / "rank-00001.json").write_text(json.dumps(
+        {"rank": 1, "status": 1, "message": "gandsl: error: other"}))
+    assert report(tmp_path, {0: 2, 1: 1}, 2) == 2
+    assert capsys.readouterr().err == ("process 0: gandsl: error: same\n"
+                                       "process 1: gandsl: error: other\n")
+
+    empty = tmp_path / "none"
+    empty.mkdir()
+    assert report(empty, {1: -9, 0: 3}, 2) == 1
+    assert capsys.readouterr().err == ("gandsl: error: process 0 of 2 stopped with exit status 3\n"
+                                       "gandsl: error: process 1 of 2 was killed by SIGKILL\n")
+
+
+def test_an_error_outside_a_launch_is_printed(monkeypatch, capsys):
+    monkeypatch.delenv(ERRORS_ENV, raising=False)
+    say_error("gandsl: error: here", 2)
+    assert capsys.readouterr().err == "gandsl: error: here\n"
 
 
 def test_nproc_is_not_passed_on():

@@ -18,7 +18,6 @@ is the single-process identity.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -178,36 +177,6 @@ def average_state(state: dict[str, float | torch.Tensor]) -> None:
     for k, v in averaged.items():
         old = state[k]
         state[k] = v.to(old.device, old.dtype) if isinstance(old, torch.Tensor) else float(v)
-
-
-def relaunch(nproc: int, argv: list[str]) -> int:
-    """Run `gandsl ARGV` in `nproc` processes on this machine through torchrun (single-node
-    rendezvous on a free port) and return its exit status."""
-    import subprocess
-
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={nproc}", "-m", "gandsl", *argv]
-    # torchrun gives each process one CPU thread unless told; share the cores out instead
-    env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:  # torchrun passes the interrupt to the workers and stops them
-        return 130
-
-
-def without_nproc(argv: list[str]) -> list[str]:
-    """ARGV with `--nproc N` (or `--nproc=N`) removed, to pass to the processes."""
-    out: list[str] = []
-    skip = False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--nproc":
-            skip = True
-        elif not a.startswith("--nproc="):
-            out.append(a)
-    return out
 
 
 def _by_dtype(tensors: Sequence[torch.Tensor]) -> list[list[torch.Tensor]]:
