@@ -1,4 +1,4 @@
-"""The `gandsl` command line: compile, check, graph, format, train, sample and evaluate.
+"""The `gandsl` command line: compile, check, graph, format, train, bench, sample and evaluate.
 
 Exit status: 0 success, 1 the spec has errors, 2 a usage error (a bad flag or file). A bad
 spec or flag never prints a Python traceback.
@@ -170,6 +170,17 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from .train.bench import bench, table
+    from .train.config import RunConfig
+
+    config = RunConfig(spec=args.spec, params=_params(args), data=args.data, steps=args.steps,
+                       batch=args.batch, device=args.device, seed=args.seed, bf16=args.bf16,
+                       channels_last=args.channels_last, progress=False)
+    print(table(bench(config, iters=args.iters, warmup=args.warmup, kernels=args.kernels)))
+    return 0
+
+
 def cmd_sample(args) -> int:
     from .train.sample import sample
 
@@ -261,6 +272,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="data-parallel processes on this machine, launched through torchrun "
                    "(the batch is split among them)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("bench", help="time training iterations of a spec here: per player, "
+                       "data, and the whole run's estimate")
+    common(p)
+    p.add_argument("--data", metavar="NAME|PATH",
+                   help="data instead of the spec's sources: digits, shapes, or an image folder")
+    p.add_argument("--batch", type=_positive, metavar="N", help="batch size (default: the spec's)")
+    p.add_argument("--steps", type=_positive, metavar="N",
+                   help="iterations of the run to estimate (default: the spec's)")
+    p.add_argument("--iters", type=_positive, default=20, metavar="N",
+                   help="iterations timed (default 20)")
+    p.add_argument("--warmup", type=_at_least(0), default=3, metavar="N",
+                   help="iterations run first, untimed (default 3)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
+    p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
+    p.add_argument("--kernels", choices=["auto", "ref"], default="auto",
+                   help="ref: the fused ops' PyTorch references instead of the Triton kernels")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("sample", help="images from a trained run: a PNG grid or an .npz")
     p.add_argument("run", metavar="RUN_DIR|CHECKPOINT")

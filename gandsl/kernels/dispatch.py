@@ -21,6 +21,9 @@ from contextlib import nullcontext
 import torch
 
 IMPLS = ("ref", "triton", "auto")
+# `GANDSL_KERNELS=ref` makes `auto` take the reference everywhere: the same run without the
+# kernels, for comparing (`gandsl bench --kernels ref`).
+KERNELS_ENV = "GANDSL_KERNELS"
 KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)  # computed in fp32 inside
 
 _warned: set[str] = set()
@@ -40,6 +43,8 @@ def use_triton(op: str, impl: str, *tensors: torch.Tensor) -> bool:
     if impl not in IMPLS:
         raise ValueError(f"{op}: impl must be one of {', '.join(IMPLS)}, got {impl!r}")
     cuda = all(t.is_cuda for t in tensors)
+    if impl == "auto" and os.environ.get(KERNELS_ENV) == "ref":
+        impl = "ref"
     if impl == "ref" or (impl == "auto" and not cuda):
         return False
     why = _cannot(cuda, tensors)

@@ -312,22 +312,7 @@ class Trainer:
                    unit="it", dynamic_ncols=True, desc=Path(cfg.spec).stem)
         try:
             while self.step < self.total:
-                self._set_lr()
-                self._set_level()
-                with self.autocast or nullcontext(), shard.sharded(self.rank, self.world):
-                    self.objective.iteration(self.step, self.draw, self.update)
-                distributed.average_state(getattr(self.objective, "state", {}))
-                values = distributed.average_values(
-                    {k: v / self.counts[k] for k, v in self.sums.items()})
-                if self.grow is not None:
-                    values["grow/level"] = torch.tensor(self.level, device=self.device)
-                for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
-                    values[f"state/{name}"] = torch.as_tensor(v, dtype=torch.float32,
-                                                               device=self.device)
-                self.metrics.add(self.step, values)
-                self.sums.clear()
-                self.counts.clear()
-                self.step += 1
+                self.iterate()
                 bar.update(1)
                 last = self.step == self.total
                 if self.step % cfg.log_every == 0 or last:
@@ -347,6 +332,24 @@ class Trainer:
             bar.close()
             self.metrics.close()
         return self.out
+
+    def iterate(self) -> None:
+        """One iteration of the objective (every player's steps at this step), its metrics
+        recorded; `gandsl bench` times exactly this."""
+        self._set_lr()
+        self._set_level()
+        with self.autocast or nullcontext(), shard.sharded(self.rank, self.world):
+            self.objective.iteration(self.step, self.draw, self.update)
+        distributed.average_state(getattr(self.objective, "state", {}))
+        values = distributed.average_values({k: v / self.counts[k] for k, v in self.sums.items()})
+        if self.grow is not None:
+            values["grow/level"] = torch.tensor(self.level, device=self.device)
+        for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
+            values[f"state/{name}"] = torch.as_tensor(v, dtype=torch.float32, device=self.device)
+        self.metrics.add(self.step, values)
+        self.sums.clear()
+        self.counts.clear()
+        self.step += 1
 
     def _bad_step(self, player: str, what: str) -> None:
         self.bad += 1

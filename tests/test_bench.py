@@ -1,0 +1,80 @@
+"""`gandsl bench`: the iterations `gandsl train` runs, timed and split by player and data, in
+a run directory that is gone afterwards; the printed table and estimate."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+from test_objective import TINY
+
+from gandsl.cli import main
+from gandsl.kernels.dispatch import KERNELS_ENV, use_triton
+from gandsl.train.bench import Bench, _duration, bench, table
+from gandsl.train.config import RunConfig
+
+
+@pytest.fixture
+def spec(tmp_path, monkeypatch):
+    """TINY with two D steps per G step; temporary files go to tmp_path/tmp."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    path = tmp_path / "tiny.gan"
+    path.write_text(TINY.replace("TRAIN", "D steps 2 per G step\n  steps 3000"))
+    return path
+
+
+def test_bench_times_each_player_and_the_data_and_leaves_nothing(spec, tmp_path):
+    result = bench(RunConfig(spec=str(spec), device="cpu"), iters=4, warmup=1, kernels="ref")
+    assert len(result.iterations) == 4 and all(t > 0 for t in result.iterations)
+    assert result.steps == Counter({"D": 8, "G": 4})  # two D steps and one G step each
+    assert set(result.players) == {"D", "G"} and result.data > 0
+    assert sum(result.players.values()) + result.data <= sum(result.iterations)
+    assert (result.batch, result.total_steps, result.device) == (4, 3000, "cpu")
+    assert not list((tmp_path / "tmp").glob("gandsl-bench-*"))  # the run directory is gone
+    assert KERNELS_ENV not in os.environ  # --kernels ref only for the bench
+
+
+def test_gandsl_bench_prints_the_table(spec, capsys):
+    assert main(["bench", str(spec), "--iters", "3", "--warmup", "0", "--steps", "600",
+                 "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert f"{spec} on cpu, batch 4" in out and ": 3 iterations timed" in out
+    assert "(2.00 steps per iteration)" not in out  # the row also gives ms per step
+    assert "ms per step, 2.00 steps per iteration)" in out
+    assert "ms per step, 1.00 steps per iteration)" in out
+    assert "600 iterations at this speed:" in out
+
+
+def test_the_table_reads_the_measurement():
+    b = Bench(spec="s.gan", device="cuda:0", batch=16, total_steps=200_000,
+              iterations=[0.1, 0.1, 0.1, 0.5], players={"D": 0.6, "G": 0.16},
+              steps=Counter({"D": 20, "G": 4}), data=0.02, peak_memory=3 * 2**30)
+    lines = table(b).splitlines()
+    assert lines[2].startswith("iteration      200.0 ms mean  (median 100.0, p90 500.0)  5.00 it/s")
+    assert lines[3] == "  D            150.0 ms per iteration  (30.0 ms per step, 5.00 steps per " \
+        "iteration)"
+    assert lines[4] == "  G             40.0 ms per iteration  (40.0 ms per step, 1.00 steps per " \
+        "iteration)"
+    assert lines[5] == "  data           5.0 ms per iteration"
+    assert lines[6] == "  other          5.0 ms per iteration  (metrics, schedules, state)"
+    assert lines[7] == "peak CUDA memory  3,072 MiB"
+    assert lines[8] == "200,000 iterations at this speed: 11 h 07 min (without sample grids and " \
+        "checkpoints)"
+
+
+@pytest.mark.parametrize("seconds,text", [(42, "42 s"), (600, "10 min"),
+                                          (3 * 3600 + 125, "3 h 02 min"),
+                                          (100 * 3600, "4.2 days")])
+def test_durations(seconds, text):
+    assert _duration(seconds) == text
+
+
+def test_kernels_ref_makes_auto_take_the_reference(monkeypatch):
+    # a CUDA tensor would take Triton under `auto`; the override decides before any device
+    # query, so a stand-in tensor is enough here
+    monkeypatch.setenv(KERNELS_ENV, "ref")
+    assert use_triton("fused_adain", "auto", SimpleNamespace(is_cuda=True)) is False
