@@ -72,6 +72,15 @@ def test_auto_takes_triton_for_cuda_tensors(monkeypatch):
     assert not dispatch.use_triton("op", "ref", cuda_tensor())
 
 
+def test_gandsl_kernels_ref_makes_auto_take_the_reference(monkeypatch):
+    """`gandsl bench --kernels ref`: the same run with the references, for comparison."""
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (9, 0))
+    monkeypatch.setenv(dispatch.KERNELS_ENV, "ref")
+    assert not dispatch.use_triton("op", "auto", cuda_tensor())
+    if dispatch.triton_installed():
+        assert dispatch.use_triton("op", "triton", cuda_tensor())  # an explicit choice stands
+
+
 def test_an_old_gpu_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (6, 1))
     with pytest.warns(RuntimeWarning, match="compute capability 6.1; the kernels need 7.0"):
