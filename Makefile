@@ -26,6 +26,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md
 	$(BIN)/python benchmarks/train_step.py --write docs/performance.md
 
-# The Triton kernels against eager PyTorch and torch.compile: needs a CUDA GPU.
+# Needs a CUDA GPU: the kernels' tests on CUDA, the Triton kernels against eager PyTorch and
+# torch.compile (docs/performance.md), and whole training iterations with and without them.
 bench-gpu: $(VENV)/.installed
-	$(BIN)/python benchmarks/kernels.py --write docs/performance.md
+	PATH=$(BIN):$$PATH bash benchmarks/on_gpu.sh gpu-results

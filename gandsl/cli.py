@@ -177,7 +177,8 @@ def cmd_bench(args) -> int:
     config = RunConfig(spec=args.spec, params=_params(args), data=args.data, steps=args.steps,
                        batch=args.batch, device=args.device, seed=args.seed, bf16=args.bf16,
                        channels_last=args.channels_last, progress=False)
-    print(table(bench(config, iters=args.iters, warmup=args.warmup, kernels=args.kernels)))
+    print(table(bench(config, iters=args.iters, warmup=args.warmup, kernels=args.kernels,
+                      at_step=args.at_step)))
     return 0
 
 
@@ -289,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, metavar="N")
     p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
     p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
+    p.add_argument("--at-step", type=_at_least(0), default=0, metavar="N",
+                   help="time the iterations at this step of the run (a progressive spec's "
+                   "stage, the schedules; default 0)")
     p.add_argument("--kernels", choices=["auto", "ref"], default="auto",
                    help="ref: the fused ops' PyTorch references instead of the Triton kernels")
     p.set_defaults(func=cmd_bench)

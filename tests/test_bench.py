@@ -71,3 +71,15 @@ def test_the_table_reads_the_measurement():
 def test_durations(seconds, text):
     assert _duration(seconds) == text
 
+
+
+def test_at_step_times_the_iterations_of_that_point_of_the_run(tmp_path):
+    spec = tmp_path / "ramp.gan"
+    spec.write_text(TINY.replace(" + 10 * r1(D, x) every 4", "").replace(
+        "TRAIN", "D steps 3 per G step if step < 10\n  D steps 1 per G step"))
+    config = RunConfig(spec=str(spec), device="cpu")
+    early = bench(config, iters=2, warmup=0)
+    late = bench(config, iters=2, warmup=1, at_step=10)
+    assert early.steps == Counter({"D": 6, "G": 2}) and early.at_step == 0
+    assert late.steps == Counter({"D": 2, "G": 2}) and late.at_step == 10
+    assert ": 2 iterations timed from iteration 10\n" in table(late)

@@ -31,6 +31,7 @@ class Bench:
     device: str
     batch: int
     total_steps: int  # the run's planned iterations, for the estimate
+    at_step: int = 0  # the iteration of the run the timing starts at
     iterations: list[float] = field(default_factory=list)  # seconds each
     players: dict[str, float] = field(default_factory=dict)  # seconds, all timed iterations
     steps: Counter = field(default_factory=Counter)  # updates per player, all timed iterations
@@ -42,9 +43,11 @@ class Bench:
         return statistics.fmean(self.iterations)
 
 
-def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str = "auto") -> Bench:
-    """Time `iters` iterations after `warmup`; `kernels="ref"` runs the fused ops' PyTorch
-    references instead of the Triton kernels, for comparison."""
+def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str = "auto",
+          at_step: int = 0) -> Bench:
+    """Time `iters` iterations after `warmup`, from iteration `at_step` of the run (what a
+    progressive spec's stage and the schedules depend on); `kernels="ref"` runs the fused
+    ops' PyTorch references instead of the Triton kernels, for comparison."""
     from .trainer import Trainer
 
     before = os.environ.get(KERNELS_ENV)
@@ -53,6 +56,7 @@ def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str = "a
         with tempfile.TemporaryDirectory(prefix="gandsl-bench-") as tmp:
             trainer = Trainer(replace(config, out=Path(tmp) / "run", resume=None,
                                       progress=False))
+            trainer.step = at_step
             try:
                 return _measure(trainer, iters, warmup)
             finally:
@@ -73,7 +77,7 @@ def _measure(trainer, iters: int, warmup: int) -> Bench:
             torch.cuda.synchronize(device)
 
     result = Bench(spec=trainer.config.spec, device=str(device), batch=trainer.batch,
-                   total_steps=trainer.total)
+                   total_steps=trainer.total, at_step=trainer.step)
     timing = False
     mark = 0.0  # end of the last split
     data_since_mark = 0.0
@@ -125,7 +129,8 @@ def table(b: Bench) -> str:
     p90 = ms[min(n - 1, round(0.9 * (n - 1)))]
     rest = b.mean - (sum(b.players.values()) + b.data) / n
     lines = [f"{b.spec} on {b.device}, batch {b.batch}, {torch.get_num_threads()} CPU threads, "
-             f"torch {torch.__version__}: {n} iterations timed",
+             f"torch {torch.__version__}: {n} iteration{'s' if n != 1 else ''} timed"
+             + (f" from iteration {b.at_step:,}" if b.at_step else ""),
              "",
              f"iteration  {b.mean * 1000:9.1f} ms mean  (median {statistics.median(ms):.1f}, "
              f"p90 {p90:.1f})  {1 / b.mean:.2f} it/s"]
