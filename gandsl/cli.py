@@ -221,6 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--param", action="append", type=parse_param, metavar="NAME=VALUE",
                        help="override a `param` of the spec (repeatable)")
 
+    def workload(p: argparse.ArgumentParser) -> None:
+        """The flags of `train` that change the work of an iteration (`bench` takes them)."""
+        p.add_argument("--data", metavar="NAME|PATH", help="data instead of the spec's "
+                       "sources: digits, shapes, or an image folder")
+        p.add_argument("--batch", type=_positive, metavar="N",
+                       help="batch size (default: the spec's)")
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+        p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
+        p.add_argument("--channels-last", action="store_true",
+                       help="CUDA: channels-last tensors")
+
     p = sub.add_parser("compile", help="emit the PyTorch module of a spec and print a summary")
     common(p)
     p.add_argument("-o", "--output", default="generated", metavar="DIR",
@@ -252,13 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a spec: progress, sample grids, metrics, "
                        "checkpoints, exact resume")
     common(p)
-    p.add_argument("--data", metavar="NAME|PATH",
-                   help="data instead of the spec's sources: digits, shapes, or an image folder")
+    workload(p)
     p.add_argument("--steps", type=_positive, metavar="N", help="iterations (default: the spec's)")
-    p.add_argument("--batch", type=_positive, metavar="N", help="batch size (default: the spec's)")
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<spec>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, metavar="N",
                    help="random seed (default 0; a resumed run keeps its own)")
     p.add_argument("--sample-every", type=_positive, default=500, metavar="N")
@@ -266,8 +274,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=_positive, default=10, metavar="N")
     p.add_argument("--workers", type=_at_least(0), default=0, metavar="N",
                    help="data-loading processes (default 0: in the main process)")
-    p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
-    p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--nproc", type=_positive, default=1, metavar="N",
                    help="data-parallel processes on this machine, launched through torchrun "
@@ -277,19 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time training iterations of a spec here: per player, "
                        "data, and the whole run's estimate")
     common(p)
-    p.add_argument("--data", metavar="NAME|PATH",
-                   help="data instead of the spec's sources: digits, shapes, or an image folder")
-    p.add_argument("--batch", type=_positive, metavar="N", help="batch size (default: the spec's)")
+    workload(p)
     p.add_argument("--steps", type=_positive, metavar="N",
                    help="iterations of the run to estimate (default: the spec's)")
     p.add_argument("--iters", type=_positive, default=20, metavar="N",
                    help="iterations timed (default 20)")
     p.add_argument("--warmup", type=_at_least(0), default=3, metavar="N",
                    help="iterations run first, untimed (default 3)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, default=0, metavar="N")
-    p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
-    p.add_argument("--channels-last", action="store_true", help="CUDA: channels-last tensors")
     p.add_argument("--at-step", type=_at_least(0), default=0, metavar="N",
                    help="time the iterations at this step of the run (a progressive spec's "
                    "stage, the schedules; default 0)")
