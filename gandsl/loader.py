@@ -13,21 +13,25 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from . import __version__
+from .atomic import replace_text
+from .errors import UserError
 from .ir import Objective, Spec
 from .pipeline import check_source, compile_source, display, read_spec
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("GANDSL_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gandsl")
-    return Path(root)
+    root = Path(os.environ.get("GANDSL_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gandsl"))
+    if root.exists() and not root.is_dir():
+        raise UserError(f"the compile cache {root} (GANDSL_CACHE or ~/.cache/gandsl) is not a "
+                        "directory; point GANDSL_CACHE at a directory")
+    return root
 
 
 class Loaded:
@@ -66,7 +70,7 @@ def load(path: str | os.PathLike, **params: Any) -> Loaded:
     else:
         result = compile_source(text, str(path), params, display_path=display(path))
         spec, source = result.spec, result.python
-        _atomic_write(file, source)
+        replace_text(file, source, "compiled spec", durable=True)
     return Loaded(spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
 
 
@@ -85,20 +89,6 @@ def _compiler_hash() -> str:
 def _module_stem(path: str | os.PathLike) -> str:
     stem = Path(path).stem
     return "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "spec"
-
-
-def _atomic_write(file: Path, text: str) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=file.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _import(file: Path, name: str) -> ModuleType:

@@ -13,8 +13,6 @@ directory keeps every figure.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import replace_text
 from ..data import build_dataset
 from ..data.shapes_draw import KINDS
 from ..train.config import RunError, data_root
@@ -202,10 +201,7 @@ def _conditional(r: Restored, j, fakes: torch.Tensor, labels: torch.Tensor, key:
 
 
 def _write(path: Path, result: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(result, f, indent=1, default=_plain)
-    os.replace(tmp, path)
+    replace_text(path, json.dumps(result, indent=1, default=_plain), "eval results")
 
 
 def _plain(value: Any) -> Any:

@@ -7,11 +7,10 @@ still formatted. Status lines go to stderr, so stdout carries only the formatted
 from __future__ import annotations
 
 import difflib
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ..atomic import replace_text
 from ..diagnostics import GandslError, render_all
 from ..pipeline import UsageError, display, read_spec
 from . import FormatterBug, format_source
@@ -67,7 +66,7 @@ def run(paths: list[str], check: bool, diff: bool, color: bool) -> int:
         if check:
             print(f"would reformat {shown}", file=sys.stderr)
         elif not diff and name != STDIN:
-            _replace(Path(name), out)
+            replace_text(Path(name), out, "spec", mode=Path(name).stat().st_mode & 0o7777)
             print(f"reformatted {shown}", file=sys.stderr)
     if files != [STDIN]:
         print(_summary(len(files), len(changed), failed, dry=check or diff), file=sys.stderr)
@@ -85,17 +84,3 @@ def _summary(total: int, changed: int, failed: int, dry: bool) -> str:
     if failed:
         parts.append(f"{files(failed)} with errors (left as they are)")
     return ", ".join(parts)
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, keeping the mode: an interrupted write
-    never leaves half a spec."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise UsageError(f"cannot write `{path}`: {e.strerror or e}") from None

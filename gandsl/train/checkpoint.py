@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import WriteError, replace_text
 from ..errors import UserError
 
 FORMAT = 1
@@ -71,12 +73,15 @@ def save(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict
             shutil.rmtree(final)
         os.replace(tmp, final)
         _fsync_dir(root)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError | SafetensorError):  # a full disk, a lost mount
+            raise WriteError(f"cannot write checkpoint {name} in {root}: "
+                             f"{getattr(e, 'strerror', None) or e}") from None
         raise
-    latest_tmp = root / ".latest.json.tmp"
-    _write_json(latest_tmp, {"path": name, "step": step})
-    os.replace(latest_tmp, root / "latest.json")
+    replace_text(root / "latest.json", json.dumps({"path": name, "step": step}, indent=1,
+                                                  sort_keys=True), "checkpoint index",
+                 durable=True)
     _fsync_dir(root)
     old = sorted(p for p in root.glob("step_*") if p.is_dir())[:-keep]
     for p in old:

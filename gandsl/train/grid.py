@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
+from ..atomic import replace_file
+
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) in [-1, 1] → (N, H, W, 3) uint8."""
@@ -39,8 +41,4 @@ def save_grid(rows: dict[str, torch.Tensor], path: Path, columns: int = 8, pad: 
         for c, img in enumerate(to_uint8(images)):
             tile = Image.fromarray(img.numpy()).resize((w * scale, h * scale), Image.NEAREST)
             canvas.paste(tile, (margin + pad + c * cell_w, pad + r * cell_h))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    canvas.save(tmp)
-    tmp.replace(path)
-    return path
+    return replace_file(path, lambda tmp: canvas.save(tmp, format="PNG"), "sample grid")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import replace_file
 from ..ir import Spec
 from ..loader import load
 from . import checkpoint as ckpt
@@ -149,9 +148,4 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
     condition = getattr(module, "CONDITIONS", {}).get(generated[0])
     if condition is not None:  # the labels the generator was given for these images
         arrays["labels"] = rows[condition].cpu().numpy()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".npz")
-    os.close(fd)
-    np.savez(tmp, **arrays)
-    os.replace(tmp, out)
-    return out
+    return replace_file(out, lambda tmp: np.savez(tmp, **arrays), "samples")

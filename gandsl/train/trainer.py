@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..atomic import WriteError
 from ..errors import TrainingStopped
 from ..loader import load
 from ..pipeline import read_spec
@@ -402,7 +403,13 @@ class Trainer:
                        "is written, the last one stays")
             return None
         self.metrics.flush()  # a resumed run keeps exactly the rows before its checkpoint
-        return ckpt.save(self.out, self.step, *run_state.pack(self))
+        try:
+            return ckpt.save(self.out, self.step, *run_state.pack(self))
+        except WriteError as e:
+            latest = self.out / "checkpoints" / "latest.json"
+            kept = (f"The last good checkpoint is intact: {ckpt.find(self.out)}"
+                    if latest.exists() else "No checkpoint had been written yet.")
+            raise TrainingStopped(f"{e}. {kept}") from None
 
 
 def _seed_everything(seed: int) -> None:
