@@ -66,6 +66,9 @@ def cmd_compile(args) -> int:
     t0 = time.perf_counter()
     result = compile_source(text, args.spec, _params(args), display_path=display(args.spec))
     out_dir = Path(args.output)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"-o {out_dir}: that is a file; expected a directory for "
+                         f"{Path(args.spec).stem}.py")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / f"{Path(args.spec).stem}.py"
@@ -94,13 +97,19 @@ def cmd_check(args) -> int:
     return 1 if n and args.warnings_as_errors else 0
 
 
+_GRAPH_SUFFIXES = {".svg": "svg", ".dot": "dot", ".gv": "dot", ".mmd": "mermaid",
+                   ".mermaid": "mermaid"}
+
+
 def cmd_graph(args) -> int:
     from .graph import FORMATS, GraphvizMissing
 
     text = read_spec(args.spec)
     result = check_source(text, args.spec, _params(args))
+    # without --format, the output file's suffix says which (g.svg, g.mmd), else DOT
+    fmt = args.format or _GRAPH_SUFFIXES.get(Path(args.output or "").suffix.lower(), "dot")
     try:
-        drawing = FORMATS[args.format](result.spec)
+        drawing = FORMATS[fmt](result.spec)
     except GraphvizMissing as e:
         print(f"gandsl: error: {e}", file=sys.stderr)
         return 1
@@ -122,9 +131,11 @@ def cmd_fmt(args) -> int:
 
 def _default_out(spec: str) -> Path:
     """runs/<spec>, or runs/<spec>-2, -3, ... when that holds a run already."""
+    from .train.config import run_files
+
     base = Path("runs") / Path(spec).stem
     out, k = base, 1
-    while (out / "checkpoints").exists():
+    while run_files(out):
         k += 1
         out = base.with_name(f"{base.name}-{k}")
     return out
@@ -141,6 +152,13 @@ def cmd_train(args) -> int:
     from .train.trainer import Trainer
 
     resume = Path(args.resume) if args.resume else None
+    if resume is not None and args.out:
+        from .train import checkpoint as ckpt
+
+        run_dir = ckpt.find(resume).parent.parent
+        if Path(args.out).resolve() != run_dir.resolve():
+            raise UsageError(f"--out {args.out}: a resumed run continues in its own directory, "
+                             f"{run_dir}; leave --out out")
     if resume is None and args.out and distributed.restarted() and \
             (Path(args.out) / "checkpoints" / "latest.json").is_file():
         # torchrun restarted the processes after a failure, with the same command line: the
@@ -247,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("graph", help="draw the networks (dot, mermaid, or svg via Graphviz)")
     common(p)
-    p.add_argument("--format", choices=["dot", "mermaid", "svg"], default="dot")
+    p.add_argument("--format", choices=["dot", "mermaid", "svg"],
+                   help="default: from -o's suffix (.svg, .mmd, .dot), else dot")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=cmd_graph)
 
@@ -267,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive, metavar="N", help="iterations (default: the spec's)")
     p.add_argument("--out", metavar="DIR", help="run directory (default: runs/<spec>)")
     p.add_argument("--resume", metavar="DIR", help="continue the run in DIR where it stopped")
-    p.add_argument("--seed", type=int, metavar="N",
+    p.add_argument("--seed", type=_seed, metavar="N",
                    help="random seed (default 0; a resumed run keeps its own)")
     p.add_argument("--sample-every", type=_positive, default=500, metavar="N")
     p.add_argument("--checkpoint-every", type=_positive, default=1000, metavar="N")
@@ -290,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="iterations timed (default 20)")
     p.add_argument("--warmup", type=_at_least(0), default=3, metavar="N",
                    help="iterations run first, untimed (default 3)")
-    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--seed", type=_seed, default=0, metavar="N")
     p.add_argument("--at-step", type=_at_least(0), default=0, metavar="N",
                    help="time the iterations at this step of the run (a progressive spec's "
                    "stage, the schedules; default 0)")
@@ -308,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="truncation trick: redraw latent values beyond ±T")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--data", metavar="NAME|PATH", help="data for translation specs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="sample quality of a trained run against its real data")
@@ -319,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", default="fd,kid,pr,cond", metavar="LIST",
                    help="of fd, kid, pr (precision and recall), cond (conditional accuracy)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     p.add_argument("--curve", action="store_true", help="every checkpoint of the run, and a "
                    "plot of the figures against the step (eval_curve.png)")
     p.add_argument("--inception", type=Path, metavar="WEIGHTS", help="also Inception FID and "
@@ -346,6 +365,18 @@ def _at_least(low: int):
 
 
 _positive = _at_least(1)
+
+
+def _seed(text: str) -> int:
+    """A seed torch, numpy and Python all take: a whole number from 0 to 2^63 − 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2^63 - 1, got "
+                                         f"{text!r}")
+    return value
 
 
 def _positive_float(text: str) -> float:

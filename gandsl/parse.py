@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -97,7 +98,11 @@ def _syntax_error(e: UnexpectedInput, text: str, diags: Diagnostics) -> None:
     line, col = max(e.line, 1), max(e.column, 1)
     if isinstance(e, UnexpectedCharacters):
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
-        diags.error("E002", f"unexpected character `{char}`", Span.point(line, col),
+        if char == '"':
+            diags.error("E002", "unterminated string: this `\"` has no closing `\"` on its line",
+                        Span.point(line, col), hint="a string ends on the line it starts")
+            return
+        diags.error("E002", f"unexpected character {_spell_char(char)}", Span.point(line, col),
                     hint=_char_hint(char))
         return
     token = getattr(e, "token", None)
@@ -133,7 +138,19 @@ def _token_hint(token: Token, expected: set[str]) -> str | None:
     return None
 
 
+def _spell_char(char: str) -> str:
+    """A character as a message can show it: invisible ones by code point and name."""
+    if char.isprintable() and not char.isspace():
+        return f"`{char}`"
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
+
+
 def _char_hint(char: str) -> str | None:
+    if char == "\ufeff":
+        return "a byte order mark: save the file as UTF-8 without one"
+    if not char.isprintable() or char.isspace():
+        return "an invisible character: delete it (and retype the space around it)"
     return {
         "'": "strings use double quotes",
         "&": "use `and`",

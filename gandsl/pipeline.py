@@ -79,8 +79,8 @@ def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | Non
 
 
 def read_spec(path: str | Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
+    try:  # utf-8-sig: a byte order mark, which some editors write, is not part of the text
+        return Path(path).read_text(encoding="utf-8-sig")
     except OSError as e:
         raise SpecFileError(f"cannot read spec `{path}`: {e.strerror or e}") from None
     except UnicodeDecodeError as e:

@@ -6,7 +6,7 @@ operators (`->` chains, sums, products) are flat lists, so long chains do not ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from .diagnostics import Span
 
@@ -336,3 +336,18 @@ class Module:
 
     header: Header | None
     items: list[Stmt]
+
+
+def meaning(node: object) -> object:
+    """A syntax tree without its spans, as nested tuples: what two layouts of one spec share
+    (`gandsl fmt` checks its output with it; a run resumes from a spec whose comments or
+    layout changed)."""
+    if isinstance(node, Span):
+        return None
+    if is_dataclass(node):
+        return (type(node).__name__, *(
+            meaning(getattr(node, f.name)) for f in fields(node)
+            if f.name != "span" and not f.name.endswith("_span")))
+    if isinstance(node, list | tuple):
+        return tuple(meaning(x) for x in node)
+    return node

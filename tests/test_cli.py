@@ -78,11 +78,21 @@ def test_graph_formats(tmp_path):
     assert mermaid.returncode == 0
     text = (tmp_path / "g.mmd").read_text()
     assert text.startswith("flowchart TD") and 'subgraph net_D_b["D_b"]' in text
+    assert run("graph", "specs/dcgan.gan", "-o", str(tmp_path / "s.mmd")).returncode == 0
+    assert (tmp_path / "s.mmd").read_text().startswith("flowchart TD")  # from the suffix
     svg = run("graph", "specs/dcgan.gan", "--format", "svg")
     if shutil.which("dot"):
         assert svg.returncode == 0 and "<svg" in svg.stdout
     else:
         assert svg.returncode == 1 and "needs Graphviz's `dot` program" in svg.stderr
+
+
+def test_compile_output_must_be_a_directory(tmp_path):
+    (tmp_path / "file").write_text("x")
+    out = run("compile", "specs/dcgan.gan", "-o", str(tmp_path / "file"))
+    assert out.returncode == 2
+    assert f"-o {tmp_path / 'file'}: that is a file; expected a directory for dcgan.py" in \
+        out.stderr
 
 
 def test_param_values():

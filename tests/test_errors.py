@@ -141,6 +141,30 @@ def test_e002_single_quoted_string():
     assert d.hint == "strings use double quotes"
 
 
+def test_e002_unterminated_string():
+    d = only('gan x "no end\nparam a = 1\n')
+    assert (d.code, d.span.line, d.span.col) == ("E002", 1, 7)
+    assert d.message == 'unterminated string: this `"` has no closing `"` on its line'
+
+
+def test_e002_invisible_characters_are_named_by_code_point():
+    d = only("param a = 1\u200b\n")
+    assert (d.code, d.span.line, d.span.col) == ("E002", 1, 12)
+    assert d.message == "unexpected character U+200B (zero width space)"
+    assert d.hint == "an invisible character: delete it (and retype the space around it)"
+    d = only("param a = 1\nparam b = \ufeff2\n")
+    assert d.message == "unexpected character U+FEFF (zero width no-break space)"
+    assert d.hint == "a byte order mark: save the file as UTF-8 without one"
+
+
+def test_a_byte_order_mark_at_the_start_of_a_file_is_accepted(tmp_path):
+    from gandsl.pipeline import read_spec
+
+    spec = tmp_path / "bom.gan"
+    spec.write_bytes("\ufeffparam a = 1\n".encode())
+    assert read_spec(spec) == "param a = 1\n"
+
+
 def test_e003_unclosed_brace_at_end_of_file_points_at_the_brace():
     src = """\
     param S = 32

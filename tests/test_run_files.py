@@ -15,7 +15,8 @@ from PIL import Image
 
 from gandsl.cli import main
 from gandsl.train import checkpoint as ckpt
-from gandsl.train.config import RunConfig
+from gandsl.train.config import RunConfig, RunError
+from gandsl.train.sample import sample
 from gandsl.train.trainer import Trainer
 
 DCGAN = ["specs/dcgan.gan", "--param", "S=16", "--param", "ngf=4", "--param", "ndf=4",
@@ -50,6 +51,7 @@ def fails(capsys, monkeypatch, *argv: str) -> str:
 @pytest.mark.parametrize("flags, message", [
     (["--workers", "-1"], "--workers: expected an integer ≥ 0, got '-1'"),
     (["--steps", "1.5"], "--steps: expected a positive integer, got '1.5'"),
+    (["--seed", "99999999999999999999"], "--seed: expected a whole number from 0 to 2^63 - 1"),
 ])
 def test_bad_numbers_are_refused_by_the_parser(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_:
@@ -98,6 +100,37 @@ def test_a_malformed_config_json(run, capsys, monkeypatch):
     (run / "config.json").write_text("[1, 2")
     for argv in (["train", *DCGAN, "--resume", str(run)], ["sample", str(run)]):
         assert "config.json is not valid JSON" in fails(capsys, monkeypatch, *argv)
+
+
+@pytest.mark.parametrize("key, value", [("step", "abc"), ("bad_steps", None), ("step", -5),
+                                        ("seconds", "x")])
+def test_an_edited_state_is_named_not_a_traceback(run, capsys, monkeypatch, key, value):
+    state_file = ckpt.find(run) / "state.json"
+    state = json.loads(state_file.read_text())
+    state[key] = value
+    state_file.write_text(json.dumps(state))
+    err = fails(capsys, monkeypatch, "train", *DCGAN, "--resume", str(run), "--steps", "9")
+    assert f"`{key}` is {value!r} in its state.json; expected" in err
+
+
+def test_an_image_too_large_to_decode_is_named(tmp_path, monkeypatch):
+    from gandsl.data.errors import DataError
+    from gandsl.data.images import check_readable
+
+    Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # PIL refuses 2× its limit outright
+    with pytest.raises(DataError, match="cannot read image .*big.png: Image size"):
+        check_readable(tmp_path / "big.png", "data `faces`")
+
+
+def test_a_compile_cache_that_is_a_file_is_named(tmp_path, monkeypatch):
+    import gandsl
+    from gandsl.errors import UserError
+
+    (tmp_path / "cache").write_text("")
+    monkeypatch.setenv("GANDSL_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(UserError, match="the compile cache .*cache .* is not a directory"):
+        gandsl.load(ROOT / "specs" / "dcgan.gan")
 
 
 def test_truncation_must_be_positive(run, capsys):
@@ -149,4 +182,8 @@ def test_sample_grids_of_a_dataset_smaller_than_the_pool(tmp_path):
     t = Trainer(small(tmp_path, data=str(folder), sample_every=1))
     t.run()
     assert len(list((t.out / "samples").glob("step_*.png"))) == 2
+    # more samples than images: the real row repeats, the generator is sampled 64 times
+    assert np.load(sample(t.out, n=64, out=tmp_path / "s.npz"))["images"].shape[0] == 64
+    with pytest.raises(RunError, match="--label 3: .* draws no class or label"):
+        sample(t.out, n=4, labels=["3"], out=tmp_path / "l.npz")
     shutil.rmtree(folder)

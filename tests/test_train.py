@@ -283,8 +283,32 @@ def test_resume_refuses_another_spec(tmp_path):
         Trainer(cfg)
     edited = tmp_path / "dcgan.gan"
     edited.write_text((ROOT / "specs" / "dcgan.gan").read_text().replace("0.2)", "0.1)"))
-    with pytest.raises(RunError, match="is a different spec, so the run cannot be resumed"):
+    with pytest.raises(RunError, match=r"is not that spec any more \(it changed beyond comments "
+                                       r"and layout\), so the run cannot be resumed. Resume "
+                                       r"with the run's own copy, .*r/spec.gan"):
         Trainer(config(tmp_path, "dcgan", spec=str(edited), resume=tmp_path / "r"))
+
+
+def test_resume_takes_a_spec_whose_comments_and_layout_changed(tmp_path):
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
+    edited = tmp_path / "dcgan.gan"
+    text = (ROOT / "specs" / "dcgan.gan").read_text()
+    edited.write_text("# my notes\n" + text.replace(" -> ", "->").replace("# ", "#  "))
+    t = Trainer(config(tmp_path, "dcgan", spec=str(edited), resume=tmp_path / "r", steps=4))
+    assert t.step == 3
+
+
+def test_resume_refuses_another_out_and_a_run_with_nothing_left_to_do(tmp_path, capsys):
+    from gandsl.cli import main
+
+    Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
+    assert main(["train", str(ROOT / "specs" / "dcgan.gan"), "--resume", str(tmp_path / "r"),
+                 "--out", str(tmp_path / "elsewhere")]) == 2
+    assert "a resumed run continues in its own directory" in capsys.readouterr().err
+    assert not (tmp_path / "elsewhere").exists()
+    with pytest.raises(RunError, match=r"the run in .* is at iteration 3, and --steps 2 asks "
+                                       r"for no more: give --steps greater than 3"):
+        Trainer(config(tmp_path, "dcgan", resume=tmp_path / "r", steps=2))
 
 
 @pytest.mark.parametrize("flag, value, saved", [("seed", 1, "0"), ("batch", 8, "4"),
@@ -307,6 +331,12 @@ def test_a_fresh_run_never_overwrites_one(tmp_path):
     Trainer(config(tmp_path, "dcgan", out=tmp_path / "r")).run()
     with pytest.raises(RunError, match="already holds a run: continue it with --resume"):
         Trainer(config(tmp_path, "dcgan", out=tmp_path / "r"))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metrics.csv").write_text("mine")
+    with pytest.raises(RunError, match="other already holds metrics.csv but no checkpoint"):
+        Trainer(config(tmp_path, "dcgan", out=other))
+    assert (other / "metrics.csv").read_text() == "mine"
 
 
 KILL_DURING_SAVE = textwrap.dedent("""

@@ -39,7 +39,7 @@ def check_readable(path: Path, what: str) -> None:
     """Open the file's header: a file PIL cannot identify fails here, before training."""
     try:
         Image.open(path).close()  # `open` identifies the format and parses the header
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{what}: cannot read image {path}: {_reason(e)}") from None
 
 
@@ -50,7 +50,7 @@ def load_image(path: Path, mode: str, height: int, width: int, what: str) -> tor
             img = img.convert(mode)
             img = resize_crop(img, height, width)
             array = np.array(img, dtype=np.uint8)  # a writable copy, as torch wants
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{what}: cannot read image {path}: {_reason(e)}") from None
     return to_tensor(array)
 

@@ -32,7 +32,8 @@ SPLITS = 10
 
 def check_weights(weights: Path) -> None:
     if not weights.is_file():
-        raise RunError(f"--inception {weights}: no such file; expected torch-fidelity's "
+        what = "a directory" if weights.is_dir() else "no such file"
+        raise RunError(f"--inception {weights}: {what}; expected torch-fidelity's "
                        f"Inception-v3 weights ({WEIGHTS_FILE}), which gandsl never downloads")
 
 

@@ -43,6 +43,8 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     unknown = [m for m in which if m not in METRICS]
     if unknown:
         raise RunError(f"--metrics {unknown[0]}: expected some of {', '.join(METRICS)}")
+    if not which:
+        raise RunError(f"--metrics: no metric named; expected some of {', '.join(METRICS)}")
     if inception is not None:
         check_weights(inception)  # a wrong flag fails before any work
     started = time.perf_counter()
@@ -52,6 +54,10 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
         raise RunError(f"{r.run_dir}: the spec's samples hold no generated images")
     image_key = module.GENERATED[0]
     label_key = getattr(module, "CONDITIONS", {}).get(image_key)
+    if set(which) == {"cond"} and not getattr(module, "CONDITIONS", {}) and inception is None:
+        # nothing would be measured, and eval.json would lose its figures
+        raise RunError(f"--metrics cond: {r.run_dir}'s generator is given no labels, so there "
+                       "is no condition to check; use fd, kid or pr")
     # with Inception weights, any data can be measured; without, only what a classifier
     # can be trained on offline
     kind = _source(r, data, required=inception is None)

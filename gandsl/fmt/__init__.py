@@ -17,10 +17,9 @@ tree (spans aside) with the same comments, or `FormatterBug` is raised and nothi
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
-
-from ..diagnostics import GandslError, Span
+from ..diagnostics import GandslError
 from ..parse import parse
+from ..syntax import meaning
 from .lines import Source, read
 from .spacing import Spacing
 
@@ -43,7 +42,7 @@ def format_source(text: str, path: str = "<spec>") -> str:
     src = read(text)
     out = _Layout(src).text()
     try:
-        same = _meaning(parse(out, path)) == _meaning(module) and read(out).comments == \
+        same = meaning(parse(out, path)) == meaning(module) and read(out).comments == \
             src.comments
     except GandslError:
         same = False
@@ -186,15 +185,3 @@ class _Layout:
         """Where line k's code ended in the original text."""
         last = self.src.toks[self.src.lines[k].toks[-1]]
         return last.col + len(last.value)
-
-def _meaning(node: object) -> object:
-    """A syntax tree without its spans: what two layouts of one spec must share."""
-    if isinstance(node, Span):
-        return None
-    if is_dataclass(node):
-        return (type(node).__name__, *(
-            _meaning(getattr(node, f.name)) for f in fields(node)
-            if f.name != "span" and not f.name.endswith("_span")))
-    if isinstance(node, list | tuple):
-        return tuple(_meaning(x) for x in node)
-    return node

@@ -17,6 +17,15 @@ class RunError(UserError):
     """A bad run directory, resume target, flag or device: said before anything is changed."""
 
 
+# What `gandsl train` writes into a run directory; a directory holding any of them holds a run.
+RUN_FILES = ("checkpoints", "metrics.csv", "config.json", "spec.gan", "samples", "tensorboard")
+
+
+def run_files(out: Path) -> list[str]:
+    """The files of a run that `out` already holds."""
+    return [name for name in RUN_FILES if (Path(out) / name).exists()]
+
+
 @dataclass
 class RunConfig:
     spec: str  # path of the .gan file

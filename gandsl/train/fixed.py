@@ -2,7 +2,9 @@
 
 Both draw it the same way: from the datasets of already-built sources, a pool of up to 256
 items in a seeded order, from which `n` are picked; with class labels the picks go through
-the classes in turn (0, 1, ..., N−1, 0, ...), so a grid shows every class.
+the classes in turn (0, 1, ..., N−1, 0, ...), so a grid shows every class. A dataset with fewer
+than `n` items is repeated: the real rows of a grid need not be distinct, and a generator fed
+only noise can be sampled as often as asked.
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ def fixed_batches(sources: dict[str, Source], n: int, seed: int) -> dict[str, tu
     batches = {}
     for name, src in sources.items():
         smallest = min(len(s.dataset) for s in src.streams)
-        if smallest < n:
-            raise DataError(f"data `{name}` has {smallest} items, fewer than the {n} samples "
-                            "asked for")
-        pool = max(n, min(POOL, smallest))
+        if smallest < 1:
+            raise DataError(f"data `{name}` has no items")
+        pool = min(max(n, min(POOL, smallest)), smallest)
         picker = Source(name, src.fields, [Stream(s.dataset, pool, seed, 0, False)
                                            for s in src.streams], src.device)
         batch = picker.next()
         picker.close()
         pick = cyclic(batch[1], n) if len(batch) > 1 and batch[1].dim() == 1 else \
-            torch.arange(n)
+            torch.arange(min(n, pool))
+        pick = pick[torch.arange(n) % len(pick)]  # a dataset smaller than n repeats
         batches[name] = tuple(t[pick.to(t.device)] for t in batch)
     return batches
 

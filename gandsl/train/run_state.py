@@ -64,6 +64,16 @@ def check(state: dict[str, Any], tensors: dict[str, torch.Tensor], where: str) -
     if missing:
         raise CheckpointError(f"{where} lacks {', '.join(missing)}: it was not written by "
                               "this version of gandsl train, or it was edited")
+    # the numbers the run continues from: whole numbers in range, as `pack` wrote them
+    for key, low in (("step", 0), ("total_steps", 1), ("batch", 1), ("bad_steps", 0)):
+        value = state.get(key, low)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise CheckpointError(f"{where}: `{key}` is {value!r} in its state.json; expected a "
+                                  f"whole number ≥ {low} (the file was edited?)")
+    seconds = state.get("seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        raise CheckpointError(f"{where}: `seconds` is {seconds!r} in its state.json; expected "
+                              "a number ≥ 0 (the file was edited?)")
 
 
 def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:

@@ -28,8 +28,10 @@ class LabelDraw(FixedDraw):
     def __init__(self, *args, spec: Spec, labels: list[str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.spec, self.labels = spec, labels
+        self.asked = False  # whether the objective drew any labels the flag could set
 
     def _chosen(self, n_classes: int, multi_hot: bool) -> torch.Tensor | None:
+        self.asked = True
         if not self.labels:
             return None
         rows = [self.labels[i % len(self.labels)] for i in range(self.batch_size)]
@@ -125,7 +127,11 @@ def generate(r: Restored, n: int, labels: list[str] | None = None,
                      labels=labels)
     frozen = frozenset(net.name for net in spec.networks if net.frozen)
     with sampling(r.nets, r.device, seed + 3, frozen):
-        return r.loaded.module.Objective(r.nets).samples(draw)
+        rows = r.loaded.module.Objective(r.nets).samples(draw)
+    if labels and not draw.asked:
+        raise RunError(f"--label {labels[0]}: {r.run_dir}'s spec draws no class or label "
+                       "(its generator is not conditional), so there is nothing to set")
+    return rows
 
 
 def sample(source: Path, n: int = 64, labels: list[str] | None = None,

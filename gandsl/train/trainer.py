@@ -24,12 +24,14 @@ from torch import nn
 from ..atomic import WriteError
 from ..errors import TrainingStopped
 from ..loader import load
+from ..parse import parse
 from ..pipeline import read_spec
 from ..runtime import shard
 from ..runtime.penalties import clip_weights
+from ..syntax import meaning
 from . import checkpoint as ckpt
 from . import distributed, run_state
-from .config import RunConfig, RunError, data_root, pick_device, resumed
+from .config import RunConfig, RunError, data_root, pick_device, resumed, run_files
 from .draw import FixedDraw, TrainDraw
 from .ema import EMA
 from .fixed import fixed_batches
@@ -44,7 +46,15 @@ __all__ = ["RunError", "Trainer", "data_root"]
 
 
 def spec_identity(text: str, params: dict[str, Any]) -> str:
-    """What a checkpoint must match to be resumed: the spec's text and its params."""
+    """What a checkpoint must match to be resumed: the spec's syntax tree (so comments and
+    layout may change) and its params."""
+    tree = repr(meaning(parse(text)))
+    return hashlib.sha256(json.dumps(["tree", tree, sorted(params.items())], default=str)
+                          .encode()).hexdigest()
+
+
+def _text_identity(text: str, params: dict[str, Any]) -> str:
+    """The identity of checkpoints written before 2026-11-23: the spec's exact text."""
     return hashlib.sha256(json.dumps([text, sorted(params.items())], default=str)
                           .encode()).hexdigest()
 
@@ -66,8 +76,15 @@ class Trainer:
             config = replace(config, seed=0 if config.seed is None else config.seed)
         self.config = config
         self.identity = spec_identity(self.text, config.params)
-        if resume_state is not None and resume_state[1].get("identity") != self.identity:
+        if resume_state is not None and resume_state[1].get("identity") not in (
+                self.identity, _text_identity(self.text, config.params)):
             state = resume_state[1]
+            if state.get("params", {}) == config.params:
+                raise RunError(
+                    f"{config.resume} was trained from {state.get('spec_path', '?')}, and "
+                    f"{config.spec} is not that spec any more (it changed beyond comments and "
+                    "layout), so the run cannot be resumed. Resume with the run's own copy, "
+                    f"{self.out / 'spec.gan'}, or start a new run with another --out.")
             raise RunError(
                 f"{config.resume} was trained from {state.get('spec_path', '?')} with params "
                 f"{state.get('params', {})}; {config.spec} with params {config.params} is a "
@@ -177,6 +194,11 @@ class Trainer:
                          if config.bf16 and self.device.type == "cuda" else None)
         if resume_state is not None:
             run_state.restore(self, *resume_state)
+            if self.step >= self.total:  # nothing to do: say so rather than "trained N"
+                more = "--steps" if config.steps is not None else "the planned"
+                raise RunError(f"the run in {self.out} is at iteration {self.step:,}, and "
+                               f"{more} {self.total:,} asks for no more: give --steps "
+                               f"greater than {self.step:,} to train further")
         else:
             distributed.barrier()  # every process has chosen the run directory before it exists
             if self.main:
@@ -195,6 +217,10 @@ class Trainer:
         if (self.out / "checkpoints").exists():
             raise RunError(f"{self.out} already holds a run: continue it with --resume "
                            f"{self.out}, or choose another --out")
+        held = run_files(self.out)
+        if held:  # a run that wrote no checkpoint, or someone's files: never overwritten
+            raise RunError(f"{self.out} already holds {', '.join(held)} but no checkpoint to "
+                           "resume from: choose another --out, or remove them first")
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "spec.gan").write_text(self.text, encoding="utf-8")
         (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=1))

@@ -103,10 +103,24 @@ def test_eval_of_a_run_writes_every_figure(tmp_path, digits_judge):
 def test_eval_errors(tmp_path):
     with pytest.raises(RunError, match="--metrics fid: expected some of fd, kid, pr, cond"):
         evaluate(tmp_path, which=("fid",))
+    with pytest.raises(RunError, match="--metrics: no metric named; expected some of fd"):
+        evaluate(tmp_path, which=())
     run = subprocess.run([sys.executable, "-m", "gandsl", "eval", str(tmp_path / "nowhere")],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "nowhere" in run.stderr
+
+
+def test_a_condition_check_of_an_unconditional_run_is_refused_and_keeps_eval_json(tmp_path):
+    from test_objective import TINY
+
+    spec = tmp_path / "tiny.gan"
+    spec.write_text(TINY.replace("TRAIN", ""))
+    Trainer(RunConfig(spec=str(spec), steps=1, out=tmp_path / "run", progress=False)).run()
+    (tmp_path / "run" / "eval.json").write_text("{}")
+    with pytest.raises(RunError, match="--metrics cond: .* is given no labels"):
+        evaluate(tmp_path / "run", which=("cond",), log=lambda *_: None)
+    assert (tmp_path / "run" / "eval.json").read_text() == "{}"
 
 
 def test_curve_evaluates_every_checkpoint_and_plots(tmp_path, digits_judge):
