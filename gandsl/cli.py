@@ -172,9 +172,15 @@ def cmd_train(args) -> int:
         log_every=args.log_every, workers=args.workers, bf16=args.bf16,
         channels_last=args.channels_last, progress=not args.no_progress)
     t0 = time.perf_counter()
+    trainer = None
     try:
         trainer = Trainer(config)
         out = trainer.run()
+    except KeyboardInterrupt:
+        if trainer is not None and trainer.main:
+            say_error(f"gandsl: interrupted at iteration {trainer.step:,}; "
+                      f"{_resume_hint(trainer.out)}", 130)
+        raise
     finally:
         distributed.destroy()
     if not trainer.main:  # rank 0 speaks for the run
@@ -198,6 +204,16 @@ def cmd_bench(args) -> int:
     print(table(bench(config, iters=args.iters, warmup=args.warmup, kernels=args.kernels,
                       at_step=args.at_step)))
     return 0
+
+
+def _resume_hint(out: Path) -> str:
+    from .train import checkpoint as ckpt
+    from .train.checkpoint import CheckpointError
+
+    try:
+        return f"the last checkpoint is {ckpt.find(out)}: continue with --resume {out}"
+    except CheckpointError:
+        return "no checkpoint had been written yet"
 
 
 def cmd_sample(args) -> int:

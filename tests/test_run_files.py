@@ -187,3 +187,21 @@ def test_sample_grids_of_a_dataset_smaller_than_the_pool(tmp_path):
     with pytest.raises(RunError, match="--label 3: .* draws no class or label"):
         sample(t.out, n=4, labels=["3"], out=tmp_path / "l.npz")
     shutil.rmtree(folder)
+
+
+def test_an_interrupted_run_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):
+    real = Trainer.iterate
+
+    def iterate(self):
+        if self.step == 3:
+            raise KeyboardInterrupt
+        real(self)
+
+    monkeypatch.setattr(Trainer, "iterate", iterate)
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "run"
+    assert main(["train", *DCGAN, "--data", "shapes", "--batch", "4", "--steps", "9",
+                 "--checkpoint-every", "2", "--no-progress", "--out", str(out)]) == 130
+    assert (f"gandsl: interrupted at iteration 3; the last checkpoint is "
+            f"{out / 'checkpoints' / 'step_0000002'}: continue with --resume {out}") in \
+        capsys.readouterr().err
