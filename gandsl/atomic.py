@@ -21,12 +21,21 @@ class WriteError(UserError):
     """A file could not be written: the target is not a file, or the system said no."""
 
 
-def _mode() -> int:
-    """The permissions of a newly created file under this process's umask (mkstemp's are
-    0600)."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def new_file_mode() -> int:
+    """The permissions of a newly created file under this process's umask (mkstemp's are
+    0600)."""
+    return 0o666 & ~_umask()
+
+
+def new_dir_mode() -> int:
+    """The same for a directory (mkdtemp's are 0700)."""
+    return 0o777 & ~_umask()
 
 
 def check_target(path: Path, what: str = "output") -> None:
@@ -56,7 +65,7 @@ def replace_file(path: Path, write: Callable[[Path], object], what: str = "outpu
         os.close(fd)
         tmp = Path(name)
         write(tmp)
-        os.chmod(tmp, _mode() if mode is None else mode)
+        os.chmod(tmp, new_file_mode() if mode is None else mode)
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())

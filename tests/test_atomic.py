@@ -60,7 +60,13 @@ def test_a_sample_grid_into_a_directory_is_refused(tmp_path):
 
 def test_a_checkpoint_that_cannot_be_written_leaves_the_last_one(tmp_path, monkeypatch):
     tensors = {"w": torch.ones(3)}
-    first = ckpt.save(tmp_path, 1, tensors, {"step": 1})
+    old = os.umask(0o022)
+    try:
+        first = ckpt.save(tmp_path, 1, tensors, {"step": 1})
+    finally:
+        os.umask(old)
+    assert first.stat().st_mode & 0o777 == 0o755  # not mkdtemp's private 0700
+    assert {f.stat().st_mode & 0o777 for f in first.iterdir()} == {0o644}
 
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

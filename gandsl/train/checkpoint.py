@@ -23,7 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..atomic import WriteError, replace_text
+from ..atomic import WriteError, new_dir_mode, new_file_mode, replace_text
 from ..errors import UserError
 
 FORMAT = 1
@@ -67,6 +67,11 @@ def save(run_dir: Path, step: int, tensors: dict[str, torch.Tensor], state: dict
         with open(tmp / "weights.safetensors", "rb+") as f:
             os.fsync(f.fileno())
         _write_json(tmp / "state.json", {"format": FORMAT, **state})
+        # mkdtemp makes the folder private (0700): a checkpoint gets the umask's permissions
+        # like every other file of the run
+        for f in tmp.iterdir():
+            os.chmod(f, new_file_mode())
+        os.chmod(tmp, new_dir_mode())
         _fsync_dir(tmp)
         final = root / name
         if final.exists():
