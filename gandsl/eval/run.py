@@ -142,9 +142,11 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
         return declared[0]
     if not required:
         return None
+    what = f"--data {data} is" if data else \
+        f"this run's data is {r.config.get('data') or 'its own files'}"
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
-                   f"classifier trained on {' or '.join(SOURCES)}; this run's data is "
-                   f"{override or 'its own files'}: pass --data digits or --data shapes for "
+                   f"classifier trained on {' or '.join(SOURCES)}; {what}: pass --data "
+                   "digits or --data shapes for "
                    "a spec trained on them (Inception features for other data are not "
                    "available offline unless you pass --inception WEIGHTS)")
 
