@@ -10,14 +10,15 @@ set -uo pipefail
 out=${1:-gpu-results}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}  # on some GPU images `python3` is the only name
 status=0
 
 echo "== kernel tests on CUDA"
-python -m pytest tests/kernels -q -x -p no:cacheprovider 2>&1 | tee "$out/kernel-tests.log" \
+"$PY" -m pytest tests/kernels -q -x -p no:cacheprovider 2>&1 | tee "$out/kernel-tests.log" \
   || status=1
 
 echo "== kernel benchmark"
-python benchmarks/kernels.py --write docs/performance.md 2>&1 | tee "$out/kernels.log" \
+"$PY" benchmarks/kernels.py --write docs/performance.md 2>&1 | tee "$out/kernels.log" \
   || status=1
 cp docs/performance.md "$out/performance.md"
 
@@ -25,11 +26,11 @@ echo "== whole iterations: kernels against references"
 # StyleGAN grows from 8×8 (level 1), each level `stage` iterations stable and `stage` fading
 # in: with stage=100 it is fully grown at 64×64 (level 4) from iteration 600.
 for kernels in auto ref; do
-  python -m gandsl bench specs/wgan_gp.gan --data shapes --batch 64 --kernels "$kernels" \
+  "$PY" -m gandsl bench specs/wgan_gp.gan --data shapes --batch 64 --kernels "$kernels" \
     --device cuda
-  python -m gandsl bench specs/stargan.gan --data shapes --batch 16 --kernels "$kernels" \
+  "$PY" -m gandsl bench specs/stargan.gan --data shapes --batch 16 --kernels "$kernels" \
     --device cuda
-  python -m gandsl bench specs/stylegan.gan --data shapes --param S=64 --param stage=100 \
+  "$PY" -m gandsl bench specs/stylegan.gan --data shapes --param S=64 --param stage=100 \
     --at-step 700 --batch 32 --kernels "$kernels" --device cuda
 done 2>&1 | tee "$out/bench.log" || status=1
 exit $status
