@@ -187,6 +187,8 @@ def test_sample_grids_of_a_dataset_smaller_than_the_pool(tmp_path):
     with pytest.raises(RunError, match="--label 3: .* draws no class or label"):
         sample(t.out, n=4, labels=["3"], out=tmp_path / "l.npz")
     shutil.rmtree(folder)
+    with pytest.raises(RunError, match="from the data .* was trained on: pass --data NAME|PATH"):
+        sample(t.out, n=4, out=tmp_path / "gone.npz")
 
 
 def test_an_interrupted_run_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..atomic import replace_file
+from ..data.errors import DataError
 from ..ir import Spec
 from ..loader import load
 from . import checkpoint as ckpt
@@ -118,10 +119,18 @@ def generate(r: Restored, n: int, labels: list[str] | None = None,
     if names:
         from ..data import build_sources
 
-        sources = build_sources(spec, names, 1, r.device, seed,
-                                override=data or r.config.get("data"),
-                                root=data_root(r.state.get("spec_path",
-                                                           r.run_dir / "spec.gan")))
+        try:
+            sources = build_sources(spec, names, 1, r.device, seed,
+                                    override=data or r.config.get("data"),
+                                    root=data_root(r.state.get("spec_path",
+                                                               r.run_dir / "spec.gan")))
+        except DataError as e:
+            if data is not None:
+                raise
+            # the rows of real data come from what the run was trained on, which has moved
+            raise RunError(f"{e}. The samples show real data beside the generated images, "
+                           f"from the data {r.run_dir} was trained on: pass --data NAME|PATH "
+                           "to read it from elsewhere") from None
         batches = fixed_batches(sources, n, seed + 1)
     draw = LabelDraw(batches, n, r.device, seed + 2, truncation=truncation, spec=spec,
                      labels=labels)
