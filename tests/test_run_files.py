@@ -187,8 +187,20 @@ def test_sample_grids_of_a_dataset_smaller_than_the_pool(tmp_path):
     with pytest.raises(RunError, match="--label 3: .* draws no class or label"):
         sample(t.out, n=4, labels=["3"], out=tmp_path / "l.npz")
     shutil.rmtree(folder)
+    # DCGAN's samples are noise through G: the data is not read, so it may be gone
+    assert np.load(sample(t.out, n=4, out=tmp_path / "gone.npz"))["images"].shape[0] == 4
+
+
+def test_samples_that_show_real_data_name_the_moved_data(tmp_path):
+    cfg = small(tmp_path, spec=str(ROOT / "specs" / "cyclegan.gan"), steps=1,
+                params={"S": 16, "ngf": 4, "ndf": 4, "blocks": 1, "d_layers": 2})
+    Trainer(cfg).run()
+    config = json.loads((cfg.out / "config.json").read_text())
+    (cfg.out / "config.json").write_text(json.dumps({**config, "data": str(tmp_path / "gone")}))
     with pytest.raises(RunError, match="from the data .* was trained on: pass --data NAME|PATH"):
-        sample(t.out, n=4, out=tmp_path / "gone.npz")
+        sample(cfg.out, n=4, out=tmp_path / "s.npz")
+    assert np.load(sample(cfg.out, n=4, data="shapes", out=tmp_path / "s.npz"))["images"].shape \
+        == (4, 3, 16, 16)
 
 
 def test_an_interrupted_run_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):

@@ -22,6 +22,18 @@ from .sampling import sampling
 from .schedule import level
 
 
+class _OnFirstUse(dict):
+    """The fixed data batches, built when the objective's samples first ask for one."""
+
+    def __init__(self, build) -> None:
+        super().__init__()
+        self.build = build
+
+    def __missing__(self, name: str) -> tuple:
+        self.update(self.build())
+        return self[name]
+
+
 class LabelDraw(FixedDraw):
     """A fixed draw whose class labels are the ones asked for (`--label 3 --label 7`); the
     number of classes is the spec's, not what the fixed batch happens to contain."""
@@ -115,8 +127,8 @@ def generate(r: Restored, n: int, labels: list[str] | None = None,
     samples of one seeded draw."""
     spec = r.spec
     names = sorted({node.name for node in spec.objective.nodes if node.op == "data"})
-    batches = {}
-    if names:
+
+    def real_batches() -> dict[str, tuple]:
         from ..data import build_sources
 
         try:
@@ -131,7 +143,9 @@ def generate(r: Restored, n: int, labels: list[str] | None = None,
             raise RunError(f"{e}. The samples show real data beside the generated images, "
                            f"from the data {r.run_dir} was trained on: pass --data NAME|PATH "
                            "to read it from elsewhere") from None
-        batches = fixed_batches(sources, n, seed + 1)
+        return fixed_batches(sources, n, seed + 1)
+
+    batches = _OnFirstUse(real_batches)  # a generator fed only noise never reads the data
     draw = LabelDraw(batches, n, r.device, seed + 2, truncation=truncation, spec=spec,
                      labels=labels)
     frozen = frozenset(net.name for net in spec.networks if net.frozen)
