@@ -182,8 +182,10 @@ def test_blank_lines():
                           "  h = z\n\n  return h\n}\n")
 
 
-def test_windows_line_endings_and_tabs():
-    assert fmt("param a\t=  1\r\n\tparam b = 2 # x\r\n") == "param a = 1\nparam b = 2  # x\n"
+def test_windows_line_endings_are_kept_and_tabs_become_spaces():
+    assert fmt("param a\t=  1\r\n\tparam b = 2 # x\r\n") == \
+        "param a = 1\r\nparam b = 2  # x\r\n"
+    assert fmt("param a = 1\n\tparam b = 2\r\n") == "param a = 1\nparam b = 2\n"
 
 
 # ---- safety ----------------------------------------------------------------------------------

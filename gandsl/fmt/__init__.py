@@ -9,7 +9,8 @@ The formatter keeps the author's line breaks and rewrites what is between them:
 - a comment on its own line takes the indentation of the code after it; trailing comments
   that were aligned (in one column, a few lines apart) stay so, and a lone one keeps its
   distance from its code;
-- runs of blank lines become one; none after `{`, before `}` or at the ends of the file.
+- runs of blank lines become one; none after `{`, before `}` or at the ends of the file;
+  line endings are the file's first line's (LF, or CRLF for a Windows file).
 
 It only ever changes whitespace, and it checks that: the result must parse to the same syntax
 tree (spans aside) with the same comments, or `FormatterBug` is raised and nothing is written.
@@ -41,6 +42,9 @@ def format_source(text: str, path: str = "<spec>") -> str:
     module = parse(text, path)
     src = read(text)
     out = _Layout(src).text()
+    first = text.find("\n")
+    if first > 0 and text[first - 1] == "\r":  # a Windows file keeps its line endings
+        out = out.replace("\n", "\r\n")
     try:
         same = meaning(parse(out, path)) == meaning(module) and read(out).comments == \
             src.comments
