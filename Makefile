@@ -6,10 +6,13 @@ BIN := $(VENV)/bin
 .PHONY: demo test bench bench-gpu
 
 # torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
-# (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build.
+# (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build. Where pip
+# would find only PyPI's CUDA build, TORCH_INDEX=https://download.pytorch.org/whl/cpu asks
+# torch's own index for the CPU wheel.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0 \
+		$(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@
 
