@@ -83,3 +83,24 @@ def test_at_step_times_the_iterations_of_that_point_of_the_run(tmp_path):
     assert early.steps == Counter({"D": 6, "G": 2}) and early.at_step == 0
     assert late.steps == Counter({"D": 2, "G": 2}) and late.at_step == 10
     assert ": 2 iterations timed from iteration 10\n" in table(late)
+
+
+def test_the_gpu_scripts_bench_commands_parse_and_their_specs_check():
+    """benchmarks/on_gpu.sh runs where GPU time is short: its commands must not fail on a flag
+    or a spec."""
+    import shlex
+    from pathlib import Path
+
+    from gandsl.cli import build_parser
+    from gandsl.pipeline import check_source, read_spec
+
+    root = Path(__file__).resolve().parents[1]
+    script = (root / "benchmarks" / "on_gpu.sh").read_text().replace("\\\n", " ")
+    commands = [line.split("-m gandsl", 1)[1] for line in script.splitlines()
+                if "-m gandsl bench" in line]
+    assert len(commands) == 3
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command.replace('"$kernels"', "ref")))
+        assert args.device == "cuda" and args.kernels == "ref"
+        params = dict(args.param or [])
+        check_source(read_spec(root / args.spec), args.spec, params)
