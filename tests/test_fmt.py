@@ -238,11 +238,12 @@ def test_respaced_specs_format_back_to_themselves(path, seed):
     assert format_source(_respace(text, random.Random(seed))) == text
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.sampled_from(SPECS), st.integers(0, 2**32 - 1))
 def test_specs_broken_across_lines_anywhere_format_to_a_fixed_point(path, seed):
-    """Line breaks, indentation and comments put before random tokens: the layout keeps the
-    meaning (`format_source` checks it) and formatting again changes nothing."""
+    """Line breaks, indentation and comments put before random tokens, and random lines
+    re-indented: the layout keeps the meaning (`format_source` checks it) and formatting again
+    changes nothing."""
     rnd = random.Random(seed)
     text = path.read_text(encoding="utf-8")
     src = read(text)
@@ -252,9 +253,13 @@ def test_specs_broken_across_lines_anywhere_format_to_a_fixed_point(path, seed):
     starts = sorted(rnd.sample([offsets[t.line - 1] + t.col for t in src.toks[1:]], 8))
     pieces, prev = [], 0
     for p in starts:
-        pieces += [text[prev:p], rnd.choice(["\n", "\n\n", "   ", "\n    ", "\n  # c\n"])]
+        pieces += [text[prev:p], rnd.choice(["\n", "\n\n", "   ", "\n" + " " * rnd.randint(0, 30),
+                                             "\n  # c\n", " # t\n" + " " * rnd.randint(0, 9)])]
         prev = p
-    out = format_source("".join(pieces) + text[prev:])
+    lines = ("".join(pieces) + text[prev:]).split("\n")
+    lines = [" " * rnd.randint(0, 12) + s.lstrip(" ") if rnd.random() < 0.2 else s
+             for s in lines]
+    out = format_source("\n".join(lines))
     assert format_source(out) == out
 
 

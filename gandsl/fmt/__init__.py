@@ -123,31 +123,34 @@ class _Layout:
         under the same operator (`->` under `->`), an operand under an operand (an argument
         under the first argument, `return a,` / `b`), a hanging operator left of the operand
         it lines up with (`+ 10 * gp` under `wgan_d(...)`), and a sum's `+ in` under its first
-        term. Otherwise the line moves with its statement, deeper than the statement's start."""
+        term. Otherwise the line moves with its statement. Only `+ in` may stay at the
+        statement's column; every other continuation is deeper than the statement."""
         toks = self.src.toks
         first = toks[self.src.lines[k].toks[0]]
         c = first.col
-        wanted: list[tuple[int, bool, int]] = []  # (column, an operand?, shift)
+        head = statement[0] if statement else k
+        deeper = self.indent[head] + INDENT
+        wanted: list[tuple[int, bool, int, int]] = []  # (column, an operand?, shift, floor)
         if first.value in _LEADING_OPERATORS:
-            wanted.append((c, False, 0))
-            wanted.append((c + len(first.value) + 1, True, len(first.value) + 1))
+            wanted.append((c, False, 0, deeper))
             if first.value != "->":
-                wanted.append((c, True, 0))
+                wanted.append((c, True, 0, self.indent[head]))
+            wanted.append((c + len(first.value) + 1, True, len(first.value) + 1, deeper))
         else:
-            wanted.append((c, True, 0))
-        for col, operand, shift in wanted:
+            wanted.append((c, True, 0, deeper))
+        for col, operand, shift, floor in wanted:
             for j in reversed(statement):
                 for i in self.src.lines[j].toks:
                     if toks[i].col == col and (self._operand_start(i) if operand
                                                else toks[i].value == first.value):
-                        return self.col[i] - shift
-        head = statement[0] if statement else k
+                        return max(self.col[i] - shift, floor)
         moved = self.indent[head] - self.src.lines[head].indent
-        return max(c + moved, self.indent[head] + INDENT)
+        return max(c + moved, deeper)
 
     def _operand_start(self, i: int) -> bool:
         """Does token i begin an operand: a statement, an argument, a right-hand side?"""
-        if i == 0 or self.src.lines[self.src.toks[i].line - 1].toks[0] == i:
+        line = self.src.lines[self.src.toks[i].line - 1]
+        if i == 0 or (line.toks[0] == i and line.starts_statement):
             return True
         return self.src.toks[i - 1].value in _BEFORE_OPERAND
 
