@@ -32,4 +32,4 @@ bench: $(VENV)/.installed
 # Needs a CUDA GPU: the kernels' tests on CUDA, the Triton kernels against eager PyTorch and
 # torch.compile (docs/performance.md), and whole training iterations with and without them.
 bench-gpu: $(VENV)/.installed
-	PATH=$(BIN):$$PATH bash benchmarks/on_gpu.sh gpu-results
+	PYTHON=$(BIN)/python bash benchmarks/on_gpu.sh gpu-results

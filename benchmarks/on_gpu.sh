@@ -27,10 +27,11 @@ echo "== whole iterations: kernels against references"
 # in: with stage=100 it is fully grown at 64×64 (level 4) from iteration 600.
 for kernels in auto ref; do
   "$PY" -m gandsl bench specs/wgan_gp.gan --data shapes --batch 64 --kernels "$kernels" \
-    --device cuda
+    --device cuda 2>&1 | tee -a "$out/bench.log" || status=1
   "$PY" -m gandsl bench specs/stargan.gan --data shapes --batch 16 --kernels "$kernels" \
-    --device cuda
+    --device cuda 2>&1 | tee -a "$out/bench.log" || status=1
   "$PY" -m gandsl bench specs/stylegan.gan --data shapes --param S=64 --param stage=100 \
-    --at-step 700 --batch 32 --kernels "$kernels" --device cuda
-done 2>&1 | tee "$out/bench.log" || status=1
+    --at-step 700 --batch 32 --kernels "$kernels" --device cuda 2>&1 \
+    | tee -a "$out/bench.log" || status=1
+done
 exit $status

@@ -22,7 +22,15 @@ class WriteError(UserError):
 
 
 def _umask() -> int:
-    umask = os.umask(0)
+    """The process's umask. Linux says it in /proc; elsewhere it is read by setting it, which
+    for an instant would give other threads' new files no mask."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
     os.umask(umask)
     return umask
 
@@ -56,7 +64,7 @@ def replace_file(path: Path, write: Callable[[Path], object], what: str = "outpu
     """Write `path` through `write(tmp)`, where `tmp` has the same suffix; `durable` also
     syncs it to disk before the rename (checkpoint metadata, the compile cache). The file
     gets `mode`, or a new file's permissions under the umask."""
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a symbolic link, to the file it names
     check_target(path, what)
     tmp: Path | None = None
     try:

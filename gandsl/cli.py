@@ -164,13 +164,14 @@ def cmd_train(args) -> int:
         # torchrun restarted the processes after a failure, with the same command line: the
         # run continues from its last checkpoint rather than refusing a directory in use
         resume = Path(args.out)
+    restarted = resume is None and args.out is not None and distributed.restarted()
     config = RunConfig(
         spec=args.spec, params=_params(args), data=args.data, steps=args.steps,
         batch=args.batch, out=Path(args.out) if args.out else _default_out(args.spec),
         resume=resume, device=args.device,
         seed=args.seed, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, workers=args.workers, bf16=args.bf16,
-        channels_last=args.channels_last, progress=not args.no_progress)
+        channels_last=args.channels_last, progress=not args.no_progress, restarted=restarted)
     t0 = time.perf_counter()
     trainer = None
     try:

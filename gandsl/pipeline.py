@@ -78,9 +78,12 @@ def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | Non
     return result
 
 
-def read_spec(path: str | Path) -> str:
+def read_spec(path: str | Path, keep_newlines: bool = False) -> str:
+    """The spec's text. Line endings become "\\n" unless `keep_newlines` (`gandsl fmt` keeps a
+    Windows file's CRLF)."""
     try:  # utf-8-sig: a byte order mark, which some editors write, is not part of the text
-        return Path(path).read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="" if keep_newlines else None) as f:
+            return f.read()
     except OSError as e:
         raise SpecFileError(f"cannot read spec `{path}`: {e.strerror or e}") from None
     except UnicodeDecodeError as e:

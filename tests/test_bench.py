@@ -13,7 +13,7 @@ from test_objective import TINY
 from gandsl.cli import main
 from gandsl.kernels.dispatch import KERNELS_ENV
 from gandsl.train.bench import Bench, _duration, bench, table
-from gandsl.train.config import RunConfig
+from gandsl.train.config import RunConfig, RunError
 
 
 @pytest.fixture
@@ -73,6 +73,11 @@ def test_durations(seconds, text):
 
 
 
+def test_at_step_must_be_inside_the_run(spec):
+    with pytest.raises(RunError, match="--at-step 3000: the run has 3,000 iterations"):
+        bench(RunConfig(spec=str(spec), device="cpu"), iters=1, warmup=0, at_step=3000)
+
+
 def test_at_step_times_the_iterations_of_that_point_of_the_run(tmp_path):
     spec = tmp_path / "ramp.gan"
     spec.write_text(TINY.replace(" + 10 * r1(D, x) every 4", "").replace(
@@ -96,7 +101,7 @@ def test_the_gpu_scripts_bench_commands_parse_and_their_specs_check():
 
     root = Path(__file__).resolve().parents[1]
     script = (root / "benchmarks" / "on_gpu.sh").read_text().replace("\\\n", " ")
-    commands = [line.split("-m gandsl", 1)[1] for line in script.splitlines()
+    commands = [line.split("-m gandsl", 1)[1].split(" 2>&1")[0] for line in script.splitlines()
                 if "-m gandsl bench" in line]
     assert len(commands) == 3
     for command in commands:

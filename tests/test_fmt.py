@@ -95,6 +95,9 @@ def test_spacing_of_the_objective_and_train_sections():
         "  adam G (lr=2e-4, betas=(0.5, 0.999))\n  ema G (decay=0.5^(32 / 10000))\n"
         "  lr linear_decay(start=1k, end=3k)\n  lr G linear_decay(start=1k, end=3k)\n"
         "  init G normal(std=0.02)\n}\n")
+    # an option that does not begin its line is still an option
+    assert fmt("train { adam G(lr=1); adam D(lr=1) }\n") == \
+        "train { adam G (lr=1); adam D (lr=1) }\n"
 
 
 def test_strings_and_numbers_are_kept_as_written():
@@ -284,6 +287,23 @@ def test_fmt_rewrites_files_in_place_and_leaves_formatted_ones_alone(tmp_path, c
     assert "1 file reformatted, 1 file left unchanged" in err
 
 
+def test_fmt_keeps_crlf_follows_symlinks_and_skips_runs_and_hidden_folders(tmp_path):
+    crlf = tmp_path / "w.gan"
+    crlf.write_bytes(b"param a=1\r\nparam b = 2\r\n")
+    real, link = tmp_path / "real.gan", tmp_path / "link.gan"
+    real.write_text(MESSY)
+    link.symlink_to(real)
+    run_copy, hidden = tmp_path / "runs" / "x" / "spec.gan", tmp_path / ".venv" / "h.gan"
+    for f in (run_copy, hidden):
+        f.parent.mkdir(parents=True)
+        f.write_text(MESSY)
+    (run_copy.parent / "config.json").write_text("{}")
+    assert main(["fmt", str(tmp_path)]) == 0
+    assert crlf.read_bytes() == b"param a = 1\r\nparam b = 2\r\n"
+    assert link.is_symlink() and real.read_text() == CLEAN
+    assert run_copy.read_text() == MESSY and hidden.read_text() == MESSY
+
+
 def test_fmt_check_changes_nothing_and_exits_1(tmp_path, capsys):
     f = tmp_path / "m.gan"
     f.write_text(MESSY)
@@ -305,7 +325,9 @@ def test_fmt_diff_prints_a_unified_diff(tmp_path, capsys):
 
 
 def test_fmt_reads_stdin_and_writes_stdout(monkeypatch, capsys):
-    monkeypatch.setattr(sys, "stdin", io.StringIO(MESSY))
+    # bytes, as a pipe gives them: a byte order mark is dropped like a file's
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xef\xbb\xbf" +
+                                                                  MESSY.encode())))
     assert main(["fmt", "-"]) == 0
     captured = capsys.readouterr()
     assert captured.out == CLEAN and captured.err == ""

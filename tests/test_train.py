@@ -337,6 +337,8 @@ def test_a_fresh_run_never_overwrites_one(tmp_path):
     with pytest.raises(RunError, match="other already holds metrics.csv but no checkpoint"):
         Trainer(config(tmp_path, "dcgan", out=other))
     assert (other / "metrics.csv").read_text() == "mine"
+    # torchrun restarting the same command before its first checkpoint: its own files
+    Trainer(config(tmp_path, "dcgan", out=other, restarted=True))
 
 
 KILL_DURING_SAVE = textwrap.dedent("""

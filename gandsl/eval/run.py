@@ -142,7 +142,7 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
         return declared[0]
     if not required:
         return None
-    what = f"--data {data} is" if data else \
+    what = f"--data {data} is neither" if data else \
         f"this run's data is {r.config.get('data') or 'its own files'}"
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
                    f"classifier trained on {' or '.join(SOURCES)}; {what}: pass --data "

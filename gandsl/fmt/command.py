@@ -26,7 +26,7 @@ def spec_files(paths: list[str]) -> list[str]:
         if p == STDIN:
             found.append(p)
         elif path.is_dir():
-            specs = sorted(str(f) for f in path.rglob("*.gan") if f.is_file())
+            specs = sorted(str(f) for f in path.rglob("*.gan") if f.is_file() and _mine(f, path))
             if not specs:
                 raise UsageError(f"no .gan files under `{p}`")
             found += specs
@@ -37,12 +37,21 @@ def spec_files(paths: list[str]) -> list[str]:
     return found
 
 
+def _mine(file: Path, root: Path) -> bool:
+    """Whether a spec found under a directory is the user's to format: not inside a hidden
+    folder (.venv, .git) and not a run's record of what it trained (runs/x/spec.gan)."""
+    if any(part.startswith(".") for part in file.relative_to(root).parts[:-1]):
+        return False
+    return not (file.name == "spec.gan" and (file.parent / "config.json").is_file())
+
+
 def run(paths: list[str], check: bool, diff: bool, color: bool) -> int:
     files = spec_files(paths)
     changed: list[str] = []
     failed = 0
     for name in files:
-        text = sys.stdin.read() if name == STDIN else read_spec(name)
+        text = sys.stdin.buffer.read().decode("utf-8-sig") if name == STDIN else \
+            read_spec(name, keep_newlines=True)
         shown = "<stdin>" if name == STDIN else display(name)
         try:
             out = format_source(text, shown)

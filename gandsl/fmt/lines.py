@@ -50,6 +50,7 @@ class Source:
     toks: list[Tok]
     lines: list[Line]
     comments: list[str]  # every comment, in order: what formatting must keep
+    starts: set[tuple[int, int]]  # (line, 0-based column) of every statement's first token
 
 
 def read(text: str) -> Source:
@@ -78,7 +79,7 @@ def read(text: str) -> Source:
         line.comment = text[m.start():m.end()].rstrip()
         line.comment_col = m.start() - offsets[number]
         comments.append(line.comment)
-    return Source(toks, lines, comments)
+    return Source(toks, lines, comments, starts)
 
 
 def _blank_strings(text: str) -> str:

@@ -38,8 +38,7 @@ class Spacing:
     def __init__(self, src: Source) -> None:
         toks = src.toks
         self.toks = toks
-        starts = {(toks[line.toks[0]].line, toks[line.toks[0]].col)
-                  for line in src.lines if line.toks and line.starts_statement}
+        starts = src.starts
         self.depth: list[int] = []  # open ( and [ (and group braces) before each token
         self.unary: list[bool] = []
         self.group: list[bool] = []  # a `{` or `}` of a group literal

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..kernels.dispatch import KERNELS_ENV
-from .config import RunConfig
+from .config import RunConfig, RunError
 
 
 @dataclass
@@ -56,6 +56,9 @@ def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str = "a
         with tempfile.TemporaryDirectory(prefix="gandsl-bench-") as tmp:
             trainer = Trainer(replace(config, out=Path(tmp) / "run", resume=None,
                                       progress=False))
+            if at_step >= trainer.total:
+                raise RunError(f"--at-step {at_step}: the run has {trainer.total:,} iterations; "
+                               "expected a step before its end (or a larger --steps)")
             trainer.step = at_step
             try:
                 return _measure(trainer, iters, warmup)

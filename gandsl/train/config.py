@@ -46,6 +46,9 @@ class RunConfig:
     channels_last: bool = False  # CUDA only: channels-last memory format
     max_bad_steps: int = 10  # consecutive non-finite losses before the run stops
     progress: bool = True
+    # torchrun restarted the command before its first checkpoint: the files it wrote into
+    # `out` are its own, to be written again
+    restarted: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "sample_every", "checkpoint_every", "log_every",

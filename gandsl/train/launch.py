@@ -44,7 +44,9 @@ def relaunch(nproc: int, argv: list[str]) -> int:
             failures = {rank: f.exitcode for rank, f in e.failures.items()}
             return report(Path(folder), failures, nproc)
         except (KeyboardInterrupt, SignalException) as e:
-            # the launcher has stopped the processes (they keep their last checkpoint)
+            # the launcher has stopped the processes; rank 0 may have said where its last
+            # checkpoint is
+            _print_messages(_messages(Path(folder)))
             signum = getattr(e, "sigval", signal.SIGINT)
             print(f"gandsl: stopped by {signal.Signals(signum).name}", file=sys.stderr)
             return 128 + int(signum)
@@ -69,15 +71,9 @@ def say_error(message: str, status: int) -> None:
 def report(folder: Path, failures: dict[int, int], nproc: int) -> int:
     """Print what the failed processes said, each distinct message once, and return the
     status to exit with: the first process's own, or 1 for a process that crashed."""
-    said = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("rank-*"))]
+    said = _messages(folder)
     if said:
-        messages: dict[str, list[int]] = {}
-        for d in said:
-            messages.setdefault(d["message"], []).append(d["rank"])
-        for message, ranks in messages.items():
-            who = "" if len(messages) == 1 else \
-                f"process{'es' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}: "
-            print(f"{who}{message}", file=sys.stderr)
+        _print_messages(said)
         return said[0]["status"]
     # no message: a process crashed (its traceback is above) or was killed
     for rank, code in sorted(failures.items()):
@@ -85,6 +81,22 @@ def report(folder: Path, failures: dict[int, int], nproc: int) -> int:
             -code in signal.valid_signals() else f"stopped with exit status {code}"
         print(f"gandsl: error: process {rank} of {nproc} {how}", file=sys.stderr)
     return 1
+
+
+def _messages(folder: Path) -> list[dict]:
+    """What the processes said, in rank order."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("rank-*"))]
+
+
+def _print_messages(said: list[dict]) -> None:
+    """Each distinct message once; processes that said different things are named."""
+    messages: dict[str, list[int]] = {}
+    for d in said:
+        messages.setdefault(d["message"], []).append(d["rank"])
+    for message, ranks in messages.items():
+        who = "" if len(messages) == 1 else \
+            f"process{'es' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}: "
+        print(f"{who}{message}", file=sys.stderr)
 
 
 def without_nproc(argv: list[str]) -> list[str]:

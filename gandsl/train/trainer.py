@@ -78,18 +78,13 @@ class Trainer:
         self.identity = spec_identity(self.text, config.params)
         if resume_state is not None and resume_state[1].get("identity") not in (
                 self.identity, _text_identity(self.text, config.params)):
-            state = resume_state[1]
-            if state.get("params", {}) == config.params:
-                raise RunError(
-                    f"{config.resume} was trained from {state.get('spec_path', '?')}, and "
-                    f"{config.spec} is not that spec any more (it changed beyond comments and "
-                    "layout), so the run cannot be resumed. Resume with the run's own copy, "
-                    f"{self.out / 'spec.gan'}, or start a new run with another --out.")
+            # `resumed` has already refused other params, so the spec itself changed
             raise RunError(
-                f"{config.resume} was trained from {state.get('spec_path', '?')} with params "
-                f"{state.get('params', {})}; {config.spec} with params {config.params} is a "
-                "different spec, so the run cannot be resumed. Resume with the same spec and "
-                "params, or start a new run with another --out.")
+                f"{config.resume} was trained from "
+                f"{resume_state[1].get('spec_path', '?')}, and {config.spec} is not that spec "
+                "any more (it changed beyond comments and layout), so the run cannot be "
+                f"resumed. Resume with the run's own copy, {self.out / 'spec.gan'}, or start a "
+                "new run with another --out.")
         if resume_state is None and self.out.exists() and not self.out.is_dir():
             raise RunError(f"--out {self.out}: that is a file; expected a directory for the run")
         # Data-parallel under torchrun: this process's device and place in the group; rank 0
@@ -194,7 +189,9 @@ class Trainer:
                          if config.bf16 and self.device.type == "cuda" else None)
         if resume_state is not None:
             run_state.restore(self, *resume_state)
-            if self.step >= self.total:  # nothing to do: say so rather than "trained N"
+            if self.step >= self.total and not distributed.restarted():
+                # nothing to do: say so rather than "trained N" (a torchrun restart after the
+                # last checkpoint just finishes)
                 more = "--steps" if config.steps is not None else "the planned"
                 raise RunError(f"the run in {self.out} is at iteration {self.step:,}, and "
                                f"{more} {self.total:,} asks for no more: give --steps "
@@ -218,7 +215,7 @@ class Trainer:
             raise RunError(f"{self.out} already holds a run: continue it with --resume "
                            f"{self.out}, or choose another --out")
         held = run_files(self.out)
-        if held:  # a run that wrote no checkpoint, or someone's files: never overwritten
+        if held and not self.config.restarted:  # someone's files, or another run's: kept
             raise RunError(f"{self.out} already holds {', '.join(held)} but no checkpoint to "
                            "resume from: choose another --out, or remove them first")
         self.out.mkdir(parents=True, exist_ok=True)
