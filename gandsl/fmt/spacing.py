@@ -38,13 +38,11 @@ class Spacing:
     def __init__(self, src: Source) -> None:
         toks = src.toks
         self.toks = toks
-        starts = src.starts
         self.depth: list[int] = []  # open ( and [ (and group braces) before each token
         self.unary: list[bool] = []
         self.group: list[bool] = []  # a `{` or `}` of a group literal
         self.option_paren: list[bool] = []
-        stack: list[str] = []
-        braces: list[bool] = []  # for each open `{`: is it a group?
+        stack: list[str] = []  # open brackets: ( [, "{" for a body, "g" for a group
         for i, t in enumerate(toks):
             prev = toks[i - 1] if i else None
             self.depth.append(sum(1 for s in stack if s != "{"))
@@ -53,12 +51,9 @@ class Spacing:
             if t.value == "{":
                 # a body's brace follows `)`, `]`, a name or a word such as `objective`
                 is_group = prev is not None and not ends_operand(prev) and not is_word(prev)
-                braces.append(is_group)
                 stack.append("g" if is_group else "{")
             elif t.value == "}":
-                is_group = braces.pop() if braces else False
-                if stack:
-                    stack.pop()
+                is_group = bool(stack) and stack.pop() == "g"
             elif t.value in _OPEN:
                 stack.append(t.value)
             elif t.value in (")", "]") and stack:
@@ -67,7 +62,7 @@ class Spacing:
             self.option_paren.append(
                 t.value == "(" and i >= 2 and toks[i - 1].type == "NAME"
                 and toks[i - 2].type == "NAME" and toks[i - 2].value in PLAYER_OPTIONS
-                and (toks[i - 2].line, toks[i - 2].col) in starts)
+                and (toks[i - 2].line, toks[i - 2].col) in src.starts)
         self.depth.append(0)
 
     def before(self, i: int) -> int:
