@@ -379,11 +379,15 @@ class Trainer:
         self.bad += 1
         self._note(f"step {self.step}: {what}; the update is skipped")
         if self.bad >= self.config.max_bad_steps:
-            latest = self.out / "checkpoints" / "latest.json"
-            kept = (f"The last good checkpoint is intact: {ckpt.find(self.out)}"
-                    if latest.exists() else "No checkpoint had been written yet.")
             raise TrainingStopped(f"{self.bad} consecutive non-finite steps (the last: "
-                                  f"{player} at step {self.step}); the run stops. {kept}")
+                                  f"{player} at step {self.step}); the run stops. "
+                                  f"{self._kept()}")
+
+    def _kept(self) -> str:
+        """What a stopped run leaves to resume from."""
+        if (self.out / "checkpoints" / "latest.json").exists():
+            return f"The last good checkpoint is intact: {ckpt.find(self.out)}"
+        return "No checkpoint had been written yet."
 
     def _note(self, text: str) -> None:
         from tqdm import tqdm
@@ -429,10 +433,7 @@ class Trainer:
         try:
             return ckpt.save(self.out, self.step, *run_state.pack(self))
         except WriteError as e:
-            latest = self.out / "checkpoints" / "latest.json"
-            kept = (f"The last good checkpoint is intact: {ckpt.find(self.out)}"
-                    if latest.exists() else "No checkpoint had been written yet.")
-            raise TrainingStopped(f"{e}. {kept}") from None
+            raise TrainingStopped(f"{e}. {self._kept()}") from None
 
 
 def _seed_everything(seed: int) -> None:
