@@ -38,11 +38,13 @@ def parse_value(raw: str) -> Any:
         return low == "true"
     import re
 
-    from .parse import _number  # the language's own number syntax: 64, 1e-4, 200k
-    if re.fullmatch(r"-?\d+(\.\d+)?([eE][+-]?\d+)?[kM]?", low):
-        neg = low.startswith("-")
-        value = _number(low.lstrip("-"))
-        return -value if neg else value
+    from .parse import number_value  # the language's own number syntax: 64, 1e-4, 200k
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?[kM]?", low):
+        try:
+            value = number_value(low.lstrip("-"))
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return -value if low.startswith("-") else value
     return raw
 
 
@@ -371,7 +373,7 @@ def _at_least(low: int):
     def parse(text: str) -> int:
         try:
             value = parse_value(text)
-        except ValueError:
+        except argparse.ArgumentTypeError:  # a number literal out of range
             value = None
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 2e3

@@ -19,7 +19,9 @@ MAX_MAGNITUDE = 2 ** 53  # beyond this, sizes and counts are surely a mistake
 
 
 class ConstError(Exception):
-    def __init__(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+    """A bad compile-time value. `hint` may be a function (see `Diagnostics.error`)."""
+
+    def __init__(self, code: str, message: str, span: Span, hint=None) -> None:
         super().__init__(message)
         self.code, self.message, self.span, self.hint = code, message, span, hint
 

@@ -9,9 +9,11 @@ Rendering follows rustc/clang: `path:line:col: error[E201]: message`, the source
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from . import limits
 
 Severity = Literal["error", "warning"]
 
@@ -41,6 +43,7 @@ CODES: dict[str, str] = {
     "E002": "unexpected character",
     "E003": "unexpected end of file",
     "E004": "input too large or too deeply nested",
+    "E005": "number literal out of range",
     # names (lower.py, check/names.py)
     "E101": "undefined name",
     "E102": "duplicate definition",
@@ -80,6 +83,7 @@ CODES: dict[str, str] = {
     "W505": "WGAN critic ends in a sigmoid",
     "W506": "generator output seen by no discriminator",
     "W507": "player's loss does not reach every network of the player",
+    "W508": "network too large to train",
 }
 
 
@@ -108,10 +112,15 @@ class Diagnostics:
         code: str,
         message: str,
         span: Span,
-        hint: str | None = None,
+        hint: str | Callable[[], str | None] | None = None,
         notes: Iterable[tuple[str, Span]] = (),
     ) -> None:
+        """Record a diagnostic. A hint that takes work to find (a "did you mean" over every
+        name of the spec) may be passed as a function: it is called only while fewer than
+        `limits.REPORTED` diagnostics were recorded, so reporting N errors stays linear."""
         assert code in CODES, code
+        if callable(hint):
+            hint = hint() if len(self.items) < limits.REPORTED.value else None
         d = Diagnostic(code, message, span, hint, tuple(notes))
         if d not in self._seen:  # a block used n times would repeat its warnings n times
             self._seen.add(d)
@@ -178,6 +187,9 @@ def render(d: Diagnostic, source: str, path: str, color: bool = False) -> str:
     return "\n".join(out)
 
 
+EXCERPT_WIDTH = 100  # a longer source line is shown as a window around the caret
+
+
 def _excerpt(lines: list[str], span: Span, style: str, paint) -> list[str]:
     if not 1 <= span.line <= len(lines):
         return []
@@ -185,15 +197,33 @@ def _excerpt(lines: list[str], span: Span, style: str, paint) -> list[str]:
     gutter = " " * len(str(span.line))
     end = span.end_col if span.end_line == span.line else len(text)
     width = max(1, end - span.col + 1)
-    caret = " " * (span.col - 1) + "^" * min(width, max(1, len(text) - span.col + 1))
+    col = span.col
+    if len(text) > EXCERPT_WIDTH:  # a window of the line, the caret inside it
+        start = 0 if col <= EXCERPT_WIDTH * 3 // 4 else \
+            max(0, min(col - 1 - EXCERPT_WIDTH // 4, len(text) - EXCERPT_WIDTH))
+        shown = text[start:start + EXCERPT_WIDTH]
+        head = "…" if start else ""
+        tail = "…" if start + EXCERPT_WIDTH < len(text) else ""
+        col = col - start + len(head)
+        width = min(width, EXCERPT_WIDTH - (col - 1 - len(head)))
+        text = head + shown + tail
+    caret = " " * (col - 1) + "^" * min(width, max(1, len(text) - col + 1))
     return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {paint(caret, style)}"]
 
 
 def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool = False) -> str:
+    """Every diagnostic, up to `limits.REPORTED` of them; the rest are counted."""
     items = list(diags)
-    body = "\n\n".join(render(d, source, path, color) for d in items)
+    shown = items[:limits.REPORTED.value]
+    body = "\n\n".join(render(d, source, path, color) for d in shown)
+    if len(items) > len(shown):
+        body += f"\n\n… and {_count(items[len(shown):])} more, not shown"
+    summary = _count(items)
+    return body + (f"\n\n{summary} in {path}" if summary else "")
+
+
+def _count(items: list[Diagnostic]) -> str:
+    """`3 errors, 1 warning`."""
     n_err = sum(d.severity == "error" for d in items)
-    n_warn = len(items) - n_err
-    counts = ((n_err, "error"), (n_warn, "warning"))
-    parts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in counts if n]
-    return body + (f"\n\n{', '.join(parts)} in {path}" if parts else "")
+    counts = ((n_err, "error"), (len(items) - n_err, "warning"))
+    return ", ".join(f"{n:,} {word}{'s' if n != 1 else ''}" for n, word in counts if n)

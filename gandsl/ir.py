@@ -102,6 +102,9 @@ class Network(BaseModel):
     copy_of: str | None = None  # `network B = A`: the same class, separate weights
     blocks: list[BlockInstance] = Field(default_factory=list)
     span: Span
+    # False when its body had errors: it has its signature and the nodes that lowered, for
+    # the checks that do not depend on the rest, and is never emitted.
+    complete: bool = True
 
     @property
     def single_output(self) -> bool:
@@ -165,6 +168,9 @@ class Objective(BaseModel):
     states: list[State] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     span: Span
+    # False when a statement failed: its values' types are still checked, but not who
+    # trains what (a player whose loss failed would look empty).
+    complete: bool = True
 
 
 class Optimizer(BaseModel):

@@ -8,6 +8,7 @@ maps Lark's exceptions to `E001`–`E004` with the expected tokens spelled as a 
 from __future__ import annotations
 
 import functools
+import math
 import re
 import unicodedata
 from pathlib import Path
@@ -15,11 +16,14 @@ from pathlib import Path
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from . import limits
 from . import syntax as S
 from .diagnostics import Diagnostics, GandslError, Span
 
-MAX_SOURCE_BYTES = 512 * 1024  # a spec is a page or two; anything this large is a mistake
-MAX_DEPTH = 100  # parse-tree nesting; keeps every later recursive pass far from Python's limit
+MAX_SOURCE_BYTES = limits.SOURCE_BYTES.value
+MAX_DEPTH = limits.DEPTH.value
+MAX_OPERANDS = limits.OPERANDS.value
+MAX_NUMBER_DIGITS = limits.NUMBER_DIGITS.value
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -36,12 +40,19 @@ def _parser() -> Lark:
 
 
 def parse(source: str, path: str = "<spec>") -> S.Module:
-    """Parse a spec. Raises `GandslError` with every independent syntax error found."""
+    """Parse a spec. Raises `GandslError` with every independent syntax error found.
+
+    The limits (`gandsl.limits`) are checked before any recursive pass sees the text: the
+    size first, then bracket nesting on the raw text, then the parse tree's depth and the
+    size of each expression."""
     diags = Diagnostics()
-    if len(source.encode()) > MAX_SOURCE_BYTES:
-        diags.error("E004", f"spec is {len(source.encode()):,} bytes; the limit is "
-                    f"{MAX_SOURCE_BYTES:,}", Span.point(1, 1))
+    size = len(source.encode())
+    if size > MAX_SOURCE_BYTES:
+        diags.error("E004", f"spec is {size:,} bytes; the limit is {MAX_SOURCE_BYTES:,}",
+                    Span.point(1, 1))
         diags.raise_if_errors(source, path)
+    _check_brackets(source, diags)
+    diags.raise_if_errors(source, path)
     try:
         tree = _parser().parse(source)
     except UnexpectedInput as first:
@@ -58,9 +69,23 @@ def parse(source: str, path: str = "<spec>") -> S.Module:
                 _syntax_error(e, chunk, diags)
         diags.raise_if_errors(source, path)
         raise AssertionError("unreachable") from None  # pragma: no cover
-    _check_depth(tree, diags)
+    _check_tree(tree, diags)
     diags.raise_if_errors(source, path)
-    return _ToSyntax().transform(tree)
+    module = _ToSyntax(diags).transform(tree)
+    diags.raise_if_errors(source, path)
+    return module
+
+
+def number_value(text: str) -> int | float:
+    """The value of a number literal (`64`, `0.5`, `1e-4`, `200k`); `ValueError` with the
+    reason when it is longer than the limit or beyond a 64-bit float."""
+    digits = sum(ch in "0123456789" for ch in text)
+    if digits > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number of {digits:,} digits; the limit is {MAX_NUMBER_DIGITS}")
+    value = _number(text)
+    if isinstance(value, float) and math.isinf(value):
+        raise ValueError(f"`{text}` is beyond the largest number (about 1.8e308)")
+    return value
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -98,6 +123,10 @@ def _syntax_error(e: UnexpectedInput, text: str, diags: Diagnostics) -> None:
     line, col = max(e.line, 1), max(e.column, 1)
     if isinstance(e, UnexpectedCharacters):
         char = text[e.pos_in_stream] if e.pos_in_stream < len(text) else "?"
+        if unicodedata.decimal(char, None) is not None:  # `３`, `٣`: a digit, but not 0-9
+            diags.error("E001", f"{_spell_char(char, named=True)} is not an ASCII digit",
+                        Span.point(line, col), hint="numbers are written with the digits 0-9")
+            return
         if char == '"':
             diags.error("E002", "unterminated string: this `\"` has no closing `\"` on its line",
                         Span.point(line, col), hint="a string ends on the line it starts")
@@ -138,12 +167,16 @@ def _token_hint(token: Token, expected: set[str]) -> str | None:
     return None
 
 
-def _spell_char(char: str) -> str:
-    """A character as a message can show it: invisible ones by code point and name."""
+def _spell_char(char: str, named: bool = False) -> str:
+    """A character as a message can show it: invisible ones (and, when `named`, any
+    non-ASCII one) by code point and name too."""
+    name = unicodedata.name(char, "").lower()
+    code = f"U+{ord(char):04X}"
     if char.isprintable() and not char.isspace():
+        if named and not char.isascii():
+            return f"`{char}` ({code}{', ' + name if name else ''})"
         return f"`{char}`"
-    name = unicodedata.name(char, "")
-    return f"U+{ord(char):04X}" + (f" ({name.lower()})" if name else "")
+    return code + (f" ({name})" if name else "")
 
 
 def _char_hint(char: str) -> str | None:
@@ -201,17 +234,70 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
             for (line, a), (_, b) in zip(starts, starts[1:], strict=False)]
 
 
-def _check_depth(tree: Tree, diags: Diagnostics) -> None:
-    stack: list[tuple[Tree, int]] = [(tree, 1)]
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
+def _check_brackets(source: str, diags: Diagnostics) -> None:
+    """Brackets nested deeper than the limit, found on the text itself (strings and comments
+    blanked): parentheses around one value leave no trace in the parse tree."""
+    clean = _SKIP.sub(lambda m: " " * len(m.group()), source)
+    depth = 0
+    for m in _BRACKETS.finditer(clean):
+        if m.group() in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                start = m.start()
+                line = clean.count("\n", 0, start) + 1
+                col = start - clean.rfind("\n", 0, start)
+                diags.error("E004", f"brackets nested deeper than {MAX_DEPTH} levels",
+                            Span.point(line, col), hint="split the expression into named steps")
+                return
+        elif depth:
+            depth -= 1
+
+
+# Parse-tree rules (and aliases) that are parts of an expression; any other rule is a
+# statement or declaration, and each expression directly under one is counted on its own.
+_EXPRESSION_RULES = frozenset({
+    "or_test", "and_test", "not_op", "comparison", "union", "sum", "labeled", "every", "chain",
+    "product", "neg", "power", "call", "attr", "index", "stage_name", "stage_call",
+    "arguments", "pos_arg", "kw_arg", "number", "string", "name", "true", "false", "tuple",
+    "list", "group", "add_op", "mul_op"})
+_OPERANDS = frozenset({"number", "string", "name", "true", "false"})
+
+
+def _check_tree(tree: Tree, diags: Diagnostics) -> None:
+    """Nesting depth and the size of each expression, without recursion."""
+    counts: dict[int, int] = {}  # id of an expression's root → operands so far
+    roots: dict[int, Tree] = {}
+    stack: list[tuple[Tree, int, int | None]] = [(tree, 1, None)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, root = stack.pop()
         if depth > MAX_DEPTH:
-            meta = node.meta
-            diags.error("E004", f"nesting deeper than {MAX_DEPTH} levels",
-                        Span.point(getattr(meta, "line", 1), getattr(meta, "column", 1)),
+            diags.error("E004", f"nesting deeper than {MAX_DEPTH} levels", _start(node),
                         hint="split the expression into named steps")
             return
-        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+        if node.data in _EXPRESSION_RULES:
+            if root is None:
+                root = id(node)
+                roots[root] = node
+            if node.data in _OPERANDS:
+                counts[root] = counts.get(root, 0) + 1
+            elif node.data == "group":
+                counts[root] = counts.get(root, 0) + len(node.children)
+        else:
+            root = None
+        stack.extend((c, depth + 1, root) for c in node.children if isinstance(c, Tree))
+    for root, n in counts.items():
+        if n > MAX_OPERANDS:
+            diags.error("E004", f"this expression has {n:,} operands (names, numbers and "
+                        f"strings); the limit is {MAX_OPERANDS:,}", _start(roots[root]),
+                        hint="split it into named values")
+
+
+def _start(node: Tree) -> Span:
+    meta = node.meta
+    return Span.point(getattr(meta, "line", 1), getattr(meta, "column", 1))
 
 
 # ---- parse tree → syntax tree ----------------------------------------------------------
@@ -241,7 +327,13 @@ def _unquote(text: str) -> str:
 
 @v_args(meta=True)
 class _ToSyntax(Transformer):
-    """One method per grammar rule; each returns a `syntax` object with its span."""
+    """One method per grammar rule; each returns a `syntax` object with its span. A number
+    literal out of range is reported to `diags` (a transformer must not raise: Lark would
+    wrap the exception)."""
+
+    def __init__(self, diags: Diagnostics) -> None:
+        super().__init__()
+        self.diags = diags
 
     # -- top level
     def start(self, meta, children):
@@ -455,7 +547,14 @@ class _ToSyntax(Transformer):
         return S.Kwarg(str(c[0]), c[1], _tspan(c[0]))
 
     def number(self, meta, c):
-        return S.Num(_span(meta), _number(str(c[0])), str(c[0]))
+        text = str(c[0])
+        try:
+            value = number_value(text)
+        except ValueError as e:
+            self.diags.error("E005", str(e), _span(meta), hint="write a large or small value "
+                             "with an exponent: `2.5e6`, `1e-12`")
+            value = 0
+        return S.Num(_span(meta), value, text)
 
     def string(self, meta, c):
         return S.Str(_span(meta), _unquote(str(c[0])))
@@ -494,4 +593,4 @@ def _split_args(arguments) -> tuple[list[S.Expr], list[S.Kwarg]]:
     return args, kwargs
 
 
-__all__ = ["parse", "GandslError"]
+__all__ = ["parse", "number_value", "GandslError"]

@@ -6,12 +6,16 @@
 - W504: a sigmoid before a loss that takes logits (the sigmoid is applied twice).
 - W505: a WGAN critic ending in a sigmoid: the critic must be an unbounded real function.
 - W506: a generator whose output no network of another player ever sees.
+- W508: a network too large to train on most machines: more than `limits.PARAMETERS`
+  parameters, or more activation values than that for one batch. `gandsl train` refuses a
+  spec whose least memory exceeds the machine's before allocating anything.
 """
 
 from __future__ import annotations
 
 import networkx as nx
 
+from .. import limits, sizes
 from ..diagnostics import Diagnostics
 from ..functions import FUNCTIONS
 from ..ir import Network, ONode, Spec
@@ -43,6 +47,26 @@ def lint(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
                            notes=[("the sigmoid", span)])
                 break
     _unseen_generators(spec, g, diags)
+
+
+def large_networks(spec: Spec, diags: Diagnostics) -> None:
+    """W508 for each network past the size limit, with its numbers."""
+    batch = spec.train.batch if spec.train and spec.train.batch else sizes.DEFAULT_BATCH
+    limit = limits.PARAMETERS.value
+    for net in spec.networks:
+        if not net.complete or any(n.type is None for n in net.nodes):
+            continue
+        params, values = sizes.parameters(net), sizes.activations(net) * batch
+        if params > limit:
+            diags.warn("W508", f"network `{net.name}` has {params:,} parameters "
+                       f"({sizes.gigabytes(params * sizes.FLOAT_BYTES)} in float32), more than "
+                       f"2^31", net.span, hint="`gandsl train` needs about four times that "
+                       "(weights, gradients, Adam's two moments)")
+        elif values > limit:
+            diags.warn("W508", f"one forward pass of `{net.name}` at batch {batch} computes "
+                       f"{values:,} values ({sizes.gigabytes(values * sizes.FLOAT_BYTES)} in "
+                       "float32), more than 2^31", net.span,
+                       hint="lower the batch, or the sizes of its largest layers")
 
 
 def _bn_in_critic(node: ONode, nodes: list[ONode], nets: dict[str, Network],

@@ -242,7 +242,8 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
     for opt in train.optimizers:
         if opt.player not in known:
             diags.error("E304", f"`{opt.player}` is not a player", opt.player_span,
-                        did_you_mean(opt.player, players) or f"players: {', '.join(players)}")
+                        lambda: did_you_mean(opt.player, players) or
+                        f"players: {', '.join(players)}")
     for p in spec.objective.players if train.complete else ():
         if not any(o.player == p.name for o in train.optimizers):
             diags.error("E304", f"player `{p.name}` has no optimizer", train.span,
@@ -251,7 +252,7 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
         for who, span in ((r.player, r.player_span), (r.per, r.per_span)):
             if who not in known:
                 diags.error("E304", f"`{who}` is not a player", span,
-                            did_you_mean(who, players))
+                            lambda who=who: did_you_mean(who, players))
     varying = {r.player: r for r in train.ratios if r.condition is not None}
     for p in spec.objective.players:
         for t in p.terms if p.name in varying else ():
@@ -272,7 +273,7 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
         who = sched.player
         if who is not None and who not in known:
             hint = (f"`{who}` is trained by `{owner[who]}`: schedule `{owner[who]}`"
-                    if who in owner else did_you_mean(who, players))
+                    if who in owner else lambda who=who: did_you_mean(who, players))
             what = "learning-rate" if sched.setting == "lr" else "momentum"
             diags.error("E304", f"`{who}` is not a player: a {what} schedule belongs "
                         "to a player's optimizer", sched.player_span or sched.span, hint)
@@ -290,8 +291,9 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
         if opt.kind == "load":  # any network, frozen ones first of all
             if who not in networks:
                 diags.error("E304", f"`{who}` is not a network", opt.player_span or opt.span,
-                            did_you_mean(who, networks))
+                            lambda who=who: did_you_mean(who, networks))
             continue
         if who is not None and who not in known and who not in owner:
             diags.error("E304", f"`{who}` is not a player or a trained network",
-                        opt.player_span or opt.span, did_you_mean(who, [*players, *owner]))
+                        opt.player_span or opt.span,
+                        lambda who=who: did_you_mean(who, [*players, *owner]))

@@ -32,6 +32,8 @@ def infer_network(net: Network, diags: Diagnostics) -> None:
                 diags.error("E202", f"two `grow` levels of `{net.name}` give {node.type}: each "
                             "level is one resolution", node.span,
                             notes=[("the other", first.span)])
+    if not net.complete:  # the body failed before its return: nothing to compare
+        return
     for port, rid, span in zip(net.outputs, net.results, net.result_spans, strict=True):
         value = types.get(rid)
         if value is None:

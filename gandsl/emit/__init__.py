@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import shlex
 import textwrap
 from pathlib import Path
@@ -12,7 +11,7 @@ import jinja2
 
 from .. import __version__
 from ..ir import Spec
-from .names import MODULE_NAMES, RESERVED, Namespace, comment, docstring
+from ..naming import MODULE_NAMES, RESERVED, Namespace, comment, docstring, literal, sanitize
 from .network import WIDTH, ClassSource, build_block_class, build_network_class, plan_blocks
 from .objective import build_objective
 from .wrap import wrap_module
@@ -33,7 +32,7 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def classes(spec: Spec, path: str) -> tuple[list[ClassSource], dict[str, str]]:
+def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
     """The classes of the module (blocks first, then networks) and each network's class."""
     module_names = Namespace(RESERVED)
     network_names = {}
@@ -44,21 +43,21 @@ def classes(spec: Spec, path: str) -> tuple[list[ClassSource], dict[str, str]]:
     output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
                     if n.copy_of is None and not n.single_output}
     taken = module_names.used | MODULE_NAMES
-    out = [build_block_class(bc, path, taken) for bc in blocks.values()]
+    out = [build_block_class(bc, taken) for bc in blocks.values()]
     class_of: dict[str, str] = {}
     for net in spec.networks:
         if net.copy_of is not None:
             class_of[net.name] = class_of[net.copy_of]
             continue
         out.append(build_network_class(net, network_names[net.name], output_names.get(net.name),
-                                       path, blocks, taken))
+                                       blocks, taken))
         class_of[net.name] = network_names[net.name]
     return out, class_of
 
 
 def emit(spec: Spec, display_path: str | None = None) -> str:
     path = comment((display_path or spec.path).replace("\\", "/"))
-    sources, class_of = classes(spec, path)
+    sources, class_of = classes(spec)
     uses = set().union(*(c.uses() for c in sources)) if sources else set()
     objective = build_objective(spec) if spec.objective and spec.objective.players else None
     if objective is not None:
@@ -71,18 +70,27 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         path=path,
         command=command,
         sha256=spec.sha256,
-        # The first line follows `"""`: wrapped to stay within 100 columns.
-        title=docstring(textwrap.fill(spec.title or f"The networks of {spec.name}.", 96)),
+        # The spec's title is its text: a comment, never part of a docstring.
+        title=[comment(line) for line in textwrap.wrap(comment(spec.title or ""), 98)],
+        doc=docstring(f"The networks{' and objective' if objective else ''} of "
+                      f"`{display_name(spec)}`."),
         classes=sources,
         any_outputs=any(c.output_class for c in sources),
         uses_F="F" in uses,
         uses_rt="rt" in uses,
         uses_torch="torch" in uses,
         params=_params_literal(spec),
-        networks=[(net.name, class_of[net.name], net.copy_of) for net in spec.networks],
+        networks=[(literal(net.name), class_of[net.name], net.copy_of)
+                  for net in spec.networks],
         counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],
         objective=objective,
     ))
+
+
+def display_name(spec: Spec) -> str:
+    """The spec's name as docstrings show it: its header's name, or the file's name made an
+    identifier."""
+    return sanitize(spec.name, frozenset())
 
 
 def _flag(value) -> str:
@@ -90,12 +98,12 @@ def _flag(value) -> str:
 
 
 def _literal(value) -> str:
-    return json.dumps(value) if isinstance(value, str) else repr(value)
+    return literal(value) if isinstance(value, str) else repr(value)
 
 
 def _params_literal(spec: Spec) -> str:
     """`PARAMS = {...}`: on one line when it fits, else one param per line."""
-    items = [f"{json.dumps(p.name)}: {_literal(p.value)}" for p in spec.params]
+    items = [f"{literal(p.name)}: {_literal(p.value)}" for p in spec.params]
     one = "PARAMS = {" + ", ".join(items) + "}"
     if len(one) <= WIDTH:
         return one

@@ -18,14 +18,14 @@ from ..layers import LAYERS
 from ..layers.base import ctx_for
 from ..types import TensorType, conversion
 from . import progressive
-from .names import (
+from ..naming import (
     RESERVED,
-    TUPLE_ATTRS,
     Namespace,
     attribute_namespace,
     camel,
     comment,
     docstring,
+    output_fields,
     sanitize,
 )
 
@@ -131,12 +131,12 @@ def block_network(inst: BlockInstance, net: Network) -> Network:
                    results=[result.id], result_spans=[inst.span], span=inst.span)
 
 
-def build_block_class(bc: BlockClass, path: str, module_names: frozenset[str]) -> ClassSource:
+def build_block_class(bc: BlockClass, module_names: frozenset[str]) -> ClassSource:
     inst = bc.instance
     sub = block_network(inst, bc.network)
     total = sum(n.params for n in sub.nodes)
-    args = ", ".join(f"{k}={v!r}" for k, v in inst.args.items())
-    title = docstring(f"`block {inst.block}` ({path}:{inst.span.line})"
+    args = ", ".join(f"{k}={_arg_text(v)}" for k, v in inst.args.items())
+    title = docstring(f"`block {inst.block}` (line {inst.span.line} of the spec)"
                       f"{' with ' + args if args else ''}: {total:,} parameters.")
     cls = ClassSource(name=bc.name, title=title, signature_doc=_types_doc(sub))
     _Builder(sub, cls, {}, module_names).build()
@@ -146,11 +146,25 @@ def build_block_class(bc: BlockClass, path: str, module_names: frozenset[str]) -
 # ---- networks -----------------------------------------------------------------------------
 
 
-def build_network_class(net: Network, class_name: str, output_class: str | None, path: str,
+def _arg_text(value) -> str:
+    """A block argument as its class docstring shows it: a number or a bool as written, a
+    word in quotes; anything else (which could end the docstring) as `…`."""
+    if isinstance(value, str):
+        return f"'{value}'" if re.fullmatch(r"[\w.+-]*", value, re.ASCII) else "…"
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(_arg_text(v) for v in value)
+        return f"({inner}{',' if len(value) == 1 else ''})"
+    return "…"
+
+
+def build_network_class(net: Network, class_name: str, output_class: str | None,
                         blocks: dict[tuple, BlockClass],
                         module_names: frozenset[str]) -> ClassSource:
     total = sum(n.params for n in net.nodes)
-    title = docstring(f"`network {net.name}` ({path}:{net.span.line}): {total:,} parameters.")
+    title = docstring(f"`network {net.name}` (line {net.span.line} of the spec): {total:,} "
+                      "parameters.")
     cls = ClassSource(name=class_name, title=title, signature_doc=_types_doc(net),
                       output_class=output_class)
     classes = {inst.first: (inst, blocks[block_key(inst, net)]) for inst in net.blocks
@@ -332,7 +346,7 @@ class _Builder:
 
     def _returns(self) -> None:
         net, cls = self.net, self.cls
-        fields = Namespace(self.reserved | TUPLE_ATTRS)
+        fields = output_fields([port.name for port in net.outputs])
         results = []
         for port, rid in zip(net.outputs, net.results, strict=True):
             value = self.var_of[rid]
@@ -343,7 +357,7 @@ class _Builder:
                 value += ".reshape(-1)"
             results.append(value)
             if port.name:
-                name = fields.create(port.name)
+                name = fields[port.name]
                 cls.output_fields.append((name, f"{port.type.shape_comment()}  "
                                           f"{comment(str(port.type))}"))
         if cls.output_class:

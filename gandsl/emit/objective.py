@@ -33,7 +33,15 @@ import networkx as nx
 from ..functions import FUNCTIONS
 from ..ir import ONode, Player, Spec
 from ..types import TensorType
-from .names import RESERVED, Namespace, sanitize
+from ..naming import (
+    OBJECTIVE_ATTRS,
+    RESERVED,
+    Namespace,
+    docstring,
+    literal,
+    output_fields,
+    sanitize,
+)
 from .wrap import split_sum
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
@@ -85,41 +93,42 @@ def build_objective(spec: Spec) -> ObjectiveSource:
         for i in n.inputs:
             graph.add_edge(canon[i], canon[n.id])
     owner = {net: p.name for p in obj.players for net in p.networks}
-    attrs = Namespace(RESERVED)
-    networks = [(net.name, attrs.create(net.name)) for net in spec.networks]
-    attr = dict(networks)
+    attrs = Namespace(RESERVED | OBJECTIVE_ATTRS)
+    networks = [(literal(net.name), attrs.create(net.name)) for net in spec.networks]
+    attr = {net.name: a for net, (_, a) in zip(spec.networks, networks, strict=True)}
     steps = _schedule(spec)
     src = ObjectiveSource(
-        title=f"The objective of {spec.name}: what each player minimizes, one iteration at a "
-              "time.",
+        title=docstring(f"The objective of `{sanitize(spec.name, frozenset())}`: what each "
+                        "player minimizes, one iteration at a time."),
         summary=[f"{p.name} minimizes {_terms_text(p.terms)}" for p in obj.players],
-        players=wrap_literal("PLAYERS = {", [f'"{p.name}": {_strings(p.networks)}'
+        players=wrap_literal("PLAYERS = {", [f"{literal(p.name)}: {_strings(p.networks)}"
                                              for p in obj.players], "}"),
         terms=wrap_literal("TERMS = {", [_term_weights(p) for p in obj.players], "}"),
         networks=networks)
     writer = _Writer(spec, canon, graph, owner, attr, steps)
     src.body = [w for line in writer.iteration() for w in wrap_call(line)]
     src.samples = [w for line in writer.samples() for w in wrap_call(line)]
-    src.generated = wrap_literal("GENERATED = [", [f'"{n}"' for n in writer.generated], "]")
-    src.conditions = wrap_literal("CONDITIONS = {", [f'"{k}": "{v}"' for k, v in
+    src.generated = wrap_literal("GENERATED = [", [literal(n) for n in writer.generated], "]")
+    src.conditions = wrap_literal("CONDITIONS = {", [f"{literal(k)}: {literal(v)}" for k, v in
                                                       writer.conditions.items()], "}")
     src.optimizers = _optimizers(spec, attr)
     if obj.states:
-        src.states = "{" + ", ".join(f'"{st.name}": {st.init!r}' for st in obj.states) + "}"
+        src.states = "{" + ", ".join(f"{literal(st.name)}: {st.init!r}"
+                                     for st in obj.states) + "}"
     return src
 
 
 def _term_weights(player: Player) -> str:
     """`"G": {"gan": 1.0, ...}` of TERMS, one term per line when long."""
-    items = [f'"{t.name}": {t.weight!r}' for t in player.terms]
-    one = f'"{player.name}": {{' + ", ".join(items) + "}"
+    items = [f"{literal(t.name)}: {t.weight!r}" for t in player.terms]
+    one = f"{literal(player.name)}: {{" + ", ".join(items) + "}"
     if len(one) <= 88:
         return one
-    return f'"{player.name}": {{\n' + "".join(f"        {i},\n" for i in items) + "    }"
+    return f"{literal(player.name)}: {{\n" + "".join(f"        {i},\n" for i in items) + "    }"
 
 
 def _strings(names: list[str]) -> str:
-    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
+    return "[" + ", ".join(literal(n) for n in names) + "]"
 
 
 def _optimizers(spec: Spec, attr: dict[str, str]) -> list[str]:
@@ -130,7 +139,7 @@ def _optimizers(spec: Spec, attr: dict[str, str]) -> list[str]:
         nets = [f"self.{attr[n]}.parameters()" for n in p.networks]
         params = nets[0] if len(nets) == 1 else "[" + ", ".join(f"*{n}" for n in nets) + "]"
         args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        lines.append(f'"{p.name}": torch.optim.{OPTIMIZERS[kind]}({params}{args}),')
+        lines.append(f"{literal(p.name)}: torch.optim.{OPTIMIZERS[kind]}({params}{args}),")
     return lines
 
 
@@ -196,8 +205,11 @@ class _Writer:
         self.spec, self.canon, self.graph = spec, canon, graph
         self.nodes = {n.id: n for n in spec.objective.nodes}
         self.owner, self.attr, self.steps = owner, attr, steps
+        # The iteration's own names: its arguments, `loss` and `terms`, the loop's `i`.
         self.reserved = RESERVED | set(attr.values()) | {"step", "draw", "update", "loss",
-                                                          "terms", "rt", "torch", "self"}
+                                                          "terms", "i"}
+        self.fields = {net.name: output_fields([o.name for o in net.outputs])
+                       for net in spec.networks}
         self.names = Namespace(self.reserved)
         self.lazy_test: dict[int, str] = {}  # node → the `every` test it is computed under
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
@@ -224,8 +236,8 @@ class _Writer:
 
     def _bind_networks(self, lines: list[str]) -> list[str]:
         """`G, D = self.G, self.D` for the networks `lines` use, then `lines`."""
-        code = "\n".join(lines)
-        used = [a for a in self.attr.values() if re.search(rf"(?<![\w.]){a}\b", code)]
+        words = set(_WORDS.findall("\n".join(lines)))
+        used = [a for a in self.attr.values() if a in words]
         if not used:
             return lines
         return [f"{', '.join(used)} = {', '.join('self.' + a for a in used)}", *lines]
@@ -277,8 +289,9 @@ class _Writer:
                 lines += body
             else:
                 lines += [f"if {test}:", *("    " + x for x in body), "else:  # not this step",
-                          *(f'    {nexts[st.name]} = self.state["{st.name}"]' for st in group)]
-        targets = ", ".join(f'self.state["{st.name}"]' for st in states)
+                          *(f"    {nexts[st.name]} = self.state[{literal(st.name)}]"
+                            for st in group)]
+        targets = ", ".join(f"self.state[{literal(st.name)}]" for st in states)
         return [*lines, f"{targets} = {', '.join(nexts[st.name] for st in states)}"]
 
     def _group(self, group: list[_Step], last: bool = False) -> list[str]:
@@ -343,8 +356,8 @@ class _Writer:
         done = set(eager_need)
         if eager:
             lines.append(f"loss = {_sum(total)}")
-            lines.append("terms = {" + ", ".join(f'"{n}": {_unwrap(v)}' for _, v, n in total)
-                         + "}")
+            lines.append("terms = {" + ", ".join(f"{literal(n)}: {_unwrap(v)}"
+                                                 for _, v, n in total) + "}")
         for t in lazy:
             mine_only = [i for i in self._needed_for([t]) if i not in done]
             done |= set(mine_only)
@@ -352,7 +365,7 @@ class _Writer:
             value = refs[self.canon[t.node]]
             weight = t.weight * t.every
             if eager:
-                block += [f'terms["{t.name}"] = {_unwrap(value)}',
+                block += [f"terms[{literal(t.name)}] = {_unwrap(value)}",
                           f"loss = loss + {_weighted(weight, value)}"]
             else:
                 block += _update(player.name, [(weight, value, t.name)])
@@ -363,7 +376,7 @@ class _Writer:
                          f"{t.every}")
             lines += ["    " + x for x in block]
         if eager:
-            lines.append(f'update("{player.name}", loss, terms)')
+            lines.append(f"update({literal(player.name)}, loss, terms)")
         return lines
 
     def _fresh_calls(self, need: list[int], mine: set[str],
@@ -475,7 +488,7 @@ class _Writer:
             for n in ns:
                 targets[n.field] = drawn[n.id] = self._var(n)
             lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
-            data.append(f'{lhs} = draw.data("{ns[0].name}")')
+            data.append(f"{lhs} = draw.data({literal(ns[0].name)})")
         return data + noise, drawn
 
     # -- expressions ----------------------------------------------------------------------
@@ -508,13 +521,14 @@ class _Writer:
             return f"{self.attr[node.name]}({', '.join(args)})"
         if node.op == "select":
             record = refs[self.canon[node.inputs[0]]]
+            field = self.fields[self.nodes[self.canon[node.inputs[0]]].name][node.name]
             if isinstance(record, _Record):
-                return f"{record}.{node.name}.detach()"
-            return f"{args[0]}.{node.name}"
+                return f"{record}.{field}.detach()"
+            return f"{args[0]}.{field}"
         if node.op == "netfn":
             out = node.kwargs.get("output", "")
             net = self.attr[node.name]
-            return f"lambda v: {net}(v).{out}" if out else net
+            return f"lambda v: {net}(v).{self.fields[node.name][out]}" if out else net
         if node.op == "const":
             return repr(node.args[0])
         if node.op == "state":
@@ -555,7 +569,8 @@ class _Writer:
         """Fixed-draw images for grids: real inputs of generators, and generator outputs.
         A generator is a network with an image output that judges no other player's output
         (an auto-encoder discriminator reconstructs images but is not one)."""
-        gens = {n for n, p in self.owner.items() if not self._judges_others(n)
+        judges = self._judges()
+        gens = {n for n, p in self.owner.items() if n not in judges
                 and any(o.type.kind == "image" for o in self.spec.network(n).outputs)}
         picked = [i for i, node in sorted(self.nodes.items()) if self.canon[i] == i
                   and node.op == "call" and node.name in gens and self._is_image(i)]
@@ -619,20 +634,24 @@ class _Writer:
                 and any(d.name == n.name and d.kwargs.get("draw") == n.kwargs.get("draw")
                         for d in drawn)]
 
-    def _judges_others(self, net: str) -> bool:
-        """Is `net` ever called on what another player's network made?"""
-        me = self.owner.get(net)
+    def _judges(self) -> set[str]:
+        """The networks ever called on what another player's network made."""
+        judges: set[str] = set()
         for i, node in self.nodes.items():
-            if node.op == "call" and node.name == net:
-                for a in nx.ancestors(self.graph, self.canon[i]):
-                    other = self.nodes[a]
-                    if other.op == "call" and self.owner.get(other.name) not in (None, me):
-                        return True
-        return False
+            if node.op != "call" or node.name in judges:
+                continue
+            me = self.owner.get(node.name)
+            if any(self.nodes[a].op == "call" and self.owner.get(self.nodes[a].name)
+                   not in (None, me) for a in nx.ancestors(self.graph, self.canon[i])):
+                judges.add(node.name)
+        return judges
 
     def _is_image(self, i: int) -> bool:
         t = self.nodes[i].type
         return isinstance(t, TensorType) and t.family == "spatial"
+
+
+_WORDS = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # names a line uses (not `.attributes`)
 
 
 class _Record(str):
@@ -701,10 +720,10 @@ def _sum(terms: list[tuple[float, str, str]]) -> str:
 def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
     """`loss = ...` and `update("D", loss, {"name": value, ...})`; a lone unweighted term is
     its own loss."""
-    entries = "{" + ", ".join(f'"{n}": {_unwrap(v)}' for _, v, n in terms) + "}"
+    entries = "{" + ", ".join(f"{literal(n)}: {_unwrap(v)}" for _, v, n in terms) + "}"
     if len(terms) == 1 and terms[0][0] == 1:
-        return [f'update("{player}", {terms[0][1]}, {entries})']
-    return [f"loss = {_sum(terms)}", f'update("{player}", loss, {entries})']
+        return [f"update({literal(player)}, {terms[0][1]}, {entries})"]
+    return [f"loss = {_sum(terms)}", f"update({literal(player)}, loss, {entries})"]
 
 
 def _terms_text(terms) -> str:

@@ -24,43 +24,36 @@ _OPEN, _CLOSE = "([{", ")]}"
 
 
 def wrap_module(text: str, width: int = WIDTH) -> str:
-    """Every long line broken; a code line whose breaking would change the module's syntax
-    tree (docstrings aside) is left whole: a long line is better than a wrong one."""
-    lines = text.split("\n")
-    wrapped: dict[int, list[str]] = {}
+    """Every long line broken; a code line whose breaking would change what the statement
+    means is left whole: a long line is better than a wrong one."""
+    out: list[str] = []
     in_doc = False
-    for k, line in enumerate(lines):
+    for line in text.split("\n"):
         quotes = line.count('"""')
-        if in_doc or line.lstrip().startswith('"""'):
-            if len(line) > width:
-                wrapped[k] = _wrap_doc(line, width)
-        elif len(line) > width and not line.lstrip().startswith("#"):
-            wrapped[k] = wrap_code(line, width)
+        if len(line) <= width or line.lstrip().startswith("#"):
+            out.append(line)
+        elif in_doc or line.lstrip().startswith('"""'):
+            out.extend(_wrap_doc(line, width))
+        else:
+            broken = wrap_code(line, width)
+            out.extend(broken if _statement(broken) == _statement([line]) is not None
+                       else [line])
         if quotes % 2:
             in_doc = not in_doc
-    want = _tree(text)
-    if want is not None and _tree(_join(lines, wrapped)) != want:
-        for k in [k for k in wrapped if _tree(_join(lines, {k: wrapped[k]})) != want]:
-            del wrapped[k]
-    return _join(lines, wrapped)
+    return "\n".join(out)
 
 
-def _join(lines: list[str], wrapped: dict[int, list[str]]) -> str:
-    return "\n".join(x for k, line in enumerate(lines) for x in wrapped.get(k, [line]))
-
-
-def _tree(text: str) -> str | None:
-    """The module's syntax tree with docstrings blanked (refilling them is fine), or None
-    when the text is not Python."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
-                isinstance(node.value.value, str):
-            node.value.value = ""
-    return ast.dump(tree)
+def _statement(lines: list[str]) -> str | None:
+    """The syntax tree of one statement, parsed alone: as it is, as a compound statement's
+    header (with a `pass` body), as a dict entry or as call arguments (a line of a literal
+    or call the template opened); None when it does not parse."""
+    code = textwrap.dedent("\n".join(lines))
+    for attempt in (code, code + "\n    pass", "{\n" + code + "\n}", "f(\n" + code + "\n)"):
+        try:
+            return ast.dump(ast.parse(attempt))
+        except SyntaxError:
+            continue
+    return None
 
 
 def _wrap_doc(line: str, width: int) -> list[str]:

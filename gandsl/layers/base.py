@@ -8,12 +8,12 @@ formulas here and are tested against the instantiated torch modules of every spe
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..naming import literal
 from ..types import TensorType
 
 REQUIRED = object()
@@ -155,7 +155,7 @@ def py(value: Any) -> str:
     if isinstance(value, float):
         assert math.isfinite(value), value  # compile-time values are checked to be finite
     if isinstance(value, str):
-        return json.dumps(value)  # double quotes, as the rest of the generated file
+        return literal(value)
     return repr(value)
 
 

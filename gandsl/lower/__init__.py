@@ -8,6 +8,7 @@ from typing import Any
 from .. import syntax as S
 from ..diagnostics import Diagnostics
 from ..ir import Network, Spec
+from .budget import Budget
 from .globals import DATA_SOURCES, collect
 from .network import NetworkLowering
 from .objective import ObjectiveLowering
@@ -18,18 +19,20 @@ def lower(module: S.Module, source: str, path: str, overrides: dict[str, Any],
           diags: Diagnostics) -> Spec:
     """Lower a parsed spec. Problems go to `diags`; the Spec holds what could be lowered."""
     g = collect(module, overrides, diags)
+    budget = Budget()  # one for the whole spec: networks each within limits can still add up
     networks: dict[str, Network | None] = {
-        name: NetworkLowering(decl, g, diags).run() for name, decl in g.networks.items()}
-    # A section whose lowering failed anywhere is not checked further: the checks of a partly
-    # lowered objective or train section would only echo the errors already reported.
+        name: NetworkLowering(decl, g, diags, budget).run()
+        for name, decl in g.networks.items()}
+    # A section whose lowering failed somewhere is kept, marked incomplete: the checks of
+    # what did lower still run (independent errors are all reported), and the checks that
+    # would only echo the errors already reported (who trains what) do not.
     objective = None
     if g.objectives:
         before = len(diags.errors)
         lowering = ObjectiveLowering(g.objectives[0], g, networks, diags)
         objective = lowering.run()
-        if lowering.incomplete or len(diags.errors) > before or \
-                any(n is None for n in networks.values()):
-            objective = None
+        objective.complete = not lowering.incomplete and len(diags.errors) == before and \
+            all(n is not None for n in networks.values())
     train = None
     if g.trains:
         before = len(diags.errors)

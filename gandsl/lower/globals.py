@@ -3,6 +3,7 @@ top-level `if`, data declarations, and the one namespace that blocks and network
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,8 +74,10 @@ class Globals:
     poisoned: set[str] = field(default_factory=set)  # names whose definition failed
     declared: dict[str, str] = field(default_factory=dict)  # every top-level name → its kind
 
-    def resolve(self, name: str, span: Span) -> Any:
-        """A resolver for `consteval.evaluate` over the global namespace."""
+    def resolve(self, name: str, span: Span,
+                visible: Callable[[], list[str]] | None = None) -> Any:
+        """A resolver for `consteval.evaluate` over the global namespace. `visible` lists the
+        names an undefined one may be a typo of (default: the globals)."""
         if name in self.poisoned or isinstance(self.consts.get(name), Poison):
             raise Silent
         if name in self.consts:
@@ -91,7 +94,7 @@ class Globals:
             raise ConstError("E153", f"`{name}` is a `let`, and params are evaluated before "
                              "lets: a param may only use other params", span)
         raise ConstError("E101", f"undefined name `{name}`", span,
-                         did_you_mean(name, self.names()))
+                         lambda: did_you_mean(name, (visible or self.names)()))
 
     def names(self) -> list[str]:
         return [*self.consts, *self.datasets, *self.blocks, *self.networks]
@@ -271,7 +274,7 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
             source = g.networks.get(item.source)
             if source is None:
                 diags.error("E101", f"`{item.source}` is not a network declared above",
-                            item.source_span, did_you_mean(item.source, g.networks))
+                            item.source_span, lambda: did_you_mean(item.source, g.networks))
             elif _define(g, item.name, item.name_span, diags, "network"):
                 g.networks[item.name] = S.NetworkDecl(
                     item.span, item.name, item.name_span, source.inputs, source.outputs,

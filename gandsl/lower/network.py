@@ -12,6 +12,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import limits
 from .. import syntax as S
 from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
@@ -19,12 +20,13 @@ from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS, Layer
 from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
+from .budget import Budget, OverBudget
 from .globals import POISON, Globals, Poison, eval_type
 
 _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
 
-MAX_BLOCK_DEPTH = 32
-MAX_NODES = 20_000  # per network, after expanding loops and blocks
+MAX_BLOCK_DEPTH = limits.BLOCK_DEPTH.value
+MAX_NODES = limits.NODES.value  # per network, after expanding loops and blocks
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,10 @@ _TENSOR_CALLS_ONLY_IN_OBJECTIVE = "networks are called in the objective, not ins
 
 
 class NetworkLowering:
-    def __init__(self, decl: S.NetworkDecl, g: Globals, diags: Diagnostics) -> None:
+    def __init__(self, decl: S.NetworkDecl, g: Globals, diags: Diagnostics,
+                 budget: Budget | None = None) -> None:
         self.decl, self.g, self.diags = decl, g, diags
+        self.budget = budget or Budget()
         self.nodes: list[Node] = []
         self.counters: dict[str, int] = {}
         self.prefix: list[str] = []  # block instance names, outermost first
@@ -87,6 +91,17 @@ class NetworkLowering:
     # -- entry --------------------------------------------------------------------------
 
     def run(self) -> Network | None:
+        if self.budget.exhausted:  # reported once, where it ran out
+            return None
+        try:
+            return self._run()
+        except OverBudget:
+            return None
+
+    def _spend(self, span: Span, site: tuple[str, str] | None = None) -> None:
+        self.budget.spend(self.diags, span, site, self.decl.name)
+
+    def _run(self) -> Network | None:
         d = self.decl
         scope = _Scope()
         inputs: list[Port] = []
@@ -119,32 +134,41 @@ class NetworkLowering:
                 outputs.append(Port(name=out.name, type=t, span=out.span))
         if len(outputs) != len(d.outputs) or len(inputs) != len(d.inputs):
             return None
+
+        def network(results: list[int] | None, spans: list[Span]) -> Network:
+            # A body with errors still gives its signature (the objective is checked against
+            # it) and the nodes that lowered (their shapes are checked): independent errors
+            # later in the network, or elsewhere, are reported too.
+            return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
+                           results=results or [], result_spans=spans if results else [],
+                           frozen=d.frozen, copy_of=d.copy_of, blocks=self.instances,
+                           span=d.name_span, complete=results is not None)
+
+        errors = len(self.diags.errors)
         try:
             result = self._body(d.body, scope, kind="network")
         except _Abort:
-            return None
+            return network(None, [])
         if result is None:
             self.diags.error("E205", f"network `{d.name}` never returns a value", d.name_span,
                              hint="end the body with `return h`")
-            return None
+            return network(None, [])
         values, spans = result
         if len(values) != len(outputs):
             names = ", ".join(o.name or "value" for o in outputs)
             self.diags.error("E205", f"network `{d.name}` declares {len(outputs)} output"
                              f"{'s' if len(outputs) != 1 else ''} ({names}) but returns "
                              f"{len(values)}", spans[0].to(spans[-1]))
-            return None
+            return network(None, [])
         results: list[int] = []
         for v, span in zip(values, spans, strict=True):
             if isinstance(v, Poison):
-                return None
+                return network(None, [])
             if not isinstance(v, Val):
                 self.diags.error("E154", f"a network returns tensors, got {describe(v)}", span)
-                return None
+                return network(None, [])
             results.append(v.node)
-        return Network(name=d.name, inputs=inputs, outputs=outputs, nodes=self.nodes,
-                       results=results, result_spans=spans, frozen=d.frozen,
-                       copy_of=d.copy_of, blocks=self.instances, span=d.name_span)
+        return network(results if len(self.diags.errors) == errors else None, spans)
 
     # -- statements ---------------------------------------------------------------------
 
@@ -152,6 +176,7 @@ class NetworkLowering:
         """Lower statements; returns (values, spans) when a `return` (or a final bare
         expression) was reached, else None. `kind` is "network" or "block"."""
         for i, stmt in enumerate(stmts):
+            self._spend(stmt.span)
             last = i == len(stmts) - 1
             if isinstance(stmt, S.Return):
                 if not last:
@@ -272,7 +297,9 @@ class NetworkLowering:
             scope.poison(stmt.body)
             scope.names[stmt.var] = POISON
             return None
+        site = ("for", f"{stmt.span.line}:{stmt.span.col}")
         for item in items:
+            self._spend(stmt.span, site)
             scope.names[stmt.var] = item
             scope.spans[stmt.var] = stmt.var_span
             result = self._body(stmt.body, scope, kind)
@@ -323,16 +350,14 @@ class NetworkLowering:
                 if isinstance(v, Poison):
                     raise Silent
                 return v
-            return self.g.resolve(name, span)
+            return self.g.resolve(name, span, visible=lambda: self._visible(scope))
         return resolve
 
     def _const(self, expr: S.Expr, scope: _Scope) -> Any:
         try:
             value = evaluate(expr, self._resolver(scope))
         except ConstError as e:
-            self.diags.error(e.code, e.message, e.span, e.hint or (
-                did_you_mean(expr.id, self._visible(scope)) if isinstance(expr, S.Name)
-                else None))
+            self.diags.error(e.code, e.message, e.span, e.hint)
             return POISON
         except NotConst as e:
             self.diags.error("E153", f"`{e.name}` is a tensor; a compile-time value is needed "
@@ -372,9 +397,8 @@ class NetworkLowering:
                 return scope.names[key]
             if expr.obj.id in scope.poisoned:
                 return POISON
-            indexed = [k for k in scope.names if k.startswith(f"{expr.obj.id}[")]
             self.diags.error("E101", f"`{key}` is not defined", expr.span,
-                             hint=f"defined: {', '.join(indexed[:8])}" if indexed else None)
+                             hint=lambda: _defined(expr.obj.id, scope))
             return POISON
         if isinstance(expr, S.Chain):
             return self._chain(expr, scope)
@@ -401,9 +425,11 @@ class NetworkLowering:
     def _arith(self, expr: S.BinOp, scope: _Scope) -> Any:
         acc = self._value(expr.first, scope)
         prev = expr.first
-        for op, operand in expr.rest:
+        for k, (op, operand) in enumerate(expr.rest):
             rhs = self._value(operand, scope)
             if isinstance(acc, Poison) or isinstance(rhs, Poison):
+                for _, later in expr.rest[k + 1:]:  # their own errors are independent
+                    self._value(later, scope)
                 return POISON
             span = prev.span.to(operand.span)
             if not isinstance(acc, Val) and not isinstance(rhs, Val):
@@ -440,17 +466,41 @@ class NetworkLowering:
     def _chain(self, expr: S.Chain, scope: _Scope) -> Any:
         head = expr.head
         v = self._value(head, scope)  # a tensor, or a source layer such as `const(512, 4, 4)`
-        if isinstance(v, Poison):
-            return v
-        if not isinstance(v, Val):
+        if not isinstance(v, Val | Poison):
             self.diags.error("E154", f"a chain starts from a tensor, got {describe(v)}",
                              head.span)
-            return POISON
-        for stage in expr.stages:
-            v = self._stage(v, stage, scope)
-            if isinstance(v, Poison):
+            v = POISON
+        for k, stage in enumerate(expr.stages):
+            if isinstance(v, Poison):  # the later stages' own errors are still reported
+                for later in expr.stages[k:]:
+                    self._check_stage(later, scope)
                 return v
+            v = self._stage(v, stage, scope)
         return v
+
+    def _check_stage(self, stage: S.Stage, scope: _Scope) -> None:
+        """What can be checked of a stage whose input failed: that it names a layer, block or
+        `repeat`, that its arguments bind, and its compile-time arguments."""
+        name = stage.name
+        if name == "repeat":
+            if len(stage.args) == 2 and not stage.kwargs:
+                self._const(stage.args[0], scope)
+                for st in self._pipeline(stage.args[1]) or []:
+                    self._check_stage(st, scope)
+            return
+        if name in self.g.blocks:
+            bind(Callee(name), block_sig(self.g.blocks[name]), stage.args, stage.kwargs,
+                 stage.span, self.diags)
+            return
+        layer = LAYERS.get(name)
+        if layer is None:
+            self._unknown_stage(stage)
+            return
+        bound = bind(Callee(layer.name), layer_sig(layer), stage.args, stage.kwargs,
+                     stage.span, self.diags)
+        for p in layer.all_params if bound is not None else ():
+            if p.name in bound and not p.is_value:
+                self._param_value(layer.name, p, bound[p.name], scope)
 
     def _stage(self, v: Val, stage: S.Stage, scope: _Scope) -> Any:
         name = stage.name
@@ -460,11 +510,15 @@ class NetworkLowering:
             return self._block(self.g.blocks[name], v, stage, scope)
         if name in LAYERS:
             return self._layer(LAYERS[name], v, stage.args, stage.kwargs, stage, scope)
+        return self._unknown_stage(stage)
+
+    def _unknown_stage(self, stage: S.Stage) -> Poison:
+        name = stage.name
         if name in self.g.networks:
             self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, stage.name_span)
             return POISON
         self.diags.error("E103", f"unknown layer or block `{name}`", stage.name_span,
-                         did_you_mean(name, [*LAYERS, *self.g.blocks, "repeat"]))
+                         lambda: did_you_mean(name, [*LAYERS, *self.g.blocks, "repeat"]))
         return POISON
 
     def _call(self, expr: S.Call, scope: _Scope) -> Any:
@@ -501,7 +555,7 @@ class NetworkLowering:
         if name in FUNCTIONS:
             return self._const(expr, scope)
         self.diags.error("E103", f"unknown layer, block or function `{name}`", expr.func.span,
-                         did_you_mean(name, [*LAYERS, *self.g.blocks, *FUNCTIONS]))
+                         lambda: did_you_mean(name, [*LAYERS, *self.g.blocks, *FUNCTIONS]))
         return POISON
 
     # -- layers -------------------------------------------------------------------------
@@ -637,8 +691,10 @@ class NetworkLowering:
         if stages is None:
             return POISON
         outer, self.repeat_id = self.repeat_id, id(stage)
+        site = ("repeat", f"{stage.span.line}:{stage.span.col}")
         try:
             for _ in range(n):
+                self._spend(stage.span, site)
                 for st in stages:
                     v = self._stage(v, st, scope)
                     if isinstance(v, Poison):
@@ -667,6 +723,7 @@ class NetworkLowering:
                              hint=f"does `{block.name}` call itself without an `if` that "
                              "stops it?")
             raise _Abort
+        self._spend(block.name_span, ("block", block.name))
         sig = block_sig(block)
         bound = bind(Callee(block.name), sig, stage.args, stage.kwargs, stage.span, self.diags)
         if bound is None:
@@ -746,6 +803,7 @@ class NetworkLowering:
         return Val(node.id)
 
     def _add(self, **kw) -> Node:
+        self._spend(kw["span"])
         if len(self.nodes) >= MAX_NODES:
             self.diags.error("E152", f"network `{self.decl.name}` expands to more than "
                              f"{MAX_NODES:,} operations", kw["span"])
@@ -753,6 +811,12 @@ class NetworkLowering:
         node = Node(id=len(self.nodes), scope=tuple(self.prefix), **kw)
         self.nodes.append(node)
         return node
+
+
+def _defined(base: str, scope: _Scope) -> str | None:
+    """The hint for an undefined `e[i]`: the indices of `e` that are defined."""
+    indexed = [k for k in scope.names if k.startswith(f"{base}[")]
+    return f"defined: {', '.join(indexed[:8])}" if indexed else None
 
 
 def _check_bounds(callee: str, p, kind: str, value, span: Span) -> None:

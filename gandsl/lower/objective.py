@@ -177,7 +177,7 @@ class ObjectiveLowering:
         for n in group.names:
             if n.id not in self.g.networks:
                 self.diags.error("E101", f"`{n.id}` is not a network", n.span,
-                                 did_you_mean(n.id, self.g.networks))
+                                 lambda n=n: did_you_mean(n.id, self.g.networks))
             elif n.id in members:
                 self.diags.error("E102", f"`{n.id}` is listed twice", n.span)
             else:
@@ -244,7 +244,7 @@ class ObjectiveLowering:
         if isinstance(src, S.Name | S.Call):
             name = src.id if isinstance(src, S.Name) else getattr(src.func, "id", "")
             self.diags.error("E101", f"`{name}` is not a dataset or a distribution", src.span,
-                             did_you_mean(name, [*self.g.datasets, *DISTRIBUTIONS]) or
+                             lambda: did_you_mean(name, [*self.g.datasets, *DISTRIBUTIONS]) or
                              f"distributions are {', '.join(DISTRIBUTIONS)}")
         else:
             self.diags.error("E301", "sample from a dataset (`x ~ images`) or a distribution "
@@ -268,15 +268,14 @@ class ObjectiveLowering:
                 if isinstance(v, _ConstBox):
                     return v.value
                 raise NotConst(name, span)
-            return self.g.resolve(name, span)
+            return self.g.resolve(name, span, visible=lambda: [
+                *self.env, *self.g.names(), *self.groups])
         try:
             return evaluate(expr, resolve)
         except Silent:
             return POISON
         except ConstError as e:
-            names = [*self.env, *self.g.names(), *self.groups]
-            self.diags.error(e.code, e.message, e.span, e.hint or (
-                did_you_mean(expr.id, names) if isinstance(expr, S.Name) else None))
+            self.diags.error(e.code, e.message, e.span, e.hint)
         except NotConst as e:
             self.diags.error("E153", f"`{e.name}` is a tensor; a number is needed here", e.span)
         return POISON
@@ -360,7 +359,7 @@ class ObjectiveLowering:
                              "`k = state(0, next=...)`", expr.span)
             return POISON
         self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
-                         did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
+                         lambda: did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
         return POISON
 
     def _network_call(self, name: str, expr: S.Call, var: str | None) -> Any:
@@ -472,8 +471,8 @@ class ObjectiveLowering:
             networks = [name]
         else:
             self.diags.error("E101", f"player `{name}` is not a network or a group",
-                             stmt.player_span, did_you_mean(name, [*self.g.networks,
-                                                                   *self.groups]))
+                             stmt.player_span, lambda: did_you_mean(
+                                 name, [*self.g.networks, *self.groups]))
             return None
         terms: list[Term] = []
         used: dict[str, int] = {}

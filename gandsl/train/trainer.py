@@ -37,6 +37,7 @@ from .ema import EMA
 from .fixed import fixed_batches
 from .grid import save_grid
 from .init import initialize
+from .memory import check_fits
 from .metrics import Metrics
 from .sampling import sampling
 from .schedule import factor, level, min_lr, momentum
@@ -108,6 +109,7 @@ class Trainer:
         else:
             self.total = config.steps or (train.steps if train and train.steps else 1000)
         _seed_everything(config.seed)
+        check_fits(spec, self.batch // self.world, self.device)
 
         # Networks, initialized as the train section says, then the generated objective.
         self.networks: dict[str, nn.Module] = {

@@ -1,9 +1,21 @@
-"""The one naming authority for emitted identifiers (as `torch.fx`'s `_Namespace`).
+"""The one naming authority for everything a spec puts into generated Python.
 
-Every identifier the generated code defines goes through `Namespace.create`: it is sanitized to
-a valid identifier, kept off Python keywords, builtins and the names the generated code itself
-uses (`torch`, `nn`, `F`, `rt`, `self`, ...), and made unique with `_1`, `_2` suffixes. So a spec
-cannot inject code or shadow anything the file needs.
+A spec is untrusted input, and the generated module is imported by `gandsl train`,
+`gandsl.load` and whoever reads it. So spec text reaches the module in three forms only:
+
+- identifiers (classes, attributes, locals, NamedTuple fields) through `Namespace.create`
+  (as `torch.fx`'s `_Namespace`): sanitized to `[A-Za-z0-9_]`, never private or dunder, kept
+  off Python keywords and soft keywords, builtins, the names the module binds itself
+  (`torch`, `nn`, `F`, `rt`, `PARAMS`, `Objective`, ...), and made unique with `_1`, `_2`.
+  `output_fields` is the one mapping from a network's output names to its NamedTuple fields,
+  used by the network class and every `.field` the objective writes;
+- strings (dataset, player, term and param names, param values) as `literal()`: a quoted
+  literal that Python reads back as exactly that string;
+- comments (`comment()`): one printable line after a `#`, which nothing can end early.
+
+Docstrings are built only from identifiers, numbers and types; `docstring()` refuses any
+text that could end one (a `"` or a `\\`) instead of escaping it, so a spec's title and file
+name go into comments, never into a docstring.
 """
 
 from __future__ import annotations
@@ -14,9 +26,13 @@ import re
 
 # Names the generated module binds itself; nothing from a spec may take them.
 MODULE_NAMES = frozenset({"torch", "nn", "F", "rt", "Tensor", "NamedTuple", "NETWORKS",
-                          "PARAMS", "SPEC_SHA256", "annotations"})
+                          "PARAMS", "SPEC_SHA256", "PLAYERS", "TERMS", "GENERATED",
+                          "CONDITIONS", "Objective", "annotations"})
 RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(
     dir(builtins)) | MODULE_NAMES | {"self", "super"}
+# Methods and attributes of the generated `Objective` class: a network stored on it as
+# `self.<name>` must not hide them.
+OBJECTIVE_ATTRS = frozenset({"optimizers", "iteration", "samples", "state"})
 
 
 # Public attributes of `torch.nn.Module` (torch 2.11–2.13); a module attribute named like one
@@ -34,6 +50,9 @@ set_extra_state set_submodule share_memory state_dict to to_empty train training
 zero_grad
 """.split())
 
+# Public attributes of a NamedTuple (its `_`-prefixed ones are out of reach: `sanitize`
+# never makes a private name); a field named like one would be shadowed by it.
+TUPLE_ATTRS = frozenset(name for name in dir(tuple) if not name.startswith("_"))
 
 _INVALID = re.compile(r"[^0-9A-Za-z_]")
 
@@ -72,19 +91,33 @@ def attribute_namespace() -> Namespace:
     return Namespace(RESERVED | NN_MODULE_ATTRS)
 
 
+def output_fields(outputs: list[str]) -> dict[str, str]:
+    """A network's output names → the fields of its NamedTuple, in order. The class and
+    every selection (`D(x).src` → `D_x.src`) take their names from here."""
+    fields = Namespace(RESERVED | TUPLE_ATTRS)
+    return {name: fields.create(name) for name in outputs}
+
+
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII without `"` and `\`
+
+
+def literal(text: str) -> str:
+    """A Python string literal that reads back as exactly `text`: in double quotes, as the
+    rest of the generated file, when nothing in it needs escaping, else `repr`."""
+    return f'"{text}"' if _PLAIN.fullmatch(text) else repr(text)
+
+
 def docstring(text: str) -> str:
-    """Text that is safe inside a triple-quoted docstring."""
-    text = "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in text)
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    """Text for a docstring, which the compiler builds from identifiers, numbers and types
+    only. Anything that could end the docstring or start an escape is a compiler bug."""
+    if '"' in text or "\\" in text or not all(ch.isprintable() or ch == "\n" for ch in text):
+        raise AssertionError(f"unsafe docstring text: {text!r}")
+    return text
 
 
 def comment(text: str) -> str:
     """Text that is safe in a `#` comment: one line, printable."""
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-
-
-# Fields a NamedTuple may not take, besides reserved words: its own methods.
-TUPLE_ATTRS = frozenset({"count", "index"})
 
 
 def camel(name: str) -> str:
