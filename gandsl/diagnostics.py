@@ -217,13 +217,13 @@ def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool 
     shown = items[:limits.REPORTED.value]
     body = "\n\n".join(render(d, source, path, color) for d in shown)
     if len(items) > len(shown):
-        body += f"\n\n… and {_count(items[len(shown):])} more, not shown"
+        body += f"\n\n… and {_count(items[len(shown):], 'more ')}, not shown"
     summary = _count(items)
     return body + (f"\n\n{summary} in {path}" if summary else "")
 
 
-def _count(items: list[Diagnostic]) -> str:
-    """`3 errors, 1 warning`."""
+def _count(items: list[Diagnostic], more: str = "") -> str:
+    """`3 errors, 1 warning` (`3 more errors, ...` with `more`)."""
     n_err = sum(d.severity == "error" for d in items)
     counts = ((n_err, "error"), (len(items) - n_err, "warning"))
-    return ", ".join(f"{n:,} {word}{'s' if n != 1 else ''}" for n, word in counts if n)
+    return ", ".join(f"{n:,} {more}{word}{'s' if n != 1 else ''}" for n, word in counts if n)

@@ -32,7 +32,8 @@ NODES = Limit(20_000, "E152", "operations of one network after expansion; iterat
 BLOCK_DEPTH = Limit(32, "E152", "block applications nested inside each other")
 REPORTED = Limit(50, "", "diagnostics printed for one spec (the rest are counted: "
                  "`… and N more`)")
-PARAMETERS = Limit(2 ** 31, "W508", "learnable parameters of one network before a warning")
+PARAMETERS = Limit(2 ** 31, "W508", "learnable parameters of one network, or activation "
+                   "values it keeps per sample in training, before a warning")
 
 ALL: dict[str, Limit] = {name: value for name, value in globals().items()
                          if isinstance(value, Limit)}

@@ -68,15 +68,17 @@ def sanitize(candidate: str, reserved: frozenset[str] = RESERVED) -> str:
 
 class Namespace:
     def __init__(self, reserved: frozenset[str] | set[str] = RESERVED) -> None:
-        self._reserved = frozenset(reserved)
+        self._reserved = reserved if isinstance(reserved, frozenset) else frozenset(reserved)
         self._used: set[str] = set()
+        self._next: dict[str, int] = {}  # base → the next suffix to try: n names stay linear
 
     def create(self, candidate: str) -> str:
         name = sanitize(candidate, self._reserved)
-        base, i = name, 1
+        base, i = name, self._next.get(name, 1)
         while name in self._used or name in self._reserved:
             name = f"{base}_{i}"
             i += 1
+        self._next[base] = i
         self._used.add(name)
         return name
 
@@ -103,8 +105,13 @@ _PLAIN = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII without `"` and `\`
 
 def literal(text: str) -> str:
     """A Python string literal that reads back as exactly `text`: in double quotes, as the
-    rest of the generated file, when nothing in it needs escaping, else `repr`."""
-    return f'"{text}"' if _PLAIN.fullmatch(text) else repr(text)
+    rest of the generated file, when nothing in it needs escaping, else `repr` with every
+    `"` written `\\x22`. So a `"` is only ever a literal's delimiter, and `\"\"\"` in a
+    generated module only ever opens or closes a docstring."""
+    if _PLAIN.fullmatch(text):
+        return f'"{text}"'
+    quoted = repr(text)
+    return quoted if quoted[0] == '"' else quoted.replace('"', "\\x22")
 
 
 def docstring(text: str) -> str:

@@ -20,9 +20,10 @@ def parameters(net: Network) -> int:
 
 
 def activations(net: Network) -> int:
-    """Values one forward pass of one sample computes (every operation's output)."""
-    return sum(math.prod(n.type.dims) for n in net.nodes
-               if n.op != "input" and n.type is not None)
+    """Values one training forward pass of one sample must keep at the least: the input of
+    every layer with weights (its weight gradient is computed from it)."""
+    return sum(math.prod(net.nodes[n.x].type.dims) for n in net.nodes
+               if n.params and n.x is not None and net.nodes[n.x].type is not None)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@
 - W505: a WGAN critic ending in a sigmoid: the critic must be an unbounded real function.
 - W506: a generator whose output no network of another player ever sees.
 - W508: a network too large to train on most machines: more than `limits.PARAMETERS`
-  parameters, or more activation values than that for one batch. `gandsl train` refuses a
-  spec whose least memory exceeds the machine's before allocating anything.
+  parameters, or more saved activation values than that for one sample. `gandsl train`
+  refuses a spec whose least memory exceeds the machine's before allocating anything.
 """
 
 from __future__ import annotations
@@ -51,29 +51,28 @@ def lint(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
 
 def large_networks(spec: Spec, diags: Diagnostics) -> None:
     """W508 for each network past the size limit, with its numbers."""
-    batch = spec.train.batch if spec.train and spec.train.batch else sizes.DEFAULT_BATCH
     limit = limits.PARAMETERS.value
     for net in spec.networks:
         if not net.complete or any(n.type is None for n in net.nodes):
             continue
-        params, values = sizes.parameters(net), sizes.activations(net) * batch
+        params, values = sizes.parameters(net), sizes.activations(net)
         if params > limit:
             diags.warn("W508", f"network `{net.name}` has {params:,} parameters "
                        f"({sizes.gigabytes(params * sizes.FLOAT_BYTES)} in float32), more than "
                        f"2^31", net.span, hint="`gandsl train` needs about four times that "
                        "(weights, gradients, Adam's two moments)")
         elif values > limit:
-            diags.warn("W508", f"one forward pass of `{net.name}` at batch {batch} computes "
-                       f"{values:,} values ({sizes.gigabytes(values * sizes.FLOAT_BYTES)} in "
-                       "float32), more than 2^31", net.span,
-                       hint="lower the batch, or the sizes of its largest layers")
+            diags.warn("W508", f"training `{net.name}` keeps {values:,} activation values per "
+                       f"sample ({sizes.gigabytes(values * sizes.FLOAT_BYTES)} in float32), "
+                       "more than 2^31", net.span,
+                       hint="lower the sizes of its largest layers")
 
 
 def _bn_in_critic(node: ONode, nodes: list[ONode], nets: dict[str, Network],
                   diags: Diagnostics) -> None:
     critic = nodes[node.inputs[0]]
     net = nets.get(critic.name)
-    if net is None:
+    if net is None or not net.complete:
         return
     bn = next((n for n in net.nodes if n.op == "batch_norm"), None)
     if bn is not None:
@@ -92,7 +91,7 @@ def _final_sigmoid(node: ONode, nodes: list[ONode], nets: dict[str, Network]):
     if node.op != "call":
         return None
     net = nets.get(node.name)
-    if net is None:
+    if net is None or not net.complete:
         return None
     index = next((i for i, o in enumerate(net.outputs) if o.name == output), 0)
     last = net.nodes[net.results[index]]

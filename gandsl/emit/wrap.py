@@ -25,7 +25,8 @@ _OPEN, _CLOSE = "([{", ")]}"
 
 def wrap_module(text: str, width: int = WIDTH) -> str:
     """Every long line broken; a code line whose breaking would change what the statement
-    means is left whole: a long line is better than a wrong one."""
+    means is left whole: a long line is better than a wrong one. A `\"\"\"` opens or closes
+    a docstring: string values never hold one (`naming.literal`)."""
     out: list[str] = []
     in_doc = False
     for line in text.split("\n"):

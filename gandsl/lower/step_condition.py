@@ -69,6 +69,16 @@ def _source(e: S.Expr, g: Globals, diags: Diagnostics) -> str | None:
         parts = [_source(e.first, g, diags), *(_source(x, g, diags) for _, x in e.rest)]
         if None in parts:
             return None
+        for (op, x), part in zip(e.rest, parts[1:], strict=True):
+            # What would fail or run away at every iteration is refused here.
+            if op in ("/", "//", "%") and not _mentions_step(x) and float(part) == 0:
+                diags.error("E151", "division by zero", x.span)
+                return None
+            if op == "^" and _mentions_step(x):
+                diags.error("E304", "an exponent cannot depend on `step`: the number would "
+                            "grow without bound", x.span, hint="compare `step` with a "
+                            "number instead, e.g. `step < 2^10`")
+                return None
         text = _wrap(e.first, parts[0])
         for (op, x), part in zip(e.rest, parts[1:], strict=True):
             text += f" {_PY_OPS.get(op, op)} {_wrap(x, part)}"
