@@ -242,7 +242,7 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
     for opt in train.optimizers:
         if opt.player not in known:
             diags.error("E304", f"`{opt.player}` is not a player", opt.player_span,
-                        lambda: did_you_mean(opt.player, players) or
+                        lambda opt=opt: did_you_mean(opt.player, players) or
                         f"players: {', '.join(players)}")
     for p in spec.objective.players if train.complete else ():
         if not any(o.player == p.name for o in train.optimizers):

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS
 from ..layers.base import ctx_for
-from ..types import TensorType, conversion
-from . import progressive
 from ..naming import (
     RESERVED,
     Namespace,
@@ -28,6 +26,8 @@ from ..naming import (
     output_fields,
     sanitize,
 )
+from ..types import TensorType, conversion
+from . import progressive
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
 _USES = {"F": re.compile(r"(?<![\w.])F\."), "rt": re.compile(r"(?<![\w.])rt\."),

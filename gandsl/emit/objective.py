@@ -32,7 +32,6 @@ import networkx as nx
 
 from ..functions import FUNCTIONS
 from ..ir import ONode, Player, Spec
-from ..types import TensorType
 from ..naming import (
     OBJECTIVE_ATTRS,
     RESERVED,
@@ -42,6 +41,7 @@ from ..naming import (
     output_fields,
     sanitize,
 )
+from ..types import TensorType
 from .wrap import split_sum
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users

@@ -274,7 +274,8 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
             source = g.networks.get(item.source)
             if source is None:
                 diags.error("E101", f"`{item.source}` is not a network declared above",
-                            item.source_span, lambda: did_you_mean(item.source, g.networks))
+                            item.source_span,
+                            lambda item=item: did_you_mean(item.source, g.networks))
             elif _define(g, item.name, item.name_span, diags, "network"):
                 g.networks[item.name] = S.NetworkDecl(
                     item.span, item.name, item.name_span, source.inputs, source.outputs,
