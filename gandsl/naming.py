@@ -87,10 +87,13 @@ class Namespace:
         return frozenset(self._used)
 
 
+_ATTRIBUTE_RESERVED = RESERVED | NN_MODULE_ATTRS
+
+
 def attribute_namespace() -> Namespace:
     """Names of module attributes: also off everything `nn.Module` defines (`forward`,
     `training`, `parameters`, ...)."""
-    return Namespace(RESERVED | NN_MODULE_ATTRS)
+    return Namespace(_ATTRIBUTE_RESERVED)
 
 
 def output_fields(outputs: list[str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from .errors import UserError
 from .ir import Spec
 from .lower import lower
 from .parse import parse
+
+RECURSION_LIMIT = 3_000
 
 
 @dataclass
@@ -38,8 +41,25 @@ def _debug_level() -> int:
         return 0
 
 
+@contextmanager
+def _stack_for_limits():
+    """Room on Python's stack for what the limits allow (`gandsl.limits`: 100 levels of
+    expression and 100 of bodies, each a few frames deep in the passes), restored after."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
 def check_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Result:
     """Parse, lower and check. Raises `GandslError` when there is any error."""
+    with _stack_for_limits():
+        return _check_source(text, path, params)
+
+
+def _check_source(text: str, path: str, params: dict[str, Any] | None) -> Result:
     debug = _debug_level()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -69,7 +89,8 @@ def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | Non
 
     result = check_source(text, path, params)
     t0 = time.perf_counter()
-    result.python = emit(result.spec, display_path)
+    with _stack_for_limits():
+        result.python = emit(result.spec, display_path)
     result.timings["emit"] = time.perf_counter() - t0
     if _debug_level() >= 1:
         print(f"[gandsl] emit   {result.timings['emit'] * 1000:7.2f} ms", file=sys.stderr)

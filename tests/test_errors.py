@@ -204,8 +204,8 @@ def test_e001_expression_cut_short_by_next_item():
 def test_e004_nesting_too_deep():
     src = "param T = " + "-" * 150 + "1\n"
     d = only(src)
-    # The 101st nested node (start → param → 99 negations) is the one past the limit.
-    assert (d.code, d.span.line, d.span.col) == ("E004", 1, 109)
+    # Reported where the expression that nests too deep starts.
+    assert (d.code, d.span.line, d.span.col) == ("E004", 1, 11)
     assert d.message == "nesting deeper than 100 levels"
     assert d.hint == "split the expression into named steps"
 

@@ -212,6 +212,7 @@ class _Writer:
                        for net in spec.networks}
         self.names = Namespace(self.reserved)
         self.lazy_test: dict[int, str] = {}  # node → the `every` test it is computed under
+        self._nets: dict[int, frozenset[str]] = {}
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
         self.term_name = {}
         for p in spec.objective.players:
@@ -221,9 +222,11 @@ class _Writer:
     # -- analysis -------------------------------------------------------------------------
 
     def _networks_of(self, i: int) -> set[str]:
-        """The networks whose calls `i` depends on."""
-        return {self.nodes[j].name for j in nx.ancestors(self.graph, i) | {i}
-                if self.nodes[j].op in ("call", "netfn")}
+        """The networks whose calls `i` depends on (asked once per node per step: kept)."""
+        if i not in self._nets:
+            self._nets[i] = frozenset(self.nodes[j].name for j in nx.ancestors(self.graph, i) | {i}
+                                      if self.nodes[j].op in ("call", "netfn"))
+        return self._nets[i]
 
     def _needed(self, player: Player) -> list[int]:
         need: set[int] = set()

@@ -1,10 +1,10 @@
 """A parsed spec as physical lines: the tokens on each line, its comment, and its role.
 
 The tokens come from the grammar's own contextual lexer, fed through the LALR parser one at a
-time (`iter_parse`), so `in` the block input is a NAME and `in` of a `for` is a keyword exactly
-as the compiler sees them. Comments and line breaks are what lies between tokens. Which lines
-begin a statement is read off the parse tree, so the layout never guesses where a statement
-continues.
+time (`parse.tokens`), so `in` the block input is a NAME and `in` of a `for` is a keyword
+exactly as the compiler sees them. Comments and line breaks are what lies between tokens.
+Which lines begin a statement is read off the syntax tree, so the layout never guesses where
+a statement continues.
 """
 
 from __future__ import annotations
@@ -13,15 +13,8 @@ import bisect
 import re
 from dataclasses import dataclass, field
 
-from ..parse import _parser
-
-# Parse-tree rules that are one statement (or item, or train line) each.
-STATEMENTS = frozenset({
-    "header", "param_decl", "let_decl", "data_source", "data_alias", "top_if", "block_decl",
-    "network", "network_copy", "objective", "train", "assign", "sample", "minimize", "maximize",
-    "for_stmt", "if_stmt", "return_stmt", "expr_stmt", "t_batch", "t_steps", "t_ratio",
-    "t_option", "t_player_fn",
-})
+from .. import syntax as S
+from ..parse import parse, tokens
 _COMMENT = re.compile(r"#[^\n]*")
 
 
@@ -55,8 +48,7 @@ class Source:
 
 def read(text: str) -> Source:
     """Lines of a spec that `parse.parse` has accepted."""
-    starts = {(t.meta.line, t.meta.column - 1) for t in _parser().parse(text).iter_subtrees()
-              if t.data in STATEMENTS and not t.meta.empty}
+    starts = {(span.line, span.col - 1) for span in statement_spans(parse(text))}
     raw = text.split("\n")
     lines = [Line(i + 1, len(s) - len(s.lstrip(" \t"))) for i, s in enumerate(raw)]
     offsets = [0]
@@ -64,7 +56,7 @@ def read(text: str) -> Source:
         offsets.append(offsets[-1] + len(s) + 1)
 
     toks: list[Tok] = []
-    for t in _parser().parse_interactive(text).iter_parse():
+    for t in tokens(text):
         tok = Tok(t.type, str(t.value), t.line, t.column - 1)
         line = lines[tok.line - 1]
         if not line.toks:
@@ -80,6 +72,26 @@ def read(text: str) -> Source:
         line.comment_col = m.start() - offsets[number]
         comments.append(line.comment)
     return Source(toks, lines, comments, starts)
+
+
+def statement_spans(module: S.Module) -> list:
+    """The span of every statement, item and train line, nested ones included."""
+    spans = [module.header.span] if module.header else []
+    todo = list(module.items)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, S.TrainStmt):
+            spans.append(node.span)
+            continue
+        spans.append(node.span)
+        if isinstance(node, S.BlockDecl | S.NetworkDecl | S.For | S.ObjectiveDecl):
+            todo.extend(node.body)
+        elif isinstance(node, S.If):
+            todo.extend(node.then)
+            todo.extend(node.orelse or [])
+        elif isinstance(node, S.TrainDecl):
+            todo.extend(node.stmts)
+    return spans
 
 
 def _blank_strings(text: str) -> str:

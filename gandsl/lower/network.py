@@ -27,6 +27,7 @@ _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → nod
 
 MAX_BLOCK_DEPTH = limits.BLOCK_DEPTH.value
 MAX_NODES = limits.NODES.value  # per network, after expanding loops and blocks
+MAX_NESTING = limits.DEPTH.value  # bodies inside bodies while expanding, blocks included
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class NetworkLowering:
         self.var_hint: list[str] = []
         self.instances: list[BlockInstance] = []
         self.repeat_id: int | None = None  # set while a `repeat` expands its body
+        self.nesting = 0  # bodies being lowered, one inside the other (blocks included)
 
     # -- entry --------------------------------------------------------------------------
 
@@ -175,6 +177,21 @@ class NetworkLowering:
     def _body(self, stmts: list[S.Stmt], scope: _Scope, kind: str):
         """Lower statements; returns (values, spans) when a `return` (or a final bare
         expression) was reached, else None. `kind` is "network" or "block"."""
+        self.nesting += 1
+        try:
+            if self.nesting > MAX_NESTING:  # the text nests less: blocks add up
+                chain = " → ".join(name for name, _, _ in self.block_stack[-4:])
+                self.diags.error("E152", f"expanding `{self.decl.name}` nests bodies deeper "
+                                 f"than {MAX_NESTING} levels (blocks: … → {chain})",
+                                 self.block_stack[-1][1] if self.block_stack else stmts[0].span,
+                                 hint="each block applied inside another adds the levels of "
+                                 "its own `for` and `if` bodies")
+                raise _Abort
+            return self._statements(stmts, scope, kind)
+        finally:
+            self.nesting -= 1
+
+    def _statements(self, stmts: list[S.Stmt], scope: _Scope, kind: str):
         for i, stmt in enumerate(stmts):
             self._spend(stmt.span)
             last = i == len(stmts) - 1

@@ -59,7 +59,7 @@ CASES = [
          1, "E004", (1, 111)),
     Case("10k nested brackets", "param a = " + "[" * 10_000 + "1" + "]" * 10_000 + "\n",
          1, "E004", (1, 111)),
-    Case("10k nested negations", "param a = " + "-" * 10_000 + "1\n", 1, "E004", (1, 109)),
+    Case("10k nested negations", "param a = " + "-" * 10_000 + "1\n", 1, "E004", (1, 11)),
     Case("10k nested ifs", "network D(x: image[1, 8, 8]) -> scalar {\n" + "if true {\n" * 10_000
          + "}\n" * 10_000 + "return x -> flatten -> linear(1) }\n", 1, "E004", (101, 9)),
     Case("10k blocks applying each other",

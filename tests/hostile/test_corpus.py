@@ -104,3 +104,31 @@ def test_corpus_is_whole():
                    "unicode_digits", "arabic_indic_digit", "keyword_outputs",
                    "tuple_method_outputs", "injection_title"]:
         assert wanted in names
+
+
+def test_deepest_expansion_stays_far_from_the_stack_limit():
+    """What the limits allow at most (100 levels of bodies through 32 nested blocks, an
+    85-level expression inside) uses a fraction of Python's stack: the passes recurse at most
+    a few frames per level, and `pipeline.RECURSION_LIMIT` leaves room above Python's
+    default of 1,000."""
+    import sys
+
+    from gandsl.pipeline import RECURSION_LIMIT
+
+    text = read_spec(Path(__file__).parent / "corpus" / "deepest_expansion.gan")
+    deepest = 0
+
+    def profile(frame, event, arg):
+        nonlocal deepest
+        if event == "call":
+            n, f = 0, frame
+            while f is not None:
+                n, f = n + 1, f.f_back
+            deepest = max(deepest, n)
+
+    sys.setprofile(profile)
+    try:
+        compile_source(text, "deepest.gan")
+    finally:
+        sys.setprofile(None)
+    assert deepest < 1_000 < RECURSION_LIMIT
