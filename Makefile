@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-gpu
+.PHONY: demo test fuzz bench bench-gpu
 
 # torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
 # (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build. Where pip
@@ -24,6 +24,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The compiler's fuzzers for longer than `make test` runs them, with fresh randomness: every
+# input ends in a result or a diagnostic (tests/hostile/test_fuzz.py).
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(VENV)/.installed
+	GANDSL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/hostile/test_fuzz.py
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md

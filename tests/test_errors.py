@@ -564,6 +564,28 @@ def test_e108_param_of_the_wrong_kind():
     assert codes_at(src, S=32.0) == []  # an integral float is an integer
 
 
+def test_e108_says_how_to_declare_a_float():
+    """A truncation ψ declared `1` is an integer param: 0.7 is refused with the fix."""
+    d = only("param psi = 1\n", psi=0.7)
+    assert d.message == "--param psi=0.7: expected an integer, like the default `1`"
+    assert d.hint == ("an integer default makes `psi` an integer; declare it "
+                      "`param psi = 1.0` to take any number")
+    assert codes_at("param psi = 1.0\n", psi=0.7) == []
+
+
+def test_specs_declare_weights_and_truncation_as_numbers():
+    """Loss weights, R1 γ, margins and ψ take any number: none is declared an integer."""
+    from conftest import SPECS
+
+    from gandsl.pipeline import check_source, read_spec
+
+    for path in SPECS:
+        for p in check_source(read_spec(path), str(path)).spec.params:
+            if p.name in ("psi", "gamma", "pl_weight", "margin") or p.name.startswith(
+                    ("lambda", "lam")) or p.name.endswith("_w"):
+                assert isinstance(p.default, float), f"{path.name}: param {p.name}"
+
+
 def test_e108_description_matches_its_use():
     assert "unknown" not in CODES["E108"] and "value" in CODES["E108"]
 

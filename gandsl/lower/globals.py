@@ -194,8 +194,13 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
             continue
         if name in overrides and not _same_kind(default, value):
             shown = str(value).lower() if isinstance(value, bool) else value
+            hint = None
+            if isinstance(default, int) and not isinstance(default, bool) and \
+                    isinstance(value, float):  # the declaration's literal decides
+                hint = f"an integer default makes `{name}` an integer; declare it " \
+                       f"`param {name} = {float(default)!r}` to take any number"
             diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)}, like "
-                        f"the default `{_literal(default)}`", decl.name_span)
+                        f"the default `{_literal(default)}`", decl.name_span, hint=hint)
             value = POISON
         elif isinstance(default, int) and isinstance(value, float):
             value = int(value)  # `--param S=1.28e2` for an integer param is 128
