@@ -30,6 +30,8 @@ EXPANSION = Limit(100_000, "E152", "expansion steps of a whole spec: statements 
 NODES = Limit(20_000, "E152", "operations of one network after expansion; iterations of one "
               "`for` loop; repetitions of one `repeat`")
 BLOCK_DEPTH = Limit(32, "E152", "block applications nested inside each other")
+NESTING = Limit(100, "E152", "bodies inside bodies while a network expands, counted through "
+                "the blocks it applies")
 REPORTED = Limit(50, "", "diagnostics printed for one spec (the rest are counted: "
                  "`… and N more`)")
 PARAMETERS = Limit(2 ** 31, "W508", "learnable parameters of one network, or activation "

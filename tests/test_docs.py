@@ -171,3 +171,14 @@ def test_errors_reference_example_triggers_its_code(code: str):
         found = e.diagnostics
     assert code in [d.code for d in found], \
         f"the {code} example of docs/errors.md gives {[d.code for d in found]}"
+
+
+def test_limits_table_is_the_compilers():
+    """docs/language.md lists every limit of `gandsl.limits` with its value and code."""
+    from gandsl.limits import ALL
+
+    section = LANGUAGE_TEXT.split("## Limits and untrusted specs", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in
+            line][1:]
+    assert rows == [f"| {lim.what} | {lim.value:,} | {lim.code or '—'} |"
+                    for lim in ALL.values()]

@@ -27,7 +27,7 @@ _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → nod
 
 MAX_BLOCK_DEPTH = limits.BLOCK_DEPTH.value
 MAX_NODES = limits.NODES.value  # per network, after expanding loops and blocks
-MAX_NESTING = limits.DEPTH.value  # bodies inside bodies while expanding, blocks included
+MAX_NESTING = limits.NESTING.value  # bodies inside bodies while expanding, blocks included
 
 
 @dataclass(frozen=True)
