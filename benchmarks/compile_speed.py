@@ -3,6 +3,9 @@
 1. parse + check + emit of specs/stargan.gan in one warm process: median of many runs.
 2. the whole `gandsl compile specs/stargan.gan` process against `python -c "import torch"`,
    run alternately on the same machine; the difference of the medians.
+3. scaling (issue 14): `check` and `compile` of synthetic specs (`synthetic.py`: many
+   networks, one network of many layers, many players of many loss terms) at 5 KB, 50 KB
+   and 500 KB, with the peak of Python's memory during the compile.
 
 Usage: python benchmarks/compile_speed.py [--runs N] [--write docs/performance.md]
 """
@@ -42,6 +45,41 @@ def in_process(runs: int) -> dict[str, float]:
     return out
 
 
+SCALES = ((5_000, 5), (50_000, 3), (500_000, 3))  # (bytes, runs)
+
+
+def scaling() -> list[tuple[str, int, float, float, float, dict[str, float]]]:
+    """(kind, bytes, check s, compile s, peak MB, compile's passes) of each synthetic spec:
+    medians of the runs."""
+    import tracemalloc
+
+    from synthetic import KINDS, of_size
+
+    from gandsl.pipeline import check_source, compile_source
+
+    out = []
+    for kind in KINDS:
+        for size, runs in SCALES:
+            text = of_size(kind, size)
+            checks, compiles, passes = [], [], []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                check_source(text, f"{kind}.gan")
+                checks.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                result = compile_source(text, f"{kind}.gan")
+                compiles.append(time.perf_counter() - t0)
+                passes.append(result.timings)
+            tracemalloc.start()
+            compile_source(text, f"{kind}.gan")
+            peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
+            tracemalloc.stop()
+            middle = sorted(range(runs), key=compiles.__getitem__)[runs // 2]
+            out.append((kind, len(text.encode()), statistics.median(checks),
+                        statistics.median(compiles), peak, passes[middle]))
+    return out
+
+
 def _time(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
@@ -58,6 +96,16 @@ def processes(runs: int) -> dict[str, float]:
         a.append(_time(gandsl))
         b.append(_time(torch))
     return {"gandsl compile": statistics.median(a), "import torch": statistics.median(b)}
+
+
+def _scaling_rows(results) -> list[str]:
+    rows = ["| spec | size | check | compile | per KB (compile) | parse · lower · check · emit "
+            "| peak memory |", "|---|---:|---:|---:|---:|---|---:|"]
+    for kind, size, check, compile_, peak, passes in results:
+        split = " · ".join(f"{passes[k]:.2f}" for k in ("parse", "lower", "check", "emit"))
+        rows.append(f"| {kind} | {size / 1000:.0f} KB | {check:.3f} s | {compile_:.3f} s | "
+                    f"{compile_ / size * 1e6:.1f} ms | {split} s | {peak:.0f} MB |")
+    return rows
 
 
 def machine() -> str:
@@ -80,7 +128,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--process-runs", type=int, default=15)
     ap.add_argument("--write", type=Path, help="replace the compile section of this file")
+    ap.add_argument("--scaling-only", action="store_true",
+                    help="only the synthetic specs (section 3)")
     args = ap.parse_args()
+    scale_rows = _scaling_rows(scaling())
+    if args.scaling_only:
+        print("\n".join(scale_rows))
+        return
     warm = in_process(args.runs)
     procs = processes(args.process_runs)
     diff = procs["gandsl compile"] - procs["import torch"]
@@ -106,7 +160,24 @@ def main() -> None:
         "",
         "`gandsl compile` never imports torch: parameter counts come from each layer's formula",
         "(tested against the instantiated modules of every spec), so the whole compile ends before",
-        "`import torch` alone would. Most of the warm time is Lark building the parse tree.",
+        "`import torch` alone would. Most of the warm time is Lark's parser.",
+        "",
+        "### Scaling with the size of a spec",
+        "",
+        "Synthetic specs (`benchmarks/synthetic.py`) that grow one dimension each: many small",
+        "networks with one player each (the hostile-input issue's 500 KB case), one network of",
+        "thousands of layers, and many players whose losses have 20 terms each. Medians of "
+        f"{', '.join(str(r) for _, r in SCALES)} runs; peak = the most memory Python held "
+        "during a compile (tracemalloc).",
+        "",
+        *scale_rows,
+        "",
+        "Time per kilobyte stays flat from 5 KB to 500 KB: every pass is linear in the spec.",
+        "The issue's target (a 500 KB spec checked in under 1 s and compiled in under 2 s) is",
+        "not met. Parsing is most of it: Lark's pure-Python LALR parser takes about 4 reductions",
+        "per token through the grammar's 14 precedence levels, and its lexer about 3 µs per token",
+        "here. A flat expression grammar with precedence climbing in the builder, and a lexer that",
+        "matches the whole text with one regular expression, are the next steps.",
         "",
     ])
     publish(section, "## Compiler speed", args.write)

@@ -6,6 +6,7 @@ generated source.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -42,20 +43,26 @@ def _debug_level() -> int:
 
 
 @contextmanager
-def _stack_for_limits():
-    """Room on Python's stack for what the limits allow (`gandsl.limits`: 100 levels of
-    expression and 100 of bodies, each a few frames deep in the passes), restored after."""
+def _compiling():
+    """How the passes run: with room on Python's stack for what the limits allow
+    (`gandsl.limits`: 100 levels of expression and 100 of bodies, each a few frames deep in
+    the passes), and without the cyclic garbage collector, whose full collections walk every
+    live object (a large spec's syntax tree and IR) again and again; both restored after."""
     before = sys.getrecursionlimit()
+    collecting = gc.isenabled()
     sys.setrecursionlimit(max(before, RECURSION_LIMIT))
+    gc.disable()
     try:
         yield
     finally:
         sys.setrecursionlimit(before)
+        if collecting:
+            gc.enable()
 
 
 def check_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Result:
     """Parse, lower and check. Raises `GandslError` when there is any error."""
-    with _stack_for_limits():
+    with _compiling():
         return _check_source(text, path, params)
 
 
@@ -89,7 +96,7 @@ def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | Non
 
     result = check_source(text, path, params)
     t0 = time.perf_counter()
-    with _stack_for_limits():
+    with _compiling():
         result.python = emit(result.spec, display_path)
     result.timings["emit"] = time.perf_counter() - t0
     if _debug_level() >= 1:

@@ -64,24 +64,26 @@ def tspan(tok: Token) -> Span:
     return Span(tok.line, tok.column, tok.end_line, max(tok.column, tok.end_column - 1))
 
 
-def _start(x) -> tuple[int, int] | None:
-    if isinstance(x, Token):
-        return x.line, x.column
-    span = getattr(x, "span", None)
-    return None if span is None else (span.line, span.col)
-
-
-def _end(x) -> tuple[int, int] | None:
-    if isinstance(x, Token):
-        return x.end_line, x.end_column - 1
-    span = getattr(x, "span", None)
-    return None if span is None else (span.end_line, span.end_col)
-
-
 def span_of(children) -> Span | None:
-    """From the first child's start to the last child's end (tokens included)."""
-    first = next((s for s in map(_start, children) if s is not None), None)
-    last = next((e for e in map(_end, reversed(children)) if e is not None), None)
+    """From the first child's start to the last child's end (tokens included; placeholders
+    of absent optional parts and strings have no place)."""
+    first = last = None
+    for x in children:
+        if isinstance(x, Token):
+            first = (x.line, x.column)
+            break
+        span = getattr(x, "span", None)
+        if span is not None:
+            first = (span.line, span.col)
+            break
+    for x in reversed(children):
+        if isinstance(x, Token):
+            last = (x.end_line, x.end_column - 1)
+            break
+        span = getattr(x, "span", None)
+        if span is not None:
+            last = (span.end_line, span.end_col)
+            break
     if first is None or last is None:
         return None
     return Span(first[0], first[1], last[0], last[1])
@@ -174,8 +176,8 @@ def _too_deep(node) -> None:
 
 
 def _point(node) -> Span:
-    start = _start(node) or (1, 1)
-    return Span.point(*start)
+    span = span_of([node])
+    return Span.point(span.line, span.col) if span is not None else Span.point(1, 1)
 
 
 def _expr(method):

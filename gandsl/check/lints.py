@@ -101,10 +101,14 @@ def _final_sigmoid(node: ONode, nodes: list[ONode], nets: dict[str, Network]):
 def _unseen_generators(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     obj = spec.objective
     owner = {n: p.name for p in obj.players for n in p.networks}
+    calls_of: dict[str, list] = {}
+    for n in obj.nodes:
+        if n.op == "call":
+            calls_of.setdefault(n.name, []).append(n)
     for net in spec.networks:
         if net.name not in owner or not any(o.type.kind == "image" for o in net.outputs):
             continue
-        calls = [n for n in obj.nodes if n.op == "call" and n.name == net.name]
+        calls = calls_of.get(net.name, [])
         if not calls:
             continue
         if any(obj.nodes[a].op == "call" and owner.get(obj.nodes[a].name) not in (

@@ -42,7 +42,8 @@ def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
     blocks = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names)
     output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
                     if n.copy_of is None and not n.single_output}
-    taken = module_names.used | MODULE_NAMES
+    # locals never shadow the module's own names (its classes, imports and tables)
+    taken = RESERVED | module_names.used | MODULE_NAMES
     out = [build_block_class(bc, taken) for bc in blocks.values()]
     class_of: dict[str, str] = {}
     for net in spec.networks:

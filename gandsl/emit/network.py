@@ -17,7 +17,6 @@ from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS
 from ..layers.base import ctx_for
 from ..naming import (
-    RESERVED,
     Namespace,
     attribute_namespace,
     camel,
@@ -131,7 +130,7 @@ def block_network(inst: BlockInstance, net: Network) -> Network:
                    results=[result.id], result_spans=[inst.span], span=inst.span)
 
 
-def build_block_class(bc: BlockClass, module_names: frozenset[str]) -> ClassSource:
+def build_block_class(bc: BlockClass, reserved: frozenset[str]) -> ClassSource:
     inst = bc.instance
     sub = block_network(inst, bc.network)
     total = sum(n.params for n in sub.nodes)
@@ -139,7 +138,7 @@ def build_block_class(bc: BlockClass, module_names: frozenset[str]) -> ClassSour
     title = docstring(f"`block {inst.block}` (line {inst.span.line} of the spec)"
                       f"{' with ' + args if args else ''}: {total:,} parameters.")
     cls = ClassSource(name=bc.name, title=title, signature_doc=_types_doc(sub))
-    _Builder(sub, cls, {}, module_names).build()
+    _Builder(sub, cls, {}, reserved).build()
     return cls
 
 
@@ -161,7 +160,7 @@ def _arg_text(value) -> str:
 
 def build_network_class(net: Network, class_name: str, output_class: str | None,
                         blocks: dict[tuple, BlockClass],
-                        module_names: frozenset[str]) -> ClassSource:
+                        reserved: frozenset[str]) -> ClassSource:
     total = sum(n.params for n in net.nodes)
     title = docstring(f"`network {net.name}` (line {net.span.line} of the spec): {total:,} "
                       "parameters.")
@@ -169,7 +168,7 @@ def build_network_class(net: Network, class_name: str, output_class: str | None,
                       output_class=output_class)
     classes = {inst.first: (inst, blocks[block_key(inst, net)]) for inst in net.blocks
                if eligible(inst, net)}
-    _Builder(net, cls, classes, module_names).build()
+    _Builder(net, cls, classes, reserved).build()
     return cls
 
 
@@ -192,10 +191,11 @@ class _Item:
 class _Builder:
     def __init__(self, net: Network, cls: ClassSource,
                  classes: dict[int, tuple[BlockInstance, BlockClass]],
-                 module_names: frozenset[str]) -> None:
+                 reserved: frozenset[str]) -> None:
+        """`reserved`: names no local may take (the module's own and Python's)."""
         self.net, self.cls, self.classes = net, cls, classes
         self.attrs = attribute_namespace()
-        self.reserved = RESERVED | module_names  # locals never shadow the module's own names
+        self.reserved = reserved
         self.local = Namespace(self.reserved)
         self.var_of: dict[int, str] = {}
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .. import syntax as S
 from ..parse import parse, tokens
+
 _COMMENT = re.compile(r"#[^\n]*")
 
 

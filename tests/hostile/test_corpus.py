@@ -100,7 +100,7 @@ def test_corpus_is_whole():
     names = {p.stem for p in CORPUS} | {c.name for c in CASES}
     for wanted in ["10k nested parentheses", "10k blocks applying each other",
                    "a 5,000-term loss", "a 5,000-digit integer", "exponential block recursion",
-                   "a 20,000 x 20,000 for", "10,000 undefined names", "a 500 KB spec",
+                   "a 20,000 x 20,000 for", "10,000 undefined names", "a 500 KB spec of networks",
                    "unicode_digits", "arabic_indic_digit", "keyword_outputs",
                    "tuple_method_outputs", "injection_title"]:
         assert wanted in names
