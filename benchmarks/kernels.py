@@ -152,6 +152,7 @@ def adain_variants(dry: bool) -> dict[str, Callable]:
 
 
 def adain_case(report: Report, timer: Timer, device: str, shape, dname: str, dtype) -> None:
+    torch.manual_seed(0)  # the same inputs every run: each check is one fixed comparison
     x = torch.randn(shape, device=device, dtype=dtype).requires_grad_(True)
     scale = (1 + torch.randn(shape[:2], device=device, dtype=dtype)).requires_grad_(True)
     bias = torch.randn(shape[:2], device=device, dtype=dtype).requires_grad_(True)
@@ -183,6 +184,7 @@ def adain_grads(fn, x, scale, bias, dy) -> list[torch.Tensor]:
 
 def penalty_case(report: Report, timer: Timer, device: str, shape, dname: str, dtype) -> None:
     """The fused part: interpolation, and the norm penalty forward + backward given g."""
+    torch.manual_seed(0)
     real = torch.randn(shape, device=device, dtype=dtype)
     fake = torch.randn_like(real)
     alpha = torch.rand(shape[0], device=device)

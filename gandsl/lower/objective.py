@@ -232,6 +232,9 @@ class ObjectiveLowering:
             if any(isinstance(v, Poison) for v in [*args, *kwargs.values()]):
                 self.env[names[0]] = POISON
                 return
+            if not self._dist_arguments(dist, kwargs, src):
+                self.env[names[0]] = POISON
+                return
             try:
                 size = as_int(args[0], src.args[0].span, "a size")
             except ConstError as e:
@@ -251,6 +254,29 @@ class ObjectiveLowering:
                              "(`z ~ normal(128)`)", src.span)
         for n in names:
             self.env[n] = POISON
+
+    def _dist_arguments(self, dist: str, kwargs: dict[str, Any], src: S.Call) -> bool:
+        """A distribution's settings are numbers it can draw with (else the draw would fail
+        at the first iteration of training); False after reporting."""
+        spans = {kw.name: kw.value.span for kw in src.kwargs}
+        for name, value in kwargs.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.diags.error("E203", f"`{name}` of `{dist}` is a number, got "
+                                 f"{describe(value)}", spans[name])
+                return False
+        problem = None
+        if kwargs.get("std", 1) < 0:
+            problem = "std", "`std` of `normal` is at least 0"
+        elif not 0 <= kwargs.get("p", 0.5) <= 1:
+            problem = "p", "`p` of `bernoulli` is a probability, in [0, 1]"
+        elif kwargs.get("low", 0) >= kwargs.get("high", 1):
+            problem = "high" if "high" in kwargs else "low", \
+                "`low` of `uniform` must be below `high` (default: 0 and 1)"
+        if problem is not None:
+            name, message = problem
+            self.diags.error("E203", f"{message}, got {kwargs[name]}", spans[name])
+            return False
+        return True
 
     # -- values -------------------------------------------------------------------------
 
