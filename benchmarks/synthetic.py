@@ -16,14 +16,21 @@ G = ("network G(z: latent[4]) -> image[1, 8, 8] { return z -> linear(64) -> resh
      "-> tanh }\n")
 
 
-def networks(n: int) -> str:
-    parts = [HEAD, G]
-    parts += [f"network D{i}(x: image[1, 8, 8]) -> scalar {{ return x -> flatten -> "
-              f"linear(1) }}\n" for i in range(n)]
+def _players(n: int, network: Callable[[int], str], loss: Callable[[int], str],
+             generator_loss: str) -> str:
+    """`n` networks, each trained by its own player with `loss(i)`, beside one generator."""
+    parts = [HEAD, G, *(network(i) for i in range(n))]
     parts.append("objective {\n  x ~ d\n  z ~ normal(4)\n  fake = G(z)\n")
-    parts += [f"  D{i} minimizes gan_d(D{i}(x), D{i}(fake))\n" for i in range(n)]
-    parts.append("  G minimizes gan_g(D0(fake))\n}\n")
+    parts += [f"  {loss(i)}\n" for i in range(n)]
+    parts.append(f"  G minimizes {generator_loss}\n}}\n")
     return "".join(parts)
+
+
+def networks(n: int) -> str:
+    return _players(
+        n, lambda i: f"network D{i}(x: image[1, 8, 8]) -> scalar {{ return x -> flatten -> "
+                     f"linear(1) }}\n",
+        lambda i: f"D{i} minimizes gan_d(D{i}(x), D{i}(fake))", "gan_g(D0(fake))")
 
 
 def layers(n: int) -> str:
@@ -38,16 +45,13 @@ def layers(n: int) -> str:
 
 def terms(n: int) -> str:
     """`n` players, each a network whose loss has 20 terms."""
-    parts = [HEAD, G]
-    parts += [f"network E{i}(x: image[1, 8, 8]) -> image[1, 8, 8] {{ return x -> conv(1, 3, "
-              f"pad=1) }}\n" for i in range(n)]
-    parts.append("objective {\n  x ~ d\n  z ~ normal(4)\n  fake = G(z)\n")
-    for i in range(n):
-        loss = " + ".join(f"{k + 1} * l1(E{i}(x), fake)" if k % 2 else f"l2(E{i}(fake), x)"
-                          for k in range(20))
-        parts.append(f"  E{i} minimizes {loss}\n")
-    parts.append("  G minimizes l1(fake, x)\n}\n")
-    return "".join(parts)
+    def loss(i: int) -> str:
+        return f"E{i} minimizes " + " + ".join(
+            f"{k + 1} * l1(E{i}(x), fake)" if k % 2 else f"l2(E{i}(fake), x)" for k in range(20))
+
+    return _players(
+        n, lambda i: f"network E{i}(x: image[1, 8, 8]) -> image[1, 8, 8] {{ return x -> "
+                     f"conv(1, 3, pad=1) }}\n", loss, "l1(fake, x)")
 
 
 KINDS: dict[str, Callable[[int], str]] = {"networks": networks, "layers": layers,
