@@ -157,6 +157,37 @@ def _sqrt(x, span):
     return math.sqrt(x)
 
 
+def _exp(x, span):
+    try:
+        return math.exp(_num(x, span))
+    except OverflowError:
+        raise ConstError("E150", f"exp({x}) is too large", span) from None
+
+
+def _log(x, span):
+    x = _num(x, span)
+    if x <= 0:
+        raise ConstError("E150", f"log of {x}", span)
+    return math.log(x)
+
+
+def _softplus(x, span):
+    x = _num(x, span)
+    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+
+
+def _sigmoid(x, span):
+    x = _num(x, span)
+    return 1 / (1 + math.exp(-x)) if x >= 0 else math.exp(x) / (1 + math.exp(x))
+
+
+def _clip(x, low, high, span):
+    return min(max(_num(x, span), _num(low, span)), _num(high, span))
+
+
+# Names every spec may use without declaring them (a declaration of the same name wins).
+CONSTANTS: dict[str, float] = {"pi": math.pi}
+
 FUNCTIONS: dict[str, tuple[int, int, Callable]] = {
     # name: (min args, max args, fn(*args, span))
     "min": (1, 64, lambda *a: min(_num(v, a[-1]) for v in a[:-1])),
@@ -169,6 +200,16 @@ FUNCTIONS: dict[str, tuple[int, int, Callable]] = {
     "ceil": (1, 1, lambda x, s: math.ceil(_num(x, s))),
     "round": (1, 1, lambda x, s: round(_num(x, s))),
     "len": (1, 1, lambda x, s: _len(x, s)),
+    # the objective's elementwise math, on numbers
+    "exp": (1, 1, _exp),
+    "log": (1, 1, _log),
+    "square": (1, 1, lambda x, s: _num(x, s) ** 2),
+    "softplus": (1, 1, _softplus),
+    "sigmoid": (1, 1, _sigmoid),
+    "relu": (1, 1, lambda x, s: max(_num(x, s), 0)),
+    "tanh": (1, 1, lambda x, s: math.tanh(_num(x, s))),
+    "clip": (3, 3, _clip),
+    "clamp": (3, 3, _clip),
 }
 
 

@@ -19,28 +19,50 @@ from dataclasses import dataclass, field
 #   generator — a network of one input (or one output of it), differentiated with respect to
 #            the next argument (StyleGAN2's path length: `path_lengths(G_synthesis, ws)`)
 #   any    — any tensor
+#   float  — a float tensor, a loss, a `state` or a number (tensor math)
 #   loss   — one number per batch: a loss, or a `state`
 #   num    — a compile-time number
+#   number — a number known at compile time, or at run time (a `state`, a loss)
+#   str    — a compile-time string, one of the argument's choices
 
 
 @dataclass(frozen=True)
 class FArg:
     name: str
     kind: str
-    default: float | None = None  # for `num` arguments; None means required
+    default: float | str | None = None  # for `num`, `number`, `str`; None means required
+    choices: tuple[str, ...] | None = None  # for `str`
 
 
 @dataclass(frozen=True)
 class Fn:
     name: str
     args: tuple[FArg, ...]
-    returns: str  # "loss", "same" (the type of the first argument), or "scalar" (per sample)
+    # "loss", "same" (the type of the first argument), "scalar" (per sample), or "reduce"
+    # (one number per batch; per sample, channel or position by the `over` argument)
+    returns: str
     doc: str
-    tags: frozenset[str] = field(default_factory=frozenset)  # logits | wgan | penalty
+    tags: frozenset[str] = field(default_factory=frozenset)  # logits | wgan | penalty | math
+    # the generated code of a math function: `.name()` on its argument, or a call of a
+    # torch function; None: `rt.<name>(...)`
+    torch: str | None = None
 
 
-def _fn(name, args, doc, returns="loss", tags=()):
-    return Fn(name, tuple(FArg(*a) for a in args), returns, doc, frozenset(tags))
+def _fn(name, args, doc, returns="loss", tags=(), torch=None):
+    return Fn(name, tuple(FArg(*a) for a in args), returns, doc, frozenset(tags), torch)
+
+
+# How a reduction's `over` reads: which dimensions go (the rest stay).
+OVER = ("all", "sample", "channels", "space")
+
+
+def _elementwise(name: str, doc: str, torch: str) -> Fn:
+    return _fn(name, [("x", "float")], doc, returns="same", tags=["math"], torch=torch)
+
+
+def _reduction(name: str, doc: str) -> Fn:
+    return _fn(name, [("x", "float"), ("over", "str", "all", OVER)], doc, returns="reduce",
+               tags=["math"], torch=f".{name}")
 
 
 FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
@@ -53,9 +75,10 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _fn("gan_g_minimax", [("fake", "score")],
         "Minimax generator loss on logits: -mean(softplus(fake)) = log(1 - D(G(z))).",
         tags=["logits"]),
-    _fn("lsgan_d", [("real", "score"), ("fake", "score"), ("a", "num", 0.0), ("b", "num", 1.0)],
+    _fn("lsgan_d", [("real", "score"), ("fake", "score"), ("a", "number", 0.0),
+                    ("b", "number", 1.0)],
         "LSGAN discriminator: ½·mean((real − b)²) + ½·mean((fake − a)²)."),
-    _fn("lsgan_g", [("fake", "score"), ("c", "num", 1.0)],
+    _fn("lsgan_g", [("fake", "score"), ("c", "number", 1.0)],
         "LSGAN generator: ½·mean((fake − c)²)."),
     _fn("wgan_d", [("real", "score"), ("fake", "score")],
         "Wasserstein critic loss: mean(fake) − mean(real).", tags=["wgan"]),
@@ -65,7 +88,7 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         "Hinge discriminator loss: mean(relu(1 − real)) + mean(relu(1 + fake))."),
     _fn("hinge_g", [("fake", "score")], "Hinge generator loss: −mean(fake)."),
     _fn("gradient_penalty", [("critic", "critic"), ("real", "image"), ("fake", "image"),
-                             ("center", "num", 1.0)],
+                             ("center", "number", 1.0)],
         "WGAN-GP: mean((‖∇ critic(x̂)‖₂ − center)²) with x̂ = real + α(fake − real), "
         "α ~ U[0, 1] per sample.", tags=["penalty"]),
     _fn("r1", [("critic", "critic"), ("real", "image")],
@@ -81,10 +104,28 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         tags=["logits"]),
     _fn("ce", [("logits", "logits"), ("target", "class")],
         "Softmax cross-entropy with class indices, averaged over the batch.", tags=["logits"]),
-    _fn("mean", [("x", "score")], "The mean over the batch (and any other dimension)."),
-    _fn("clip", [("x", "loss"), ("low", "num", None), ("high", "num", None)],
-        "`x` limited to [low, high] (BEGAN's k_t stays in [0, 1])."),
-    _fn("abs", [("x", "loss")], "The absolute value (BEGAN's convergence measure)."),
+    # tensor math: plain torch in the generated code (`FArg` kind `float`)
+    _elementwise("exp", "eˣ, elementwise.", ".exp"),
+    _elementwise("log", "The natural logarithm, elementwise.", ".log"),
+    _elementwise("sqrt", "The square root, elementwise.", ".sqrt"),
+    _elementwise("abs", "The absolute value, elementwise (BEGAN's convergence measure).",
+                 ".abs"),
+    _elementwise("square", "x², elementwise.", ".square"),
+    _elementwise("softplus", "log(1 + eˣ), elementwise: `softplus(-x)` is −log σ(x).",
+                 "F.softplus"),
+    _elementwise("sigmoid", "σ(x) = 1 / (1 + e⁻ˣ), elementwise.", "torch.sigmoid"),
+    _elementwise("relu", "max(x, 0), elementwise.", "F.relu"),
+    _elementwise("tanh", "The hyperbolic tangent, elementwise.", "torch.tanh"),
+    _fn("clip", [("x", "float"), ("low", "number"), ("high", "number")],
+        "`x` limited to [low, high], elementwise (BEGAN's k_t stays in [0, 1]).",
+        returns="same", tags=["math"], torch=".clamp"),
+    _fn("clamp", [("x", "float"), ("low", "number"), ("high", "number")],
+        "The same as `clip`.", returns="same", tags=["math"], torch=".clamp"),
+    _reduction("mean", "The mean of every value (`over=\"sample\"`: of each sample's; "
+               "`\"channels\"`: over channels; `\"space\"`: over positions)."),
+    _reduction("sum", "The sum of every value (`over` as for `mean`)."),
+    _reduction("min", "The smallest value (`over` as for `mean`)."),
+    _reduction("max", "The largest value (`over` as for `mean`)."),
     _fn("shuffle", [("x", "any")], "The same values in a random order along the batch "
         "(StarGAN's random target labels).", returns="same"),
     # semi-supervised GAN (Odena 2016): D is an (N+1)-way classifier, the last class "fake"
@@ -108,7 +149,7 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         returns="scalar"),
     _fn("ae_l1_energy", [("x", "any"), ("recon", "same")],
         "Per-sample mean absolute reconstruction error (BEGAN's L).", returns="scalar"),
-    _fn("ebgan_d", [("real", "score"), ("fake", "score"), ("margin", "num", None)],
+    _fn("ebgan_d", [("real", "score"), ("fake", "score"), ("margin", "number")],
         "EBGAN discriminator: mean(real) + mean(relu(margin − fake)) over energies."),
     _fn("ebgan_g", [("fake", "score")], "EBGAN generator: mean(fake) over energies."),
     _fn("pulling_away", [("codes", "any")],
@@ -130,7 +171,7 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         "the first batch/`shrink` samples; with per-layer styles, the root of the mean over "
         "`layers` of each layer's squared norm.", returns="scalar"),
     _fn("path_length_penalty", [("lengths", "score"), ("pl_mean", "loss"),
-                                ("decay", "num", 0.01)],
+                                ("decay", "number", 0.01)],
         "StyleGAN2's path length penalty: mean((lengths − a)²), a = pl_mean + decay·(mean("
         "lengths) − pl_mean), differentiated through mean(lengths) as the reference is; "
         "keep pl_mean as a `state` with the same update."),

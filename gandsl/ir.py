@@ -126,6 +126,9 @@ class ONode(BaseModel):
     field: int = 0  # which field of a data sample
     args: list[Any] = Field(default_factory=list)  # compile-time positional arguments
     kwargs: dict[str, Any] = Field(default_factory=dict)
+    # numbers known at run time given by keyword (`lsgan_g(D(x), c=alpha)` with a state): the
+    # argument's name → its node, which is also the last of `inputs`
+    named: dict[str, int] = Field(default_factory=dict)
     var: str | None = None  # the objective variable bound to this value
     span: Span
     type: TensorType | None = None  # filled by the checker

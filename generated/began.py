@@ -230,14 +230,14 @@ class Objective:
         real_l = rt.l1(D_x, x)
         D_fake_1 = D(fake.detach())
         fake_l_1 = rt.l1(D_fake_1, fake.detach())
-        loss = real_l - self.state["k"] * fake_l_1
-        update("D", loss, {"real_l": real_l, "balanced": self.state["k"] * fake_l_1})
+        balanced = self.state["k"] * fake_l_1
+        loss = real_l - balanced
+        update("D", loss, {"real_l": real_l, "balanced": balanced})
         # the states for the next iteration
         with torch.no_grad():  # not this player's networks: constants here
             balance = 0.5 * real_l.detach() - fake_l_1.detach()
-            k_next = rt.clip(self.state["k"] + 0.001 * balance, low=0, high=1)
-            abs_ = rt.abs(balance)
-        m_next = real_l.detach() + abs_
+            k_next = (self.state["k"] + 0.001 * balance).clamp(0, 1)
+        m_next = real_l.detach() + balance.abs()
         self.state["k"], self.state["m"] = k_next, m_next
 
     @torch.no_grad()

@@ -440,19 +440,15 @@ class Objective:
         l1_5 = rt.l1(df.f1_2, dr.f1_2.detach())
         l1_6 = rt.l1(df.f1_3, dr.f1_3.detach())
         l1_7 = rt.l1(df.f1_4, dr.f1_4.detach())
+        feat = l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6 + l1_7
         l1_8 = rt.l1(vf.r1, vr.r1)
         l1_9 = rt.l1(vf.r2, vr.r2)
         l1_10 = rt.l1(vf.r3, vr.r3)
         l1_11 = rt.l1(vf.r4, vr.r4)
         l1_12 = rt.l1(vf.r5, vr.r5)
-        loss = (0.5 * gan0 + 0.5 * gan1 + 5 * (l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6 + l1_7)
-                + 10 * (l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12))
-        update("G", loss, {
-            "gan0": gan0,
-            "gan1": gan1,
-            "feat": l1 + l1_1 + l1_2 + l1_3 + l1_4 + l1_5 + l1_6 + l1_7,
-            "vgg": l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12,
-        })
+        vgg = l1_8 / 32 + l1_9 / 16 + l1_10 / 8 + l1_11 / 4 + l1_12
+        loss = 0.5 * gan0 + 0.5 * gan1 + 5 * feat + 10 * vgg
+        update("G", loss, {"gan0": gan0, "gan1": gan1, "feat": feat, "vgg": vgg})
         # D minimizes 0.5·d0 + 0.5·d1
         df_1 = D(seg, fake.detach())
         d0 = rt.hinge_d(dr.out0, df_1.out0)

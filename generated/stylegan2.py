@@ -924,8 +924,8 @@ class Objective:
         # the state for the next iteration
         if step % 4 == 0:
             with torch.no_grad():  # not this player's networks: constants here
-                mean = rt.mean(lengths.detach())
-                pl_mean_next = self.state["pl_mean"] + 0.01 * (mean - self.state["pl_mean"])
+                pl_mean_next = self.state["pl_mean"] + 0.01 * (
+                    lengths.detach().mean() - self.state["pl_mean"])
         else:  # not this step
             pl_mean_next = self.state["pl_mean"]
         self.state["pl_mean"] = pl_mean_next

@@ -15,6 +15,7 @@ from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
 from ..lower.train import MOMENTUM_OPTIMIZERS
 from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
+from .tensor_math import arith_type, describe, elementwise_type, reduction_type
 
 _RECORD = "record"  # marker: a call of a network with several outputs
 
@@ -41,8 +42,8 @@ def check_objective(spec: Spec, diags: Diagnostics) -> None:
             t = types.get(term.node)
             if isinstance(t, TensorType) and t.kind != "loss":
                 diags.error("E201", f"a loss term is one number per batch; this is {t}",
-                            term.span, hint="reduce it, e.g. `mean(...)`, or use a loss "
-                            "function such as `gan_g(...)`")
+                            term.span, hint="reduce it with mean, e.g. `mean(...)`, or use a "
+                            "loss function such as `gan_g(...)`")
 
 
 def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: list[ONode],
@@ -73,13 +74,10 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
         return None
     if node.op == "call":
         return _call_type(node, ins, nets, diags)
-    if node.op in ("arith", "neg"):
-        for t in ins:
-            if t != "const" and not (isinstance(t, TensorType) and t.kind == "loss"):
-                diags.error("E201", f"arithmetic in a loss is on losses and numbers; {t} is "
-                            "a tensor", node.span, hint="reduce it first, e.g. `mean(...)`")
-                return None
-        return LOSS
+    if node.op == "neg":
+        return elementwise_type("-", ins[0], node.span, diags)
+    if node.op == "arith":
+        return arith_type(node.name, ins[0], ins[1], node.span, diags)
     if node.op == "fn":
         return _fn_type(node, ins, diags)
     return None  # pragma: no cover
@@ -101,7 +99,19 @@ def _call_type(node: ONode, ins, nets: dict[str, Network], diags: Diagnostics) -
 
 def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
     fn = FUNCTIONS[node.name]
-    tensor_args = [a for a in fn.args if a.kind != "num"]
+    named = dict(zip(node.named, ins[len(ins) - len(node.named):], strict=True))
+    ins = ins[:len(ins) - len(node.named)]
+    for name, t in named.items():  # numbers known at run time: one per batch
+        if t != LOSS:
+            diags.error("E201", f"`{name}` of `{fn.name}` is a number (one per batch, such as a "
+                        f"`state`), got {describe(t)}", node.span,
+                        hint="reduce it first, e.g. `mean(...)`")
+            return None
+    if "math" in fn.tags:
+        if fn.returns == "reduce":
+            return reduction_type(fn.name, ins[0], node.kwargs["over"], node.span, diags)
+        return elementwise_type(fn.name, ins[0], node.span, diags)
+    tensor_args = [a for a in fn.args if a.kind not in ("num", "number", "str")]
     first: TensorType | None = None
     critic: Network | None = None
     for a, t in zip(tensor_args, ins, strict=True):

@@ -42,6 +42,9 @@ from ..naming import (
     sanitize,
 )
 from ..types import TensorType
+from . import tensor_math
+from .tensor_math import atom
+from .tensor_math import unwrap as _unwrap
 from .wrap import split_sum
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
@@ -171,7 +174,7 @@ def _merge_identical(nodes: list[ONode]) -> dict[int, int]:
             canon[n.id] = n.id
             continue
         key = (n.op, n.name, tuple(canon[i] for i in n.inputs), n.field, repr(n.args),
-               repr(sorted(n.kwargs.items())))
+               repr(sorted(n.kwargs.items())), tuple(sorted(n.named)))
         canon[n.id] = seen.setdefault(key, n.id)
     return canon
 
@@ -429,7 +432,7 @@ class _Writer:
                 if grad_here and has_graph and not stale:
                     refs[i] = raw[i] = var
                     continue
-            if node.op in INLINE and not self._own_line(node, refs):
+            if self._inline(node, refs):
                 refs[i], raw[i] = self._expr(node, refs), self._expr(node, raw)
                 continue
             keep = not grad_here and any(
@@ -450,11 +453,20 @@ class _Writer:
             raw[i] = var
         return lines + self._flush(pending)
 
-    def _own_line(self, node: ONode, refs: dict[int, str]) -> bool:
-        """A value the spec names, written out as arithmetic too long to read inline, gets a
-        variable of its own (BEGAN's `balance`)."""
-        return node.op in ("arith", "neg") and bool(node.var) and \
-            len(self._expr(node, refs)) > 40
+    def _inline(self, node: ONode, refs: dict[int, str]) -> bool:
+        """Is this value written into its users rather than given a variable? Selections,
+        numbers and arithmetic are, but for a value the spec names that is too long to read
+        inline (BEGAN's `balance`); so is tensor math used once and not named, unless it is a
+        loss term (its variable goes to `update`)."""
+        if node.id in self.term_name:  # its variable goes to `update` and into the loss
+            return node.op in ("select", "netfn", "const", "state")
+        if node.op in INLINE:
+            return not (node.op in ("arith", "neg") and bool(node.var) and
+                        len(self._expr(node, refs)) > 40)
+        if node.op != "fn" or "math" not in FUNCTIONS[node.name].tags:
+            return False
+        return not node.var and self.graph.out_degree(node.id) <= 1 and \
+            len(self._expr(node, refs)) <= 60
 
     def _detached(self, node: ONode, var: str) -> str:
         """A value used without its graph. A call with several outputs is a NamedTuple: its
@@ -535,27 +547,28 @@ class _Writer:
         if node.op == "const":
             return repr(node.args[0])
         if node.op == "state":
-            return f'self.state["{node.name}"]'
+            return f"self.state[{literal(node.name)}]"
         if node.op == "neg":
-            return f"-({args[0]})"
+            return f"-{atom(args[0])}"
         if node.op == "arith":
-            # Parentheses only where Python needs them: a left operand of the same or higher
-            # precedence reads left to right as it is computed (`(a + b) + c` is `a + b + c`),
-            # a right one only of higher (`a - (b - c)` keeps them, as `a + (b + c)` does:
-            # floating-point sums are not associative).
-            mine = _PRECEDENCE[node.name]
             left, right = (self.nodes[self.canon[i]] for i in node.inputs)
-            a, b = args
-            if left.op == "arith" and _PRECEDENCE[left.name] >= mine:
-                a = _unwrap(a)
-            if right.op == "arith" and _PRECEDENCE[right.name] > mine:
-                b = _unwrap(b)
-            return f"({a} {node.name} {b})"
+            return tensor_math.arith(node.name, *args, left, right, node.type)
         assert node.op == "fn", node.op
         fn = FUNCTIONS[node.name]
+        n_named = len(node.named)
+        named = dict(zip(node.named, args[len(args) - n_named:], strict=True))
+        args = args[:len(args) - n_named]
+        if "math" in fn.tags:
+            x = self.nodes[self.canon[node.inputs[0]]]
+            bounds = {a.name: named.get(a.name, repr(node.kwargs.get(a.name)))
+                      for a in fn.args if a.kind == "number"}
+            return tensor_math.math(fn, args[0], x.type, self._number_like(x), node.kwargs,
+                                    bounds)
         parts = [_unwrap(a) for a in args]  # an argument needs no parentheses of its own
         for a in fn.args:
-            if a.kind == "num":
+            if a.name in named:
+                parts.append(f"{a.name}={_unwrap(named[a.name])}")
+            elif a.kind in ("num", "number", "str"):
                 value = node.kwargs.get(a.name, a.default)
                 if value != a.default:
                     parts.append(f"{a.name}={value!r}")
@@ -565,6 +578,18 @@ class _Writer:
                 layout = tuple((p.size, p.kind) for p in target.labels.parts)
                 parts.append(f"parts={layout!r}".replace("'", '"'))
         return f"rt.{node.name}({', '.join(parts)})"
+
+    def _number_like(self, node: ONode) -> bool:
+        """May this value be a Python number at run time (a state before its first update,
+        or arithmetic of states and numbers)?"""
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            if n.op in ("arith", "neg"):
+                todo += [self.nodes[self.canon[i]] for i in n.inputs]
+            elif n.op not in ("state", "const"):
+                return False
+        return True
 
     # -- samples --------------------------------------------------------------------------
 
@@ -683,22 +708,6 @@ def _dist(n: ONode) -> str:
     else:
         extra = ""
     return f"draw.{n.name}({size}{extra})"
-
-
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-
-
-def _unwrap(expr: str) -> str:
-    """`(a + b)` → `a + b` when the outer parentheses enclose the whole expression."""
-    if not (expr.startswith("(") and expr.endswith(")")):
-        return expr
-    depth = 0
-    for k, ch in enumerate(expr):
-        depth += ch == "("
-        depth -= ch == ")"
-        if depth == 0 and k < len(expr) - 1:
-            return expr  # `(a) * (b)`: the first pair closes early
-    return expr[1:-1]
 
 
 def _weighted(weight: float, expr: str) -> str:

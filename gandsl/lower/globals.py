@@ -11,6 +11,7 @@ import networkx as nx
 
 from .. import syntax as S
 from ..consteval import (
+    CONSTANTS,
     ConstError,
     DatasetRef,
     NotConst,
@@ -93,11 +94,13 @@ class Globals:
         if kind == "let":
             raise ConstError("E153", f"`{name}` is a `let`, and params are evaluated before "
                              "lets: a param may only use other params", span)
+        if name in CONSTANTS:
+            return CONSTANTS[name]
         raise ConstError("E101", f"undefined name `{name}`", span,
                          lambda: did_you_mean(name, (visible or self.names)()))
 
     def names(self) -> list[str]:
-        return [*self.consts, *self.datasets, *self.blocks, *self.networks]
+        return [*self.consts, *self.datasets, *self.blocks, *self.networks, *CONSTANTS]
 
 
 def collect(module: S.Module, overrides: dict[str, Any], diags: Diagnostics) -> Globals:

@@ -12,6 +12,7 @@ from typing import Any
 import networkx as nx
 
 from .. import syntax as S
+from ..consteval import FUNCTIONS as CONST_FUNCTIONS
 from ..consteval import (
     ConstError,
     NotConst,
@@ -23,7 +24,7 @@ from ..consteval import (
     truth,
 )
 from ..diagnostics import Diagnostics, Span, did_you_mean
-from ..functions import DISTRIBUTIONS, FUNCTIONS, Fn
+from ..functions import DISTRIBUTIONS, FUNCTIONS, FArg, Fn
 from ..ir import Network, Objective, ONode, Player, State, Term
 from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, const_or_poison
@@ -342,8 +343,9 @@ class ObjectiveLowering:
                 rhs = self._value(operand)
                 if isinstance(acc, Poison) or isinstance(rhs, Poison):
                     return POISON
-                if op not in "+-*/":
-                    self.diags.error("E201", f"`{op}` is not defined on losses", expr.span)
+                if op not in ("+", "-", "*", "/", "^"):
+                    self.diags.error("E201", f"`{op}` is not defined on tensors: the objective "
+                                     "has + - * / and ^", expr.span)
                     return POISON
                 if isinstance(acc, _ConstBox) and isinstance(rhs, _ConstBox):
                     acc = _ConstBox(self._const(S.BinOp(expr.span, S.Lit(expr.span, acc.value),
@@ -438,27 +440,47 @@ class ObjectiveLowering:
         return True
 
     def _function(self, fn: Fn, expr: S.Call, var: str | None) -> Any:
-        sig = [Sig(a.name, required=not (a.kind == "num" and a.default is not None))
-               for a in fn.args]
+        sig = [Sig(a.name, required=not (a.kind in ("num", "number", "str") and
+                                          a.default is not None)) for a in fn.args]
         bound = bind(Callee(fn.name), sig, expr.args, expr.kwargs, expr.span, self.diags)
         if bound is None:
             return POISON
         inputs: list[int] = []
         kwargs: dict[str, Any] = {}
+        named: dict[str, int] = {}
+        consts: list[Any] = []  # the values of `float` arguments that are numbers
         for a in fn.args:
             e = bound.get(a.name)
             if e is None:  # an optional number
                 kwargs[a.name] = a.default
                 continue
-            if a.kind == "num":
+            if a.kind in ("num", "str"):
                 value = self._const(e)
                 if isinstance(value, Poison):
                     return value
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    self.diags.error("E203", f"`{a.name}` of `{fn.name}` is a number, got "
-                                     f"{describe(value)}", e.span)
+                if not self._fits(fn, a, value, e.span):
                     return POISON
                 kwargs[a.name] = value
+            elif a.kind == "number":  # a number at compile time, or a value at run time
+                value = self._value(e)
+                if isinstance(value, Poison):
+                    return value
+                if isinstance(value, _ConstBox):
+                    if not self._fits(fn, a, value.value, e.span):
+                        return POISON
+                    kwargs[a.name] = value.value
+                else:
+                    named[a.name] = value
+            elif a.kind == "float":
+                value = self._value(e)
+                if isinstance(value, Poison):
+                    return value
+                if isinstance(value, _ConstBox):
+                    if not self._fits(fn, FArg(a.name, "num"), value.value, e.span):
+                        return POISON
+                    consts.append(value.value)
+                    value = self._box(value, e.span)
+                inputs.append(value)
             elif a.kind in ("critic", "network", "generator"):
                 node = self._critic(e, fn.name)
                 if node is None:
@@ -473,7 +495,36 @@ class ObjectiveLowering:
                                      f"{describe(v.value)}", e.span)
                     return POISON
                 inputs.append(v)
-        return self._add("fn", expr.span, name=fn.name, inputs=inputs, kwargs=kwargs, var=var)
+        if "math" in fn.tags and len(consts) == len(inputs) and not named:
+            return self._fold(fn, consts, kwargs, expr)  # math on numbers: a number
+        return self._add("fn", expr.span, name=fn.name, inputs=[*inputs, *named.values()],
+                         kwargs=kwargs, named=named, var=var)
+
+    def _fits(self, fn: Fn, a: FArg, value: Any, span: Span) -> bool:
+        """A compile-time argument of the right kind; False after reporting."""
+        if a.kind == "str":
+            if value in (a.choices or ()):
+                return True
+            self.diags.error("E203", f"`{a.name}` of `{fn.name}` is one of "
+                             f"{', '.join(repr(c) for c in a.choices or ())}; got "
+                             f"{describe(value)}", span)
+            return False
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.diags.error("E203", f"`{a.name}` of `{fn.name}` is a number, got "
+                             f"{describe(value)}", span)
+            return False
+        return True
+
+    def _fold(self, fn: Fn, values: list[Any], kwargs: dict[str, Any], expr: S.Call) -> Any:
+        """Tensor math applied to numbers only: computed now (a reduction of one number is
+        that number)."""
+        if fn.returns == "reduce":
+            return _ConstBox(values[0])
+        bounds = [kwargs[a.name] for a in fn.args if a.kind == "number"]
+        literal = S.Call(expr.span, S.Name(expr.func.span, fn.name),
+                         [S.Lit(expr.span, v) for v in [*values, *bounds]], [])
+        value = self._const(literal)
+        return POISON if isinstance(value, Poison) else _ConstBox(value)
 
     def _critic(self, e: S.Expr, fn: str) -> int | None:
         """`D` or `D.src` as a function of one image (for penalties)."""
@@ -610,9 +661,19 @@ def _summands(e: S.Expr) -> list[tuple[int, S.Expr]]:
 
 
 def _is_const(e: S.Expr, lowering: ObjectiveLowering) -> bool:
-    """True when no name in `e` is a tensor value of the objective or a network call."""
-    if isinstance(e, S.Call | S.Attr):
-        return False
+    """True when no name in `e` is a tensor value of the objective, a network or a function
+    that is not a compile-time one (`sqrt(2)` is a number; `mean(D(x))` is not)."""
+    todo: list = [e]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, S.Call):
+            if not (isinstance(node.func, S.Name) and node.func.id in CONST_FUNCTIONS):
+                return False
+            todo += [*node.args, *(kw.value for kw in node.kwargs)]
+        elif isinstance(node, S.BinOp):
+            todo += [node.first, *(x for _, x in node.rest)]
+        elif isinstance(node, S.Neg | S.Not):
+            todo.append(node.operand)
     for name, _ in names_in(e):
         v = lowering.env.get(name)
         if isinstance(v, int) and not isinstance(v, bool):
