@@ -1,0 +1,148 @@
+"""Differentiable augmentations of images, applied in the objective (`aug = augment(...)`,
+`D(aug(x))`): DiffAugment's policies, random flips and quarter turns, and ADA's pipeline
+(`gandsl.runtime.ada`).
+
+Every operation draws its random parameters once per call, per sample, from torch's global
+generator (which the trainer seeds and checkpoints, so a resumed run draws what the straight
+run draws), and applies the same parameters to every tensor it is given: `aug(x, y)` moves
+`x` and `y` alike (consistency regularization). The draws are made in the order and shapes
+of the reference code, so a seeded generator gives the reference's values:
+
+- DiffAugment (Zhao et al. 2020, mit-han-lab/data-efficient-gans `DiffAugment_pytorch.py`):
+  `brightness` adds U(−½, ½); `saturation` scales each pixel's deviation from its channel
+  mean by U(0, 2); `contrast` scales each image's deviation from its mean by U(½, 3/2);
+  `translation(r)` shifts by whole pixels, up to r·size each way, filling with zeros;
+  `cutout(r)` zeroes an r·size square at a random place. `color` is the first three.
+- `flip`: each image mirrored left-right with probability ½; `rot90`: turned by a random
+  multiple of 90°; `rotate90(x, k)`: turned by k·90° counterclockwise, k given.
+
+In data-parallel training each process draws the parameters of the whole batch and keeps its
+rows (`shard.rows`), so the processes together draw what one process would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from gandsl.runtime import shard
+
+Images = list[Tensor]
+
+
+def _per_sample(x: Tensor, draw: Callable[[int], Tensor]) -> Tensor:
+    """This process's rows of a draw for the global batch (`x`'s batch is this shard's)."""
+    return shard.rows(draw, x.shape[0])
+
+
+def _uniform(x: Tensor) -> Tensor:
+    """U(0, 1) per sample, shaped to scale images: (B, 1, 1, 1)."""
+    return _per_sample(x, lambda n: torch.rand(n, 1, 1, 1, dtype=x.dtype, device=x.device))
+
+
+def brightness(xs: Images) -> Images:
+    shift = _uniform(xs[0]) - 0.5
+    return [x + shift for x in xs]
+
+
+def _scaled(x: Tensor, mean: Tensor, factor: Tensor) -> Tensor:
+    return (x - mean) * factor + mean
+
+
+def saturation(xs: Images) -> Images:
+    factor = _uniform(xs[0]) * 2
+    return [_scaled(x, x.mean(1, keepdim=True), factor) for x in xs]
+
+
+def contrast(xs: Images) -> Images:
+    factor = _uniform(xs[0]) + 0.5
+    return [_scaled(x, x.mean((1, 2, 3), keepdim=True), factor) for x in xs]
+
+
+def _randint(x: Tensor, low: int, high: int) -> Tensor:
+    """An integer in [low, high) per sample, (B, 1, 1) as the reference draws it."""
+    return _per_sample(x, lambda n: torch.randint(low, high, size=[n, 1, 1], device=x.device))
+
+
+def translation(xs: Images, ratio: float = 0.125) -> Images:
+    """Whole-pixel shifts of up to `round(ratio · size)` each way; what comes in is zero."""
+    _, _, h, w = xs[0].shape
+    sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    dy = _randint(xs[0], -sh, sh + 1)  # (B, 1, 1): rows
+    dx = _randint(xs[0], -sw, sw + 1)  # columns
+    rows = torch.arange(h, device=xs[0].device).view(1, h, 1) + dy  # (B, H, 1): source row
+    cols = torch.arange(w, device=xs[0].device).view(1, 1, w) + dx  # (B, 1, W)
+    inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).unsqueeze(1)  # (B,1,H,W)
+    index = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).flatten(1)  # (B, H·W)
+    out = []
+    for x in xs:
+        b, c = x.shape[:2]
+        moved = x.flatten(2).gather(2, index.unsqueeze(1).expand(b, c, -1)).view_as(x)
+        out.append(moved * inside.to(x.dtype))
+    return out
+
+
+def cutout(xs: Images, ratio: float = 0.5) -> Images:
+    """One `round(ratio · size)` rectangle per image set to zero, centred anywhere (it may
+    hang over the edge)."""
+    _, _, h, w = xs[0].shape
+    ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
+    cy = _randint(xs[0], 0, h + (1 - ch % 2))  # (B, 1, 1): the rectangle's centre row
+    cx = _randint(xs[0], 0, w + (1 - cw % 2))
+    rows = torch.arange(h, device=xs[0].device).view(1, h, 1) - (cy - ch // 2)
+    cols = torch.arange(w, device=xs[0].device).view(1, 1, w) - (cx - cw // 2)
+    hole = (rows >= 0) & (rows < ch) & (cols >= 0) & (cols < cw)  # (B, H, W)
+    return [x * (~hole).unsqueeze(1).to(x.dtype) for x in xs]
+
+
+def color(xs: Images) -> Images:
+    return contrast(saturation(brightness(xs)))
+
+
+def flip(xs: Images) -> Images:
+    """Each image mirrored left-right with probability ½."""
+    mirror = _per_sample(xs[0], lambda n: torch.rand(n, device=xs[0].device)) < 0.5
+    where = mirror.view(-1, 1, 1, 1)
+    return [torch.where(where, x.flip(3), x) for x in xs]
+
+
+def rot90(xs: Images) -> Images:
+    """Each image turned counterclockwise by a random multiple of 90° (square images)."""
+    k = _per_sample(xs[0], lambda n: torch.randint(0, 4, (n,), device=xs[0].device))
+    return [rotate90(x, k) for x in xs]
+
+
+def rotate90(x: Tensor, k: Tensor) -> Tensor:
+    """Sample i turned counterclockwise by k[i]·90° (`torch.rot90` per sample); k: (B,)."""
+    out = x
+    for turns in (1, 2, 3):
+        out = torch.where((k == turns).view(-1, 1, 1, 1), torch.rot90(x, turns, (2, 3)), out)
+    return out
+
+
+# What `augment(...)` of the language names: the operation and its arguments.
+OPS: dict[str, Callable[..., Images]] = {
+    "brightness": brightness, "saturation": saturation, "contrast": contrast,
+    "translation": translation, "cutout": cutout, "color": color, "flip": flip,
+    "rot90": rot90,
+}
+
+
+def augment(images: Tensor | Sequence[Tensor], *ops: tuple, p: float | Tensor = 1.0
+            ) -> Tensor | tuple[Tensor, ...]:
+    """`images` (one tensor, or several to move alike) through `ops`, each `(name, *args)`
+    of `OPS`, or `("ada", preset)` for ADA's pipeline at probability `p`."""
+    xs = [images] if isinstance(images, Tensor) else list(images)
+    for name, *args in ops:
+        if name == "ada":
+            from gandsl.runtime.ada import ada
+
+            xs = ada(xs, p, *args)
+        else:
+            xs = OPS[name](xs, *args)
+    return xs[0] if isinstance(images, Tensor) else tuple(xs)
+
+
+__all__ = ["augment", "rotate90", "OPS"]
