@@ -4,6 +4,19 @@ penalties of the objective.
 Kept light on purpose: it imports only torch and its own submodules.
 """
 
+from gandsl.runtime.augment import (
+    Augment,
+    ada,
+    brightness,
+    color,
+    contrast,
+    cutout,
+    flip,
+    rot90,
+    rotate90,
+    saturation,
+    translation,
+)
 from gandsl.runtime.functional import adain_ref, fade_in, mix_styles, normalize, tile
 from gandsl.runtime.layers import (
     Bias,
@@ -15,12 +28,10 @@ from gandsl.runtime.layers import (
     SelfAttention,
 )
 from gandsl.runtime.losses import (
-    abs,
     ae_energy,
     ae_l1_energy,
     bce,
     ce,
-    clip,
     content,
     drift,
     ebgan_d,
@@ -38,7 +49,6 @@ from gandsl.runtime.losses import (
     l2,
     lsgan_d,
     lsgan_g,
-    mean,
     ortho_reg,
     pulling_away,
     sgan_d_fake,
@@ -64,6 +74,17 @@ from gandsl.runtime.sync_norm import SyncBatchNorm
 from gandsl.runtime.training import Draw, Update
 
 __all__ = [
+    "Augment",
+    "ada",
+    "brightness",
+    "color",
+    "contrast",
+    "cutout",
+    "flip",
+    "rot90",
+    "rotate90",
+    "saturation",
+    "translation",
     "Draw",
     "Update",
     "AdaIN",
@@ -84,12 +105,10 @@ __all__ = [
     "fade_in",
     "mix_styles",
     "normalize",
-    "abs",
     "ae_energy",
     "ae_l1_energy",
     "bce",
     "ce",
-    "clip",
     "clip_weights",
     "content",
     "drift",
@@ -110,7 +129,6 @@ __all__ = [
     "l2",
     "lsgan_d",
     "lsgan_g",
-    "mean",
     "ortho_reg",
     "path_length",
     "path_length_penalty",

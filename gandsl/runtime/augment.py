@@ -1,6 +1,6 @@
 """Differentiable augmentations of images, applied in the objective (`aug = augment(...)`,
 `D(aug(x))`): DiffAugment's policies, random flips and quarter turns, and ADA's pipeline
-(`gandsl.runtime.ada`).
+(`gandsl.runtime.adaptive`).
 
 Every operation draws its random parameters once per call, per sample, from torch's global
 generator (which the trainer seeds and checkpoints, so a resumed run draws what the straight
@@ -22,7 +22,8 @@ rows (`shard.rows`), so the processes together draw what one process would.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -66,7 +67,7 @@ def _randint(x: Tensor, low: int, high: int) -> Tensor:
     return _per_sample(x, lambda n: torch.randint(low, high, size=[n, 1, 1], device=x.device))
 
 
-def translation(xs: Images, ratio: float = 0.125) -> Images:
+def _translation(xs: Images, ratio: float) -> Images:
     """Whole-pixel shifts of up to `round(ratio · size)` each way; what comes in is zero."""
     _, _, h, w = xs[0].shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
@@ -84,7 +85,7 @@ def translation(xs: Images, ratio: float = 0.125) -> Images:
     return out
 
 
-def cutout(xs: Images, ratio: float = 0.5) -> Images:
+def _cutout(xs: Images, ratio: float) -> Images:
     """One `round(ratio · size)` rectangle per image set to zero, centred anywhere (it may
     hang over the edge)."""
     _, _, h, w = xs[0].shape
@@ -122,27 +123,42 @@ def rotate90(x: Tensor, k: Tensor) -> Tensor:
     return out
 
 
-# What `augment(...)` of the language names: the operation and its arguments.
-OPS: dict[str, Callable[..., Images]] = {
-    "brightness": brightness, "saturation": saturation, "contrast": contrast,
-    "translation": translation, "cutout": cutout, "color": color, "flip": flip,
-    "rot90": rot90,
-}
+Op = Callable[[Images], Images]
 
 
-def augment(images: Tensor | Sequence[Tensor], *ops: tuple, p: float | Tensor = 1.0
-            ) -> Tensor | tuple[Tensor, ...]:
-    """`images` (one tensor, or several to move alike) through `ops`, each `(name, *args)`
-    of `OPS`, or `("ada", preset)` for ADA's pipeline at probability `p`."""
-    xs = [images] if isinstance(images, Tensor) else list(images)
-    for name, *args in ops:
-        if name == "ada":
-            from gandsl.runtime.ada import ada
-
-            xs = ada(xs, p, *args)
-        else:
-            xs = OPS[name](xs, *args)
-    return xs[0] if isinstance(images, Tensor) else tuple(xs)
+def translation(ratio: float = 0.125) -> Op:
+    """DiffAugment's translation by whole pixels, up to `round(ratio · size)` each way."""
+    return functools.partial(_translation, ratio=ratio)
 
 
-__all__ = ["augment", "rotate90", "OPS"]
+def cutout(ratio: float = 0.5) -> Op:
+    """DiffAugment's cutout of a `round(ratio · size)` rectangle."""
+    return functools.partial(_cutout, ratio=ratio)
+
+
+def ada(preset: str = "bgc") -> Op:
+    """ADA's pipeline (`gandsl.runtime.adaptive`) of a preset; it takes `Augment`'s `p`."""
+    from gandsl.runtime import adaptive
+
+    op = functools.partial(adaptive.ada, preset=preset)
+    op.uses_p = True  # type: ignore[attr-defined]
+    return op
+
+
+class Augment:
+    """One augmentation pipeline of the spec (`aug = augment(...)`): `aug(x)` augments a
+    batch with a fresh draw; `aug(x, y)` moves several batches alike; `p` is ADA's
+    probability (a state's current value)."""
+
+    def __init__(self, *ops: Op) -> None:
+        self.ops = ops
+
+    def __call__(self, *images: Tensor, p: float | Tensor = 1.0) -> Tensor | tuple[Tensor, ...]:
+        xs = list(images)
+        for op in self.ops:
+            xs = op(xs, p) if getattr(op, "uses_p", False) else op(xs)
+        return xs[0] if len(xs) == 1 else tuple(xs)
+
+
+__all__ = ["Augment", "ada", "brightness", "color", "contrast", "cutout", "flip", "rot90",
+           "rotate90", "saturation", "translation"]

@@ -40,9 +40,6 @@ __all__ = [
     "l2",
     "lsgan_d",
     "lsgan_g",
-    "mean",
-    "clip",
-    "abs",
     "ortho_reg",
     "pulling_away",
     "sgan_d_fake",
@@ -161,21 +158,6 @@ def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Mean squared error over all elements: `mean((a − b)²)` (`nn.MSELoss()`, SRResNet)."""
     return F.mse_loss(a, b)  # a, b: (B, ...)
-
-
-def mean(x: torch.Tensor) -> torch.Tensor:
-    """The mean over every element: `x.mean()` (batch and any map dimensions)."""
-    return x.mean()
-
-
-def clip(x: torch.Tensor | float, low: float, high: float) -> torch.Tensor:
-    """`x` limited to [low, high]; a state's plain float becomes a 0-dim tensor."""
-    return torch.as_tensor(x).clamp(low, high)
-
-
-def abs(x: torch.Tensor | float) -> torch.Tensor:  # noqa: A001 - the objective's name
-    """The absolute value of a loss (BEGAN's convergence measure |γ·L(x) − L(G(z))|)."""
-    return torch.as_tensor(x).abs()
 
 
 def _attribute_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from gandsl.runtime import ada as A
+from gandsl.runtime import adaptive as A
 from gandsl.runtime import augment as aug
 
 
@@ -25,7 +25,7 @@ def images(b=3, c=3, h=8, w=8, seed=0):
 def test_brightness_saturation_contrast_are_diffaugments_color():
     x = images()
     torch.manual_seed(5)
-    out = aug.augment(x, ("color",))
+    out = aug.Augment(aug.color)(x)
     torch.manual_seed(5)
     b = torch.rand(3, 1, 1, 1) - 0.5
     s = torch.rand(3, 1, 1, 1) * 2
@@ -40,7 +40,7 @@ def test_brightness_saturation_contrast_are_diffaugments_color():
 def test_translation_shifts_whole_pixels_and_fills_zeros(h, w, ratio):
     x = images(h=h, w=w)
     torch.manual_seed(3)
-    out = aug.augment(x, ("translation", ratio))
+    out = aug.Augment(aug.translation(ratio))(x)
     torch.manual_seed(3)
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = torch.randint(-sh, sh + 1, size=[3, 1, 1])
@@ -59,7 +59,7 @@ def test_translation_shifts_whole_pixels_and_fills_zeros(h, w, ratio):
 def test_cutout_zeroes_one_rectangle(h, w, ratio):
     x = images(h=h, w=w)
     torch.manual_seed(7)
-    out = aug.augment(x, ("cutout", ratio))
+    out = aug.Augment(aug.cutout(ratio))(x)
     torch.manual_seed(7)
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     cy = torch.randint(0, h + (1 - ch % 2), size=[3, 1, 1])
@@ -78,16 +78,17 @@ def test_one_draw_moves_several_tensors_alike():
     regularization compares the two)."""
     x = images()
     torch.manual_seed(11)
-    a, b = aug.augment((x, x.clone()), ("translation", 0.25), ("cutout", 0.5), ("color",))
+    pipe = aug.Augment(aug.translation(0.25), aug.cutout(0.5), aug.color)
+    a, b = pipe(x, x.clone())
     assert torch.equal(a, b)
     torch.manual_seed(11)
-    assert torch.equal(aug.augment(x, ("translation", 0.25), ("cutout", 0.5), ("color",)), a)
+    assert torch.equal(pipe(x), a)
 
 
 def test_flips_and_quarter_turns():
     x = images(b=8)
     torch.manual_seed(2)
-    out = aug.augment(x, ("flip",))
+    out = aug.Augment(aug.flip)(x)
     torch.manual_seed(2)
     mirror = torch.rand(8) < 0.5
     flipped = [xi.flip(2) if m else xi for xi, m in zip(x, mirror, strict=True)]
@@ -97,14 +98,14 @@ def test_flips_and_quarter_turns():
     assert torch.equal(turned, torch.stack([torch.rot90(xi, int(ki), (1, 2))
                                             for xi, ki in zip(x, k, strict=True)]))
     torch.manual_seed(4)
-    out = aug.augment(x, ("rot90",))
+    out = aug.Augment(aug.rot90)(x)
     torch.manual_seed(4)
     assert torch.equal(out, aug.rotate90(x, torch.randint(0, 4, (8,))))
 
 
 def test_augmentations_are_differentiable():
     x = images().requires_grad_(True)
-    y = aug.augment(x, ("translation", 0.125), ("cutout", 0.5), ("color",), ("flip",))
+    y = aug.Augment(aug.translation(), aug.cutout(), aug.color, aug.flip, aug.ada())(x, p=0.5)
     y.square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 
