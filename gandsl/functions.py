@@ -116,6 +116,8 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _elementwise("sigmoid", "σ(x) = 1 / (1 + e⁻ˣ), elementwise.", "torch.sigmoid"),
     _elementwise("relu", "max(x, 0), elementwise.", "F.relu"),
     _elementwise("tanh", "The hyperbolic tangent, elementwise.", "torch.tanh"),
+    _elementwise("sign", "−1, 0 or 1 by the sign of x, elementwise (ADA's overfitting "
+                 "measure is `mean(sign(D(x)))`).", "torch.sign"),
     _fn("clip", [("x", "float"), ("low", "number"), ("high", "number")],
         "`x` limited to [low, high], elementwise (BEGAN's k_t stays in [0, 1]).",
         returns="same", tags=["math"], torch=".clamp"),
@@ -175,6 +177,9 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         "StyleGAN2's path length penalty: mean((lengths − a)²), a = pl_mean + decay·(mean("
         "lengths) − pl_mean), differentiated through mean(lengths) as the reference is; "
         "keep pl_mean as a `state` with the same update."),
+    _fn("rotate90", [("x", "image"), ("k", "class")],
+        "Sample i turned counterclockwise by k[i]·90° (square images; k: `class[4]`, as drawn "
+        "by `categorical(4)`): SS-GAN's rotations, whose index D predicts.", returns="same"),
     _fn("ortho_reg", [("network", "network")],
         "BigGAN's orthogonal regularization: ‖W Wᵀ ⊙ (1 − I)‖²_F over the network's weight "
         "matrices (weight it with β = 1e-4)."),
@@ -186,4 +191,28 @@ DISTRIBUTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "uniform": ("latent", ("low", "high")),
     "categorical": ("class", ()),
     "bernoulli": ("label", ("p",)),
+}
+
+
+@dataclass(frozen=True)
+class AugParam:
+    name: str
+    default: float | str
+    choices: tuple[str, ...] | None = None  # None: a fraction of the image size, in (0, 1]
+    doc: str = ""
+
+
+# Augmentations an `augment(...)` pipeline takes (`gandsl.runtime.augment`): name → its
+# compile-time parameters. All are differentiable and draw per sample.
+AUGMENTATIONS: dict[str, tuple[AugParam, ...]] = {
+    "color": (),
+    "brightness": (),
+    "saturation": (),
+    "contrast": (),
+    "translation": (AugParam("ratio", 0.125, doc="the largest shift, of the image size"),),
+    "cutout": (AugParam("ratio", 0.5, doc="the side of the square, of the image size"),),
+    "flip": (),
+    "rot90": (),
+    "ada": (AugParam("preset", "bgc", ("blit", "geom", "color", "bg", "bgc"),
+                     "ADA's groups: pixel blitting, general geometry, colour"),),
 }

@@ -112,11 +112,13 @@ class Network(BaseModel):
 
 
 ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const",
-                  "state"]
+                  "state", "augment", "item"]
 
 
 class ONode(BaseModel):
-    """A value of the objective: a sample, a network call, an output selection, a function."""
+    """A value of the objective: a sample, a network call, an output selection, a function,
+    an augmentation (`aug(x)`; of several images, `aug(x, y)`, a tuple whose `item`s are
+    picked by `field`)."""
 
     model_config = _CONFIG
     id: int
@@ -170,6 +172,8 @@ class Objective(BaseModel):
     players: list[Player]
     states: list[State] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)
+    # `aug = augment(...)`: name → its operations, each `[name, *arguments]`
+    pipelines: dict[str, list[list[Any]]] = Field(default_factory=dict)
     span: Span
     # False when a statement failed: its values' types are still checked, but not who
     # trains what (a player whose loss failed would look empty).

@@ -186,8 +186,9 @@ class Objective:
         c_g = draw.categorical(10)
         u_g = draw.uniform(2, low=-1, high=1)
         # DQ minimizes gan_d + info_cat + info_con
-        fake = G(z, c, u)  # kept with its graph for a later step
-        out = D(fake.detach())
+        with torch.no_grad():  # not this player's networks: constants here
+            fake = G(z, c, u)
+        out = D(fake)
         q = Q(out.feat)
         D_x = D(x)
         gan_d = rt.gan_d(D_x.src, out.src)

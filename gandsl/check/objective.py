@@ -15,7 +15,7 @@ from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
 from ..lower.train import MOMENTUM_OPTIMIZERS
 from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
-from .tensor_math import arith_type, describe, elementwise_type, reduction_type
+from .tensor_math import arith_type, augment_type, describe, elementwise_type, reduction_type
 
 _RECORD = "record"  # marker: a call of a network with several outputs
 
@@ -74,6 +74,10 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
         return None
     if node.op == "call":
         return _call_type(node, ins, nets, diags)
+    if node.op == "augment":
+        return augment_type(node, ins, diags)
+    if node.op == "item":
+        return ins[0][1][node.field]
     if node.op == "neg":
         return elementwise_type("-", ins[0], node.span, diags)
     if node.op == "arith":
@@ -162,6 +166,15 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
         diags.error("E202", f"`ce` takes logits over N classes and class[N]; got "
                     f"{ins[0].sized()} and {ins[1].sized()}", node.span)
         return None
+    if fn.name == "rotate90":
+        image, index = ins
+        if index.dims != (4,):
+            diags.error("E202", f"`rotate90` turns by k·90°, k a `class[4]`; got "
+                        f"{index.sized()}", node.span)
+            return None
+        if image.dims[1] != image.dims[2]:
+            diags.error("E202", f"`rotate90` turns square images; got {image}", node.span)
+            return None
     if fn.returns == "scalar":
         return SCALAR
     return first if fn.returns == "same" else LOSS

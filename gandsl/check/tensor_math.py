@@ -103,5 +103,37 @@ def reduction_type(fn: str, x: object, over: str, span: Span, diags: Diagnostics
     return None
 
 
+def augment_type(node, ins: list, diags: Diagnostics) -> object:
+    """An augmentation of images of one size (`aug(x)`: the image's type; `aug(x, y)`: a
+    tuple of theirs, whose items the names take); ADA's probability is one number."""
+    images = ins[:len(ins) - len(node.named)]
+    for t in ins[len(images):]:
+        if t != LOSS:
+            diags.error("E201", f"`p` of `{node.name}` is one number (a `state`), got "
+                        f"{describe(t)}", node.span)
+            return None
+    for t in images:
+        if not isinstance(t, TensorType) or t.family != "spatial":
+            diags.error("E201", f"`{node.name}` augments images and maps, got {describe(t)}",
+                        node.span)
+            return None
+    sizes = {t.dims[1:] for t in images}
+    if len(sizes) > 1:
+        diags.error("E202", f"`{node.name}` moves its images alike, so they share one size; "
+                    f"got {', '.join(str(t) for t in images)}", node.span)
+        return None
+    h, w = sizes.pop()
+    ops = [op[0] for op in node.kwargs["ops"]]
+    if "rot90" in ops and h != w:
+        diags.error("E202", f"`rot90` turns square images; these are {h}×{w}", node.span)
+        return None
+    colour = any(op[0] == "ada" and op[1] in ("color", "bgc") for op in node.kwargs["ops"])
+    if colour and any(t.dims[0] not in (1, 3) for t in images):
+        diags.error("E201", "ADA's colour group transforms RGB or grey images: 3 or 1 "
+                    f"channels, got {', '.join(str(t) for t in images)}", node.span)
+        return None
+    return images[0] if len(images) == 1 else ("tuple", images)
+
+
 def _shape(t: TensorType) -> str:
     return "(" + ", ".join(str(d) for d in t.dims) + ("," if len(t.dims) == 1 else "") + ")"

@@ -64,6 +64,7 @@ class ObjectiveSource:
     players: str  # the PLAYERS literal
     terms: str  # the TERMS literal
     networks: list[tuple[str, str]]  # (spec name, attribute)
+    pipelines: list[str] = field(default_factory=list)  # `self.aug = rt.Augment(...)` lines
     optimizers: list[str] = field(default_factory=list)  # `optimizers` return lines
     body: list[str] = field(default_factory=list)  # `iteration` lines, relative indentation
     samples: list[str] = field(default_factory=list)  # `samples` lines
@@ -99,6 +100,7 @@ def build_objective(spec: Spec) -> ObjectiveSource:
     attrs = Namespace(RESERVED | OBJECTIVE_ATTRS)
     networks = [(literal(net.name), attrs.create(net.name)) for net in spec.networks]
     attr = {net.name: a for net, (_, a) in zip(spec.networks, networks, strict=True)}
+    attr |= {name: attrs.create(name) for name in obj.pipelines}  # names unique in a spec
     steps = _schedule(spec)
     src = ObjectiveSource(
         title=docstring(f"The objective of `{sanitize(spec.name, frozenset())}`: what each "
@@ -115,6 +117,8 @@ def build_objective(spec: Spec) -> ObjectiveSource:
     src.conditions = wrap_literal("CONDITIONS = {", [f"{literal(k)}: {literal(v)}" for k, v in
                                                       writer.conditions.items()], "}")
     src.optimizers = _optimizers(spec, attr)
+    src.pipelines = [f"self.{attr[name]} = rt.Augment({', '.join(map(_augmentation, ops))})"
+                     for name, ops in obj.pipelines.items()]
     if obj.states:
         src.states = "{" + ", ".join(f"{literal(st.name)}: {st.init!r}"
                                      for st in obj.states) + "}"
@@ -170,7 +174,7 @@ def _merge_identical(nodes: list[ONode]) -> dict[int, int]:
     canon: dict[int, int] = {}
     seen: dict[tuple, int] = {}
     for n in nodes:
-        if n.op in ("data", "dist") or (n.op == "fn" and n.name in RANDOM_FNS):
+        if n.op in ("data", "dist", "augment") or (n.op == "fn" and n.name in RANDOM_FNS):
             canon[n.id] = n.id
             continue
         key = (n.op, n.name, tuple(canon[i] for i in n.inputs), n.field, repr(n.args),
@@ -215,7 +219,13 @@ class _Writer:
                        for net in spec.networks}
         self.names = Namespace(self.reserved)
         self.lazy_test: dict[int, str] = {}  # node → the `every` test it is computed under
+        # an augmentation of several images → its items, in order
+        self.items: dict[int, list[int]] = {}
+        for n in sorted(spec.objective.nodes, key=lambda n: n.field):
+            if n.op == "item" and canon[n.id] == n.id:
+                self.items.setdefault(canon[n.inputs[0]], []).append(n.id)
         self._nets: dict[int, frozenset[str]] = {}
+        self._player_needs: dict[str, frozenset[int]] = {}
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
         self.term_name = {}
         for p in spec.objective.players:
@@ -230,6 +240,12 @@ class _Writer:
             self._nets[i] = frozenset(self.nodes[j].name for j in nx.ancestors(self.graph, i) | {i}
                                       if self.nodes[j].op in ("call", "netfn"))
         return self._nets[i]
+
+    def _needs(self, player: Player) -> frozenset[int]:
+        """What a player's step computes (kept: asked once per value per step)."""
+        if player.name not in self._player_needs:
+            self._player_needs[player.name] = frozenset(self._needed(player))
+        return self._player_needs[player.name]
 
     def _needed(self, player: Player) -> list[int]:
         need: set[int] = set()
@@ -436,12 +452,18 @@ class _Writer:
                 refs[i], raw[i] = self._expr(node, refs), self._expr(node, raw)
                 continue
             keep = not grad_here and any(
-                nets & set(q.player.networks) and not nets & (mine | _networks_between(q, later))
-                for q in later)
+                i in self._needs(q.player) and nets & set(q.player.networks)
+                and not nets & (mine | _networks_between(q, later)) for q in later)
             var = self._var(node)
+            target = var
+            if node.op == "augment" and i in self.items:  # `xa, ya = aug(x, y)`: their names
+                names = [self._var(self.nodes[j]) for j in self.items[i]]
+                target = ", ".join(names)
+                for j, name in zip(self.items[i], names, strict=True):
+                    computed[j] = (name, grad_here or keep)
             # A value kept for a later step is built from the graph-carrying variables; the
             # rest from this step's view.
-            statement = f"{var} = {_unwrap(self._expr(node, raw if keep else refs))}"
+            statement = f"{target} = {_unwrap(self._expr(node, raw if keep else refs))}"
             if grad_here or keep or not nets:  # label shuffles need no no_grad
                 lines += self._flush(pending)
                 lines.append(statement + ("  # kept with its graph for a later step"
@@ -513,7 +535,7 @@ class _Writer:
             base = self.term_name[node.id]
         elif node.var:
             base = node.var
-        elif node.op == "call":
+        elif node.op in ("call", "augment"):
             base = f"{node.name}_{self._arg_name(node.inputs[0]) if node.inputs else 'out'}"
         elif node.op == "fn":
             base = node.name
@@ -528,6 +550,8 @@ class _Writer:
             return node.var
         if node.op == "select":
             return f"{self._arg_name(node.inputs[0])}_{node.name}"
+        if node.op == "augment":  # `aug_fake`
+            return f"{node.name}_{self._arg_name(node.inputs[0])}"
         return "out"
 
     def _expr(self, node: ONode, refs: dict[int, str]) -> str:
@@ -550,6 +574,13 @@ class _Writer:
             return f"self.state[{literal(node.name)}]"
         if node.op == "neg":
             return f"-{atom(args[0])}"
+        if node.op == "augment":
+            images = [_unwrap(a) for a in args[:len(args) - len(node.named)]]
+            p = args[-1] if node.named else (repr(node.kwargs["p"]) if "p" in node.kwargs
+                                             else None)
+            return f"{self.attr[node.name]}({', '.join(images)}{f', p={_unwrap(p)}' if p else ''})"
+        if node.op == "item":
+            return f"{atom(args[0])}[{node.field}]"
         if node.op == "arith":
             left, right = (self.nodes[self.canon[i]] for i in node.inputs)
             return tensor_math.arith(node.name, *args, left, right, node.type)
@@ -736,6 +767,13 @@ def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
     if len(terms) == 1 and terms[0][0] == 1:
         return [f"update({literal(player)}, {terms[0][1]}, {entries})"]
     return [f"loss = {_sum(terms)}", f"update({literal(player)}, loss, {entries})"]
+
+
+def _augmentation(op: list) -> str:
+    """One operation of a pipeline in the runtime's words: `rt.color`, `rt.cutout(0.5)`."""
+    name, *args = op
+    shown = [literal(a) if isinstance(a, str) else repr(a) for a in args]
+    return f"rt.{name}({', '.join(shown)})" if args else f"rt.{name}"
 
 
 def _terms_text(terms) -> str:

@@ -26,6 +26,7 @@ from ..consteval import (
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS, FArg, Fn
 from ..ir import Network, Objective, ONode, Player, State, Term
+from .augment import Pipeline, read_pipeline
 from .binding import Callee, Sig, bind
 from .globals import POISON, Globals, Poison, const_or_poison
 
@@ -71,7 +72,9 @@ class ObjectiveLowering:
             state.next = nxt if isinstance(nxt, int) else None
         result = Objective(nodes=self.nodes, players=[p for p in map(self._player, players) if p],
                            groups=self.groups, span=self.decl.span,
-                           states=[st for st, _ in self.states])
+                           states=[st for st, _ in self.states],
+                           pipelines={n: v.ops for n, v in self.env.items()
+                                      if isinstance(v, Pipeline)})
         self.incomplete |= any(isinstance(v, Poison) for v in self.env.values())
         return result
 
@@ -139,8 +142,15 @@ class ObjectiveLowering:
             return
         assert isinstance(stmt, S.Assign)
         if len(stmt.targets) != 1:
+            pipe = self._pipeline_of(stmt.value)
+            if pipe is not None and len(stmt.value.args) == len(stmt.targets):
+                self._apply_alike(pipe, stmt)
+                return
             self.diags.error("E301", "assign one value per statement in the objective",
-                             stmt.span)
+                             stmt.span, hint="several names take the images of one "
+                             "augmentation: `xa, ya = aug(x, y)`")
+            for t in stmt.targets:
+                self.env[t.id] = POISON
             return
         name = stmt.targets[0].id
         if isinstance(stmt.value, S.GroupLit):
@@ -149,7 +159,79 @@ class ObjectiveLowering:
         if _is_state(stmt.value):
             self._state(name, stmt.value)
             return
+        if _is_call_of(stmt.value, "augment"):
+            self._augment(name, stmt.value)
+            return
         self.env[name] = self._value(stmt.value, var=name)
+
+    # -- augmentation ---------------------------------------------------------------------
+
+    def _augment(self, name: str, call: S.Call) -> None:
+        def const(e: S.Expr) -> Any:
+            v = self._const(e)
+            return None if isinstance(v, Poison) else v
+
+        def value(e: S.Expr) -> Any:
+            v = self._value(e)
+            if isinstance(v, _ConstBox):
+                if isinstance(v.value, bool) or not isinstance(v.value, int | float) or \
+                        not 0 <= v.value <= 1:
+                    self.diags.error("E203", f"`p` is a probability, in [0, 1]; got "
+                                     f"{describe(v.value)}", e.span)
+                    return None
+                return float(v.value)
+            return None if isinstance(v, Poison) else v
+
+        pipe = read_pipeline(name, call, const, value, self.diags)
+        self.env[name] = POISON if pipe is None else pipe
+
+    def _pipeline_of(self, expr: S.Expr) -> Pipeline | None:
+        """The pipeline `expr` applies (`aug(x)`), if it applies one."""
+        if isinstance(expr, S.Call) and isinstance(expr.func, S.Name):
+            pipe = self.env.get(expr.func.id)
+            return pipe if isinstance(pipe, Pipeline) else None
+        return None
+
+    def _apply(self, pipe: Pipeline, call: S.Call, var: str | None, alike: bool = False) -> Any:
+        """`aug(x)` (or, `alike`, the tuple of `aug(x, y)`): one node drawing once for all
+        images."""
+        if call.kwargs:
+            self.diags.error("E104", f"`{pipe.name}(...)` takes the images to augment, and "
+                             "nothing by name", call.kwargs[0].span)
+            return POISON
+        if not call.args:
+            self.diags.error("E105", f"`{pipe.name}(...)` needs an image to augment",
+                             call.span)
+            return POISON
+        if len(call.args) > 1 and not alike:
+            self.diags.error("E301", f"`{pipe.name}` of several images gives one image each: "
+                             f"name them, e.g. `xa, ya = {pipe.name}(x, y)`", call.span)
+            return POISON
+        inputs = []
+        for a in call.args:
+            v = self._value(a)
+            if isinstance(v, Poison):
+                return v
+            if isinstance(v, _ConstBox):
+                self.diags.error("E201", f"`{pipe.name}` augments images, got "
+                                 f"{describe(v.value)}", a.span)
+                return POISON
+            inputs.append(v)
+        named = {"p": pipe.p} if isinstance(pipe.p, int) else {}
+        kwargs: dict[str, Any] = {"ops": pipe.ops}
+        if pipe.p is not None and not named:
+            kwargs["p"] = pipe.p
+        node = self._add("augment", call.span, name=pipe.name, inputs=[*inputs,
+                         *named.values()], kwargs=kwargs, named=named, var=var)
+        pipe.applied.append(node)
+        return node
+
+    def _apply_alike(self, pipe: Pipeline, stmt: S.Assign) -> None:
+        """`xa, ya = aug(x, y)`: one draw, one name per image."""
+        node = self._apply(pipe, stmt.value, None, alike=True)
+        for k, t in enumerate(stmt.targets):
+            self.env[t.id] = node if isinstance(node, Poison) else self._add(
+                "item", t.span, inputs=[node], field=k, var=t.id)
 
     def _state(self, name: str, call: S.Call) -> None:
         """`k = state(0, next=...)`: a node reading the current value; `next` comes later."""
@@ -312,6 +394,10 @@ class ObjectiveLowering:
         if isinstance(expr, S.Name):
             if expr.id in self.g.poisoned:
                 return POISON
+            if isinstance(self.env.get(expr.id), Pipeline):
+                self.diags.error("E301", f"`{expr.id}` is an augmentation pipeline; apply it: "
+                                 f"`{expr.id}(x)`", expr.span)
+                return POISON
             if expr.id in self.env:
                 return self.env[expr.id]
             if expr.id in self.g.networks:
@@ -370,11 +456,18 @@ class ObjectiveLowering:
         return v
 
     def _call(self, expr: S.Call, var: str | None) -> Any:
+        if _is_call_of(expr.func, "augment"):
+            self.diags.error("E301", "`augment(...)` defines a pipeline of its own: "
+                             "`aug = augment(...)`, applied as `aug(x)`", expr.func.span)
+            return POISON
         if not isinstance(expr.func, S.Name):
             self.diags.error("E103", "only networks and functions can be called",
                              expr.func.span)
             return POISON
         name = expr.func.id
+        pipe = self._pipeline_of(expr)
+        if pipe is not None:
+            return self._apply(pipe, expr, var)
         if name in self.g.networks:
             return self._network_call(name, expr, var)
         if name in FUNCTIONS:
@@ -385,6 +478,10 @@ class ObjectiveLowering:
         if name == "state":
             self.diags.error("E301", "`state(...)` defines a named value of its own: "
                              "`k = state(0, next=...)`", expr.span)
+            return POISON
+        if name == "augment":
+            self.diags.error("E301", "`augment(...)` defines a pipeline of its own: "
+                             "`aug = augment(...)`, applied as `aug(x)`", expr.span)
             return POISON
         self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
                          lambda: did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
@@ -685,4 +782,8 @@ def _is_const(e: S.Expr, lowering: ObjectiveLowering) -> bool:
 
 def _is_state(e: S.Expr) -> bool:
     """`state(...)`: a value carried across iterations (see `State`)."""
-    return isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == "state"
+    return _is_call_of(e, "state")
+
+
+def _is_call_of(e: S.Expr, name: str) -> bool:
+    return isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == name
