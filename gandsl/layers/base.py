@@ -126,6 +126,8 @@ MODIFIERS = (
     Param("lr_mul", "num", 1.0, min=0, open_min=True,
           doc="learning-rate multiplier under `eqlr`"),
     Param("gain", "num", 2 ** 0.5, min=0, open_min=True, doc="He gain under `eqlr`"),
+    Param("init", "init", None, doc="the layer's own initialization, e.g. `zeros` or "
+          "`msr(gain=0.5)`; a network's `init` leaves it"),
 )
 MODIFIER_NAMES = frozenset(p.name for p in MODIFIERS)
 
@@ -136,8 +138,13 @@ FEATURES = frozenset({"spatial", "flat"})
 
 
 def wrap_modifiers(ctor: str, ctx: Ctx) -> str:
-    """Apply the `sn` / `eqlr` modifiers to a weighted layer's constructor expression."""
+    """Apply the `init` / `sn` / `eqlr` modifiers to a weighted layer's constructor
+    expression (the initialization first: spectral norm keeps the weight it is given)."""
     a = ctx.args
+    if a.get("init"):
+        method, options = a["init"]
+        extra = "".join(f", {k}={py(v)}" for k, v in options)
+        ctor = f"rt.initialized({ctor}, {py(method)}{extra})"
     if a.get("eqlr"):
         extra = ""
         if a.get("lr_mul", 1.0) != 1.0:

@@ -21,6 +21,7 @@ from ..layers import LAYERS, Layer
 from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .budget import Budget, OverBudget
+from .train import INITS
 from .globals import POISON, Globals, Poison, eval_type
 
 _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
@@ -623,10 +624,22 @@ class NetworkLowering:
                 consts[p.name] = value
         if not ok:
             return POISON
+        if consts.get("init") and consts.get("sn") and _zero(consts["init"]):
+            self.diags.error("E203", f"a zero weight has no spectral norm (σ = 0): "
+                             f"`{layer.name}` would divide by it", spans["init"],
+                             hint="drop `sn=true`, or start from small weights instead")
+            return POISON
+        if consts.get("init") and consts.get("eqlr"):
+            self.diags.error("E203", f"`init` and `eqlr` both set `{layer.name}`'s weight: "
+                             "equalized learning rate draws N(0, 1) and scales at run time",
+                             spans["init"])
+            return POISON
         return self._node(layer.name, stage.span, x=x, values=values, args=consts,
                           arg_spans=spans)
 
     def _param_value(self, callee: str, p, exprs, scope: _Scope) -> Any:
+        if p.kind == "init":  # a name or a call of options, not a value
+            return self._initialization(callee, exprs, scope)
         if p.kind == "ints":
             out = []
             for e in exprs:
@@ -680,6 +693,38 @@ class NetworkLowering:
             self.diags.error("E203" if e.code == "E150" else e.code, e.message, e.span, e.hint)
             return POISON
         return value
+
+    def _initialization(self, callee: str, expr: S.Expr, scope: _Scope) -> Any:
+        """`init=zeros`, `init=msr(gain=...)`: (method, ((option, value), ...))."""
+        if isinstance(expr, S.Name):
+            name, kwargs = expr.id, []
+        elif isinstance(expr, S.Call) and isinstance(expr.func, S.Name) and not expr.args:
+            name, kwargs = expr.func.id, expr.kwargs
+        else:
+            self.diags.error("E203", f"`init` of `{callee}` is an initialization, e.g. `zeros` "
+                             "or `msr(gain=0.5)` (options by name)", expr.span)
+            return POISON
+        if name not in INITS:
+            self.diags.error("E203", f"unknown initialization `{name}`", expr.span,
+                             did_you_mean(name, INITS) or f"choices: {', '.join(INITS)}")
+            return POISON
+        options = []
+        for kw in kwargs:
+            if kw.name not in INITS[name]:
+                self.diags.error("E104", f"`{name}` has no option `{kw.name}`", kw.span,
+                                 did_you_mean(kw.name, INITS[name]) or (
+                                     f"its options: {', '.join(INITS[name])}" if INITS[name]
+                                     else f"`{name}` takes no options"))
+                return POISON
+            value = self._const(kw.value, scope)
+            if isinstance(value, Poison):
+                return value
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.diags.error("E203", f"`{kw.name}` of `{name}` is a number, got "
+                                 f"{describe(value)}", kw.value.span)
+                return POISON
+            options.append((kw.name, value))
+        return name, tuple(options)
 
     # -- blocks and repeat ----------------------------------------------------------------
 
@@ -828,6 +873,16 @@ class NetworkLowering:
         node = Node(id=len(self.nodes), scope=tuple(self.prefix), **kw)
         self.nodes.append(node)
         return node
+
+
+def _zero(init: tuple) -> bool:
+    """Does this initialization make every weight 0 (`zeros`, or a gain or std of 0)?"""
+    method, options = init
+    opts = dict(options)
+    return method == "zeros" or (method in ("msr", "orthogonal", "xavier") and
+                                 opts.get("gain", 1) == 0) or \
+        (method in ("normal", "uniform") and opts.get("std", opts.get("range", 1)) == 0
+         and opts.get("mean", 0) == 0)
 
 
 def _defined(base: str, scope: _Scope) -> str | None:

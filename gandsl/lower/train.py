@@ -31,12 +31,17 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "clip": ("value",),
     "load": ("path", "order", "prefix"),  # pretrained weights from a safetensors file
 }
+# Initializations (`gandsl.runtime.inits`), of a network (`init G normal(std=0.02)`) or of
+# one layer (`conv(64, 3, init=msr(gain=0.5))`): name → keyword options.
 INITS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "std"),
     "xavier": ("gain",),
     "kaiming": ("a",),
     "orthogonal": ("gain",),
     "uniform": ("range",),  # U(-range, range): pylearn2's `irange`
+    "msr": ("gain",),  # N(0, gain² / fan_in): R3GAN's MSRInitializer
+    "zeros": (),
+    "ones": (),
 }
 GROW = ("stable", "fade", "first")  # `grow stages(stable=..., fade=..., first=...)`
 KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "grow", "init", "batch", "steps"]

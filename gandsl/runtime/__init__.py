@@ -18,6 +18,7 @@ from gandsl.runtime.augment import (
     translation,
 )
 from gandsl.runtime.functional import adain_ref, fade_in, mix_styles, normalize, tile
+from gandsl.runtime.inits import initialized
 from gandsl.runtime.layers import (
     Bias,
     ConstantInput,
@@ -85,6 +86,7 @@ __all__ = [
     "rotate90",
     "saturation",
     "translation",
+    "initialized",
     "Draw",
     "Update",
     "AdaIN",

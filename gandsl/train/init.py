@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
+from ..runtime.inits import OWN, init_weight, weight_of
 from ..runtime.norms import ConditionalBatchNorm
 
 _WEIGHTED = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
@@ -16,25 +16,14 @@ _NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.La
 
 @torch.no_grad()
 def initialize(module: nn.Module, method: str, kwargs: dict[str, Any]) -> None:
-    """Weights of convolutions, linear layers and embeddings by `method`, biases to 0;
-    norm gains ~ N(1, std) with `normal` (DCGAN's `weights_init`), else 1."""
+    """Weights of convolutions, linear layers and embeddings by `method`, biases to 0, but
+    for layers with an initialization of their own (`init=` in the spec); norm gains
+    ~ N(1, std) with `normal` (DCGAN's `weights_init`), else 1."""
     for m in module.modules():
         if isinstance(m, _WEIGHTED):
-            # Under spectral norm or equalized lr the stored weight is the parametrization's
-            # `original`; that is what the optimizer updates, so that is what is initialized.
-            w = m.parametrizations.weight.original if parametrize.is_parametrized(
-                m, "weight") else m.weight
-            if method == "normal":
-                nn.init.normal_(w, kwargs.get("mean", 0.0), kwargs.get("std", 0.02))
-            elif method == "xavier":
-                nn.init.xavier_uniform_(w, gain=kwargs.get("gain", 1.0))
-            elif method == "kaiming":
-                nn.init.kaiming_normal_(w, a=kwargs.get("a", 0.0))
-            elif method == "orthogonal":
-                nn.init.orthogonal_(w, gain=kwargs.get("gain", 1.0))
-            elif method == "uniform":  # pylearn2's irange
-                r = kwargs.get("range", 0.05)
-                nn.init.uniform_(w, -r, r)
+            if hasattr(m, OWN):
+                continue
+            init_weight(weight_of(m), method, **kwargs)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, _NORMS) and getattr(m, "weight", None) is not None:
