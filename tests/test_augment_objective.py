@@ -189,3 +189,18 @@ def test_shape_rules_of_augmentation():
                    "  D minimizes mean(D(aug(x)).src)\n}\n", wide)[0][0] == "E201"
     assert _errors("objective {\n  x ~ imgs\n  k ~ categorical(3)\n"
                    "  D minimizes ce(D(rotate90(x, k)).rot, k)\n}\n")[0][:2] == ("E202", 4)
+
+
+def test_a_pipeline_never_applied_is_w501_at_its_definition():
+    ds = diagnostics(NETWORKS + textwrap.dedent("""\
+        objective {
+          x ~ imgs
+          z ~ normal(8)
+          aug = augment(color)
+          used = augment(flip)
+          D minimizes gan_d(D(used(x)).src, D(G(z)).src)
+          G minimizes gan_g(D(G(z)).src)
+        }
+        """))
+    assert [(d.code, d.span.line - LINE, d.span.col, d.message) for d in ds] == [
+        ("W501", 4, 9, "the augmentation `aug` is never applied")]

@@ -19,7 +19,7 @@ import pytest
 
 from gandsl.cli import parse_param
 from gandsl.diagnostics import CODES, GandslError, render_all
-from gandsl.functions import DISTRIBUTIONS, FUNCTIONS
+from gandsl.functions import AUGMENTATIONS, DISTRIBUTIONS, FUNCTIONS
 from gandsl.layers import LAYERS
 from gandsl.lower.globals import DATA_SOURCES
 from gandsl.lower.train import INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
@@ -108,6 +108,15 @@ def test_layer_and_function_rows_list_every_argument():
              if not re.search(rf"`{re.escape(p.name)}[`=.]", _row(name, "## Layer reference"))]
     stale += [f"{name}({a.name})" for name, fn in FUNCTIONS.items() for a in fn.args
               if not re.search(rf"`{re.escape(a.name)}[`=]", _row(name))]
+    assert stale == []
+
+
+def test_every_augmentation_has_a_row_with_its_arguments():
+    rows = {name: _row(name, "### Augmentation") for name in AUGMENTATIONS}
+    assert [n for n, row in rows.items() if not row] == []
+    stale = [f"{name}({p.name}={p.default!r})" for name, params in AUGMENTATIONS.items()
+             for p in params
+             if f"`{p.name}={p.default!r}".replace("'", '"') not in rows[name]]
     assert stale == []
 
 

@@ -26,7 +26,8 @@ network G(z: latent[64]) -> image[1, 8, 8] {
   return h -> conv(1, 3, pad=1) -> tanh
 }
 network D(x: image[1, 8, 8]) -> scalar {
-  return x -> conv(256, 3, pad=1, init=msr) -> flatten -> linear(1, init=orthogonal(gain=2), sn=true)
+  h = x -> conv(256, 3, pad=1, init=msr) -> flatten
+  return h -> linear(1, init=orthogonal(gain=2), sn=true)
 }
 objective {
   x ~ d
@@ -57,8 +58,8 @@ def test_generated_constructor_names_the_method(nets):
     assert 'rt.initialized(nn.Linear(64, 4096), "msr", gain=0.5)' in loaded.source
     assert 'rt.initialized(nn.Linear(4096, 64), "zeros")' in loaded.source
     # the weight is drawn first: spectral norm keeps the weight it is given
-    assert 'spectral_norm(\n            rt.initialized(nn.Linear(16384, 1), "orthogonal", gain=2))' \
-        in loaded.source
+    assert ('spectral_norm(\n            rt.initialized(nn.Linear(16384, 1), "orthogonal", '
+            'gain=2))') in loaded.source
 
 
 def test_msr_is_normal_with_std_gain_over_root_fan_in(nets):

@@ -21,8 +21,8 @@ from ..layers import LAYERS, Layer
 from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .budget import Budget, OverBudget
-from .train import INITS
 from .globals import POISON, Globals, Poison, eval_type
+from .train import INITS
 
 _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
 

@@ -76,6 +76,10 @@ class ObjectiveLowering:
                            pipelines={n: v.ops for n, v in self.env.items()
                                       if isinstance(v, Pipeline)})
         self.incomplete |= any(isinstance(v, Poison) for v in self.env.values())
+        for name, v in self.env.items():  # after the players: their terms apply pipelines
+            if isinstance(v, Pipeline) and not v.applied and not name.startswith("_"):
+                self.diags.warn("W501", f"the augmentation `{name}` is never applied",
+                                v.span, hint=f"apply it to images: `{name}(x)`")
         return result
 
     # -- statements ---------------------------------------------------------------------
