@@ -178,6 +178,10 @@ class Objective(BaseModel):
     # False when a statement failed: its values' types are still checked, but not who
     # trains what (a player whose loss failed would look empty).
     complete: bool = True
+    # Filled by the checker (`check/roles.py`): the networks whose images are samples, and
+    # the nodes the train section's `grid` names (empty: the generators' images).
+    generators: list[str] = Field(default_factory=list)
+    grid: list[int] = Field(default_factory=list)
 
 
 class Optimizer(BaseModel):
@@ -241,9 +245,18 @@ class Grow(BaseModel):
     span: Span
 
 
+class GridRow(BaseModel):
+    """One value the train section's `grid x, recon, fake` shows."""
+
+    model_config = _CONFIG
+    name: str
+    span: Span
+
+
 class TrainConfig(BaseModel):
     model_config = _CONFIG
     grow: Grow | None = None
+    grid: list[GridRow] = Field(default_factory=list)
     batch: int | None = None
     steps: int | None = None
     ratios: list[Ratio] = Field(default_factory=list)

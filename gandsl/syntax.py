@@ -314,7 +314,7 @@ class ObjectiveDecl(Stmt):
 
 @dataclass(slots=True)
 class TrainStmt:
-    """One train statement. `kind` is batch | steps | ratio | option | player_fn."""
+    """One train statement. `kind` is batch | steps | grid | ratio | option | player_fn."""
 
     kind: str
     span: Span

@@ -393,6 +393,10 @@ class Builder(Transformer):
         return S.TrainStmt("steps", span_of(c), value=value)
 
     @_stmt
+    def t_grid(self, c):
+        return S.TrainStmt("grid", span_of(c), [(str(t), tspan(t)) for t in _parts(c)])
+
+    @_stmt
     def t_ratio(self, c):
         a, n, b, *condition = _parts(c)
         return S.TrainStmt("ratio", span_of(c), [(str(a), tspan(a)), (str(b), tspan(b))], n,

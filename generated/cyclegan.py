@@ -34,7 +34,7 @@ TERMS = {
     "D": {"d_b": 1.0, "d_a": 1.0},
 }
 # the images of `Objective.samples` that a generator made
-GENERATED = ["fake_b", "fake_a", "G_ba_fake_b", "G_ab_fake_a", "G_ab_b", "G_ba_a"]
+GENERATED = ["fake_b", "fake_a", "G_ab_b", "G_ba_a", "G_ba_fake_b", "G_ab_fake_a"]
 # generated image → the labels its generator was given
 CONDITIONS = {}
 

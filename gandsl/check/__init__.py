@@ -8,6 +8,7 @@ from ..ir import Spec
 from .graph import objective_graph
 from .lints import large_networks, lint
 from .objective import check_objective, check_players
+from .roles import assign_roles
 from .shapes import infer_network
 from .states import check_states
 from .unused import unused_in_network, unused_in_objective
@@ -27,6 +28,7 @@ def check(spec: Spec, diags: Diagnostics) -> None:
             return
         check_players(spec, graph, diags)
         check_states(spec, graph, diags)
+        assign_roles(spec, graph, diags)
         if len(diags.errors) == n_before:  # lints and unused values read well-typed objectives
             unused_in_objective(spec, graph, diags)
             lint(spec, graph, diags)

@@ -19,6 +19,7 @@ from .. import limits, sizes
 from ..diagnostics import Diagnostics
 from ..functions import FUNCTIONS
 from ..ir import Network, ONode, Spec
+from .roles import critics
 
 
 def lint(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
@@ -105,15 +106,13 @@ def _unseen_generators(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     for n in obj.nodes:
         if n.op == "call":
             calls_of.setdefault(n.name, []).append(n)
+    judges = critics(spec, g)  # EBGAN's auto-encoding D outputs images, and is a critic
     for net in spec.networks:
         if net.name not in owner or not any(o.type.kind == "image" for o in net.outputs):
             continue
         calls = calls_of.get(net.name, [])
-        if not calls:
+        if not calls or net.name in judges:
             continue
-        if any(obj.nodes[a].op == "call" and owner.get(obj.nodes[a].name) not in (
-                None, owner[net.name]) for c in calls for a in nx.ancestors(g, c.id)):
-            continue  # it judges another player's output: a critic (EBGAN's auto-encoder D)
 
         def foreign(name: str, me: str = owner[net.name]) -> bool:
             return owner.get(name) not in (None, me)

@@ -43,6 +43,7 @@ from ..naming import (
 )
 from ..types import TensorType
 from . import tensor_math
+from .samples import SampleRows
 from .tensor_math import atom
 from .tensor_math import unwrap as _unwrap
 from .wrap import split_sum
@@ -206,7 +207,7 @@ def _groups(steps: list[_Step]) -> list[list[_Step]]:
     return groups
 
 
-class _Writer:
+class _Writer(SampleRows):
     def __init__(self, spec: Spec, canon: dict[int, int], graph: nx.DiGraph,
                  owner: dict[str, str], attr: dict[str, str], steps: list[_Step]) -> None:
         self.spec, self.canon, self.graph = spec, canon, graph
@@ -621,94 +622,6 @@ class _Writer:
             elif n.op not in ("state", "const"):
                 return False
         return True
-
-    # -- samples --------------------------------------------------------------------------
-
-    def samples(self) -> list[str]:
-        """Fixed-draw images for grids: real inputs of generators, and generator outputs.
-        A generator is a network with an image output that judges no other player's output
-        (an auto-encoder discriminator reconstructs images but is not one)."""
-        judges = self._judges()
-        gens = {n for n, p in self.owner.items() if n not in judges
-                and any(o.type.kind == "image" for o in self.spec.network(n).outputs)}
-        picked = [i for i, node in sorted(self.nodes.items()) if self.canon[i] == i
-                  and node.op == "call" and node.name in gens and self._is_image(i)]
-        need = self._sample_needs(picked)
-        need = sorted(set(need) | set(self._paired_targets(need, picked)))
-        self.names = Namespace(self.reserved)
-        lines, refs = self._draws(need)
-        for i in need:
-            node = self.nodes[i]
-            if i in refs:
-                continue
-            if node.op == "fn" and node.name in TRAINING_ONLY:  # the styles as drawn
-                refs[i] = refs[self.canon[node.inputs[0]]]
-                continue
-            if node.op in INLINE:
-                refs[i] = self._expr(node, refs)
-                continue
-            var = self._var(node)
-            lines.append(f"{var} = {self._expr(node, refs)}")
-            refs[i] = var
-        shown = [i for i in need if self.nodes[i].op == "data" and self._is_image(i)] + picked
-        self.generated = [refs[i] for i in picked]
-        # The labels each generated image was made from, as the generator received them.
-        self.conditions = {}
-        for i in picked:
-            for j in self.nodes[i].inputs:
-                t = self.nodes[self.canon[j]].type
-                if isinstance(t, TensorType) and t.kind in ("label", "class"):
-                    self.conditions[refs[i]] = refs[self.canon[j]]
-                    break
-        values = [refs[i] for i in shown] + sorted(set(self.conditions.values()) -
-                                                  {refs[i] for i in shown})
-        lines.append("return {" + ", ".join(f'"{n}": {n}' for n in values) + "}")
-        return self._bind_networks(lines)
-
-    def _sample_needs(self, picked: list[int]) -> list[int]:
-        """What the sample grids compute: the generators' inputs, back to the draws; of a
-        training-only function (style mixing), only its first argument."""
-        seen: set[int] = set()
-        todo = list(picked)
-        while todo:
-            i = todo.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            node = self.nodes[i]
-            inputs = node.inputs[:1] if node.op == "fn" and node.name in TRAINING_ONLY \
-                else node.inputs
-            todo += [self.canon[j] for j in inputs]
-        return sorted(seen)
-
-    def _paired_targets(self, need: list[int], picked: list[int]) -> list[int]:
-        """The other images of a drawn pair shaped like a generated one (pix2pix's b beside
-        G(a), SPADE's photo beside G(label map)): what a translation should have made, shown
-        in the grid beside it."""
-        made = [self.nodes[i].type for i in picked]
-        drawn = [self.nodes[i] for i in need if self.nodes[i].op == "data" and
-                 self._is_image(i)]  # an image the generator reads (not CGAN's label)
-        return [i for i, n in sorted(self.nodes.items())
-                if n.op == "data" and self.canon[i] == i and i not in need and n.type in made
-                and any(d.name == n.name and d.kwargs.get("draw") == n.kwargs.get("draw")
-                        for d in drawn)]
-
-    def _judges(self) -> set[str]:
-        """The networks ever called on what another player's network made."""
-        judges: set[str] = set()
-        for i, node in self.nodes.items():
-            if node.op != "call" or node.name in judges:
-                continue
-            me = self.owner.get(node.name)
-            if any(self.nodes[a].op == "call" and self.owner.get(self.nodes[a].name)
-                   not in (None, me) for a in nx.ancestors(self.graph, self.canon[i])):
-                judges.add(node.name)
-        return judges
-
-    def _is_image(self, i: int) -> bool:
-        t = self.nodes[i].type
-        return isinstance(t, TensorType) and t.family == "spatial"
-
 
 _WORDS = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # names a line uses (not `.attributes`)
 

@@ -8,7 +8,7 @@ from typing import Any
 from .. import syntax as S
 from ..consteval import ConstError, as_int, describe
 from ..diagnostics import Diagnostics, did_you_mean
-from ..ir import Grow, Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
+from ..ir import GridRow, Grow, Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
 from .globals import Globals, Poison, const_or_poison
 from .step_condition import step_condition
 
@@ -44,7 +44,8 @@ INITS: dict[str, tuple[str, ...]] = {
     "ones": (),
 }
 GROW = ("stable", "fade", "first")  # `grow stages(stable=..., fade=..., first=...)`
-KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "grow", "init", "batch", "steps"]
+KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "grow", "init", "batch", "steps",
+            "grid"]
 
 
 def _num(v: Any) -> bool:
@@ -100,6 +101,8 @@ def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfi
                 if getattr(cfg, st.kind) is not None:
                     diags.error("E102", f"`{st.kind}` is set twice", st.span)
                 setattr(cfg, st.kind, n)
+        elif st.kind == "grid":
+            _grid(st, cfg, diags)
         elif st.kind == "ratio":
             _ratio(st, cfg, g, diags)
         elif st.kind == "option":
@@ -108,6 +111,22 @@ def lower_train(decl: S.TrainDecl, g: Globals, diags: Diagnostics) -> TrainConfi
             _player_fn(st, cfg, g, diags)
     default_ratio_missing(cfg, diags)
     return cfg
+
+
+def _grid(st: S.TrainStmt, cfg: TrainConfig, diags: Diagnostics) -> None:
+    """`grid x, recon, fake`: the objective's values the sample grid shows, in order (the
+    checker resolves the names)."""
+    if cfg.grid:
+        diags.error("E102", "`grid` is set twice", st.span,
+                    notes=[("first set here", cfg.grid[0].span.to(cfg.grid[-1].span))])
+        return
+    rows: list[GridRow] = []
+    for name, span in st.words:
+        if any(r.name == name for r in rows):
+            diags.error("E102", f"`{name}` is shown twice", span)
+            return
+        rows.append(GridRow(name=name, span=span))
+    cfg.grid = rows
 
 
 def _ratio(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -> None:
