@@ -22,7 +22,7 @@ def infer_network(net: Network, diags: Diagnostics) -> None:
         if node.op == "input":
             types[node.id] = node.type
             continue
-        node.type = _infer(node, types, net, diags)
+        node.type = infer_node(node, types, diags)
         types[node.id] = node.type
     sizes: dict[tuple[int, int], Node] = {}
     for node in net.nodes:  # progressive growing: one level per resolution
@@ -44,8 +44,10 @@ def infer_network(net: Network, diags: Diagnostics) -> None:
                         f"returns {value}", span, notes=[("declared here", port.span)])
 
 
-def _infer(node: Node, types: dict[int, TensorType | None], net: Network,
-           diags: Diagnostics) -> TensorType | None:
+def infer_node(node: Node, types: dict[int, TensorType | None],
+               diags: Diagnostics) -> TensorType | None:
+    """The type of one node from its inputs' (`types`; None where they failed), or None
+    after reporting. Lowering asks it too, quietly, for `in.channels`."""
     x = types.get(node.x) if node.x is not None else None
     if node.x is not None and x is None:
         return None  # the input already failed

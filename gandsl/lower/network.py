@@ -22,6 +22,7 @@ from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .budget import Budget, OverBudget
 from .globals import POISON, Globals, Poison, eval_type
+from .introspect import SHAPE_ATTRS, Sizes, size, substitute
 from .train import INITS
 
 _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
@@ -90,6 +91,7 @@ class NetworkLowering:
         self.instances: list[BlockInstance] = []
         self.repeat_id: int | None = None  # set while a `repeat` expands its body
         self.nesting = 0  # bodies being lowered, one inside the other (blocks included)
+        self.sizes = Sizes(self.nodes)  # `in.channels`: types of what is lowered so far
 
     # -- entry --------------------------------------------------------------------------
 
@@ -371,8 +373,45 @@ class NetworkLowering:
             return self.g.resolve(name, span, visible=lambda: self._visible(scope))
         return resolve
 
+    def _size_of(self, expr: S.Attr, scope: _Scope) -> Any:
+        """`in.channels`, `h.width`, `z.size`: a size of a tensor of this body, POISON after
+        an error, or None when `expr` is not one (an output selection, a typo)."""
+        if not isinstance(expr.obj, S.Name) or expr.name not in SHAPE_ATTRS:
+            return None
+        v = scope.names.get(expr.obj.id)
+        if isinstance(v, Poison) or expr.obj.id in scope.poisoned:
+            return POISON
+        if expr.obj.id not in scope.names:  # a global, or undefined (E101 from the resolver)
+            v = self._const(expr.obj, scope)
+        if not isinstance(v, Val):
+            if not isinstance(v, Poison):
+                self.diags.error("E201", f"`{expr.obj.id}` is {describe(v)}, not a tensor: "
+                                 f"only tensors have a `.{expr.name}`", expr.span)
+            return POISON
+        t = self.sizes.type_of(v.node)
+        if t is None:  # its type failed: the checker reports why
+            return POISON
+        n = size(t, expr.name)
+        if isinstance(n, str):
+            self.diags.error("E201", f"`{expr.obj.id}` is {n}", expr.span)
+            return POISON
+        return n
+
+    def _sizes_known(self, expr: S.Expr, scope: _Scope) -> S.Expr:
+        """`expr` with the tensor sizes it reads (`in.channels`) as their numbers; raises
+        Silent after an error."""
+        def replace(e: S.Expr) -> S.Expr | None:
+            if not isinstance(e, S.Attr):
+                return None
+            n = self._size_of(e, scope)
+            if isinstance(n, Poison):
+                raise Silent
+            return None if n is None else S.Lit(e.span, n)
+        return substitute(expr, replace)
+
     def _const(self, expr: S.Expr, scope: _Scope) -> Any:
         try:
+            expr = self._sizes_known(expr, scope)
             value = evaluate(expr, self._resolver(scope))
         except ConstError as e:
             self.diags.error(e.code, e.message, e.span, e.hint)
@@ -435,8 +474,13 @@ class NetworkLowering:
             self.diags.error("E301", "only allowed in the objective", expr.span)
             return POISON
         if isinstance(expr, S.Attr):
+            n = self._size_of(expr, scope)
+            if n is not None:
+                return n
             self.diags.error("E301", "selecting an output (`.name`) is only possible on a "
-                             "network call in the objective", expr.span)
+                             "network call in the objective", expr.span,
+                             hint="a tensor's sizes are `.channels`, `.height`, `.width` "
+                             "and `.size`")
             return POISON
         return self._const(expr, scope)
 
