@@ -57,10 +57,10 @@ def _params(args) -> dict[str, Any]:
     return params
 
 
-def _print_diags(result_or_error, path: str, text: str) -> None:
-    items = result_or_error
-    if items:
-        print(render_all(items, text, path, color=_color(sys.stderr)), file=sys.stderr)
+def _print_warnings(result) -> None:
+    if result.warnings:
+        print(render_all(result.warnings, result.text, result.path, color=_color(sys.stderr),
+                         sources=result.sources), file=sys.stderr)
 
 
 def cmd_compile(args) -> int:
@@ -78,7 +78,7 @@ def cmd_compile(args) -> int:
     except OSError as e:
         raise UsageError(f"cannot write to {out_dir}: {e.strerror or e}") from None
     elapsed = (time.perf_counter() - t0) * 1000
-    _print_diags(result.warnings, args.spec, text)
+    _print_warnings(result)
     if not args.quiet:
         from .summary import summary
 
@@ -90,7 +90,7 @@ def cmd_compile(args) -> int:
 def cmd_check(args) -> int:
     text = read_spec(args.spec)
     result = check_source(text, args.spec, _params(args))
-    _print_diags(result.warnings, args.spec, text)
+    _print_warnings(result)
     n = len(result.warnings)
     nets = len(result.spec.networks)
     players = len(result.spec.objective.players) if result.spec.objective else 0
@@ -416,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except GandslError as e:
         status = 2 if any(d.code == "E108" for d in e.diagnostics) else 1
-        say_error(render_all(e.diagnostics, e.source, e.path, color=_color(sys.stderr)), status)
+        say_error(render_all(e.diagnostics, e.source, e.path, color=_color(sys.stderr),
+                             sources=e.sources), status)
         return status
     except UserError as e:  # a bad flag, file, dataset, run directory or checkpoint
         say_error(f"gandsl: error: {e}", 2)

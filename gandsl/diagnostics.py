@@ -26,14 +26,34 @@ class Span:
     col: int
     end_line: int
     end_col: int
+    file: int = 0  # which file of the compilation: 0 the spec, k > 0 the k-th it imports
 
     @staticmethod
-    def point(line: int, col: int) -> Span:
-        return Span(line, col, line, col)
+    def point(line: int, col: int, file: int = 0) -> Span:
+        return Span(line, col, line, col, file)
 
     def to(self, other: Span) -> Span:
-        """The span from the start of `self` to the end of `other`."""
-        return Span(self.line, self.col, other.end_line, other.end_col)
+        """The span from the start of `self` to the end of `other` (of the same file)."""
+        return Span(self.line, self.col, other.end_line, other.end_col, self.file)
+
+
+@dataclass
+class Sources:
+    """The files of one compilation, by `Span.file`: the spec (0) and what it imports, as
+    (path, text)."""
+
+    files: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, path: str, text: str) -> int:
+        self.files.append((path, text))
+        return len(self.files) - 1
+
+    def of(self, span: Span, source: str, path: str) -> tuple[str, str]:
+        """(text, path) of the file `span` is in; `source` and `path` are the spec's."""
+        if span.file and span.file < len(self.files):
+            p, text = self.files[span.file]
+            return text, p
+        return source, path
 
 
 # One line per code: what it means. `docs/errors.md` is generated from this table by a test.
@@ -54,6 +74,7 @@ CODES: dict[str, str] = {
     "E107": "unknown type",
     "E108": "a --param value of the wrong kind",
     "E109": "name shadows a builtin",
+    "E110": "cannot import",
     # compile-time evaluation (consteval.py, lower.py)
     "E150": "invalid compile-time value",
     "E151": "division by zero",
@@ -106,6 +127,7 @@ class Diagnostics:
 
     items: list[Diagnostic] = field(default_factory=list)
     _seen: set[Diagnostic] = field(default_factory=set)
+    sources: Sources | None = None  # the imported files, when the spec imports some
 
     def error(
         self,
@@ -138,21 +160,24 @@ class Diagnostics:
 
     def raise_if_errors(self, source: str, path: str) -> None:
         if self.errors:
-            raise GandslError(self.sorted(), source, path)
+            raise GandslError(self.sorted(), source, path, self.sources)
 
     def sorted(self) -> list[Diagnostic]:
         # Stable order: by place, then code, so output is deterministic.
-        return sorted(self.items, key=lambda d: (d.span.line, d.span.col, d.code, d.message))
+        return sorted(self.items, key=lambda d: (d.span.file, d.span.line, d.span.col, d.code,
+                                                 d.message))
 
 
 class GandslError(Exception):
     """One or more diagnostics for one spec. `str()` renders them all, compiler style."""
 
-    def __init__(self, diagnostics: list[Diagnostic], source: str, path: str) -> None:
+    def __init__(self, diagnostics: list[Diagnostic], source: str, path: str,
+                 sources: Sources | None = None) -> None:
         self.diagnostics = diagnostics
         self.source = source
         self.path = path
-        super().__init__(render_all(diagnostics, source, path, color=False))
+        self.sources = sources
+        super().__init__(render_all(diagnostics, source, path, color=False, sources=sources))
 
     @property
     def first(self) -> Diagnostic:
@@ -169,18 +194,25 @@ _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "note": "\x1b[1;36m",
 _RESET = "\x1b[0m"
 
 
-def render(d: Diagnostic, source: str, path: str, color: bool = False) -> str:
-    """`path:line:col: error[E201]: message`, the source line, a caret line, notes and hint."""
+def render(d: Diagnostic, source: str, path: str, color: bool = False,
+           sources: Sources | None = None) -> str:
+    """`path:line:col: error[E201]: message`, the source line, a caret line, notes and hint.
+    A place in an imported file is shown with that file's path and line (`sources`)."""
 
     def paint(text: str, style: str) -> str:
         return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
-    lines = source.split("\n")  # as Lark counts lines: a form feed is not a line break
-    out = [f"{paint(f'{path}:{d.span.line}:{d.span.col}:', 'bold')} "
+    def file_of(span: Span) -> tuple[list[str], str]:
+        text, where = sources.of(span, source, path) if sources else (source, path)
+        return text.split("\n"), where  # as Lark counts lines: a form feed is no break
+
+    lines, where = file_of(d.span)
+    out = [f"{paint(f'{where}:{d.span.line}:{d.span.col}:', 'bold')} "
            f"{paint(f'{d.severity}[{d.code}]:', d.severity)} {d.message}"]
     out += _excerpt(lines, d.span, d.severity, paint)
     for text, span in d.notes:
-        out.append(f"{paint('note:', 'note')} {text} (at {path}:{span.line}:{span.col})")
+        lines, where = file_of(span)
+        out.append(f"{paint('note:', 'note')} {text} (at {where}:{span.line}:{span.col})")
         out += _excerpt(lines, span, "note", paint)
     if d.hint:
         out.append(f"  = {paint('hint:', 'note')} {d.hint}")
@@ -211,11 +243,12 @@ def _excerpt(lines: list[str], span: Span, style: str, paint) -> list[str]:
     return [f"{gutter} |", f"{span.line} | {text}", f"{gutter} | {paint(caret, style)}"]
 
 
-def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool = False) -> str:
+def render_all(diags: Iterable[Diagnostic], source: str, path: str, color: bool = False,
+               sources: Sources | None = None) -> str:
     """Every diagnostic, up to `limits.REPORTED` of them; the rest are counted."""
     items = list(diags)
     shown = items[:limits.REPORTED.value]
-    body = "\n\n".join(render(d, source, path, color) for d in shown)
+    body = "\n\n".join(render(d, source, path, color, sources) for d in shown)
     if len(items) > len(shown):
         body += f"\n\n… and {_count(items[len(shown):], 'more ')}, not shown"
     summary = _count(items)

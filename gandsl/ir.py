@@ -7,6 +7,7 @@ loops are already expanded); node types are filled in by the checker.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -278,9 +279,19 @@ class Spec(BaseModel):
     networks: list[Network]
     objective: Objective | None
     train: TrainConfig | None
+    imports: list[str] = Field(default_factory=list)  # file k of a `Span` is imports[k - 1]
 
     def network(self, name: str) -> Network:
         return next(n for n in self.networks if n.name == name)
 
     def dataset(self, name: str) -> Dataset:
         return next(d for d in self.datasets if d.name == name)
+
+    def where(self, span: Span) -> str:
+        """`line 12 of the spec`, or of the imported file the place is in (named when its
+        path is plain: this text goes into generated docstrings)."""
+        if span.file and span.file <= len(self.imports):
+            name = self.imports[span.file - 1]
+            shown = name if re.fullmatch(r"[\w./-]+", name, re.ASCII) else "an imported file"
+            return f"line {span.line} of {shown}"
+        return f"line {span.line} of the spec"

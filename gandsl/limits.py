@@ -32,6 +32,8 @@ NODES = Limit(20_000, "E152", "operations of one network after expansion; iterat
 BLOCK_DEPTH = Limit(32, "E152", "block applications nested inside each other")
 NESTING = Limit(100, "E152", "bodies inside bodies while a network expands, counted through "
                 "the blocks it applies")
+IMPORTS = Limit(64, "E110", "files one spec imports, directly or through the files it "
+                "imports")
 REPORTED = Limit(50, "", "diagnostics printed for one spec (the rest are counted: "
                  "`… and N more`)")
 PARAMETERS = Limit(2 ** 31, "W508", "learnable parameters of one network, or activation "

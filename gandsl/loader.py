@@ -22,7 +22,7 @@ from . import __version__
 from .atomic import replace_text
 from .errors import UserError
 from .ir import Objective, Spec
-from .pipeline import check_source, compile_source, display, read_spec
+from .pipeline import check_source, display, emit_checked, read_spec
 
 
 def cache_dir() -> Path:
@@ -43,6 +43,9 @@ class Loaded:
         self.module = module
         self.file = file
         self.classes: dict[str, type] = dict(module.NETWORKS)
+        # the files the spec imports: path relative to the spec's folder → text (what a run
+        # directory keeps beside its copy of the spec)
+        self.imports: dict[str, str] = {}
 
     @cached_property
     def networks(self) -> dict[str, Any]:
@@ -61,17 +64,20 @@ class Loaded:
 def load(path: str | os.PathLike, **params: Any) -> Loaded:
     """Compile `path` with `params` (or reuse the cached emit) and import it."""
     text = read_spec(path)
+    result = check_source(text, str(path), params)  # the imported files' texts are keyed too
+    files = [t for _, t in result.sources.files[1:]] if result.sources else []
     key = hashlib.sha256(json.dumps([text, sorted(params.items(), key=str), _compiler_hash(),
-                                     display(path)], default=str).encode()).hexdigest()[:20]
-    file = cache_dir() / f"{_module_stem(path)}_{key}.py"
+                                     display(path), *files], default=str).encode()).hexdigest()
+    file = cache_dir() / f"{_module_stem(path)}_{key[:20]}.py"
     if file.exists():
-        spec = check_source(text, str(path), params).spec
         source = file.read_text(encoding="utf-8")
     else:
-        result = compile_source(text, str(path), params, display_path=display(path))
-        spec, source = result.spec, result.python
+        source = emit_checked(result, display_path=display(path)).python
         replace_text(file, source, "compiled spec", durable=True)
-    return Loaded(spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
+    loaded = Loaded(result.spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
+    loaded.imports = {result.imports[k]: text for k, (_, text) in
+                      enumerate(result.sources.files) if k} if result.sources else {}
+    return loaded
 
 
 @functools.cache

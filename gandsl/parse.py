@@ -40,8 +40,9 @@ def _parser() -> Lark:
     )
 
 
-def parse(source: str, path: str = "<spec>") -> S.Module:
-    """Parse a spec. Raises `GandslError` with every independent syntax error found.
+def parse(source: str, path: str = "<spec>", file: int = 0) -> S.Module:
+    """Parse a spec (or, `file` > 0, a file it imports: its places carry that index).
+    Raises `GandslError` with every independent syntax error found.
 
     The limits (`gandsl.limits`) are checked before any recursive pass sees the text: the
     size first, then bracket nesting on the raw text, then (while building) the nesting of
@@ -54,7 +55,7 @@ def parse(source: str, path: str = "<spec>") -> S.Module:
         diags.raise_if_errors(source, path)
     _check_brackets(source, diags)
     diags.raise_if_errors(source, path)
-    STATE.reset(diags)
+    STATE.reset(diags, file)
     try:
         module = _parser().parse(source)
     except UnexpectedInput as first:
@@ -207,7 +208,8 @@ def _end_span(text: str) -> Span:
     return Span.point(len(lines), len(lines[-1]) + 1)
 
 
-_TOP_KEYWORDS = re.compile(r"^(gan|param|let|data|block|network|frozen|objective|train|if)\b")
+_TOP_KEYWORDS = re.compile(
+    r"^(gan|import|param|let|data|block|network|frozen|objective|train|if)\b")
 
 
 def _top_level_chunks(source: str) -> list[tuple[int, str]]:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import imports
 from .check import check
-from .diagnostics import Diagnostic, Diagnostics, GandslError
+from .diagnostics import Diagnostic, Diagnostics, GandslError, Sources
 from .errors import UserError
 from .ir import Spec
 from .lower import lower
@@ -31,6 +32,10 @@ class Result:
     warnings: list[Diagnostic]
     text: str  # the spec's source
     path: str
+    # the files the spec imports: index (`Span.file`) → path relative to the spec's folder,
+    # and every file's text (`sources.files[k]`, the spec's at 0)
+    imports: dict[int, str] = field(default_factory=dict)
+    sources: Sources | None = None
     python: str | None = None  # the generated module, when emitted
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -71,11 +76,15 @@ def _check_source(text: str, path: str, params: dict[str, Any] | None) -> Result
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     module = parse(text, path)
+    diags = Diagnostics()
+    imported = imports.resolve(module, text, path, diags)
+    diags.raise_if_errors(text, path)  # a missing file would only echo as undefined names
+    module = imported.module
     timings["parse"] = time.perf_counter() - t0
     _check_overrides(module, params or {})
-    diags = Diagnostics()
     t0 = time.perf_counter()
     spec = lower(module, text, path, dict(params or {}), diags)
+    spec.imports = [p for p, _ in imported.sources.files[1:]]
     timings["lower"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     check(spec, diags)
@@ -86,15 +95,21 @@ def _check_source(text: str, path: str, params: dict[str, Any] | None) -> Result
         if debug >= 2:
             print(spec.model_dump_json(indent=2), file=sys.stderr)
     diags.raise_if_errors(text, path)
-    return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings)
+    return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings,
+                  imports=imported.relative, sources=diags.sources)
 
 
 def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None,
                    display_path: str | None = None) -> Result:
     """Check, then emit Python. Raises `GandslError` when there is any error."""
+
+    return emit_checked(check_source(text, path, params), display_path)
+
+
+def emit_checked(result: Result, display_path: str | None = None) -> Result:
+    """Emit the Python of a checked spec (`result.python`)."""
     from .emit import emit
 
-    result = check_source(text, path, params)
     t0 = time.perf_counter()
     with _compiling():
         result.python = emit(result.spec, display_path)

@@ -331,6 +331,16 @@ class TrainDecl(Stmt):
 
 
 @dataclass(slots=True)
+class ImportDecl(Stmt):
+    """`import "lib/resnet.gan" (ch=64)`: the file's params, lets, blocks and networks, its
+    params set by the keyword arguments."""
+
+    path: str
+    path_span: Span
+    kwargs: list[Kwarg]
+
+
+@dataclass(slots=True)
 class Module:
     """A whole spec file."""
 

@@ -61,7 +61,8 @@ class _Else:
 
 
 def tspan(tok: Token) -> Span:
-    return Span(tok.line, tok.column, tok.end_line, max(tok.column, tok.end_column - 1))
+    return Span(tok.line, tok.column, tok.end_line, max(tok.column, tok.end_column - 1),
+                STATE.file)
 
 
 def span_of(children) -> Span | None:
@@ -86,7 +87,7 @@ def span_of(children) -> Span | None:
             break
     if first is None or last is None:
         return None
-    return Span(first[0], first[1], last[0], last[1])
+    return Span(first[0], first[1], last[0], last[1], STATE.file)
 
 
 def _parts(children) -> list:
@@ -122,8 +123,9 @@ class _State(threading.local):
     """The parse in progress (one per thread): its diagnostics and the measures of the
     nodes whose parent is not built yet."""
 
-    def reset(self, diags: Diagnostics) -> None:
+    def reset(self, diags: Diagnostics, file: int = 0) -> None:
         self.diags = diags
+        self.file = file  # `Span.file` of every place of this parse
         self.height: dict[int, int] = {}
         self.count: dict[int, int] = {}
 
@@ -213,6 +215,15 @@ class Builder(Transformer):
 
     def empty(self, c):
         return None
+
+    @_stmt
+    def import_decl(self, c):
+        path, *arguments = _parts(c)
+        args, kwargs = _split_args(arguments)
+        if args:  # `import "x.gan" (64)`: a param is set by its name
+            STATE.diags.error("E105", "an import sets the file's params by name: "
+                              "`import \"x.gan\" (ch=64)`", args[0].span)
+        return S.ImportDecl(span_of(c), _unquote(str(path)), tspan(path), kwargs)
 
     @_stmt
     def param_decl(self, c):

@@ -1456,7 +1456,7 @@ def test_float_overflow_message_is_readable():
 def test_every_code_has_a_description():
     assert all(CODES[c] for c in CODES)
     assert sorted(c for c in CODES if c.startswith("E")) == sorted(
-        [*(f"E00{i}" for i in range(1, 6)), *(f"E10{i}" for i in range(1, 10)),
+        [*(f"E00{i}" for i in range(1, 6)), *(f"E10{i}" for i in range(1, 10)), "E110",
          *(f"E15{i}" for i in range(5)), *(f"E20{i}" for i in range(1, 8)),
          *(f"E30{i}" for i in range(1, 7))])
 

@@ -44,14 +44,14 @@ def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
                     if n.copy_of is None and not n.single_output}
     # locals never shadow the module's own names (its classes, imports and tables)
     taken = RESERVED | module_names.used | MODULE_NAMES
-    out = [build_block_class(bc, taken) for bc in blocks.values()]
+    out = [build_block_class(bc, taken, spec.where) for bc in blocks.values()]
     class_of: dict[str, str] = {}
     for net in spec.networks:
         if net.copy_of is not None:
             class_of[net.name] = class_of[net.copy_of]
             continue
         out.append(build_network_class(net, network_names[net.name], output_names.get(net.name),
-                                       blocks, taken))
+                                       blocks, taken, spec.where))
         class_of[net.name] = network_names[net.name]
     return out, class_of
 
@@ -71,6 +71,7 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         path=path,
         command=command,
         sha256=spec.sha256,
+        imports=[comment(f.replace("\\", "/")) for f in spec.imports],
         # The spec's title is its text: a comment, never part of a docstring.
         title=[comment(line) for line in textwrap.wrap(comment(spec.title or ""), 98)],
         doc=docstring(f"The networks{' and objective' if objective else ''} of "

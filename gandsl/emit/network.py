@@ -11,8 +11,10 @@ skips are never overwritten before their last use.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..diagnostics import Span
 from ..ir import BlockInstance, Network, Node, Port
 from ..layers import LAYERS
 from ..layers.base import ctx_for
@@ -130,12 +132,13 @@ def block_network(inst: BlockInstance, net: Network) -> Network:
                    results=[result.id], result_spans=[inst.span], span=inst.span)
 
 
-def build_block_class(bc: BlockClass, reserved: frozenset[str]) -> ClassSource:
+def build_block_class(bc: BlockClass, reserved: frozenset[str],
+                      where: Callable[[Span], str]) -> ClassSource:
     inst = bc.instance
     sub = block_network(inst, bc.network)
     total = sum(n.params for n in sub.nodes)
     args = ", ".join(f"{k}={_arg_text(v)}" for k, v in inst.args.items())
-    title = docstring(f"`block {inst.block}` (line {inst.span.line} of the spec)"
+    title = docstring(f"`block {inst.block}` ({where(inst.span)})"
                       f"{' with ' + args if args else ''}: {total:,} parameters.")
     cls = ClassSource(name=bc.name, title=title, signature_doc=_types_doc(sub))
     _Builder(sub, cls, {}, reserved).build()
@@ -159,10 +162,10 @@ def _arg_text(value) -> str:
 
 
 def build_network_class(net: Network, class_name: str, output_class: str | None,
-                        blocks: dict[tuple, BlockClass],
-                        reserved: frozenset[str]) -> ClassSource:
+                        blocks: dict[tuple, BlockClass], reserved: frozenset[str],
+                        where: Callable[[Span], str]) -> ClassSource:
     total = sum(n.params for n in net.nodes)
-    title = docstring(f"`network {net.name}` (line {net.span.line} of the spec): {total:,} "
+    title = docstring(f"`network {net.name}` ({where(net.span)}): {total:,} "
                       "parameters.")
     cls = ClassSource(name=class_name, title=title, signature_doc=_types_doc(net),
                       output_class=output_class)

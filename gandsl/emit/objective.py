@@ -46,7 +46,7 @@ from . import tensor_math
 from .samples import SampleRows
 from .tensor_math import atom
 from .tensor_math import unwrap as _unwrap
-from .wrap import split_sum
+from .wrap import WIDTH, split_sum
 
 INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
@@ -315,7 +315,11 @@ class _Writer(SampleRows):
                           *(f"    {nexts[st.name]} = self.state[{literal(st.name)}]"
                             for st in group)]
         targets = ", ".join(f"self.state[{literal(st.name)}]" for st in states)
-        return [*lines, f"{targets} = {', '.join(nexts[st.name] for st in states)}"]
+        line = f"{targets} = {', '.join(nexts[st.name] for st in states)}"
+        if len(line) + 8 > WIDTH:  # one dict, which breaks between its items: all at once too
+            line = "self.state.update({" + ", ".join(
+                f"{literal(st.name)}: {nexts[st.name]}" for st in states) + "})"
+        return [*lines, line]
 
     def _group(self, group: list[_Step], last: bool = False) -> list[str]:
         """Steps that share a draw, in order. A group may open with a player that steps k

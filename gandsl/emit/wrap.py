@@ -76,6 +76,10 @@ def wrap_code(line: str, width: int = WIDTH) -> list[str]:
         start, end = span
         head, inner, tail = body[:start + 1], body[start + 1:end], body[end:]
         items = _split(inner, ",")
+        terms = split_sum(inner) if len(items) == 1 and head.endswith("(") else []
+        if len(indent + head) <= width and len(terms) > 1:
+            # `a * (b + c)`: the sum breaks inside its own parentheses, before + and -
+            return [indent + head, *_pack(terms, indent + "    ", width, tail)]
         if len(indent + head) <= width and (len(items) > 1 or _has_bracket(inner)):
             pieces = [p.strip() + ("," if k < len(items) - 1 else "")
                       for k, p in enumerate(items)]

@@ -56,7 +56,8 @@ def run(paths: list[str], check: bool, diff: bool, color: bool) -> int:
         try:
             out = format_source(text, shown)
         except GandslError as e:
-            print(render_all(e.diagnostics, e.source, e.path, color=color), file=sys.stderr)
+            print(render_all(e.diagnostics, e.source, e.path, color=color, sources=e.sources),
+                  file=sys.stderr)
             failed += 1
             continue
         except FormatterBug as e:

@@ -8,7 +8,8 @@ conventions elsewhere:
   an index or a type's dimensions;
 - `{ ... }` of a body on one line has a space inside, a group `{G_xy, G_yx}` none;
 - a player option in `train` keeps a space before its arguments: `adam G (lr=2e-4)` (the
-  arguments belong to the option, not to `G`), while `lr linear_decay(...)` is a call.
+  arguments belong to the option, not to `G`), while `lr linear_decay(...)` is a call; so
+  does an import: `import "lib/x.gan" (ch=64)`.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ class Spacing:
             elif t.value in (")", "]") and stack:
                 stack.pop()
             self.group.append(is_group)
-            self.option_paren.append(
-                t.value == "(" and i >= 2 and toks[i - 1].type == "NAME"
-                and toks[i - 2].type == "NAME" and toks[i - 2].value in PLAYER_OPTIONS
-                and (toks[i - 2].line, toks[i - 2].col) in src.starts)
+            self.option_paren.append(t.value == "(" and i >= 2 and (
+                toks[i - 1].type == "NAME" and toks[i - 2].type == "NAME"
+                and toks[i - 2].value in PLAYER_OPTIONS
+                and (toks[i - 2].line, toks[i - 2].col) in src.starts
+                or toks[i - 1].type == "STRING" and toks[i - 2].value == "import"))
         self.depth.append(0)
 
     def before(self, i: int) -> int:

@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import imports
 from ..atomic import WriteError
+from ..diagnostics import Diagnostics, GandslError
 from ..errors import TrainingStopped
 from ..loader import load
 from ..parse import parse
@@ -46,10 +48,16 @@ from .weights import load_weights
 __all__ = ["RunError", "Trainer", "data_root"]
 
 
-def spec_identity(text: str, params: dict[str, Any]) -> str:
+def spec_identity(text: str, params: dict[str, Any], path: str | None = None) -> str:
     """What a checkpoint must match to be resumed: the spec's syntax tree (so comments and
-    layout may change) and its params."""
-    tree = repr(meaning(parse(text)))
+    layout may change), with the files it imports spliced in, and its params."""
+    module = parse(text, path or "<spec>")
+    if path is not None:
+        try:
+            module = imports.resolve(module, text, str(path), Diagnostics()).module
+        except GandslError:  # compiling it reports this properly
+            pass
+    tree = repr(meaning(module))
     return hashlib.sha256(json.dumps(["tree", tree, sorted(params.items())], default=str)
                           .encode()).hexdigest()
 
@@ -76,7 +84,7 @@ class Trainer:
             self.out = Path(config.out)
             config = replace(config, seed=0 if config.seed is None else config.seed)
         self.config = config
-        self.identity = spec_identity(self.text, config.params)
+        self.identity = spec_identity(self.text, config.params, config.spec)
         if resume_state is not None and resume_state[1].get("identity") not in (
                 self.identity, _text_identity(self.text, config.params)):
             # `resumed` has already refused other params, so the spec itself changed
@@ -222,6 +230,11 @@ class Trainer:
                            "resume from: choose another --out, or remove them first")
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "spec.gan").write_text(self.text, encoding="utf-8")
+        for rel, text in self.loaded.imports.items():  # the run's copy compiles on its own
+            target = self.out / rel
+            if target.resolve().is_relative_to(self.out.resolve()):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
         (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=1))
 
     def _schedules(self, train) -> None:
