@@ -113,13 +113,14 @@ class Network(BaseModel):
 
 
 ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const",
-                  "state", "augment", "item"]
+                  "state", "augment", "item", "critic"]
 
 
 class ONode(BaseModel):
     """A value of the objective: a sample, a network call, an output selection, a function,
     an augmentation (`aug(x)`; of several images, `aug(x, y)`, a tuple whose `item`s are
-    picked by `field`)."""
+    picked by `field`), or a critic given to a penalty as an expression (`r1(D(x, y), x)`:
+    inputs [the expression, the image it is differentiated with respect to])."""
 
     model_config = _CONFIG
     id: int

@@ -30,7 +30,7 @@ def lint(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
             continue
         fn = FUNCTIONS[node.name]
         if "penalty" in fn.tags:
-            _bn_in_critic(node, obj.nodes, nets, diags)
+            _bn_in_critic(node, obj.nodes, nets, g, diags)
         if "logits" in fn.tags or "wgan" in fn.tags:
             code = "W505" if "wgan" in fn.tags else "W504"
             for i in node.inputs:
@@ -70,9 +70,18 @@ def large_networks(spec: Spec, diags: Diagnostics) -> None:
 
 
 def _bn_in_critic(node: ONode, nodes: list[ONode], nets: dict[str, Network],
-                  diags: Diagnostics) -> None:
+                  g: nx.DiGraph, diags: Diagnostics) -> None:
     critic = nodes[node.inputs[0]]
-    net = nets.get(critic.name)
+    names = [critic.name]
+    if critic.op == "critic":  # an expression: the networks between its image and it
+        body, at = critic.inputs
+        between = (nx.ancestors(g, body) | {body}) & nx.descendants(g, at)
+        names = [nodes[i].name for i in sorted(between) if nodes[i].op == "call"]
+    for name in dict.fromkeys(names):
+        _bn_in_network(node, nets.get(name), diags)
+
+
+def _bn_in_network(node: ONode, net: Network | None, diags: Diagnostics) -> None:
     if net is None or not net.complete:
         return
     bn = next((n for n in net.nodes if n.op == "batch_norm"), None)

@@ -63,6 +63,8 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
     if node.op == "netfn":
         net = nets.get(node.name)
         return None if net is None else ("netfn", net, node.kwargs.get("output", ""))
+    if node.op == "critic":
+        return _critic_type(node, ins[0], ins[1], diags)
     if node.op == "select":
         net = nets.get(nodes[node.inputs[0]].name)
         if net is None:
@@ -85,6 +87,21 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
     if node.op == "fn":
         return _fn_type(node, ins, diags)
     return None  # pragma: no cover
+
+
+def _critic_type(node: ONode, body, at, diags: Diagnostics) -> object:
+    """`r1(D(x, y), x)`: one score per sample (a scalar, a map or logits), as a function of
+    an image."""
+    if not isinstance(at, TensorType) or at.family != "spatial":
+        diags.error("E201", f"a penalty differentiates with respect to an image, got "
+                    f"{describe(at)}", node.span)
+        return None
+    if not isinstance(body, TensorType) or body.kind in ("loss", "class"):
+        diags.error("E201", f"the critic of a penalty is a score per sample (a network output "
+                    f"such as `D(x, y)`), got {describe(body)}", node.span,
+                    hint="a loss is one number per batch: give the critic before it is reduced")
+        return None
+    return ("critic", body, at)
 
 
 def _call_type(node: ONode, ins, nets: dict[str, Network], diags: Diagnostics) -> object:
@@ -128,6 +145,8 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
                             f"to its one input; it takes {len(critic.inputs)}", node.span)
                 return None
             continue
+        if a.kind == "critic" and t[0] == "critic":
+            continue  # an expression of the image: checked as a value (`_critic_type`)
         if a.kind == "critic":
             _, critic, _ = t
             if len(critic.inputs) != 1 or critic.inputs[0].type.family != "spatial":

@@ -48,7 +48,7 @@ from .tensor_math import atom
 from .tensor_math import unwrap as _unwrap
 from .wrap import WIDTH, split_sum
 
-INLINE = {"select", "netfn", "arith", "neg", "const", "state"}  # written into their users
+INLINE = {"select", "netfn", "critic", "arith", "neg", "const", "state"}  # written into users
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
 TRAINING_ONLY = {"mix_styles"}  # sample grids take their first argument instead
 
@@ -97,6 +97,7 @@ def build_objective(spec: Spec) -> ObjectiveSource:
         graph.add_node(n.id)
         for i in n.inputs:
             graph.add_edge(canon[i], canon[n.id])
+    critics = _critic_paths(obj.nodes, canon, graph)
     owner = {net: p.name for p in obj.players for net in p.networks}
     attrs = Namespace(RESERVED | OBJECTIVE_ATTRS)
     networks = [(literal(net.name), attrs.create(net.name)) for net in spec.networks]
@@ -112,6 +113,7 @@ def build_objective(spec: Spec) -> ObjectiveSource:
         terms=wrap_literal("TERMS = {", [_term_weights(p) for p in obj.players], "}"),
         networks=networks)
     writer = _Writer(spec, canon, graph, owner, attr, steps)
+    writer.critics = critics
     src.body = [w for line in writer.iteration() for w in wrap_call(line)]
     src.samples = [w for line in writer.samples() for w in wrap_call(line)]
     src.generated = wrap_literal("GENERATED = [", [literal(n) for n in writer.generated], "]")
@@ -170,6 +172,28 @@ def wrap_call(line: str, width: int = 88) -> list[str]:
     return [head + "{", *(f"{indent}    {i}," for i in items), indent + "}" + close]
 
 
+def _critic_paths(nodes: list[ONode], canon: dict[int, int],
+                  graph: nx.DiGraph) -> dict[int, set[int]]:
+    """A critic given as an expression (`r1(D(x, y), x)`) → the values between its image
+    and the expression, which its lambda computes (`lambda v: D(v, y)`). In `graph` the
+    critic then depends on what those values take from outside (`y`), not on the expression
+    itself, which no step computes for it."""
+    paths: dict[int, set[int]] = {}
+    for n in nodes:
+        if n.op != "critic" or canon[n.id] != n.id:
+            continue
+        body, at = canon[n.inputs[0]], canon[n.inputs[1]]
+        path = (nx.ancestors(graph, body) | {body}) & (nx.descendants(graph, at) | {at})
+        path.discard(at)
+        graph.remove_edge(body, n.id)
+        for j in path:
+            for i in nodes[j].inputs:
+                if canon[i] not in path:
+                    graph.add_edge(canon[i], n.id)
+        paths[n.id] = path
+    return paths
+
+
 def _merge_identical(nodes: list[ONode]) -> dict[int, int]:
     """Node → the first node computing the same value (`D(x)` written twice is one call)."""
     canon: dict[int, int] = {}
@@ -226,6 +250,7 @@ class _Writer(SampleRows):
             if n.op == "item" and canon[n.id] == n.id:
                 self.items.setdefault(canon[n.inputs[0]], []).append(n.id)
         self._nets: dict[int, frozenset[str]] = {}
+        self.critics: dict[int, set[int]] = {}  # critic expressions: `_critic_paths`
         self._player_needs: dict[str, frozenset[int]] = {}
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
         self.term_name = {}
@@ -238,8 +263,14 @@ class _Writer(SampleRows):
     def _networks_of(self, i: int) -> set[str]:
         """The networks whose calls `i` depends on (asked once per node per step: kept)."""
         if i not in self._nets:
-            self._nets[i] = frozenset(self.nodes[j].name for j in nx.ancestors(self.graph, i) | {i}
-                                      if self.nodes[j].op in ("call", "netfn"))
+            found = set()
+            for j in nx.ancestors(self.graph, i) | {i}:
+                if self.nodes[j].op in ("call", "netfn"):
+                    found.add(self.nodes[j].name)
+                elif j in self.critics:  # the networks its lambda calls
+                    found |= {self.nodes[k].name for k in self.critics[j]
+                              if self.nodes[k].op == "call"}
+            self._nets[i] = frozenset(found)
         return self._nets[i]
 
     def _needs(self, player: Player) -> frozenset[int]:
@@ -416,13 +447,15 @@ class _Writer(SampleRows):
         fresh = set()
         for i in need:
             node = self.nodes[i]
-            if node.op not in ("call", "netfn"):
+            if node.op not in ("call", "netfn", "critic"):
                 continue
             nets = self._networks_of(i)
+            names = {self.nodes[k].name for k in self.critics[i]
+                     if self.nodes[k].op == "call"} if node.op == "critic" else {node.name}
             if i not in computed:
-                fresh.add(node.name)
+                fresh |= names
             elif nets & mine and (nets & updated or not computed[i][1]):
-                fresh.add(node.name)
+                fresh |= names
         return fresh
 
     def _needed_for(self, terms) -> list[int]:
@@ -535,6 +568,23 @@ class _Writer(SampleRows):
 
     # -- expressions ----------------------------------------------------------------------
 
+    def _critic_lambda(self, node: ONode, refs: dict[int, str]) -> str:
+        """`lambda v: D(self.aug(v), y)`: the critic's expression with its image as the
+        parameter, the values it takes from outside as computed."""
+        at, path = self.canon[node.inputs[1]], self.critics[node.id]
+        outside = {self.canon[j] for i in path for j in self.nodes[i].inputs} - path - {at}
+        param = "v" if not any(re.search(r"\bv\b", refs[i]) for i in outside) else \
+            self.names.create("v")
+
+        def inline(i: int) -> str:
+            if i == at:
+                return param
+            if i not in path:
+                return refs[i]
+            n = self.nodes[i]
+            return self._expr(n, {self.canon[j]: inline(self.canon[j]) for j in n.inputs})
+        return f"lambda {param}: {_unwrap(inline(self.canon[node.inputs[0]]))}"
+
     def _var(self, node: ONode) -> str:
         if node.id in self.term_name:
             base = self.term_name[node.id]
@@ -560,6 +610,8 @@ class _Writer(SampleRows):
         return "out"
 
     def _expr(self, node: ONode, refs: dict[int, str]) -> str:
+        if node.op == "critic":  # its expression is not computed, but written in a lambda
+            return self._critic_lambda(node, refs)
         args = [refs[self.canon[i]] for i in node.inputs]
         if node.op == "call":
             return f"{self.attr[node.name]}({', '.join(args)})"

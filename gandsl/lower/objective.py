@@ -550,6 +550,7 @@ class ObjectiveLowering:
         kwargs: dict[str, Any] = {}
         named: dict[str, int] = {}
         consts: list[Any] = []  # the values of `float` arguments that are numbers
+        critic_at = None
         for a in fn.args:
             e = bound.get(a.name)
             if e is None:  # an optional number
@@ -582,6 +583,19 @@ class ObjectiveLowering:
                     consts.append(value.value)
                     value = self._box(value, e.span)
                 inputs.append(value)
+            elif a.kind == "critic" and "penalty" in fn.tags and not _names_network(e, self.g):
+                # `r1(D(x, y), x)`: an expression of the penalized image, differentiated
+                # with respect to it (the other values held fixed)
+                body = self._value(e)
+                if isinstance(body, Poison):
+                    return body
+                if isinstance(body, _ConstBox):
+                    self.diags.error("E201", f"`{a.name}` of `{fn.name}` is a network or an "
+                                     f"expression of the image, got {describe(body.value)}",
+                                     e.span)
+                    return POISON
+                critic_at = (len(inputs), body, e.span)
+                inputs.append(body)  # replaced below, once the images are known
             elif a.kind in ("critic", "network", "generator"):
                 node = self._critic(e, fn.name)
                 if node is None:
@@ -596,6 +610,12 @@ class ObjectiveLowering:
                                      f"{describe(v.value)}", e.span)
                     return POISON
                 inputs.append(v)
+        if critic_at is not None:
+            k, body, span = critic_at
+            node = self._critic_expression(fn, body, inputs[k + 1:], span)
+            if node is None:
+                return POISON
+            inputs[k] = node
         if "math" in fn.tags and len(consts) == len(inputs) and not named:
             return self._fold(fn, consts, kwargs, expr)  # math on numbers: a number
         return self._add("fn", expr.span, name=fn.name, inputs=[*inputs, *named.values()],
@@ -627,6 +647,34 @@ class ObjectiveLowering:
         value = self._const(literal)
         return POISON if isinstance(value, Poison) else _ConstBox(value)
 
+    def _critic_expression(self, fn: Fn, body: int, images: list[int],
+                           span: Span) -> int | None:
+        """A `critic` node: `body` as a function of the one image argument it depends on
+        (`at`), the other values it uses held fixed. Its inputs are [body, at]."""
+        seen: set[int] = set()
+        todo = [body]
+        while todo:  # everything `body` is computed from
+            i = todo.pop()
+            if i not in seen:
+                seen.add(i)
+                todo += self.nodes[i].inputs
+        at = [i for i in dict.fromkeys(images) if i in seen]
+        names = " or ".join(f"`{a.name}`" for a in fn.args if a.kind == "image")
+        if not at:
+            self.diags.error("E206", f"this critic of `{fn.name}` does not depend on {names}: "
+                             "its gradient there would be zero", span,
+                             hint=f"apply the critic to the image: `{fn.name}(D(x, y), x)`")
+            return None
+        if len(at) > 1:
+            self.diags.error("E206", f"this critic of `{fn.name}` depends on both {names}; "
+                             "it is differentiated with respect to one", span)
+            return None
+        if not any(self.nodes[i].op == "call" for i in seen):
+            self.diags.error("E206", f"the critic of `{fn.name}` calls no network", span,
+                             hint=f"e.g. `{fn.name}(D(x, y), x)`")
+            return None
+        return self._add("critic", span, inputs=[body, at[0]])
+
     def _critic(self, e: S.Expr, fn: str) -> int | None:
         """`D` or `D.src` as a function of one image (for penalties)."""
         if isinstance(e, S.Name) and e.id in self.g.networks:
@@ -635,8 +683,8 @@ class ObjectiveLowering:
             if not self._check_output(e.obj.id, e.name, e.span):
                 return None
             return self._add("netfn", e.span, name=e.obj.id, kwargs={"output": e.name})
-        self.diags.error("E201", f"`{fn}` takes the critic as a network (`D`) or one of its "
-                         "outputs (`D.src`)", e.span)
+        self.diags.error("E201", f"`{fn}` takes a network (`D`) or one of its outputs "
+                         "(`D.src`)", e.span)
         return None
 
     # -- players ------------------------------------------------------------------------
@@ -791,3 +839,10 @@ def _is_state(e: S.Expr) -> bool:
 
 def _is_call_of(e: S.Expr, name: str) -> bool:
     return isinstance(e, S.Call) and isinstance(e.func, S.Name) and e.func.id == name
+
+
+def _names_network(e: S.Expr, g) -> bool:
+    """`D` or `D.src`: a network (or one output) given as a function."""
+    if isinstance(e, S.Attr):
+        e = e.obj
+    return isinstance(e, S.Name) and e.id in g.networks
