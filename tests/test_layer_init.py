@@ -10,10 +10,11 @@ import math
 
 import pytest
 import torch
-from conftest import codes_at
+from conftest import codes_at, compile_text
 from torch import nn
 
 import gandsl
+import gandsl.runtime as rt
 from gandsl.runtime.inits import init_weight, initialized
 from gandsl.train.init import initialize
 
@@ -148,3 +149,21 @@ network D(x: image[1, 8, 8]) -> scalar {
 ])
 def test_wrong_initializations_fail_at_the_argument(layer, code, col):
     assert codes_at(HEAD % layer)[:1] == [(code, 3, col)]
+
+
+def test_projection_takes_an_init_of_its_class_embedding():
+    result = compile_text("""\
+        data d: image[1, 8, 8], class[10] = digits()
+        network D(x: image[1, 8, 8], y: class[10]) -> scalar {
+          h = x -> flatten -> linear(256)
+          return h -> projection(y, init=msr(gain=0.5))
+        }
+        """)
+    assert 'rt.Projection(10, 256, init="msr", gain=0.5)' in result.python
+    torch.manual_seed(0)
+    p = rt.Projection(10, 4096, init="msr", gain=0.5)
+    # the embedding's weight is (10, 4096): fan_in 4096, as a weighted layer's
+    assert p.embed.weight.std().item() == pytest.approx(0.5 / 64, rel=0.02)
+    before = p.embed.weight.clone()
+    initialize(p, "normal", {"std": 0.02})  # a network's init leaves it
+    assert torch.equal(p.embed.weight, before)

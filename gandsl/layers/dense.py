@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..types import TensorType, flat
-from .base import FLAT, Ctx, Layer, Param, call_args, need, wrap_modifiers
+from .base import FLAT, Ctx, Layer, Param, call_args, need, py, wrap_modifiers
 
 linear = Layer(
     name="linear",
@@ -66,17 +66,26 @@ def _projection_infer(ctx: Ctx) -> TensorType:
     return flat(1)
 
 
+def _projection_module(ctx: Ctx) -> str:
+    args = call_args([ctx.values["y"].dims[0], ctx.c], {"sn": (ctx.args["sn"], False)})
+    if ctx.args.get("init"):
+        method, options = ctx.args["init"]
+        args += f", init={py(method)}" + "".join(f", {k}={py(v)}" for k, v in options)
+    return f"rt.Projection({args})"
+
+
 projection = Layer(
     name="projection",
     doc="The class term of a projection discriminator (Miyato & Koyama 2018): "
         "`<embed(y), h>`, one number per sample.",
     params=(Param("y", "value", doc="the class index, `class[N]`"),
             Param("sn", "bool", False, doc="spectral normalization of the class embedding "
-                  "(the reference's SNEmbedID)")),
+                  "(the reference's SNEmbedID)"),
+            Param("init", "init", None, doc="the class embedding's own initialization, as a "
+                  "weighted layer's `init` (fan_in: the features)")),
     accepts=FLAT,
     infer=_projection_infer,
-    module=lambda ctx: "rt.Projection(" + call_args(
-        [ctx.values["y"].dims[0], ctx.c], {"sn": (ctx.args["sn"], False)}) + ")",
+    module=_projection_module,
     call=lambda ctx: f"self.{ctx.attr}({ctx.names['x']}, {ctx.names['y']})",
     count=lambda ctx: ctx.values["y"].dims[0] * ctx.c,
     example="out = h -> linear(1) + h -> projection(y)",

@@ -31,12 +31,14 @@ class Callee:
 
 
 def signature(callee: str, sig: list[Sig]) -> str:
+    """`conv(out, k, stride=…, *, sn=…)`: keyword-only parameters after a `*`."""
     parts = []
     for p in sig:
-        if p.keyword_only:
-            continue
-        parts.append(f"{p.name}..." if p.variadic else p.name if p.required else f"{p.name}=…")
-    return f"{callee}({', '.join(parts)})"
+        if not p.keyword_only:
+            parts.append(f"{p.name}..." if p.variadic else p.name if p.required else
+                         f"{p.name}=…")
+    named = [f"{p.name}=…" for p in sig if p.keyword_only]
+    return f"{callee}({', '.join(parts + (['*', *named] if named else []))})"
 
 
 def bind(callee: Callee, sig: list[Sig], args: list[S.Expr], kwargs: list[S.Kwarg], span: Span,

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gandsl.runtime import shard
+from gandsl.runtime.inits import initialized
 
 __all__ = [
     "ConstantInput",
@@ -180,9 +181,12 @@ class Projection(nn.Module):
     `<embed(y), h>`, one number per sample, added by the caller to the unconditional logit.
     """
 
-    def __init__(self, num_classes: int, features: int, sn: bool = False) -> None:
+    def __init__(self, num_classes: int, features: int, sn: bool = False,
+                 init: str | None = None, **options: float) -> None:
         super().__init__()
         self.embed = nn.Embedding(num_classes, features)  # (K, features) class vectors
+        if init is not None:  # the embedding's own (`projection(y, init=...)`), before sn
+            initialized(self.embed, init, **options)
         if sn:  # the official code's SNEmbedID: the (K, features) matrix over its top σ
             nn.utils.parametrizations.spectral_norm(self.embed)
 
