@@ -261,6 +261,7 @@ class ParamDecl(Stmt):
     name: str
     name_span: Span
     value: Expr
+    choices: Expr | None = None  # `param loss = "hinge" in ["hinge", "ns"]`
 
 
 @dataclass(slots=True)

@@ -227,8 +227,9 @@ class Builder(Transformer):
 
     @_stmt
     def param_decl(self, c):
-        name, value = _parts(c)
-        return S.ParamDecl(span_of(c), str(name), tspan(name), value)
+        name, value, *choices = _parts(c)
+        return S.ParamDecl(span_of(c), str(name), tspan(name), value,
+                           choices[0] if choices else None)
 
     @_stmt
     def let_decl(self, c):

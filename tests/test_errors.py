@@ -416,7 +416,7 @@ def test_e105_too_many_positional_arguments():
     d = only(src)
     assert (d.code, d.span.line, d.span.col) == ("E105", 2, 32)
     assert d.message == "`linear` takes at most 2 positional arguments (out, bias), got 3"
-    assert d.hint == "signature: linear(out, bias=…)"
+    assert d.hint == "signature: linear(out, bias=…, *, sn=…, eqlr=…, lr_mul=…, gain=…, init=…)"
 
 
 def test_e105_missing_argument():
@@ -1613,3 +1613,17 @@ def test_union_of_unlabelled_datasets_is_images_only():
     }
     """
     assert codes_at(src) == []
+
+
+def test_param_choices():
+    spec = 'param loss = "hinge" in ["hinge", "ns"]\nparam k = 1 in [1, k_max]\nparam k_max = 5\n'
+    assert codes_at(spec) == []
+    assert codes_at(spec, loss="hnige") == [("E108", 1, 7)]
+    assert codes_at(spec, k=5) == []  # a choice may be another param
+    assert codes_at(spec, k=4) == [("E108", 2, 7)]
+    assert codes_at(spec.replace('= "hinge" in', '= "wgan" in')) == [("E150", 1, 14)]
+    assert codes_at(spec.replace("in [1, k_max]", "in 1")) == [("E150", 2, 16)]
+    with pytest.raises(GandslError) as e:
+        check_source(spec, "t.gan", {"loss": "hnige"})
+    text = str(e.value)
+    assert 'expected one of "hinge", "ns"' in text and "did you mean `hinge`?" in text

@@ -161,7 +161,7 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
     graph = nx.DiGraph()
     graph.add_nodes_from(decls)
     for name, decl in decls.items():
-        for ref, _ in names_in(decl.value):
+        for ref, _ in names_in([decl.value, decl.choices]):
             if ref in decls:
                 graph.add_edge(ref, name)
     in_cycle: set[str] = set()
@@ -211,11 +211,42 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
             diags.error("E150", f"a param must be a number, a bool or a string, got "
                         f"{describe(default)}", decl.value.span)
             value = POISON
+        elif decl.choices is not None:
+            value = _chosen(decl, default, value, name in overrides, g, diags)
         g.consts[name] = value
         if not isinstance(value, Poison):
             g.params.append(Param(name=name, value=value, default=default,
                                   overridden=name in overrides, span=decl.name_span))
         g.const_spans[name] = decl.name_span
+
+
+def _chosen(decl: S.ParamDecl, default: Any, value: Any, overridden: bool, g: Globals,
+            diags: Diagnostics) -> Any:
+    """`param loss = "hinge" in ["hinge", "ns"]`: the value if it is one of the choices."""
+    try:
+        choices = evaluate(decl.choices, g.resolve)
+    except ConstError as e:
+        diags.error(e.code, e.message, e.span, e.hint)
+        return POISON
+    except Silent:
+        return POISON
+    if not isinstance(choices, tuple) or not choices:
+        diags.error("E150", f"the choices of a param are a list, e.g. `in [\"hinge\", \"ns\"]`; "
+                    f"got {describe(choices)}", decl.choices.span)
+        return POISON
+    listed = ", ".join(_literal(c) for c in choices)
+    if default not in choices or any(isinstance(c, bool) != isinstance(default, bool)
+                                     for c in choices if c == default):
+        diags.error("E150", f"the default `{_literal(default)}` of `{decl.name}` is not one of "
+                    f"its choices: {listed}", decl.value.span)
+        return POISON
+    if isinstance(value, Poison):
+        return value
+    if value not in choices:
+        diags.error("E108", f"--param {decl.name}={_literal(value)}: expected one of {listed}",
+                    decl.name_span, hint=did_you_mean(str(value), [str(c) for c in choices]))
+        return POISON
+    return value
 
 
 def _same_kind(default: Any, value: Any) -> bool:

@@ -89,7 +89,8 @@ class ObjectiveLowering:
         for stmt in stmts:
             if isinstance(stmt, S.If):
                 cond = const_or_poison(stmt.cond, self.g.resolve, self.diags)
-                if isinstance(cond, Poison):
+                if isinstance(cond, Poison):  # what either branch defines is unknown
+                    self.incomplete = True
                     continue
                 try:
                     taken = stmt.then if truth(cond, stmt.cond.span) else stmt.orelse
