@@ -31,9 +31,13 @@ FUZZ_EXAMPLES ?= 2000
 fuzz: $(VENV)/.installed
 	GANDSL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/hostile/test_fuzz.py
 
+# benchmarks/augment.py times DiffAugment against mit-han-lab/data-efficient-gans'
+# DiffAugment_pytorch.py where DIFFAUGMENT_REFERENCE names that file (it is not part of this
+# repository), otherwise against its own hand-written baseline.
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/compile_speed.py --write docs/performance.md
 	$(BIN)/python benchmarks/train_step.py --write docs/performance.md
+	$(BIN)/python benchmarks/augment.py --write docs/performance.md
 
 # Needs a CUDA GPU: the kernels' tests on CUDA, the Triton kernels against eager PyTorch and
 # torch.compile (docs/performance.md), and whole training iterations with and without them.
