@@ -26,6 +26,7 @@ import functools
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from gandsl.runtime import shard
@@ -68,20 +69,20 @@ def _randint(x: Tensor, low: int, high: int) -> Tensor:
 
 
 def _translation(xs: Images, ratio: float) -> Images:
-    """Whole-pixel shifts of up to `round(ratio · size)` each way; what comes in is zero."""
+    """Whole-pixel shifts of up to `round(ratio · size)` each way; what comes in is zero: a
+    gather from a copy padded with zeros by the largest shift (no clamping, no mask)."""
     _, _, h, w = xs[0].shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = _randint(xs[0], -sh, sh + 1)  # (B, 1, 1): rows
     dx = _randint(xs[0], -sw, sw + 1)  # columns
-    rows = torch.arange(h, device=xs[0].device).view(1, h, 1) + dy  # (B, H, 1): source row
-    cols = torch.arange(w, device=xs[0].device).view(1, 1, w) + dx  # (B, 1, W)
-    inside = ((rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)).unsqueeze(1)  # (B,1,H,W)
-    index = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).flatten(1)  # (B, H·W)
+    rows = torch.arange(sh, h + sh, device=xs[0].device).view(1, h, 1) + dy  # in the padded
+    cols = torch.arange(sw, w + sw, device=xs[0].device).view(1, 1, w) + dx  # copy
+    index = (rows * (w + 2 * sw) + cols).flatten(1)  # (B, H·W)
     out = []
     for x in xs:
         b, c = x.shape[:2]
-        moved = x.flatten(2).gather(2, index.unsqueeze(1).expand(b, c, -1)).view_as(x)
-        out.append(moved * inside.to(x.dtype))
+        padded = F.pad(x, [sw, sw, sh, sh]).flatten(2)
+        out.append(padded.gather(2, index.unsqueeze(1).expand(b, c, -1)).view_as(x))
     return out
 
 
