@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load", "compile_source", "check_source", "GandslError"]
+__all__ = ["__version__", "load", "compile_source", "check_source", "GandslError",
+           "allow_extern"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +21,9 @@ def __getattr__(name: str) -> Any:
     if name in ("compile_source", "check_source"):
         from . import pipeline
         return getattr(pipeline, name)
+    if name == "allow_extern":  # `gandsl.allow_extern("mypkg")`: a spec's externs may use it
+        from .extern import allow
+        return allow
     if name == "GandslError":
         from .diagnostics import GandslError
         return GandslError

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, extern
 from .diagnostics import GandslError, render_all
 from .errors import TrainingStopped, UserError
 from .pipeline import UsageError, check_source, compile_source, display, read_spec
@@ -253,10 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gandsl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def trust(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--allow-extern", action="append", default=[], metavar="MODULE",
+                       help="let the spec's `extern`s import MODULE (and its submodules), "
+                       "which runs its code (repeatable)")
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("spec", help="the .gan file")
         p.add_argument("--param", action="append", type=parse_param, metavar="NAME=VALUE",
                        help="override a `param` of the spec (repeatable)")
+        trust(p)
 
     def workload(p: argparse.ArgumentParser) -> None:
         """The flags of `train` that change the work of an iteration (`bench` takes them)."""
@@ -347,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--data", metavar="NAME|PATH", help="data for translation specs")
     p.add_argument("--seed", type=_seed, default=0)
+    trust(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("eval", help="sample quality of a trained run against its real data")
@@ -363,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inception", type=Path, metavar="WEIGHTS", help="also Inception FID and "
                    "IS, with this Inception-v3 weights file of torch-fidelity (never "
                    "downloaded; needs pip install 'gandsl[inception]')")
+    trust(p)
     p.set_defaults(func=cmd_eval)
     return parser
 
@@ -412,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `train --nproc` passes it on
+    if getattr(args, "allow_extern", None):  # for this process and those it starts
+        extern.allow(*args.allow_extern)
     try:
         return args.func(args)
     except GandslError as e:

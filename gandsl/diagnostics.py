@@ -75,6 +75,7 @@ CODES: dict[str, str] = {
     "E108": "a --param value of the wrong kind",
     "E109": "name shadows a builtin",
     "E110": "cannot import",
+    "E111": "cannot use an extern",
     # compile-time evaluation (consteval.py, lower.py)
     "E150": "invalid compile-time value",
     "E151": "division by zero",

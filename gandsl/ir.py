@@ -113,7 +113,7 @@ class Network(BaseModel):
 
 
 ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const",
-                  "state", "augment", "item", "critic"]
+                  "state", "augment", "item", "critic", "extern"]
 
 
 class ONode(BaseModel):
@@ -269,6 +269,16 @@ class TrainConfig(BaseModel):
     complete: bool = True  # False when a statement failed: "missing optimizer" would echo it
 
 
+class ExternRef(BaseModel):
+    """An `extern` the generated module imports: `from {module} import {Name} as {alias}`."""
+
+    model_config = _CONFIG
+    name: str
+    kind: Literal["layer", "function"]
+    target: str  # "module.path:Name", checked to be dotted identifiers
+    alias: str
+
+
 class Spec(BaseModel):
     model_config = _CONFIG
     name: str
@@ -281,6 +291,7 @@ class Spec(BaseModel):
     objective: Objective | None
     train: TrainConfig | None
     imports: list[str] = Field(default_factory=list)  # file k of a `Span` is imports[k - 1]
+    externs: list[ExternRef] = Field(default_factory=list)
 
     def network(self, name: str) -> Network:
         return next(n for n in self.networks if n.name == name)

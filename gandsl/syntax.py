@@ -261,7 +261,7 @@ class ParamDecl(Stmt):
     name: str
     name_span: Span
     value: Expr
-    choices: Expr | None = None  # `param loss = "hinge" in ["hinge", "ns"]`
+    choices: Expr | None = None  # `param loss: ["hinge", "ns"] = "hinge"`
 
 
 @dataclass(slots=True)
@@ -339,6 +339,30 @@ class ImportDecl(Stmt):
     path: str
     path_span: Span
     kwargs: list[Kwarg]
+
+
+@dataclass(slots=True)
+class ExternParam:
+    name: str
+    type: str  # `int`, `float`, `bool`, `str`, or a tensor kind (`map`, `image`, `score`, ...)
+    default: Expr | None
+    span: Span
+    type_span: Span
+
+
+@dataclass(slots=True)
+class ExternDecl(Stmt):
+    """`extern layer blur(x: map, k: int = 3) -> map = "mypkg.layers:Blur"`: a module class
+    applied in chains, or (`extern function`) a callable of the objective."""
+
+    kind: str  # "layer" | "function"
+    name: str
+    name_span: Span
+    params: list[ExternParam]
+    result: str
+    result_span: Span
+    target: str  # "module.path:Name"
+    target_span: Span
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ MAX_OPERANDS = limits.OPERANDS.value
 MAX_NUMBER_DIGITS = limits.NUMBER_DIGITS.value
 # Named terminals: the tokens a rule's method reads. Every other token is a keyword or a
 # bracket, there only for the span.
-_KEPT = frozenset({"NAME", "NUMBER", "STRING", "COMP_OP", "FROZEN"})
+_KEPT = frozenset({"NAME", "NUMBER", "STRING", "COMP_OP", "FROZEN", "EXTERN_KIND"})
 _REPORTED = -1  # a height or count of a subtree already reported: its ancestors stay quiet
 _TOO_DEEP = -2  # an expression nested too deep, reported at the start of the whole expression
 
@@ -226,8 +226,26 @@ class Builder(Transformer):
         return S.ImportDecl(span_of(c), _unquote(str(path)), tspan(path), kwargs)
 
     @_stmt
+    def extern_decl(self, c):
+        kind, name, *rest = _parts(c)
+        params = list(rest[0]) if len(rest) == 3 else []
+        result, target = rest[-2], rest[-1]
+        return S.ExternDecl(span_of(c), str(kind), str(name), tspan(name), params, str(result),
+                            tspan(result), _unquote(str(target)), tspan(target))
+
+    @_stmt
+    def extern_params(self, c):
+        return Seq(_parts(c), span_of(c))
+
+    @_stmt
+    def extern_param(self, c):
+        name, kind, *default = _parts(c)
+        return S.ExternParam(str(name), str(kind), default[0] if default else None, tspan(name),
+                             tspan(kind))
+
+    @_stmt
     def param_decl(self, c):
-        name, value, *choices = _parts(c)
+        name, *choices, value = _parts(c)
         return S.ParamDecl(span_of(c), str(name), tspan(name), value,
                            choices[0] if choices else None)
 

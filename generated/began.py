@@ -235,7 +235,7 @@ class Objective:
         update("D", loss, {"real_l": real_l, "balanced": balanced})
         # the states for the next iteration
         with torch.no_grad():  # not this player's networks: constants here
-            balance = 0.5 * real_l.detach() - fake_l_1.detach()
+            balance = 0.5 * real_l.detach() - fake_l.detach()
             k_next = (self.state["k"] + 0.001 * balance).clamp(0, 1)
         m_next = real_l.detach() + balance.abs()
         self.state["k"], self.state["m"] = k_next, m_next

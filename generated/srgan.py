@@ -48,7 +48,7 @@ class Res(nn.Module):
         super().__init__()
         self.conv_1 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
         self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
-        self.prelu_1 = nn.PReLU()  # 1 params
+        self.prelu_1 = nn.PReLU()  # 1 param
         self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
         self.batch_norm_2 = nn.BatchNorm2d(64)  # 128 params
 
@@ -71,14 +71,14 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(3, 64, 9, padding=4)  # 15,616 params
-        self.prelu_1 = nn.PReLU()  # 1 params
+        self.prelu_1 = nn.PReLU()  # 1 param
         self.res = nn.ModuleList([Res() for _ in range(16)])  # 16 × 74,113 params
         self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
         self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
         self.conv_3 = nn.Conv2d(64, 256, 3, padding=1)  # 147,712 params
-        self.prelu_2 = nn.PReLU()  # 1 params
+        self.prelu_2 = nn.PReLU()  # 1 param
         self.conv_4 = nn.Conv2d(64, 256, 3, padding=1)  # 147,712 params
-        self.prelu_3 = nn.PReLU()  # 1 params
+        self.prelu_3 = nn.PReLU()  # 1 param
         self.conv_5 = nn.Conv2d(64, 3, 9, padding=4)  # 15,555 params
 
     def forward(self, lr: Tensor) -> Tensor:

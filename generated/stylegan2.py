@@ -51,7 +51,7 @@ class StyleConvv512_v1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 4, 4)
@@ -71,7 +71,7 @@ class StyleConvv512_v2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 8, 8)
@@ -91,7 +91,7 @@ class StyleConvv512_v1_1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 8, 8)
@@ -111,7 +111,7 @@ class StyleConvv512_v2_1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 16, 16)
@@ -131,7 +131,7 @@ class StyleConvv512_v1_2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 16, 16)
@@ -151,7 +151,7 @@ class StyleConvv512_v2_2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 32, 32)
@@ -171,7 +171,7 @@ class StyleConvv512_v1_3(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 32, 32)
@@ -191,7 +191,7 @@ class StyleConvv512_v2_3(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 64, 64)
@@ -211,7 +211,7 @@ class StyleConvv512_v1_4(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 512, 64, 64)
@@ -231,7 +231,7 @@ class StyleConvv256_v2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(512, 256, 3, 512, up=2)  # 1,442,560 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 256, 128, 128)
@@ -251,7 +251,7 @@ class StyleConvv256_v1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(256, 256, 3, 512)  # 721,408 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 256, 128, 128)
@@ -271,7 +271,7 @@ class StyleConvv128_v2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(256, 128, 3, 512, up=2)  # 426,368 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 128, 256, 256)
@@ -291,7 +291,7 @@ class StyleConvv128_v1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(128, 128, 3, 512)  # 213,248 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 128, 256, 256)
@@ -310,7 +310,7 @@ class StyleConvv64_v2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(128, 64, 3, 512, up=2)  # 139,456 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 64, 512, 512)
@@ -329,7 +329,7 @@ class StyleConvv64_v1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(64, 64, 3, 512)  # 69,760 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 64, 512, 512)
@@ -348,7 +348,7 @@ class StyleConvv32_v2(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(64, 32, 3, 512, up=2)  # 51,296 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 32, 1024, 1024)
@@ -367,7 +367,7 @@ class StyleConvv32_v1(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.modulated_conv_1 = rt.ModulatedConv2d(32, 32, 3, 512)  # 25,664 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 params
+        self.noise_1 = rt.NoiseInjection(1)  # 1 param
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         h = self.modulated_conv_1(x, w)  # (B, 32, 1024, 1024)

@@ -1456,7 +1456,7 @@ def test_float_overflow_message_is_readable():
 def test_every_code_has_a_description():
     assert all(CODES[c] for c in CODES)
     assert sorted(c for c in CODES if c.startswith("E")) == sorted(
-        [*(f"E00{i}" for i in range(1, 6)), *(f"E10{i}" for i in range(1, 10)), "E110",
+        [*(f"E00{i}" for i in range(1, 6)), *(f"E10{i}" for i in range(1, 10)), "E110", "E111",
          *(f"E15{i}" for i in range(5)), *(f"E20{i}" for i in range(1, 8)),
          *(f"E30{i}" for i in range(1, 7))])
 
@@ -1616,13 +1616,15 @@ def test_union_of_unlabelled_datasets_is_images_only():
 
 
 def test_param_choices():
-    spec = 'param loss = "hinge" in ["hinge", "ns"]\nparam k = 1 in [1, k_max]\nparam k_max = 5\n'
+    spec = 'param loss: ["hinge", "ns"] = "hinge"\nparam k: [1, k_max] = 1\nparam k_max = 5\n'
     assert codes_at(spec) == []
     assert codes_at(spec, loss="hnige") == [("E108", 1, 7)]
     assert codes_at(spec, k=5) == []  # a choice may be another param
     assert codes_at(spec, k=4) == [("E108", 2, 7)]
-    assert codes_at(spec.replace('= "hinge" in', '= "wgan" in')) == [("E150", 1, 14)]
-    assert codes_at(spec.replace("in [1, k_max]", "in 1")) == [("E150", 2, 16)]
+    assert codes_at(spec.replace('= "hinge"', '= "wgan"')) == [("E150", 1, 31)]
+    assert codes_at(spec.replace("[1, k_max]", "1")) == [("E150", 2, 10)]
+    # a block's final expression may start with `in` (the choices' syntax takes no keyword)
+    assert codes_at("block res(c) {\n  h = in -> conv(c, 3, pad=1)\n  in + h\n}\n") == []
     with pytest.raises(GandslError) as e:
         check_source(spec, "t.gan", {"loss": "hnige"})
     text = str(e.value)

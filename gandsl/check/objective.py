@@ -15,6 +15,7 @@ from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
 from ..lower.train import MOMENTUM_OPTIMIZERS
 from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
+from .externs import extern_function_type
 from .tensor_math import arith_type, augment_type, describe, elementwise_type, reduction_type
 
 _RECORD = "record"  # marker: a call of a network with several outputs
@@ -65,6 +66,8 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
         return None if net is None else ("netfn", net, node.kwargs.get("output", ""))
     if node.op == "critic":
         return _critic_type(node, ins[0], ins[1], diags)
+    if node.op == "extern":
+        return extern_function_type(node, ins, diags)
     if node.op == "select":
         net = nets.get(nodes[node.inputs[0]].name)
         if net is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..diagnostics import Diagnostics
 from ..ir import Network, Node
-from ..layers import LAYERS, LayerError
+from ..layers import LayerError, layer_of
 from ..layers.base import ctx_for
 from ..types import TensorType, conversion
 
@@ -64,7 +64,7 @@ def infer_node(node: Node, types: dict[int, TensorType | None],
             "map" if x.family == "spatial" else "vector")
     if node.op == "scale":
         return x
-    layer = LAYERS[node.op]
+    layer = layer_of(node.op)
     if x is not None and x.family not in layer.accepts:
         wanted = " or ".join(_FAMILY_WORDS[f] for f in sorted(layer.accepts))
         diags.error("E201", f"`{layer.name}` takes {wanted}, got {x}", node.span,

@@ -34,7 +34,7 @@ def _template() -> jinja2.Template:
 
 def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
     """The classes of the module (blocks first, then networks) and each network's class."""
-    module_names = Namespace(RESERVED)
+    module_names = Namespace(RESERVED | {e.alias for e in spec.externs})
     network_names = {}
     for net in spec.networks:  # network classes are named first: they keep the spec's names
         if net.copy_of is None:
@@ -43,7 +43,7 @@ def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
     output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
                     if n.copy_of is None and not n.single_output}
     # locals never shadow the module's own names (its classes, imports and tables)
-    taken = RESERVED | module_names.used | MODULE_NAMES
+    taken = RESERVED | module_names.used | MODULE_NAMES | {e.alias for e in spec.externs}
     out = [build_block_class(bc, taken, spec.where) for bc in blocks.values()]
     class_of: dict[str, str] = {}
     for net in spec.networks:
@@ -72,6 +72,9 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         command=command,
         sha256=spec.sha256,
         imports=[comment(f.replace("\\", "/")) for f in spec.imports],
+        # the user's modules (`extern`): `module.path:Name` is checked to be dotted names
+        externs=[f"from {e.target.split(':')[0]} import {e.target.split(':')[1]} as {e.alias}"
+                 for e in spec.externs],
         # The spec's title is its text: a comment, never part of a docstring.
         title=[comment(line) for line in textwrap.wrap(comment(spec.title or ""), 98)],
         doc=docstring(f"The networks{' and objective' if objective else ''} of "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Span
 from ..ir import BlockInstance, Network, Node, Port
-from ..layers import LAYERS
+from ..layers import has_module, layer_of
 from ..layers.base import ctx_for
 from ..naming import (
     Namespace,
@@ -83,7 +83,7 @@ def eligible(inst: BlockInstance, net: Network) -> bool:
         return False
     if any(n.op == "grow" for n in nodes):  # its levels are the network's: written inline
         return False
-    modules = sum(1 for n in nodes if n.op in LAYERS and LAYERS[n.op].module is not None)
+    modules = sum(1 for n in nodes if has_module(n.op))
     outside = {inst.input, *inst.values}
     return modules >= 2 and all(i in outside or inst.first <= i <= inst.last
                                 for n in nodes for i in n.inputs)
@@ -281,7 +281,7 @@ class _Builder:
             f, op = node.args["factor"], node.args.get("op", "*")
             expr = f"-{x}" if (f, op) == (-1, "*") else f"{x} {op} {f!r}"
         else:
-            layer = LAYERS[node.op]
+            layer = layer_of(node.op)
             names: dict[str, object] = {"x": x}
             for name, ids in node.values.items():
                 param = layer.param(name)
@@ -317,15 +317,14 @@ class _Builder:
             self._line(f"    {target} = block({target}{extra})", result_type)
         for k, (inst, _) in enumerate(item.blocks):
             for n in self.net.nodes[inst.first:inst.last + 1]:
-                has_module = n.op in LAYERS and LAYERS[n.op].module is not None
-                if has_module and n.name.startswith(inst.name + "_"):
+                if has_module(n.op) and n.name.startswith(inst.name + "_"):
                     rest = n.name.removeprefix(inst.name + "_")
                     where = attr if count == 1 else f"{attr}.{k}"
                     self.cls.paths[n.name] = f"{where}.{rest}"
 
     def _init(self, attr: str, ctor: str, params: int, note: str | None = None) -> None:
         line = f"self.{attr} = {ctor}"
-        text = f"  # {note or f'{params:,}'} params"
+        text = f"  # {note or f'{params:,}'} param{'' if params == 1 and not note else 's'}"
         if params and len(line) + len(text) + 8 <= WIDTH:  # only where it fits
             line += text
         self.cls.init.append(line)

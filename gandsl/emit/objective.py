@@ -251,6 +251,7 @@ class _Writer(SampleRows):
                 self.items.setdefault(canon[n.inputs[0]], []).append(n.id)
         self._nets: dict[int, frozenset[str]] = {}
         self.critics: dict[int, set[int]] = {}  # critic expressions: `_critic_paths`
+        self.first: dict[int, tuple[str, bool]] = {}  # a value's first variable in the group
         self._player_needs: dict[str, frozenset[int]] = {}
         # A loss term's value is named after the term (`cycle_a = rt.l1(...)`).
         self.term_name = {}
@@ -359,6 +360,7 @@ class _Writer(SampleRows):
         are fresh per group: no value outlives its group."""
         self.names = Namespace(self.reserved)
         computed: dict[int, tuple[str, bool]] = {}  # node → (variable, carries a graph)
+        self.first = {}
         updated: set[str] = set()  # networks updated so far in this group
         lines: list[str] = []
         rest = group
@@ -388,8 +390,8 @@ class _Writer(SampleRows):
         for k, (s, need) in enumerate(zip(rest, needed, strict=True)):
             lines += self._step(s, need, rest[k + 1:], computed, updated, counter="step")
             updated |= set(s.player.networks)
-        if last:
-            lines += self._state_updates(computed, updated)
+        if last:  # from the values as first computed: before the updates that follow them
+            lines += self._state_updates({**computed, **self.first}, updated)
         return lines
 
     def _step(self, s: _Step, need: list[int], later: list[_Step],
@@ -509,6 +511,7 @@ class _Writer(SampleRows):
             else:
                 pending.append(statement)
             computed[i] = (var, grad_here or keep)
+            self.first.setdefault(i, computed[i])
             refs[i] = self._detached(node, var) if keep else var
             raw[i] = var
         return lines + self._flush(pending)
@@ -638,6 +641,11 @@ class _Writer(SampleRows):
             return f"{self.attr[node.name]}({', '.join(images)}{f', p={_unwrap(p)}' if p else ''})"
         if node.op == "item":
             return f"{atom(args[0])}[{node.field}]"
+        if node.op == "extern":  # the user's function; a score is (B,) as a network's
+            k = node.kwargs
+            values = [f"{n}={v!r}" for n, v in k["values"]]
+            call = f"{k['alias']}({', '.join([*map(_unwrap, args), *values])})"
+            return f"{call}.reshape(-1)" if k["result"] == "score" else call
         if node.op == "arith":
             left, right = (self.nodes[self.canon[i]] for i in node.inputs)
             return tensor_math.arith(node.name, *args, left, right, node.type)

@@ -11,4 +11,19 @@ LAYERS: dict[str, Layer] = {
     for layer in mod.LAYERS
 }
 
-__all__ = ["LAYERS", "REQUIRED", "Ctx", "Layer", "LayerError", "Param"]
+
+
+def layer_of(op: str) -> Layer:
+    """The layer of a network node: a built-in one, or `extern`'s (not a name specs use)."""
+    if op == "extern":
+        from .extern import EXTERN
+
+        return EXTERN
+    return LAYERS[op]
+
+
+def has_module(op: str) -> bool:
+    return (op in LAYERS or op == "extern") and layer_of(op).module is not None
+
+
+__all__ = ["LAYERS", "REQUIRED", "Ctx", "Layer", "LayerError", "Param", "has_module", "layer_of"]

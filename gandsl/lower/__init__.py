@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import syntax as S
 from ..diagnostics import Diagnostics
-from ..ir import Network, Spec
+from ..ir import ExternRef, Network, Spec
 from .budget import Budget
 from .globals import DATA_SOURCES, collect
 from .network import NetworkLowering
@@ -49,6 +49,8 @@ def lower(module: S.Module, source: str, path: str, overrides: dict[str, Any],
         networks=[n for n in networks.values() if n is not None],
         objective=objective,
         train=train,
+        externs=[ExternRef(name=e.name, kind=e.decl.kind, target=e.decl.target, alias=e.alias)
+                 for e in g.externs.values()],
     )
 
 

@@ -69,6 +69,7 @@ class Globals:
     datasets: dict[str, Dataset] = field(default_factory=dict)
     blocks: dict[str, S.BlockDecl] = field(default_factory=dict)
     networks: dict[str, S.NetworkDecl] = field(default_factory=dict)
+    externs: dict[str, Any] = field(default_factory=dict)  # name → `externs.ExternSig`
     objectives: list[S.ObjectiveDecl] = field(default_factory=list)
     trains: list[S.TrainDecl] = field(default_factory=list)
     spans: dict[str, Span] = field(default_factory=dict)  # every top-level name's definition
@@ -85,10 +86,10 @@ class Globals:
             return self.consts[name]
         if name in self.datasets:
             return DatasetRef((name,))
-        if name in self.blocks or name in self.networks:
+        if name in self.blocks or name in self.networks or name in self.externs:
             raise NotConst(name, span)
         kind = self.declared.get(name)
-        if kind in ("data", "block", "network"):  # declared, not yet collected (in a param)
+        if kind in ("data", "block", "network", "extern"):  # declared, not collected yet
             word = {"data": "dataset"}.get(kind, kind)
             raise ConstError("E153", f"`{name}` is a {word}, not a compile-time value", span)
         if kind == "let":
@@ -112,7 +113,7 @@ def collect(module: S.Module, overrides: dict[str, Any], diags: Diagnostics) -> 
 
 
 _KINDS = {S.ParamDecl: "param", S.Let: "let", S.DataDecl: "data", S.BlockDecl: "block",
-          S.NetworkDecl: "network", S.NetworkCopy: "network"}
+          S.NetworkDecl: "network", S.NetworkCopy: "network", S.ExternDecl: "extern"}
 
 
 def _declare(items: list, g: Globals) -> None:
@@ -222,7 +223,7 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
 
 def _chosen(decl: S.ParamDecl, default: Any, value: Any, overridden: bool, g: Globals,
             diags: Diagnostics) -> Any:
-    """`param loss = "hinge" in ["hinge", "ns"]`: the value if it is one of the choices."""
+    """`param loss: ["hinge", "ns"] = "hinge"`: the value if it is one of the choices."""
     try:
         choices = evaluate(decl.choices, g.resolve)
     except ConstError as e:
@@ -231,7 +232,7 @@ def _chosen(decl: S.ParamDecl, default: Any, value: Any, overridden: bool, g: Gl
     except Silent:
         return POISON
     if not isinstance(choices, tuple) or not choices:
-        diags.error("E150", f"the choices of a param are a list, e.g. `in [\"hinge\", \"ns\"]`; "
+        diags.error("E150", f"the choices of a param are a list, e.g. `[\"hinge\", \"ns\"]`; "
                     f"got {describe(choices)}", decl.choices.span)
         return POISON
     listed = ", ".join(_literal(c) for c in choices)
@@ -309,6 +310,15 @@ def _items(items: list, g: Globals, diags: Diagnostics, top: bool) -> None:
         elif isinstance(item, S.NetworkDecl):
             if _define(g, item.name, item.name_span, diags, "network"):
                 g.networks[item.name] = item
+        elif isinstance(item, S.ExternDecl):
+            from .externs import declare
+
+            if _define(g, item.name, item.name_span, diags, "extern"):
+                sig = declare(item, diags)
+                if sig is None:
+                    g.poisoned.add(item.name)
+                else:
+                    g.externs[item.name] = sig
         elif isinstance(item, S.NetworkCopy):
             source = g.networks.get(item.source)
             if source is None:

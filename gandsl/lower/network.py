@@ -17,10 +17,11 @@ from .. import syntax as S
 from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import BlockInstance, Network, Node, Port
-from ..layers import LAYERS, Layer
+from ..layers import LAYERS, Layer, has_module
 from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .budget import Budget, OverBudget
+from .externs import apply_extern
 from .globals import POISON, Globals, Poison, eval_type
 from .introspect import SHAPE_ATTRS, Sizes, size, substitute
 from .train import INITS
@@ -572,15 +573,20 @@ class NetworkLowering:
             return self._block(self.g.blocks[name], v, stage, scope)
         if name in LAYERS:
             return self._layer(LAYERS[name], v, stage.args, stage.kwargs, stage, scope)
+        if name in self.g.externs and self.g.externs[name].decl.kind == "layer":
+            return apply_extern(self, self.g.externs[name], v, stage, scope)
         return self._unknown_stage(stage)
 
     def _unknown_stage(self, stage: S.Stage) -> Poison:
         name = stage.name
+        if name in self.g.poisoned:  # its declaration failed, and said so
+            return POISON
         if name in self.g.networks:
             self.diags.error("E301", _TENSOR_CALLS_ONLY_IN_OBJECTIVE, stage.name_span)
             return POISON
         self.diags.error("E103", f"unknown layer or block `{name}`", stage.name_span,
-                         lambda: did_you_mean(name, [*LAYERS, *self.g.blocks, "repeat"]))
+                         lambda: did_you_mean(name, [*LAYERS, *self.g.blocks, "repeat",
+                                                     *self.g.externs]))
         return POISON
 
     def _call(self, expr: S.Call, scope: _Scope) -> Any:
@@ -884,10 +890,10 @@ class NetworkLowering:
 
     def _name_single_module(self, first: int, instance: str) -> None:
         """A block instance with one weighted layer names it after itself (`norm_relu_1`)."""
-        mine = [n for n in self.nodes[first:] if n.op in LAYERS and LAYERS[n.op].module
-                is not None and len(n.scope) == len(self.prefix) + 1]
+        mine = [n for n in self.nodes[first:]
+                if has_module(n.op) and len(n.scope) == len(self.prefix) + 1]
         inner = [n for n in self.nodes[first:] if len(n.scope) > len(self.prefix) + 1
-                 and n.op in LAYERS and LAYERS[n.op].module is not None]
+                 and has_module(n.op)]
         if len(mine) == 1 and not inner:
             mine[0].name = "_".join([*self.prefix, instance])
 
@@ -900,8 +906,8 @@ class NetworkLowering:
 
     def _node(self, op: str, span: Span, x: Val | None = None,
               values: dict[str, list[int]] | None = None, args: dict[str, Any] | None = None,
-              arg_spans: dict[str, Span] | None = None) -> Val:
-        local = self._unique(op, self.counters)
+              arg_spans: dict[str, Span] | None = None, base: str | None = None) -> Val:
+        local = self._unique(base or op, self.counters)
         name = "_".join([*self.prefix, local])
         var = self.var_hint[-1] if self.var_hint else "h"
         node = self._add(op=op, span=span, name=name, var=var, x=None if x is None else x.node,

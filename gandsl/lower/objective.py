@@ -28,6 +28,7 @@ from ..functions import DISTRIBUTIONS, FUNCTIONS, FArg, Fn
 from ..ir import Network, Objective, ONode, Player, State, Term
 from .augment import Pipeline, read_pipeline
 from .binding import Callee, Sig, bind
+from .externs import call_extern
 from .globals import POISON, Globals, Poison, const_or_poison
 
 
@@ -477,6 +478,10 @@ class ObjectiveLowering:
             return self._network_call(name, expr, var)
         if name in FUNCTIONS:
             return self._function(FUNCTIONS[name], expr, var)
+        if name in self.g.externs and self.g.externs[name].decl.kind == "function":
+            return call_extern(self, self.g.externs[name], expr, var)
+        if name in self.g.poisoned:
+            return POISON
         if name in DISTRIBUTIONS:
             self.diags.error("E301", f"distributions are sampled: `z ~ {name}(...)`", expr.span)
             return POISON
@@ -489,7 +494,8 @@ class ObjectiveLowering:
                              "`aug = augment(...)`, applied as `aug(x)`", expr.span)
             return POISON
         self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
-                         lambda: did_you_mean(name, [*self.g.networks, *FUNCTIONS]))
+                         lambda: did_you_mean(name, [*self.g.networks, *FUNCTIONS,
+                                                     *self.g.externs]))
         return POISON
 
     def _network_call(self, name: str, expr: S.Call, var: str | None) -> Any:
