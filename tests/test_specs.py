@@ -47,6 +47,14 @@ REFERENCE = [
     ("srgan", {}, {"G": 1_549_462, "D": 23_565_505}),  # the paper's layout, D at 96×96
     ("spade", {}, {"G": 96_492_483, "D": 5_836_930}),  # NVlabs/SPADE ADE20K 256
     ("spade", {"label_nc": 184}, {"G": 97_480_899, "D": 5_904_514}),  # COCO-Stuff 256
+    # junyanz/BicycleGAN facades 256: unet_256 (where_add all), basic_256_multi ×2, resnet_256
+    ("bicyclegan", {}, {"G": 54_794_627, "D": 3_458_978, "D2": 3_458_978, "E": 2_590_032}),
+    ("ragan", {}, {"G": 3_812_355, "D": 2_935_873}),  # AlexiaJM --arch 1, CIFAR-10, spectral D
+    ("ssgan", {}, {"G": 5_849_603, "D": 1_483_653}),  # compare_gan resnet_cifar + rotation head
+    ("r3gan", {}, {"G": 20_781_952, "D": 21_280_512}),  # brownvc/R3GAN CIFAR10, --cond=1
+    ("r3gan", {"cond": False}, {"G": 20_732_160, "D": 20_683_776}),  # --cond=0
+    ("biggan_diffaug", {}, {"G": 4_304_387, "D": 4_207_361}),  # DiffAugment-biggan-cifar C10
+    ("lecam", {}, {"G": 4_304_387, "D": 4_207_361}),  # lecam-gan lc-DiffAugment-biggan-cifar10
 ]
 
 
@@ -113,15 +121,22 @@ SMALL = {
     "infogan": [{"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}],
     "ebgan": [{"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}],
     "pix2pix": [{"S": 64, "ngf": 8, "ndf": 8}],
+    "bicyclegan": [{"S": 64, "ngf": 4, "ndf": 4, "nef": 4}],
     "projection": [{"S": 16, "ch": 4, "nz": 16, "classes": 10}],
     "sngan": [{"S": 16, "gch": 8, "dch": 8, "nz": 16},
               {"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}],
     "sagan": [{"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}],
     "biggan": [{"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}],
+    "biggan_diffaug": [{"S": 16, "ch": 4, "nz": 16}],
+    "lecam": [{"S": 16, "ch": 4, "nz": 16}, {"S": 16, "ch": 4, "nz": 16, "diffaug": False}],
     "srgan": [{"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8,
                "vgg_weights": ""}],
     "spade": [{"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4,
                "vgg_weights": ""}],
+    "ragan": [{"ch": 4, "nz": 8}, {"ch": 4, "nz": 8, "sn": False, "loss": "ralsgan"}],
+    "ssgan": [{"gch": 8, "dch": 8, "nz": 8}],
+    "r3gan": [{"S": 8, "nz": 8, "ch": 8, "groups": 2, "blocks": 1},
+              {"S": 8, "nz": 8, "ch": 8, "groups": 2, "blocks": 1, "cond": False}],
 }
 
 
