@@ -113,7 +113,7 @@ class Network(BaseModel):
 
 
 ONodeOp = Literal["data", "dist", "call", "select", "netfn", "fn", "arith", "neg", "const",
-                  "state", "augment", "item", "critic", "extern"]
+                  "state", "augment", "item", "critic", "extern", "step"]
 
 
 class ONode(BaseModel):
@@ -214,7 +214,7 @@ class Schedule(BaseModel):
     ...)` moves its optimizer's momentum (the vanilla GAN's 0.5 → 0.7)."""
 
     model_config = _CONFIG
-    kind: Literal["constant", "linear_decay", "step_decay", "ramp"]
+    kind: Literal["constant", "linear_decay", "step_decay", "cosine", "ramp"]
     setting: Literal["lr", "momentum"] = "lr"
     player: str | None  # None: every player
     kwargs: dict[str, Any]

@@ -94,6 +94,11 @@ def test_learning_rate_schedules():
     assert [linear(s) for s in range(8)] == [1, 1, 1, 0.75, 0.5, 0.25, 0, 0]
     step = factor("step_decay", {"every": 2, "gamma": 0.5}, 100)
     assert [step(s) for s in range(6)] == [1, 1, 0.5, 0.5, 0.25, 0.25]
+    # R3GAN's cosine from 2e-4 to 5e-5 between steps 2 and 6: lr = m + (b - m)·½(1 + cos πu)
+    cos = factor("cosine", {"start": 2, "end": 6, "min_lr": 5e-5}, 100, base=2e-4)
+    want = [2e-4, 2e-4, 2e-4, 5e-5 + 1.5e-4 * (1 + math.cos(math.pi / 4)) / 2, 1.25e-4,
+            5e-5 + 1.5e-4 * (1 + math.cos(3 * math.pi / 4)) / 2, 5e-5, 5e-5]
+    assert [2e-4 * cos(s) for s in range(8)] == pytest.approx(want, rel=1e-12)
 
 
 def test_schedule_applied_to_each_player(tmp_path):

@@ -279,3 +279,33 @@ def test_class_indices_take_no_arithmetic():
     assert [(d.code, d.span.line, d.span.col, d.message) for d in ds if d.code == "E201"] == [
         ("E201", LINE + 3, 20, "`*` takes float tensors, losses and numbers; class indices "
          "are integers (class[imgs])")]
+
+
+def test_step_is_the_iteration_number(tmp_path):
+    """`clip(step - 2, 0, 1)` is 0 until step 2 and 1 after: the term's value follows."""
+    spec = tmp_path / "step.gan"
+    spec.write_text(NETWORKS + textwrap.dedent("""\
+        objective {
+          x ~ imgs
+          z ~ normal(8)
+          on = clip(step - 2, 0, 1)
+          D minimizes gan_d(D(x).src, D(G(z)).src) + reg: on * mean(D(x).src^2)
+          G minimizes gan_g(D(G(z)).src)
+        }
+        """))
+    loaded = gandsl.load(spec)
+    torch.manual_seed(0)
+    nets = {n: c() for n, c in loaded.classes.items()}
+    obj = loaded.module.Objective(nets)
+    seen = []
+
+    def update(player, loss, values):
+        if player == "D":
+            seen.append(float(values["reg"].detach()))
+
+    for s in range(4):
+        obj.iteration(s, Fixed(), update)
+    with torch.no_grad():
+        want = float(nets["D"](Fixed().x).src.square().mean())
+    assert seen[:3] == [0.0, 0.0, 0.0] and seen[3] == pytest.approx(want, rel=1e-6)
+    assert "on = torch.as_tensor(step - 2).clamp(0, 1)" in loaded.source

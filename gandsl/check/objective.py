@@ -59,8 +59,8 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
         return TensorType(kind=kind, dims=(node.args[0],))
     if node.op == "const":
         return "const"
-    if node.op == "state":
-        return LOSS  # a number carried across iterations
+    if node.op in ("state", "step"):
+        return LOSS  # a number carried across iterations; the iteration number
     if node.op == "netfn":
         net = nets.get(node.name)
         return None if net is None else ("netfn", net, node.kwargs.get("output", ""))

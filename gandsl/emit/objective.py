@@ -48,7 +48,7 @@ from .tensor_math import atom
 from .tensor_math import unwrap as _unwrap
 from .wrap import WIDTH, split_sum
 
-INLINE = {"select", "netfn", "critic", "arith", "neg", "const", "state"}  # written into users
+INLINE = {"select", "netfn", "critic", "arith", "neg", "const", "state", "step"}  # into users
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
 TRAINING_ONLY = {"mix_styles"}  # sample grids take their first argument instead
 
@@ -632,6 +632,8 @@ class _Writer(SampleRows):
             return repr(node.args[0])
         if node.op == "state":
             return f"self.state[{literal(node.name)}]"
+        if node.op == "step":
+            return "step"
         if node.op == "neg":
             return f"-{atom(args[0])}"
         if node.op == "augment":
@@ -683,7 +685,7 @@ class _Writer(SampleRows):
             n = todo.pop()
             if n.op in ("arith", "neg"):
                 todo += [self.nodes[self.canon[i]] for i in n.inputs]
-            elif n.op not in ("state", "const"):
+            elif n.op not in ("state", "const", "step"):
                 return False
         return True
 

@@ -406,6 +406,9 @@ class ObjectiveLowering:
                 return POISON
             if expr.id in self.env:
                 return self.env[expr.id]
+            if expr.id == "step" and expr.id not in self.g.consts and \
+                    expr.id not in self.g.networks:  # the iteration, a number at run time
+                return self._add("step", expr.span, var=var)
             if expr.id in self.g.networks:
                 self.diags.error("E206", f"network `{expr.id}` must be called: "
                                  f"`{expr.id}(...)`", expr.span)

@@ -22,6 +22,7 @@ SCHEDULES: dict[str, tuple[str, ...]] = {
     "constant": (),
     "linear_decay": ("start", "end"),  # lr × 1 until `start`, then linearly to 0 at `end`
     "step_decay": ("every", "gamma", "min_lr"),
+    "cosine": ("start", "end", "min_lr"),  # half a cosine from the base lr to `min_lr`
 }
 # The optimizer's momentum, from its own value to `to` linearly between `start` and `end`
 MOMENTUM_SCHEDULES: dict[str, tuple[str, ...]] = {"ramp": ("to", "start", "end")}

@@ -3,14 +3,25 @@ ramps (the vanilla GAN's 0.5 → 0.7)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 
-def factor(kind: str, kwargs: dict[str, Any], total_steps: int) -> Callable[[int], float]:
-    """The multiplier of the base learning rate at iteration `step` (counted from 0)."""
+def factor(kind: str, kwargs: dict[str, Any], total_steps: int,
+           base: float = 1.0) -> Callable[[int], float]:
+    """The multiplier of the base learning rate `base` at iteration `step` (from 0)."""
     if kind == "constant":
         return lambda step: 1.0
+    if kind == "cosine":  # base until `start`, then half a cosine down to `min_lr` at `end`
+        start = int(kwargs.get("start", 0))
+        end = int(kwargs.get("end", total_steps))
+        low = float(kwargs.get("min_lr", 0.0))
+
+        def cosine(step: int) -> float:
+            u = min(max((step - start) / max(1, end - start), 0.0), 1.0)
+            return (low + (base - low) * 0.5 * (1 + math.cos(math.pi * u))) / base
+        return cosine
     if kind == "linear_decay":
         start = int(kwargs.get("start", 0))
         end = int(kwargs.get("end", total_steps))
@@ -31,7 +42,7 @@ def factor(kind: str, kwargs: dict[str, Any], total_steps: int) -> Callable[[int
 
 
 def min_lr(kind: str, kwargs: dict[str, Any]) -> float:
-    return float(kwargs.get("min_lr", 0.0)) if kind == "step_decay" else 0.0
+    return float(kwargs.get("min_lr", 0.0)) if kind in ("step_decay", "cosine") else 0.0
 
 
 def momentum(kwargs: dict[str, Any], initial: float) -> Callable[[int], float]:

@@ -249,7 +249,7 @@ class Trainer:
         for p in self.players:
             chosen = _schedule_of(p, [s for s in schedules if s.setting == "lr"])
             kind, kwargs = (chosen.kind, chosen.kwargs) if chosen else ("constant", {})
-            self.lr_factor[p] = factor(kind, kwargs, self.total)
+            self.lr_factor[p] = factor(kind, kwargs, self.total, base[p][0])
             self.lr_floor[p] = min_lr(kind, kwargs)
             ramp = _schedule_of(p, [s for s in schedules if s.setting == "momentum"])
             start = self.optimizers[p].param_groups[0].get("momentum", 0.0)
