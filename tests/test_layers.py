@@ -141,3 +141,19 @@ def test_every_layer_has_a_case():
     covered = {name for _, expr, _, _ in CASES for name in LAYERS if f"{name}(" in expr
                or expr.endswith(f"-> {name}") or f"-> {name} " in expr}
     assert covered == set(LAYERS)
+
+
+def test_avg_pool_may_leave_its_padding_out_of_the_average():
+    import torch.nn.functional as F
+    from conftest import compile_text
+
+    result = compile_text("""\
+        network N(x: image[1, 4, 4]) -> map[1, 2, 2] {
+          return x -> avg_pool(3, stride=2, pad=1, count_pad=false)
+        }
+        """)
+    assert "F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)" in result.python
+    x = torch.ones(1, 1, 4, 4)
+    # a corner window holds 4 pixels of 9: 4/9 with the zeros counted, 1 without
+    assert F.avg_pool2d(x, 3, stride=2, padding=1)[0, 0, 0, 0].item() == pytest.approx(4 / 9)
+    assert F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)[0, 0, 0, 0].item() == 1.0

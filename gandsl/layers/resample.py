@@ -78,14 +78,19 @@ def _pool(kind: str) -> Layer:
             extra += f", stride={a['stride']}"
         if a["pad"]:
             extra += f", padding={a['pad']}"
+        if kind == "avg" and a["pad"] and not a["count_pad"]:
+            extra += ", count_include_pad=False"
         return f"F.{kind}_pool2d({ctx.names['x']}, {a['k']}{extra})"
 
+    params = (Param("k", "int", min=1), Param("stride", "int", 0, min=0, doc="0: same as k"),
+              Param("pad", "int", 0, min=0))
+    if kind == "avg":
+        params += (Param("count_pad", "bool", True, doc="the padding's zeros count in the "
+                         "average (`false`: PyTorch's `count_include_pad=False`)"),)
     return Layer(
         name=f"{kind}_pool",
         doc=f"{'Average' if kind == 'avg' else 'Max'} pooling; the stride defaults to the kernel.",
-        params=(Param("k", "int", min=1), Param("stride", "int", 0, min=0,
-                                                doc="0: same as k"),
-                Param("pad", "int", 0, min=0)),
+        params=params,
         accepts=SPATIAL, infer=infer, call=call,
         example=f"h = h -> {kind}_pool(2)")
 

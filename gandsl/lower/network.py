@@ -929,7 +929,7 @@ def _zero(init: tuple) -> bool:
     """Does this initialization make every weight 0 (`zeros`, or a gain or std of 0)?"""
     method, options = init
     opts = dict(options)
-    return method == "zeros" or (method in ("msr", "orthogonal", "xavier") and
+    return method == "zeros" or (method in ("msr", "orthogonal", "xavier", "xavier_normal") and
                                  opts.get("gain", 1) == 0) or \
         (method in ("normal", "uniform") and opts.get("std", opts.get("range", 1)) == 0
          and opts.get("mean", 0) == 0)

@@ -36,7 +36,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 # one layer (`conv(64, 3, init=msr(gain=0.5))`): name → keyword options.
 INITS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "std"),
-    "xavier": ("gain",),
+    "xavier": ("gain",),  # Glorot's uniform
+    "xavier_normal": ("gain",),
     "kaiming": ("a",),
     "orthogonal": ("gain",),
     "uniform": ("range",),  # U(-range, range): pylearn2's `irange`

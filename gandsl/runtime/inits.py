@@ -5,7 +5,8 @@ own). Biases start at 0 either way.
 
 - `zeros`, `ones`: constant weights (a residual branch that starts as the identity);
 - `normal(mean, std)`, `uniform(range)`: N(mean, std²), U(−range, range);
-- `xavier(gain)`: Glorot's uniform; `kaiming(a)`: He's normal for leaky ReLU slope a;
+- `xavier(gain)`, `xavier_normal(gain)`: Glorot's uniform and normal;
+- `kaiming(a)`: He's normal for leaky ReLU slope a;
 - `orthogonal(gain)`: a (scaled) orthogonal matrix;
 - `msr(gain)`: N(0, gain² / fan_in) with fan_in = `weight.shape[1] · kernel size`, R3GAN's
   `MSRInitializer` (Huang et al. 2024): `gain` carries the activation's gain and the fix-up
@@ -20,7 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-METHODS = ("zeros", "ones", "normal", "uniform", "xavier", "kaiming", "orthogonal", "msr")
+METHODS = ("zeros", "ones", "normal", "uniform", "xavier", "xavier_normal", "kaiming",
+           "orthogonal", "msr")
 OWN = "gandsl_init"  # set on a module that has an initialization of its own
 
 
@@ -45,6 +47,8 @@ def init_weight(w: torch.Tensor, method: str, mean: float = 0.0, std: float = 0.
         nn.init.uniform_(w, -range, range)
     elif method == "xavier":
         nn.init.xavier_uniform_(w, gain=gain)
+    elif method == "xavier_normal":
+        nn.init.xavier_normal_(w, gain=gain)
     elif method == "kaiming":
         nn.init.kaiming_normal_(w, a=a)
     elif method == "orthogonal":
