@@ -1152,13 +1152,13 @@ def test_e303_network_in_two_players():
 def test_e304_invalid_train_statements():
     src = spec(OBJECTIVE.replace("batch 64", "batch 0")
                .replace("adam D (lr=2e-4)", "adam D (lr=2e-4)\n  adam Q (lr=2e-4)\n"
-                        "  lr cosine(start=1)"))
+                        "  lr sawtooth(start=1)"))
     ds = diagnostics(src)
     assert [(d.code, d.span.line, d.span.col) for d in ds] == [
         ("E304", 20, 9), ("E304", 24, 8), ("E304", 25, 6)]  # 24:8 is the player `Q`
     assert ds[0].message == "`batch` must be at least 1, got 0"
     assert ds[1].message == "`Q` is not a player"
-    assert ds[2].message == "unknown learning-rate schedule `cosine`"
+    assert ds[2].message == "unknown learning-rate schedule `sawtooth`"
 
 
 def test_states_are_named_numbers_with_a_next_value():
