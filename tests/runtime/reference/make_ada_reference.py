@@ -1,0 +1,72 @@
+"""Write ada_reference.safetensors: the official ADA pipeline's outputs on fixed inputs and
+seeds, which tests/runtime/test_runtime_ada_reference.py compares gandsl's `rt.ada` with.
+
+The reference is NVlabs/stylegan2-ada-pytorch `training/augment.py` (AugmentPipe), which is
+not part of this repository (NVIDIA Source Code License): only its outputs are kept here.
+Regenerate them with a checkout of it:
+
+    git clone https://github.com/NVlabs/stylegan2-ada-pytorch /tmp/ada
+    python tests/runtime/reference/make_ada_reference.py /tmp/ada
+
+(its `dnnlib` imports `requests` at import time; install it or put an empty `requests.py`
+on PYTHONPATH). Every case is one call of AugmentPipe on the CPU (the reference falls back to
+its pure-torch `upfirdn2d` and `grid_sample` there), from `torch.manual_seed(seed)`:
+
+- `x/<shape>`: the input images, uniform in [−1, 1);
+- `out/<case>`: the augmented images;
+- `grad/<case>`: the input's gradient for the upstream gradient `up/<shape>`;
+- `after/<case>`: `torch.rand(8)` drawn after the call: the generator's state afterwards,
+  so the test also checks that gandsl draws exactly what the reference draws.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+GROUPS = {"blit": {"xflip": 1, "rotate90": 1, "xint": 1},
+          "geom": {"scale": 1, "rotate": 1, "aniso": 1, "xfrac": 1},
+          "color": {"brightness": 1, "contrast": 1, "lumaflip": 1, "hue": 1, "saturation": 1}}
+PRESETS = {**GROUPS, "bg": {**GROUPS["blit"], **GROUPS["geom"]},
+           "bgc": {**GROUPS["blit"], **GROUPS["geom"], **GROUPS["color"]}}
+SHAPES = {"rgb": (4, 3, 16, 16), "gray": (3, 1, 16, 16), "wide": (2, 3, 12, 20)}
+# (preset, p, shape, seed): every preset at a middle and a full probability on RGB, colour on
+# one channel (the reference's mean of the RGB rows), geometry on non-square images.
+CASES = [(preset, p, "rgb", 10 + i) for i, preset in enumerate(PRESETS) for p in (0.4, 1.0)]
+CASES += [("color", 1.0, "gray", 30), ("bgc", 0.7, "gray", 31), ("bg", 1.0, "wide", 32)]
+
+
+def case_name(preset: str, p: float, shape: str, seed: int) -> str:
+    return f"{preset}-p{p}-{shape}-s{seed}"
+
+
+def main(reference: str) -> None:
+    sys.path.insert(0, reference)
+    from training.augment import AugmentPipe  # noqa: PLC0415 (the reference, from its path)
+
+    g = torch.Generator().manual_seed(2020)
+    tensors = {}
+    for shape, size in SHAPES.items():
+        tensors[f"x/{shape}"] = torch.rand(size, generator=g) * 2 - 1
+        tensors[f"up/{shape}"] = torch.randn(size, generator=g)
+    for preset, p, shape, seed in CASES:
+        name = case_name(preset, p, shape, seed)
+        pipe = AugmentPipe(**PRESETS[preset])
+        pipe.p.copy_(torch.tensor(p))
+        x = tensors[f"x/{shape}"].clone().requires_grad_(True)
+        torch.manual_seed(seed)
+        out = pipe(x)
+        tensors[f"after/{name}"] = torch.rand(8)
+        (out * tensors[f"up/{shape}"]).sum().backward()
+        tensors[f"out/{name}"] = out.detach().contiguous()
+        tensors[f"grad/{name}"] = x.grad.contiguous()
+    save_file(tensors, str(Path(__file__).with_name("ada_reference.safetensors")),
+              metadata={"reference": "NVlabs/stylegan2-ada-pytorch training/augment.py",
+                        "torch": torch.__version__})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
