@@ -22,6 +22,8 @@ REFERENCE = [
     ("stylegan", {}, {"G_mapping": 2_101_248, "G_synthesis": 24_118_379, "D": 23_087_249}),
     # NVlabs/stylegan2-ada-pytorch config-f 1024: G = mapping + synthesis = 30,370,060
     ("stylegan2", {}, {"G_mapping": 2_101_248, "G_synthesis": 28_268_812, "D": 29_012_513}),
+    # stylegan2-ada-pytorch --cfg=paper256: G = mapping + synthesis = 24,767,458
+    ("stylegan2_ada", {}, {"G_mapping": 2_101_248, "G_synthesis": 22_666_210, "D": 24_001_089}),
     ("dcgan", {}, {"G": 3_576_704, "D": 2_765_568}),  # pytorch/examples dcgan
     ("stargan", {}, {"G": 8_430_528, "D": 44_762_048}),  # yunjey/stargan, CelebA c=5
     ("stargan", {"both": True}, {"G": 8_461_888, "D": 44_827_584}),  # CelebA+RaFD, mask
@@ -107,6 +109,8 @@ SMALL = {
     "pggan": [{"S": 16, "nz": 16, "fbase": 64, "fmax": 16}],
     "stylegan": [{"S": 16, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
     "stylegan2": [{"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
+    "stylegan2_ada": [{"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8,
+                       "map_layers": 2, "mbstd": 4}],
     "gan": [{"S": 8, "nz": 8, "g_units": 32, "d_units": 8}],
     "dcgan": [{"S": 32, "ngf": 8, "ndf": 8, "nz": 16}],
     "stargan": [{"S": 32, "g_ch": 8, "d_ch": 8, "g_res": 2, "d_layers": 4},
