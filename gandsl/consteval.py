@@ -171,6 +171,15 @@ def _log(x, span):
     return math.log(x)
 
 
+def _trig(fn):
+    def apply(x, span):
+        x = _num(x, span)
+        if not math.isfinite(x):  # math.cos(inf) raises ValueError
+            raise ConstError("E150", f"{fn.__name__} of {x}", span)
+        return fn(x)
+    return apply
+
+
 def _softplus(x, span):
     x = _num(x, span)
     return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
@@ -208,6 +217,9 @@ FUNCTIONS: dict[str, tuple[int, int, Callable]] = {
     "sigmoid": (1, 1, _sigmoid),
     "relu": (1, 1, lambda x, s: max(_num(x, s), 0)),
     "tanh": (1, 1, lambda x, s: math.tanh(_num(x, s))),
+    "sign": (1, 1, lambda x, s: (_num(x, s) > 0) - (_num(x, s) < 0)),
+    "cos": (1, 1, _trig(math.cos)),
+    "sin": (1, 1, _trig(math.sin)),
     "clip": (3, 3, _clip),
     "clamp": (3, 3, _clip),
 }

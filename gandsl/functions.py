@@ -116,6 +116,9 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _elementwise("sigmoid", "σ(x) = 1 / (1 + e⁻ˣ), elementwise.", "torch.sigmoid"),
     _elementwise("relu", "max(x, 0), elementwise.", "F.relu"),
     _elementwise("tanh", "The hyperbolic tangent, elementwise.", "torch.tanh"),
+    _elementwise("cos", "The cosine (radians), elementwise: a cosine schedule of `step`.",
+                 "torch.cos"),
+    _elementwise("sin", "The sine (radians), elementwise.", "torch.sin"),
     _elementwise("sign", "−1, 0 or 1 by the sign of x, elementwise (ADA's overfitting "
                  "measure is `mean(sign(D(x)))`).", "torch.sign"),
     _fn("clip", [("x", "float"), ("low", "number"), ("high", "number")],

@@ -34,10 +34,30 @@ def test_trains_from_the_command_line(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["step"] for r in rows] == ["0", "1"]
     assert all(math.isfinite(float(v)) for r in rows for k, v in r.items() if k != "step")
-    # γ is a state: 0.05, times 0.1^(1/horizon) after each iteration (logged after it)
-    rate = 0.1 ** (512 / 20e6)
-    assert [float(r["state/g"]) for r in rows] == pytest.approx([0.05 * rate, 0.05 * rate**2],
-                                                                rel=1e-5)
+
+
+def cosine_decay_with_warmup(cur_nimg, base_value, total_nimg, final_value):
+    """R3GAN's training/training_loop.py schedule, without warm-up or hold (as it is used)."""
+    decay = 0.5 * (1 + math.cos(math.pi * cur_nimg / total_nimg))
+    value = base_value + (1 - decay) * (final_value - base_value)
+    return final_value if cur_nimg > total_nimg else value
+
+
+STEPS = [0, 1, 19_531, 39_062, 39_063, 60_000]  # to the horizon (20M / 512 = 39,062.5), past it
+
+
+def test_lr_follows_the_references_cosine(tmp_path):
+    """`lr cosine(start=0, end=horizon, min_lr=lr_end)`: 2e-4 → 5e-5 as the reference's
+    lr_scheduler, at every image count the steps reach (batch 512)."""
+    from gandsl.train.config import RunConfig
+    from gandsl.train.trainer import Trainer
+
+    t = Trainer(RunConfig(spec=str(SPEC), params=dict(SMALL), data="shapes", steps=2, batch=4,
+                          out=tmp_path / "run", progress=False))
+    for player in ("G", "D"):
+        got = [t.lr_factor[player](k) * 2e-4 for k in STEPS]
+        want = [cosine_decay_with_warmup(k * 512, 2e-4, 20e6, 5e-5) for k in STEPS]
+        assert got == pytest.approx(want, rel=1e-12)
 
 
 class Fixed:
@@ -59,8 +79,11 @@ class Fixed:
         return self.z
 
 
-@pytest.mark.parametrize("cond", [True, False], ids=["conditional", "unconditional"])
-def test_losses_equal_rpgan_r1_r2_by_hand(cond):
+@pytest.mark.parametrize(("cond", "step"), [(True, 0), (False, 0), (True, 19_531),
+                                             (True, 60_000)],
+                         ids=["conditional", "unconditional", "mid-cosine", "past-horizon"])
+def test_losses_equal_rpgan_r1_r2_by_hand(cond, step):
+    """γ at `step` is the reference's gamma_scheduler: 0.05 → 0.005 along the cosine."""
     loaded = gandsl.load(SPEC, **SMALL, cond=cond)
     torch.manual_seed(0)
     nets = {n: c() for n, c in loaded.classes.items()}
@@ -77,7 +100,7 @@ def test_losses_equal_rpgan_r1_r2_by_hand(cond):
         terms[player] = {k: v.detach() for k, v in values.items()} | {"loss": loss.detach()}
 
     draws = Fixed(cond)
-    objective.iteration(0, draws, update)
+    objective.iteration(step, draws, update)
 
     G, D = nets["G"], nets["D"]
     y = draws.y
@@ -95,7 +118,7 @@ def test_losses_equal_rpgan_r1_r2_by_hand(cond):
 
     with torch.no_grad():
         real_logits, fake_logits = critic(draws.x, y), critic(fake, y)
-    gamma = 0.05
+    gamma = cosine_decay_with_warmup(step * 512, 0.05, 20e6, 0.005)
     rp_d = F.softplus(-(real_logits - fake_logits)).mean()
     r1 = gamma / 2 * grad_norm2(draws.x, y).mean()
     r2 = gamma / 2 * grad_norm2(fake, y).mean()

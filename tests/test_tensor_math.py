@@ -194,6 +194,7 @@ def test_elementwise_functions_and_reductions(tmp_path):
           G minimizes e: mean(exp(-pi * abs(fake - x))) + s: mean(sqrt(square(fake) + 1))
                     + l: max(log(sigmoid(D(fake).src))) + t: min(tanh(fake), over="all")
                     + c: mean(mean(fake, over="channels") + max(fake, over="space"))
+                    + w: mean(cos(fake) * sin(2 * x))
         }
         """)
     _, out, fake = outputs(nets, draws)
@@ -205,6 +206,7 @@ def test_elementwise_functions_and_reductions(tmp_path):
     assert torch.allclose(t["t"], torch.tanh(fake).min(), atol=1e-6)
     c = (fake.mean(1, keepdim=True) + fake.amax((2, 3))[:, :, None, None]).mean()
     assert torch.allclose(t["c"], c, atol=1e-6)
+    assert torch.allclose(t["w"], (torch.cos(fake) * torch.sin(2 * x)).mean(), atol=1e-6)
 
 
 def test_numbers_fold_at_compile_time(tmp_path):
@@ -213,7 +215,7 @@ def test_numbers_fold_at_compile_time(tmp_path):
           x ~ imgs
           z ~ normal(8)
           fake = G(z)
-          D minimizes gan_d(D(x).src, D(fake).src) / sqrt(4) * exp(0)
+          D minimizes gan_d(D(x).src, D(fake).src) / sqrt(4) * exp(0) * cos(0) / (1 + sin(0))
           G minimizes gan_g(D(fake).src) * 2 ^ 3
         }
         """)

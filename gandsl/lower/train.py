@@ -74,7 +74,8 @@ RULES: dict[str, tuple[Any, str]] = {
     "centered": (lambda v: isinstance(v, bool), "`true` or `false`"),
     "decay": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1), e.g. 0.999"),
     "start": (lambda v: _int(v) and v >= 0, "a step number ≥ 0"),
-    "end": (lambda v: _int(v) and v >= 1, "a step number ≥ 1"),
+    # a position on the step axis: fractional where a reference counts images (20M / 512)
+    "end": (lambda v: _num(v) and v >= 1, "a number of steps ≥ 1"),
     "every": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
     "gamma": (lambda v: _num(v) and 0 < v <= 1, "a factor in (0, 1]"),
     "min_lr": (lambda v: _num(v) and v >= 0, "a number ≥ 0"),

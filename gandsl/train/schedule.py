@@ -15,21 +15,21 @@ def factor(kind: str, kwargs: dict[str, Any], total_steps: int,
         return lambda step: 1.0
     if kind == "cosine":  # base until `start`, then half a cosine down to `min_lr` at `end`
         start = int(kwargs.get("start", 0))
-        end = int(kwargs.get("end", total_steps))
+        end = float(kwargs.get("end", total_steps))
         low = float(kwargs.get("min_lr", 0.0))
 
         def cosine(step: int) -> float:
-            u = min(max((step - start) / max(1, end - start), 0.0), 1.0)
+            u = min(max((step - start) / max(1.0, end - start), 0.0), 1.0)
             return (low + (base - low) * 0.5 * (1 + math.cos(math.pi * u))) / base
         return cosine
     if kind == "linear_decay":
         start = int(kwargs.get("start", 0))
-        end = int(kwargs.get("end", total_steps))
+        end = float(kwargs.get("end", total_steps))
 
         def linear(step: int) -> float:
             if step < start:
                 return 1.0
-            return max(0.0, (end - step) / max(1, end - start))
+            return max(0.0, (end - step) / max(1.0, end - start))
         return linear
     if kind == "step_decay":
         every = int(kwargs.get("every", 1))
@@ -48,7 +48,7 @@ def min_lr(kind: str, kwargs: dict[str, Any]) -> float:
 def momentum(kwargs: dict[str, Any], initial: float) -> Callable[[int], float]:
     """`ramp(to, start, end)`: the optimizer's own momentum until `start`, then linearly to
     `to` at `end`, then `to` (pylearn2's MomentumAdjustor, by steps instead of epochs)."""
-    to, start, end = float(kwargs["to"]), int(kwargs.get("start", 0)), int(kwargs["end"])
+    to, start, end = float(kwargs["to"]), int(kwargs.get("start", 0)), float(kwargs["end"])
 
     def at(step: int) -> float:
         t = min(max((step - start) / (end - start), 0.0), 1.0)
