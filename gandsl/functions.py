@@ -197,12 +197,61 @@ DISTRIBUTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# ADA's pipeline (NVlabs/stylegan2-ada-pytorch `training/augment.py` AugmentPipe, run by
+# `gandsl.runtime.adaptive`): its operations in the order it applies them, its presets
+# (`train.py --augpipe`, each operation at probability multiplier 1), and its settings with
+# the reference's defaults. `ada(...)` takes any of them by keyword.
+ADA_GROUPS: dict[str, tuple[str, ...]] = {
+    "blit": ("xflip", "rotate90", "xint"),
+    "geom": ("scale", "rotate", "aniso", "xfrac"),
+    "color": ("brightness", "contrast", "lumaflip", "hue", "saturation"),
+    "filter": ("imgfilter",),
+    "noise": ("noise",),
+    "cutout": ("cutout",),
+}
+ADA_OPERATIONS: tuple[str, ...] = tuple(op for ops in ADA_GROUPS.values() for op in ops)
+ADA_PRESETS: dict[str, tuple[str, ...]] = ADA_GROUPS | {
+    name: tuple(op for g in groups for op in ADA_GROUPS[g])
+    for name, groups in [("bg", ("blit", "geom")), ("bgc", ("blit", "geom", "color")),
+                         ("bgcf", ("blit", "geom", "color", "filter")),
+                         ("bgcfn", ("blit", "geom", "color", "filter", "noise")),
+                         ("bgcfnc", ("blit", "geom", "color", "filter", "noise", "cutout"))]}
+# image-space filtering pads by half its 43-tap filter bank with reflection
+ADA_FILTER_MIN = 22
+ADA_SETTINGS: dict[str, float | tuple[float, ...]] = {
+    "xint_max": 0.125,  # integer translation: the largest shift, of the image size
+    "scale_std": 0.2,  # isotropic scaling: log2 standard deviation
+    "rotate_max": 1.0,  # rotation: the largest angle, of a full turn
+    "aniso_std": 0.2,  # anisotropic scaling: log2 standard deviation
+    "xfrac_std": 0.125,  # fractional translation: standard deviation, of the image size
+    "brightness_std": 0.2,  # brightness: standard deviation of the added value
+    "contrast_std": 0.5,  # contrast: log2 standard deviation
+    "hue_max": 1.0,  # hue rotation: the largest angle, of a full turn
+    "saturation_std": 1.0,  # saturation: log2 standard deviation
+    "imgfilter_bands": (1.0, 1.0, 1.0, 1.0),  # filtering: multipliers of the four bands
+    "imgfilter_std": 1.0,  # filtering: log2 standard deviation of a band's gain
+    "noise_std": 0.1,  # additive noise: scale of its standard deviation
+    "cutout_size": 0.5,  # cutout: the rectangle's side, of the image size
+}
+
+
+def ada_strengths(preset: str, options: dict) -> dict[str, float]:
+    """Each ADA operation's probability multiplier: 1 for the preset's, 0 for the others,
+    then the ones `options` sets."""
+    return ({op: 0.0 for op in ADA_OPERATIONS} | {op: 1.0 for op in ADA_PRESETS[preset]}
+            | {k: float(v) for k, v in options.items() if k in ADA_OPERATIONS})
+
+
 @dataclass(frozen=True)
 class AugParam:
     name: str
-    default: float | str
-    choices: tuple[str, ...] | None = None  # None: a fraction of the image size, in (0, 1]
+    default: float | str | tuple[float, ...]
+    choices: tuple[str, ...] | None = None  # for a string
     doc: str = ""
+    # fraction: of the image size, in (0, 1]; choice: one of `choices`; number: ≥ 0;
+    # numbers: a list of numbers ≥ 0 as long as the default
+    kind: str = "fraction"
+    keyword_only: bool = False
 
 
 # Augmentations an `augment(...)` pipeline takes (`gandsl.runtime.augment`): name → its
@@ -216,6 +265,11 @@ AUGMENTATIONS: dict[str, tuple[AugParam, ...]] = {
     "cutout": (AugParam("ratio", 0.5, doc="the side of the square, of the image size"),),
     "flip": (),
     "rot90": (),
-    "ada": (AugParam("preset", "bgc", ("blit", "geom", "color", "bg", "bgc"),
-                     "ADA's groups: pixel blitting, general geometry, colour"),),
+    "ada": (AugParam("preset", "bgc", tuple(ADA_PRESETS),
+                     "ADA's groups: pixel blitting, general geometry, colour, filtering, "
+                     "noise, cutout", kind="choice"),
+            *(AugParam(op, 0.0, doc="probability multiplier", kind="number", keyword_only=True)
+              for op in ADA_OPERATIONS),
+            *(AugParam(k, v, kind="numbers" if isinstance(v, tuple) else "number",
+                       keyword_only=True) for k, v in ADA_SETTINGS.items())),
 }

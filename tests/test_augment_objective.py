@@ -160,9 +160,20 @@ def _errors(objective: str, networks: str = NETWORKS):
       "`augment(..., p=...)`, a number or a `state`")),
     ("aug = augment(color, p=0.5)\n  D minimizes mean(D(aug(x)).src)",
      ("E203", 3, 24, "`p` is ADA's probability, and this pipeline has no `ada`")),
+    ("aug = augment(ada(\"bgcx\"), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
+     ("E203", 3, 21, "`preset` of `ada` is one of 'blit', 'geom', 'color', 'filter', 'noise', "
+      "'cutout', 'bg', 'bgc', 'bgcf', 'bgcfn', 'bgcfnc'; got the string 'bgcx'")),
+    ("aug = augment(ada(\"bgc\", cutout=-1), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
+     ("E203", 3, 35, "`cutout` of `ada` is a number ≥ 0; got `-1`")),
+    ("aug = augment(ada(imgfilter_bands=[1, 1]), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
+     ("E203", 3, 37, "`imgfilter_bands` of `ada` is a list of 4 numbers ≥ 0; got a list of 2")),
+    ("aug = augment(ada(shear=1), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
+     ("E104", 3, 21, "`ada` has no argument `shear`")),
+    ("aug = augment(ada(\"bgc\", 0.5), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
+     ("E105", 3, 28, "`ada` takes at most 1 positional argument (preset), got 2")),
     ("aug = augment(ada(\"bgcf\"), p=0.5)\n  D minimizes mean(D(aug(x)).src)",
-     ("E203", 3, 21, "`preset` of `ada` is one of 'blit', 'geom', 'color', 'bg', 'bgc'; got "
-      "the string 'bgcf'")),
+     ("E202", 4, 22, "ADA's image-space filtering (`imgfilter`) reflects its images by 21 "
+      "pixels: they need at least 22 pixels a side, got 8×8")),
     ("aug = augment(color)\n  D minimizes mean(D(aug(x, x)).src)",
      ("E301", 4, 22, "`aug` of several images gives one image each: name them, e.g. "
       "`xa, ya = aug(x, y)`")),
@@ -186,6 +197,11 @@ def test_shape_rules_of_augmentation():
     assert _errors("objective {\n  x ~ imgs\n  aug = augment(rot90)\n"
                    "  D minimizes mean(D(aug(x)).src)\n}\n", wide)[0][:2] == ("E202", 4)
     assert _errors("objective {\n  x ~ imgs\n  aug = augment(ada, p=0.2)\n"
+                   "  D minimizes mean(D(aug(x)).src)\n}\n", wide)[0][0] == "E201"
+    # geometry alone takes any channels; a colour operation's multiplier brings the rule back
+    assert _errors("objective {\n  x ~ imgs\n  aug = augment(ada(\"bg\"), p=0.2)\n"
+                   "  D minimizes mean(D(aug(x)).src)\n}\n", wide) == []
+    assert _errors("objective {\n  x ~ imgs\n  aug = augment(ada(\"bg\", hue=1), p=0.2)\n"
                    "  D minimizes mean(D(aug(x)).src)\n}\n", wide)[0][0] == "E201"
     assert _errors("objective {\n  x ~ imgs\n  k ~ categorical(3)\n"
                    "  D minimizes ce(D(rotate90(x, k)).rot, k)\n}\n")[0][:2] == ("E202", 4)

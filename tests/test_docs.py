@@ -19,7 +19,13 @@ import pytest
 
 from gandsl.cli import parse_param
 from gandsl.diagnostics import CODES, GandslError, render_all
-from gandsl.functions import AUGMENTATIONS, DISTRIBUTIONS, FUNCTIONS
+from gandsl.functions import (
+    ADA_OPERATIONS,
+    ADA_SETTINGS,
+    AUGMENTATIONS,
+    DISTRIBUTIONS,
+    FUNCTIONS,
+)
 from gandsl.layers import LAYERS
 from gandsl.lower.globals import DATA_SOURCES
 from gandsl.lower.train import INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
@@ -115,9 +121,21 @@ def test_every_augmentation_has_a_row_with_its_arguments():
     rows = {name: _row(name, "### Augmentation") for name in AUGMENTATIONS}
     assert [n for n, row in rows.items() if not row] == []
     stale = [f"{name}({p.name}={p.default!r})" for name, params in AUGMENTATIONS.items()
-             for p in params
+             for p in params if not p.keyword_only
              if f"`{p.name}={p.default!r}".replace("'", '"') not in rows[name]]
     assert stale == []
+    # ADA's keyword-only arguments: each operation in its row, each setting in the table of
+    # settings with its default
+    assert [op for op in ADA_OPERATIONS if f"`{op}`" not in rows["ada"]] == []
+    text = LANGUAGE.read_text()
+    for name, default in ADA_SETTINGS.items():
+        shown = f"`{list(map(_number, default))}`".replace("'", "") \
+            if isinstance(default, tuple) else _number(default)
+        assert f"| `{name}` | {shown} |" in text, name
+
+
+def _number(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
 
 
 def test_every_function_and_distribution_is_documented():

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from conftest import ROOT
 
 import gandsl
+import gandsl.runtime as rt
 
 SPEC = ROOT / "specs" / "r3gan.gan"
 # S 8 (2 resolutions), 8 channels expanded to 16 in 2 groups, 1 block per resolution
@@ -79,12 +80,21 @@ class Fixed:
         return self.z
 
 
-@pytest.mark.parametrize(("cond", "step"), [(True, 0), (False, 0), (True, 19_531),
-                                             (True, 60_000)],
-                         ids=["conditional", "unconditional", "mid-cosine", "past-horizon"])
-def test_losses_equal_rpgan_r1_r2_by_hand(cond, step):
-    """γ at `step` is the reference's gamma_scheduler: 0.05 → 0.005 along the cosine."""
-    loaded = gandsl.load(SPEC, **SMALL, cond=cond)
+R3GAN_ADA = rt.ada("bgc", brightness=0.5, contrast=0.5, lumaflip=0.5, hue=0.5,
+                   saturation=0.5, cutout=1)  # brownvc/R3GAN train.py's augment_kwargs
+
+
+@pytest.mark.parametrize(("cond", "aug", "step"),
+                         [(True, False, 0), (False, False, 0), (True, False, 19_531),
+                          (True, False, 60_000), (True, True, 19_531), (False, True, 60_000)],
+                         ids=["conditional", "unconditional", "mid-cosine", "past-horizon",
+                              "augmented", "augmented-unconditional"])
+def test_losses_equal_rpgan_r1_r2_by_hand(cond, aug, step):
+    """γ at `step` is the reference's gamma_scheduler: 0.05 → 0.005 along the cosine. With
+    `aug`, D sees A(x) and A(G(z)) (A replayed from the same seed: the reals' mirror, then A of
+    the reals, of the fakes, and of each penalty's own pass), the penalties differentiate D∘A
+    at the images before A, and A's p is aug_scheduler's: 0 → 0.55 along the cosine."""
+    loaded = gandsl.load(SPEC, **SMALL, cond=cond, aug=aug)
     torch.manual_seed(0)
     nets = {n: c() for n, c in loaded.classes.items()}
     with torch.no_grad():  # the last layer of every branch starts at 0: move it, so D is
@@ -100,22 +110,26 @@ def test_losses_equal_rpgan_r1_r2_by_hand(cond, step):
         terms[player] = {k: v.detach() for k, v in values.items()} | {"loss": loss.detach()}
 
     draws = Fixed(cond)
+    torch.manual_seed(5)
     objective.iteration(step, draws, update)
 
     G, D = nets["G"], nets["D"]
     y = draws.y
+    p_aug = cosine_decay_with_warmup(step * 512, 0.0, 20e6, 0.55)
+    A = (lambda v: rt.Augment(R3GAN_ADA)(v, p=p_aug)) if aug else (lambda v: v)
 
-    def critic(x, y):  # D(x, y) under cond, D(x) without
-        return D(x, y) if cond else D(x)
+    def critic(x, y):  # D(A(x), y) under cond, D(A(x)) without
+        return D(A(x), y) if cond else D(A(x))
 
-    with torch.no_grad():
-        fake = G(draws.z, y) if cond else G(draws.z)  # the fakes take the reals' classes
-
-    def grad_norm2(x, y):  # ‖∇_x D(x, y)‖² per sample, the class held fixed
+    def grad_norm2(x, y):  # ‖∇_x D(A(x), y)‖² per sample, the class held fixed
         x = x.detach().requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(x, y).sum(), x)
         return grad.square().sum([1, 2, 3])
 
+    with torch.no_grad():
+        fake = G(draws.z, y) if cond else G(draws.z)  # the fakes take the reals' classes
+    torch.manual_seed(5)
+    rt.Augment(rt.flip)(draws.x)  # --mirror=1: a draw, and no change to symmetric images
     with torch.no_grad():
         real_logits, fake_logits = critic(draws.x, y), critic(fake, y)
     gamma = cosine_decay_with_warmup(step * 512, 0.05, 20e6, 0.005)
@@ -131,11 +145,14 @@ def test_losses_equal_rpgan_r1_r2_by_hand(cond, step):
     torch.testing.assert_close(terms["D"]["loss"], rp_d + r1 + r2, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(terms["G"]["rp"], rp_g, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(terms["G"]["loss"], rp_g, rtol=1e-5, atol=1e-6)
+    if aug:  # A really moved the images: without it the logits differ
+        with torch.no_grad():
+            plain = D(draws.x, y) if cond else D(draws.x)
+        assert not torch.allclose(plain, real_logits, rtol=1e-3)
     if cond:  # the class matters: other classes give other logits and other penalties
         other = (y + 1) % 10
         with torch.no_grad():
-            assert not torch.allclose(critic(draws.x, other), real_logits, rtol=1e-3)
-        assert not torch.allclose(gamma / 2 * grad_norm2(draws.x, other).mean(), r1, rtol=1e-3)
+            assert not torch.allclose(D(draws.x, other), D(draws.x, y), rtol=1e-3)
 
 
 def test_fixup_initialization_at_the_reference_size():

@@ -10,6 +10,7 @@ generated code adds the dimensions the lower-rank side lacks after its batch dim
 from __future__ import annotations
 
 from ..diagnostics import Diagnostics, Span
+from ..functions import ADA_FILTER_MIN, ADA_GROUPS, ada_strengths
 from ..types import LOSS, SCALAR, TensorType
 
 CONST = "const"  # the checker's type of a compile-time number
@@ -127,10 +128,17 @@ def augment_type(node, ins: list, diags: Diagnostics) -> object:
     if "rot90" in ops and h != w:
         diags.error("E202", f"`rot90` turns square images; these are {h}×{w}", node.span)
         return None
-    colour = any(op[0] == "ada" and op[1] in ("color", "bgc") for op in node.kwargs["ops"])
-    if colour and any(t.dims[0] not in (1, 3) for t in images):
+    strengths = [ada_strengths(op[1], op[2] if len(op) > 2 else {})
+                 for op in node.kwargs["ops"] if op[0] == "ada"]
+    if any(m[op] > 0 for m in strengths for op in ADA_GROUPS["color"]) and \
+            any(t.dims[0] not in (1, 3) for t in images):
         diags.error("E201", "ADA's colour group transforms RGB or grey images: 3 or 1 "
                     f"channels, got {', '.join(str(t) for t in images)}", node.span)
+        return None
+    if any(m["imgfilter"] > 0 for m in strengths) and min(h, w) < ADA_FILTER_MIN:
+        diags.error("E202", f"ADA's image-space filtering (`imgfilter`) reflects its images "
+                    f"by {ADA_FILTER_MIN - 1} pixels: they need at least {ADA_FILTER_MIN} "
+                    f"pixels a side, got {h}×{w}", node.span)
         return None
     return images[0] if len(images) == 1 else ("tuple", images)
 

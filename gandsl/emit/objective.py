@@ -751,8 +751,10 @@ def _update(player: str, terms: list[tuple[float, str, str]]) -> list[str]:
 def _augmentation(op: list) -> str:
     """One operation of a pipeline in the runtime's words: `rt.color`, `rt.cutout(0.5)`."""
     name, *args = op
+    options = args.pop() if args and isinstance(args[-1], dict) else {}
     shown = [literal(a) if isinstance(a, str) else repr(a) for a in args]
-    return f"rt.{name}({', '.join(shown)})" if args else f"rt.{name}"
+    shown += [f"{k}={v!r}" for k, v in options.items()]  # keys: ADA's setting names
+    return f"rt.{name}({', '.join(shown)})" if shown else f"rt.{name}"
 
 
 def _terms_text(terms) -> str:

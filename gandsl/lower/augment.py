@@ -78,26 +78,51 @@ def _operation(expr: S.Expr, const, diags: Diagnostics) -> list[Any] | None:
                     f"augmentations: {', '.join(AUGMENTATIONS)}")
         return None
     params = AUGMENTATIONS[name]
-    bound = bind(Callee(name), [Sig(p.name) for p in params], args, kwargs, expr.span, diags)
+    sig = [Sig(p.name, keyword_only=p.keyword_only) for p in params]
+    bound = bind(Callee(name), sig, args, kwargs, expr.span, diags)
     if bound is None:
         return None
     op: list[Any] = [name]
+    options: dict[str, Any] = {}  # keyword-only settings, given ones only (ADA's)
     for p in params:
         if p.name not in bound:
-            op.append(p.default)
+            if not p.keyword_only:
+                op.append(p.default)
             continue
-        v = const(bound[p.name])
+        v = _argument(name, p, const(bound[p.name]), bound[p.name].span, diags)
         if v is None:
             return None
-        if p.choices is not None:
-            if v not in p.choices:
-                diags.error("E203", f"`{p.name}` of `{name}` is one of "
-                            f"{', '.join(repr(c) for c in p.choices)}; got {describe(v)}",
-                            bound[p.name].span)
-                return None
-        elif isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1:
-            diags.error("E203", f"`{p.name}` of `{name}` is a fraction of the image size, in "
-                        f"(0, 1]; got {describe(v)}", bound[p.name].span)
-            return None
-        op.append(v)
+        if p.keyword_only:
+            options[p.name] = v
+        else:
+            op.append(v)
+    if options:
+        op.append(options)
     return op
+
+
+def _argument(name: str, p, v: Any, span: Span, diags: Diagnostics) -> Any:
+    """A compile-time argument of an augmentation, checked against its kind; None after
+    reporting (or when `const` already reported)."""
+    if v is None:
+        return None
+    number = not isinstance(v, bool) and isinstance(v, int | float)
+    if p.kind == "choice":
+        if v in p.choices:
+            return v
+        wanted = f"one of {', '.join(repr(c) for c in p.choices)}"
+    elif p.kind == "fraction":
+        if number and 0 < v <= 1:
+            return v
+        wanted = "a fraction of the image size, in (0, 1]"
+    elif p.kind == "number":
+        if number and v >= 0:
+            return float(v)
+        wanted = "a number ≥ 0"
+    else:  # numbers
+        if isinstance(v, list | tuple) and len(v) == len(p.default) and all(
+                not isinstance(x, bool) and isinstance(x, int | float) and x >= 0 for x in v):
+            return tuple(float(x) for x in v)
+        wanted = f"a list of {len(p.default)} numbers ≥ 0"
+    diags.error("E203", f"`{p.name}` of `{name}` is {wanted}; got {describe(v)}", span)
+    return None

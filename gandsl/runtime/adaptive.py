@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gandsl.functions import ADA_OPERATIONS, ADA_PRESETS, ADA_SETTINGS, ada_strengths
 from gandsl.runtime import shard
 
 # The symlet-6 low-pass wavelet filter: ADA's orthogonal filter for geometric resampling.
@@ -35,23 +36,12 @@ SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.04
         -0.021060292512300564, 0.04472490177066578, 0.0017677118642428036,
         -0.007800708325034148)
 
-BLIT = ("xflip", "rotate90", "xint")
-GEOM = ("scale", "rotate", "aniso", "xfrac")
-COLOR = ("brightness", "contrast", "lumaflip", "hue", "saturation")
-# The reference's `--augpipe` presets this pipeline implements.
-PRESETS = {"blit": BLIT, "geom": GEOM, "color": COLOR, "bg": BLIT + GEOM,
-           "bgc": BLIT + GEOM + COLOR}
-
-# The reference's defaults: ranges and standard deviations of each transformation.
-XINT_MAX = 0.125  # of the image size
-SCALE_STD = 0.2  # log2
-ROTATE_MAX = 1.0  # of a full turn
-ANISO_STD = 0.2  # log2
-XFRAC_STD = 0.125  # of the image size
-BRIGHTNESS_STD = 0.2
-CONTRAST_STD = 0.5  # log2
-HUE_MAX = 1.0  # of a full turn
-SATURATION_STD = 1.0  # log2
+# The operations, presets (`--augpipe`) and settings of the reference's AugmentPipe: the
+# compiler checks `ada(...)`'s arguments against the same table.
+OPERATIONS, PRESETS, SETTINGS = ADA_OPERATIONS, ADA_PRESETS, ADA_SETTINGS
+# The sym2 wavelet: the filter bank of image-space filtering (`imgfilter`).
+SYM2 = (-0.12940952255092145, 0.22414386804185735, 0.836516303737469, 0.48296291314469025)
+EXPECTED_POWER = (10 / 13, 1 / 13, 1 / 13, 1 / 13)  # of the four bands: 1/f
 
 
 # ---- homogeneous matrices, one per sample --------------------------------------------------
@@ -136,9 +126,13 @@ def _downsample2(x: Tensor, f: Tensor, crop: int) -> Tensor:
 
 # ---- the pipeline ---------------------------------------------------------------------------
 
-def ada(xs: list[Tensor], p: float | Tensor, preset: str = "bgc") -> list[Tensor]:
-    """The images `xs` (one batch shape, alike) through ADA's `preset` at probability `p`."""
-    ops = PRESETS[preset]
+def ada(xs: list[Tensor], p: float | Tensor, preset: str = "bgc", **options) -> list[Tensor]:
+    """The images `xs` (one batch shape, alike) through ADA's pipeline at probability `p`:
+    the operations of `preset`, each with probability multiplier 1, and `options`: any
+    operation's multiplier (`brightness=0.5`, `cutout=1`) and the reference's settings
+    (`xint_max`, `noise_std`, `imgfilter_bands`, ...; `SETTINGS` has them with defaults)."""
+    m = ada_strengths(preset, options)
+    opt = SETTINGS | {k: v for k, v in options.items() if k in SETTINGS}
     x = xs[0]
     b, channels, h, w = x.shape
     dev = x.device
@@ -150,78 +144,140 @@ def ada(xs: list[Tensor], p: float | Tensor, preset: str = "bgc") -> list[Tensor
     def randn(*shape: int) -> Tensor:
         return shard.rows(lambda n: torch.randn([n, *shape], device=dev), b)
 
-    def chance(*shape: int) -> Tensor:
-        return rand(*shape) < p
+    def chance(op: str, *shape: int) -> Tensor:
+        return rand(*shape) < m[op] * p
 
     geometry = None  # the inverse transform: output pixel → input pixel
     ones = torch.ones(b, device=dev)
 
-    def compose(m: Tensor) -> None:
+    def compose(g: Tensor) -> None:
         nonlocal geometry
-        geometry = m if geometry is None else geometry @ m
+        geometry = g if geometry is None else geometry @ g
 
-    if "xflip" in ops:
+    if m["xflip"] > 0:
         i = torch.floor(rand() * 2)
-        i = torch.where(chance(), i, torch.zeros_like(i))
+        i = torch.where(chance("xflip"), i, torch.zeros_like(i))
         compose(_scale2d(1 / (1 - 2 * i), 1, ones))
-    if "rotate90" in ops:
+    if m["rotate90"] > 0:
         i = torch.floor(rand() * 4)
-        i = torch.where(chance(), i, torch.zeros_like(i))
+        i = torch.where(chance("rotate90"), i, torch.zeros_like(i))
         compose(_rotate2d(math.pi / 2 * i))
-    if "xint" in ops:
-        t = (rand(2) * 2 - 1) * XINT_MAX
-        t = torch.where(chance(1), t, torch.zeros_like(t))
+    if m["xint"] > 0:
+        t = (rand(2) * 2 - 1) * opt["xint_max"]
+        t = torch.where(chance("xint", 1), t, torch.zeros_like(t))
         compose(_translate2d(-torch.round(t[:, 0] * w), -torch.round(t[:, 1] * h), ones))
-    if "scale" in ops:
-        s = torch.exp2(randn() * SCALE_STD)
-        s = torch.where(chance(), s, torch.ones_like(s))
+    if m["scale"] > 0:
+        s = torch.exp2(randn() * opt["scale_std"])
+        s = torch.where(chance("scale"), s, torch.ones_like(s))
         compose(_scale2d(1 / s, 1 / s, ones))
-    p_rot = 1 - torch.sqrt((1 - p).clamp(0, 1))  # a rotation before or after: p in all
-    if "rotate" in ops:
-        theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
+    # a rotation before and one after the anisotropic scaling: P(either) = rotate · p
+    p_rot = 1 - torch.sqrt((1 - m["rotate"] * p).clamp(0, 1))
+    if m["rotate"] > 0:
+        theta = (rand() * 2 - 1) * math.pi * opt["rotate_max"]
         theta = torch.where(rand() < p_rot, theta, torch.zeros_like(theta))
         compose(_rotate2d(theta))
-    if "aniso" in ops:
-        s = torch.exp2(randn() * ANISO_STD)
-        s = torch.where(chance(), s, torch.ones_like(s))
+    if m["aniso"] > 0:
+        s = torch.exp2(randn() * opt["aniso_std"])
+        s = torch.where(chance("aniso"), s, torch.ones_like(s))
         compose(_scale2d(1 / s, s, ones))
-    if "rotate" in ops:
-        theta = (rand() * 2 - 1) * math.pi * ROTATE_MAX
+    if m["rotate"] > 0:
+        theta = (rand() * 2 - 1) * math.pi * opt["rotate_max"]
         theta = torch.where(rand() < p_rot, theta, torch.zeros_like(theta))
         compose(_rotate2d(theta))
-    if "xfrac" in ops:
-        t = randn(2) * XFRAC_STD
-        t = torch.where(chance(1), t, torch.zeros_like(t))
+    if m["xfrac"] > 0:
+        t = randn(2) * opt["xfrac_std"]
+        t = torch.where(chance("xfrac", 1), t, torch.zeros_like(t))
         compose(_translate2d(-t[:, 0] * w, -t[:, 1] * h, ones))
     if geometry is not None:
         xs = [_geometric(x, geometry) for x in xs]
 
     colors = None  # colour_out = colors @ colour_in
-    if "brightness" in ops:
-        t = randn() * BRIGHTNESS_STD
-        t = torch.where(chance(), t, torch.zeros_like(t))
+    if m["brightness"] > 0:
+        t = randn() * opt["brightness_std"]
+        t = torch.where(chance("brightness"), t, torch.zeros_like(t))
         colors = _translate3d(t)
-    if "contrast" in ops:
-        s = torch.exp2(randn() * CONTRAST_STD)
-        s = torch.where(chance(), s, torch.ones_like(s))
+    if m["contrast"] > 0:
+        s = torch.exp2(randn() * opt["contrast_std"])
+        s = torch.where(chance("contrast"), s, torch.ones_like(s))
         colors = _scale3d(s) if colors is None else _scale3d(s) @ colors
     luma = torch.tensor([1.0, 1.0, 1.0, 0.0], device=dev) / math.sqrt(3)
     eye, outer = torch.eye(4, device=dev), torch.outer(luma, luma)
-    if "lumaflip" in ops:
+    if m["lumaflip"] > 0:
         i = torch.floor(rand(1, 1) * 2)
-        i = torch.where(chance(1, 1), i, torch.zeros_like(i))
+        i = torch.where(chance("lumaflip", 1, 1), i, torch.zeros_like(i))
         colors = (eye - 2 * outer * i) @ (eye if colors is None else colors)
-    if "hue" in ops and channels > 1:
-        theta = (rand() * 2 - 1) * math.pi * HUE_MAX
-        theta = torch.where(chance(), theta, torch.zeros_like(theta))
+    if m["hue"] > 0 and channels > 1:
+        theta = (rand() * 2 - 1) * math.pi * opt["hue_max"]
+        theta = torch.where(chance("hue"), theta, torch.zeros_like(theta))
         colors = _rotate3d(luma, theta) @ (eye if colors is None else colors)
-    if "saturation" in ops and channels > 1:
-        s = torch.exp2(randn(1, 1) * SATURATION_STD)
-        s = torch.where(chance(1, 1), s, torch.ones_like(s))
+    if m["saturation"] > 0 and channels > 1:
+        s = torch.exp2(randn(1, 1) * opt["saturation_std"])
+        s = torch.where(chance("saturation", 1, 1), s, torch.ones_like(s))
         colors = (outer + (eye - outer) * s) @ (eye if colors is None else colors)
     if colors is not None:
         xs = [_colored(x, colors) for x in xs]
+
+    if m["imgfilter"] > 0:
+        gains = torch.ones(b, 4, device=dev)  # of the four frequency bands
+        power = torch.tensor(EXPECTED_POWER, device=dev)
+        for band, strength in enumerate(opt["imgfilter_bands"]):
+            t_i = torch.exp2(randn() * opt["imgfilter_std"])
+            t_i = torch.where(rand() < m["imgfilter"] * p * strength, t_i, torch.ones_like(t_i))
+            t = torch.ones(b, 4, device=dev)
+            t[:, band] = t_i
+            gains = gains * t / (power * t.square()).sum(dim=-1, keepdim=True).sqrt()
+        xs = [_filtered(x, gains @ _filter_bank(dev)) for x in xs]
+    if m["noise"] > 0:
+        sigma = randn(1, 1, 1).abs() * opt["noise_std"]
+        sigma = torch.where(chance("noise", 1, 1, 1), sigma, torch.zeros_like(sigma))
+        noise = randn(channels, h, w) * sigma  # one draw: images moved alike get it alike
+        xs = [x + noise.to(x.dtype) for x in xs]
+    if m["cutout"] > 0:
+        size = torch.full([b, 2, 1, 1, 1], float(opt["cutout_size"]), device=dev)
+        size = torch.where(chance("cutout", 1, 1, 1, 1), size, torch.zeros_like(size))
+        center = rand(2, 1, 1, 1)
+        cols = torch.arange(w, device=dev).reshape(1, 1, 1, -1)
+        rows = torch.arange(h, device=dev).reshape(1, 1, -1, 1)
+        keep = (((cols + 0.5) / w - center[:, 0]).abs() >= size[:, 0] / 2) | \
+            (((rows + 0.5) / h - center[:, 1]).abs() >= size[:, 1] / 2)
+        xs = [x * keep.to(x.dtype) for x in xs]
     return xs
+
+
+@functools.lru_cache(maxsize=8)
+def _filter_bank(device: torch.device) -> Tensor:
+    """(4, taps): the band-pass filters of the four octaves, built from sym2 as the reference
+    builds `Hz_fbank` (each row the next octave: upsample by 2, low-pass, add the high-pass)."""
+    lo = torch.tensor(SYM2, dtype=torch.float64)
+    hi = lo * (-1) ** torch.arange(lo.numel())
+    lo2, hi2 = _convolve(lo, lo.flip(0)) / 2, _convolve(hi, hi.flip(0)) / 2
+    bank = torch.eye(4, 1, dtype=torch.float64)
+    for i in range(1, 4):
+        spread = torch.zeros(4, bank.shape[1] * 2 - 1, dtype=torch.float64)
+        spread[:, ::2] = bank  # zeros between the taps
+        bank = torch.stack([_convolve(row, lo2) for row in spread])
+        at = (bank.shape[1] - hi2.numel()) // 2
+        bank[i, at:at + hi2.numel()] += hi2
+    return bank.to(torch.float32).to(device)
+
+
+def _convolve(a: Tensor, v: Tensor) -> Tensor:
+    """numpy.convolve(a, v) (full): every shifted product summed."""
+    out = torch.zeros(a.numel() + v.numel() - 1, dtype=a.dtype)
+    for k, coeff in enumerate(v):
+        out[k:k + a.numel()] += coeff * a
+    return out
+
+
+def _filtered(x: Tensor, taps: Tensor) -> Tensor:
+    """Each sample's channels through its separable filter (B, taps), reflect-padded."""
+    b, c, h, w = x.shape
+    pad = taps.shape[1] // 2
+    weight = taps.to(x.dtype).repeat_interleave(c, dim=0).view(b * c, 1, 1, -1)
+    y = F.pad(x.reshape(1, b * c, h, w), [pad, pad, pad, pad], mode="reflect")
+    y = F.conv2d(y, weight, groups=b * c)  # along the width
+    y = F.conv2d(y, weight.transpose(2, 3), groups=b * c)  # along the height
+    return y.reshape(b, c, h, w)
 
 
 def _geometric(x: Tensor, inverse: Tensor) -> Tensor:

@@ -137,11 +137,15 @@ def cutout(ratio: float = 0.5) -> Op:
     return functools.partial(_cutout, ratio=ratio)
 
 
-def ada(preset: str = "bgc") -> Op:
-    """ADA's pipeline (`gandsl.runtime.adaptive`) of a preset; it takes `Augment`'s `p`."""
+def ada(preset: str = "bgc", **options: float | tuple[float, ...]) -> Op:
+    """ADA's pipeline (`gandsl.runtime.adaptive`) of a preset, with the reference's
+    multipliers and settings in `options`; it takes `Augment`'s `p`."""
     from gandsl.runtime import adaptive
 
-    op = functools.partial(adaptive.ada, preset=preset)
+    unknown = set(options) - set(adaptive.OPERATIONS) - set(adaptive.SETTINGS)
+    if unknown:
+        raise TypeError(f"ada() has no option {', '.join(sorted(unknown))}")
+    op = functools.partial(adaptive.ada, preset=preset, **options)
     op.uses_p = True  # type: ignore[attr-defined]
     return op
 

@@ -141,5 +141,7 @@ def test_near_misses_of_the_specs(name, data):
 def test_unmutated_specs_compile():
     """The mutation fuzzer starts from specs that compile when their tokens are re-joined."""
     for name, toks in SPEC_TOKENS.items():
-        result = compile_source(" ".join(value for _, value in toks), f"{name}.gan")
+        # at the spec's own path, so that its imports (`import "stylegan2.gan"`) resolve
+        result = compile_source(" ".join(value for _, value in toks),
+                                str(ROOT / "specs" / f"{name}.gan"))
         assert not definitions_only(result.python)

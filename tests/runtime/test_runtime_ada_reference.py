@@ -27,11 +27,11 @@ def test_the_file_holds_every_case():
 
 @pytest.mark.parametrize("case", CASES, ids=[case_name(*c) for c in CASES])
 def test_ada_equals_the_official_augment_pipe(case):
-    preset, p, shape, seed = case
+    _, preset, options, p, shape, seed = case
     name = case_name(*case)
     x = REF[f"x/{shape}"].clone().requires_grad_(True)
     torch.manual_seed(seed)
-    out = rt.Augment(rt.ada(preset))(x, p=p)
+    out = rt.Augment(rt.ada(preset, **options))(x, p=p)
     after = torch.rand(8)
     # the same draws, in the same order: the generator ends where the reference's ended
     assert torch.equal(after, REF[f"after/{name}"])

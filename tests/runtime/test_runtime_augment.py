@@ -133,7 +133,7 @@ def test_ada_blit_is_pixel_motion():
     torch.rand(b)
     k = torch.floor(torch.rand(b) * 4)
     torch.rand(b)
-    t = (torch.rand(b, 2) * 2 - 1) * A.XINT_MAX
+    t = (torch.rand(b, 2) * 2 - 1) * A.SETTINGS["xint_max"]
     tx, ty = torch.round(t[:, 0] * h), torch.round(t[:, 1] * h)
     c = (h - 1) / 2
 
@@ -195,9 +195,9 @@ def test_ada_colour_is_the_papers_transforms():
     torch.manual_seed(13)
     out = A.ada([x], p, "color")[0]
     torch.manual_seed(13)
-    bright = torch.randn(5) * A.BRIGHTNESS_STD
+    bright = torch.randn(5) * A.SETTINGS["brightness_std"]
     bright = torch.where(torch.rand(5) < p, bright, torch.zeros(5))
-    con = torch.exp2(torch.randn(5) * A.CONTRAST_STD)
+    con = torch.exp2(torch.randn(5) * A.SETTINGS["contrast_std"])
     con = torch.where(torch.rand(5) < p, con, torch.ones(5))
     flip = torch.floor(torch.rand(5, 1, 1) * 2)
     flip = torch.where(torch.rand(5, 1, 1) < p, flip, torch.zeros(5, 1, 1)).view(5)
