@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ import torch
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
+import gandsl
 from gandsl.diagnostics import Diagnostic, GandslError
 from gandsl.pipeline import check_source, compile_source
 
@@ -69,3 +71,29 @@ def _private_cache(tmp_path_factory):
     import os
 
     os.environ["GANDSL_CACHE"] = str(tmp_path_factory.mktemp("gandsl-cache"))
+
+
+def run_iteration(spec: Path, draws, seed: int = 0, step: int = 0) -> SimpleNamespace:
+    """Load `spec`, build its networks from torch seed 0, and run one iteration of its
+    Objective on `draws` with torch seeded by `seed`. Each player's update is recorded, not
+    stepped: `terms[player]` (its terms, and its whole loss as "loss") and `reached[player]`
+    (the networks its loss sends gradients into); also `nets`, `objective`, `source`."""
+    loaded = gandsl.load(spec)
+    torch.manual_seed(0)
+    nets = {n: c() for n, c in loaded.classes.items()}
+    objective = loaded.module.Objective(nets)
+    terms, reached = {}, {}
+
+    def update(player, loss, values):
+        for m in nets.values():
+            m.zero_grad(set_to_none=True)
+        loss.backward()
+        reached[player] = sorted(n for n, m in nets.items() if any(
+            p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters()))
+        terms[player] = {k: v.detach() for k, v in values.items()} | {"loss": loss.detach()}
+
+    torch.manual_seed(seed)
+    objective.iteration(step, draws, update)
+    return SimpleNamespace(terms=terms, reached=reached, nets=nets, objective=objective,
+                           source=loaded.source)
+

@@ -8,9 +8,8 @@ import textwrap
 
 import pytest
 import torch
-from conftest import diagnostics
+from conftest import diagnostics, run_iteration
 
-import gandsl
 import gandsl.runtime as rt
 
 NETWORKS = """\
@@ -45,24 +44,9 @@ class Fixed:
 def run(tmp_path, objective: str, seed: int = 0):
     spec = tmp_path / "aug.gan"
     spec.write_text(NETWORKS + textwrap.dedent(objective))
-    loaded = gandsl.load(spec)
-    torch.manual_seed(0)
-    nets = {n: c() for n, c in loaded.classes.items()}
-    objective = loaded.module.Objective(nets)
-    terms, reached = {}, {}
-
-    def update(player, loss, values):
-        for m in nets.values():
-            m.zero_grad(set_to_none=True)
-        loss.backward()
-        reached[player] = sorted(n for n, m in nets.items() if any(
-            p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters()))
-        terms[player] = {k: v.detach() for k, v in values.items()}
-
     draws = Fixed()
-    torch.manual_seed(seed)
-    objective.iteration(0, draws, update)
-    return terms, reached, nets, draws, objective, loaded.source
+    it = run_iteration(spec, draws, seed)
+    return it.terms, it.reached, it.nets, draws, it.objective, it.source
 
 
 def test_an_augmented_real_is_the_runtimes_augmentation(tmp_path):

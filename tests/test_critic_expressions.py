@@ -9,9 +9,8 @@ import textwrap
 
 import pytest
 import torch
-from conftest import codes_at
+from conftest import codes_at, run_iteration
 
-import gandsl
 import gandsl.runtime as rt
 
 NETWORKS = """\
@@ -45,24 +44,9 @@ class Fixed:
 def run(tmp_path, objective: str, seed: int = 0):
     spec = tmp_path / "critics.gan"
     spec.write_text(NETWORKS + textwrap.dedent(objective))
-    loaded = gandsl.load(spec)
-    torch.manual_seed(0)
-    nets = {n: c() for n, c in loaded.classes.items()}
-    obj = loaded.module.Objective(nets)
-    terms, reached = {}, {}
-
-    def update(player, loss, values):
-        for m in nets.values():
-            m.zero_grad(set_to_none=True)
-        loss.backward()
-        reached[player] = sorted(n for n, m in nets.items() if any(
-            p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters()))
-        terms[player] = {k: v.detach() for k, v in values.items()}
-
     draws = Fixed()
-    torch.manual_seed(seed)
-    obj.iteration(0, draws, update)
-    return terms, reached, nets, draws, loaded.source
+    it = run_iteration(spec, draws, seed)
+    return it.terms, it.reached, it.nets, draws, it.source
 
 
 def half_squared_grad(f, at: torch.Tensor) -> torch.Tensor:

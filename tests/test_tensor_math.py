@@ -14,7 +14,7 @@ import textwrap
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import diagnostics
+from conftest import diagnostics, run_iteration
 
 import gandsl
 
@@ -45,26 +45,13 @@ class Fixed:
 
 
 def run(tmp_path, objective: str, networks: str = NETWORKS):
-    """(terms of each player, networks, draws, generated source) after one iteration."""
+    """(terms of each player, networks reached, networks, draws, generated source) after one
+    iteration."""
     spec = tmp_path / "math.gan"
     spec.write_text(networks + textwrap.dedent(objective))
-    loaded = gandsl.load(spec)
-    torch.manual_seed(0)
-    nets = {n: c() for n, c in loaded.classes.items()}
-    objective = loaded.module.Objective(nets)
-    terms, reached = {}, {}
-
-    def update(player, loss, values):
-        for m in nets.values():
-            m.zero_grad(set_to_none=True)
-        loss.backward()
-        reached[player] = sorted(n for n, m in nets.items() if any(
-            p.grad is not None and p.grad.abs().sum() > 0 for p in m.parameters()))
-        terms[player] = {k: v.detach() for k, v in values.items()} | {"loss": loss.detach()}
-
     draws = Fixed()
-    objective.iteration(0, draws, update)
-    return terms, reached, nets, draws, loaded.source
+    it = run_iteration(spec, draws)
+    return it.terms, it.reached, it.nets, draws, it.source
 
 
 def outputs(nets, draws):
