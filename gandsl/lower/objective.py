@@ -213,16 +213,9 @@ class ObjectiveLowering:
             self.diags.error("E301", f"`{pipe.name}` of several images gives one image each: "
                              f"name them, e.g. `xa, ya = {pipe.name}(x, y)`", call.span)
             return POISON
-        inputs = []
-        for a in call.args:
-            v = self._value(a)
-            if isinstance(v, Poison):
-                return v
-            if isinstance(v, _ConstBox):
-                self.diags.error("E201", f"`{pipe.name}` augments images, got "
-                                 f"{describe(v.value)}", a.span)
-                return POISON
-            inputs.append(v)
+        inputs = self._tensors(call.args, "E201", f"`{pipe.name}` augments images")
+        if isinstance(inputs, Poison):
+            return inputs
         named = {"p": pipe.p} if isinstance(pipe.p, int) else {}
         kwargs: dict[str, Any] = {"ops": pipe.ops}
         if pipe.p is not None and not named:
@@ -509,17 +502,24 @@ class ObjectiveLowering:
         if bound is None:
             return POISON
         args = [bound[n] for n in inputs]
-        ids = []
-        for a in args:
+        ids = self._tensors(args, "E206", "network inputs are tensors")
+        if isinstance(ids, Poison):
+            return ids
+        return self._add("call", expr.span, name=name, inputs=ids, var=var)
+
+    def _tensors(self, exprs: list[S.Expr], code: str, what: str) -> list[int] | Poison:
+        """The run-time values of `exprs`; a compile-time value among them is `code`,
+        "`what`, got <it>", at its place."""
+        out = []
+        for a in exprs:
             v = self._value(a)
             if isinstance(v, Poison):
                 return v
             if isinstance(v, _ConstBox):
-                self.diags.error("E206", f"network inputs are tensors, got "
-                                 f"{describe(v.value)}", a.span)
+                self.diags.error(code, f"{what}, got {describe(v.value)}", a.span)
                 return POISON
-            ids.append(v)
-        return self._add("call", expr.span, name=name, inputs=ids, var=var)
+            out.append(v)
+        return out
 
     def _select(self, expr: S.Attr, var: str | None) -> Any:
         if isinstance(expr.obj, S.Name) and expr.obj.id in self.g.networks:
