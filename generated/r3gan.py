@@ -437,10 +437,11 @@ class Objective:
 
     def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
         G, D, mirror, A = self.G, self.D, self.mirror, self.A
+        step_t = torch.tensor(step, dtype=torch.float64)
         x, y = draw.data("cifar10")
         z = draw.normal(64)
         # D minimizes rp + r1 + r2
-        cos = torch.cos(3.141592653589793 * torch.as_tensor(step / 39062.5).clamp(0, 1))
+        cos = torch.cos(3.141592653589793 * (step_t / 39062.5).clamp(0, 1))
         g = 0.005 + 0.045000000000000005 * ((1 + cos) / 2)
         real = mirror(x)
         fake = G(z, y)  # kept with its graph for a later step

@@ -55,6 +55,16 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
     if node.op == "data":
         return spec.dataset(node.name).fields[node.field]
     if node.op == "dist":
+        if "like" in node.kwargs:  # `normal(like=x)`: x's type, drawn anew
+            t = types.get(node.kwargs["like"])
+            if t is None:
+                return None
+            if not isinstance(t, TensorType) or t.kind in ("class", "loss"):
+                diags.error("E201", f"`{node.name}(like=...)` draws a float tensor of a "
+                            f"sample's shape, like an image or a latent; got {describe(t)}",
+                            node.span)
+                return None
+            return t
         kind = DISTRIBUTIONS[node.name][0]
         return TensorType(kind=kind, dims=(node.args[0],))
     if node.op == "const":

@@ -53,6 +53,11 @@ def arith_type(op: str, a: object, b: object, span: Span, diags: Diagnostics) ->
                         hint="turn class indices into a vector with `one_hot` in a network"
                         if isinstance(t, TensorType) else None)
             return None
+    if op in ("//", "%") and any(isinstance(t, TensorType) and t.kind != "loss"
+                                 for t in (a, b)):
+        diags.error("E201", f"`{op}` is defined on numbers (`step`, states, losses), not on "
+                    f"tensors ({describe(a if a != CONST and a != LOSS else b)})", span)
+        return None
     if a == CONST:
         return b
     if b == CONST or b == LOSS:

@@ -48,6 +48,7 @@ from .tensor_math import atom
 from .tensor_math import unwrap as _unwrap
 from .wrap import WIDTH, split_sum
 
+STEP = "step_t"  # the iteration number as a tensor, in the generated `iteration`
 INLINE = {"select", "netfn", "critic", "arith", "neg", "const", "state", "step"}  # into users
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
 TRAINING_ONLY = {"mix_styles"}  # sample grids take their first argument instead
@@ -238,8 +239,8 @@ class _Writer(SampleRows):
         self.nodes = {n.id: n for n in spec.objective.nodes}
         self.owner, self.attr, self.steps = owner, attr, steps
         # The iteration's own names: its arguments, `loss` and `terms`, the loop's `i`.
-        self.reserved = RESERVED | set(attr.values()) | {"step", "draw", "update", "loss",
-                                                          "terms", "i"}
+        self.reserved = RESERVED | set(attr.values()) | {"step", STEP, "draw", "update",
+                                                          "loss", "terms", "i"}
         self.fields = {net.name: output_fields([o.name for o in net.outputs])
                        for net in spec.networks}
         self.names = Namespace(self.reserved)
@@ -299,6 +300,10 @@ class _Writer(SampleRows):
 
     def iteration(self) -> list[str]:
         lines: list[str] = []
+        if any(n.op == "step" for n in self.nodes.values()):
+            # `step` in the objective's math is a float tensor: `1 / step` at step 0 is inf
+            # (caught as a non-finite loss), not a ZeroDivisionError
+            lines.append(f"{STEP} = torch.tensor(step, dtype=torch.float64)")
         groups = _groups(self.steps)
         for k, group in enumerate(groups):
             lines += self._group(group, last=k == len(groups) - 1)
@@ -519,13 +524,17 @@ class _Writer(SampleRows):
     def _inline(self, node: ONode, refs: dict[int, str]) -> bool:
         """Is this value written into its users rather than given a variable? Selections,
         numbers and arithmetic are, but for a value the spec names that is too long to read
-        inline (BEGAN's `balance`); so is tensor math used once and not named, unless it is a
-        loss term (its variable goes to `update`)."""
+        inline (BEGAN's `balance`) or used in several places (an annealed `sigma`); so is
+        tensor math used once and not named, unless it is a loss term (its variable goes to
+        `update`)."""
         if node.id in self.term_name:  # its variable goes to `update` and into the loss
             return node.op in ("select", "netfn", "const", "state")
         if node.op in INLINE:
-            return not (node.op in ("arith", "neg") and bool(node.var) and
-                        len(self._expr(node, refs)) > 40)
+            if node.op not in ("arith", "neg") or not node.var:
+                return True
+            # a named expression keeps its name when it is long, or used in several places
+            text = self._expr(node, refs)
+            return len(text) <= 40 and (self.graph.out_degree(node.id) <= 1 or len(text) <= 16)
         if node.op != "fn" or "math" not in FUNCTIONS[node.name].tags:
             return False
         return not node.var and self.graph.out_degree(node.id) <= 1 and \
@@ -617,7 +626,7 @@ class _Writer(SampleRows):
             return self._critic_lambda(node, refs)
         args = [refs[self.canon[i]] for i in node.inputs]
         if node.op == "call":
-            return f"{self.attr[node.name]}({', '.join(args)})"
+            return f"{self.attr[node.name]}({', '.join(map(_unwrap, args))})"
         if node.op == "select":
             record = refs[self.canon[node.inputs[0]]]
             field = self.fields[self.nodes[self.canon[node.inputs[0]]].name][node.name]
@@ -633,7 +642,7 @@ class _Writer(SampleRows):
         if node.op == "state":
             return f"self.state[{literal(node.name)}]"
         if node.op == "step":
-            return "step"
+            return STEP
         if node.op == "neg":
             return f"-{atom(args[0])}"
         if node.op == "augment":
@@ -679,13 +688,13 @@ class _Writer(SampleRows):
 
     def _number_like(self, node: ONode) -> bool:
         """May this value be a Python number at run time (a state before its first update,
-        or arithmetic of states and numbers)?"""
+        or arithmetic of states and numbers)? Not with `step` in it: that is a tensor."""
         todo = [node]
         while todo:
             n = todo.pop()
             if n.op in ("arith", "neg"):
                 todo += [self.nodes[self.canon[i]] for i in n.inputs]
-            elif n.op not in ("state", "const", "step"):
+            elif n.op not in ("state", "const"):
                 return False
         return True
 
@@ -707,7 +716,8 @@ def _networks_between(q: _Step, later: list[_Step]) -> set[str]:
 
 
 def _dist(n: ONode) -> str:
-    size = n.args[0]
+    # `normal(like=x)`: the per-sample shape of x's type
+    size = repr(tuple(n.type.dims)) if "like" in n.kwargs else n.args[0]
     kw = n.kwargs
     if n.name == "normal":
         extra = "".join(f", {k}={kw[k]!r}" for k in ("mean", "std") if k in kw)

@@ -15,7 +15,7 @@ import re
 from ..functions import Fn
 from ..types import TensorType
 
-PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 3}
+PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "**": 3}
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 

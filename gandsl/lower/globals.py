@@ -192,10 +192,9 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
         value = overrides.get(name, default)
         try:
             check_value(value, decl.name_span)
-        except ConstError as e:
+        except ConstError as e:  # the spec is checked on with the default: no echoes
             diags.error("E108", f"--param {name}: {e.message}", decl.name_span)
-            g.consts[name] = POISON
-            continue
+            value = default
         if name in overrides and not _same_kind(default, value):
             shown = str(value).lower() if isinstance(value, bool) else value
             hint = None
@@ -205,7 +204,7 @@ def _params(module: S.Module, overrides: dict[str, Any], g: Globals, diags: Diag
                        f"`param {name} = {float(default)!r}` to take any number"
             diags.error("E108", f"--param {name}={shown}: expected {_kind_word(default)}, like "
                         f"the default `{_literal(default)}`", decl.name_span, hint=hint)
-            value = POISON
+            value = default  # checked on with the default, so only independent errors follow
         elif isinstance(default, int) and isinstance(value, float):
             value = int(value)  # `--param S=1.28e2` for an integer param is 128
         if isinstance(default, DatasetRef | tuple | Poison):
@@ -246,7 +245,7 @@ def _chosen(decl: S.ParamDecl, default: Any, value: Any, overridden: bool, g: Gl
     if value not in choices:
         diags.error("E108", f"--param {decl.name}={_literal(value)}: expected one of {listed}",
                     decl.name_span, hint=did_you_mean(str(value), [str(c) for c in choices]))
-        return POISON
+        return default  # checked on with the default, so only independent errors follow
     return value
 
 

@@ -296,35 +296,7 @@ class ObjectiveLowering:
             if len(names) != 1:
                 self.diags.error("E301", f"`{dist}(...)` gives one value", stmt.span)
                 return
-            args = [self._const(a) for a in src.args]
-            kwargs = {}
-            for kw in src.kwargs:
-                if kw.name not in keywords:
-                    self.diags.error("E104", f"`{dist}` has no argument `{kw.name}`", kw.span,
-                                     did_you_mean(kw.name, keywords) or (
-                                         f"`{dist}` takes " + ", ".join(keywords)
-                                         if keywords else f"`{dist}` takes only a size"))
-                    continue
-                kwargs[kw.name] = self._const(kw.value)
-            if len(args) != 1:
-                self.diags.error("E105", f"`{dist}` takes one size, e.g. `{dist}(128)`",
-                                 src.span)
-                self.env[names[0]] = POISON
-                return
-            if any(isinstance(v, Poison) for v in [*args, *kwargs.values()]):
-                self.env[names[0]] = POISON
-                return
-            if not self._dist_arguments(dist, kwargs, src):
-                self.env[names[0]] = POISON
-                return
-            try:
-                size = as_int(args[0], src.args[0].span, "a size")
-            except ConstError as e:
-                self.diags.error(e.code, e.message, e.span)
-                self.env[names[0]] = POISON
-                return
-            self.env[names[0]] = self._add("dist", src.span, name=dist, args=[size],
-                                           kwargs=kwargs, var=names[0])
+            self.env[names[0]] = self._draw(dist, src, keywords, names[0])
             return
         if isinstance(src, S.Name | S.Call):
             name = src.id if isinstance(src, S.Name) else getattr(src.func, "id", "")
@@ -336,6 +308,50 @@ class ObjectiveLowering:
                              "(`z ~ normal(128)`)", src.span)
         for n in names:
             self.env[n] = POISON
+
+    def _draw(self, dist: str, src: S.Call, keywords: tuple[str, ...], var: str) -> Any:
+        """`z ~ normal(128, std=0.5)`, or `n ~ normal(like=x)`: noise of a size, or shaped
+        and typed as a value of the objective (its type, not its value, is used)."""
+        shaped = dist != "categorical"
+        allowed = (*keywords, "like") if shaped else keywords
+        args = [self._const(a) for a in src.args]
+        kwargs: dict[str, Any] = {}
+        like = None
+        unknown = [kw for kw in src.kwargs if kw.name not in allowed]
+        for kw in unknown:
+            self.diags.error("E104", f"`{dist}` has no argument `{kw.name}`", kw.span,
+                             did_you_mean(kw.name, allowed) or
+                             f"`{dist}` takes only a number of classes")
+        if unknown:
+            return POISON
+        for kw in src.kwargs:
+            if kw.name == "like":
+                like = self._value(kw.value)
+                if isinstance(like, _ConstBox):
+                    self.diags.error("E201", f"`like` of `{dist}` is a tensor of the objective "
+                                     f"whose type the draw takes, got {describe(like.value)}",
+                                     kw.value.span)
+                    return POISON
+            else:
+                kwargs[kw.name] = self._const(kw.value)
+        if len(args) != (like is None):
+            self.diags.error("E105", f"`{dist}` takes one size, e.g. `{dist}(128)`"
+                             + (f", or the shape of a value: `{dist}(like=x)`" if shaped
+                                else ""), src.span)
+            return POISON
+        if any(isinstance(v, Poison) for v in [*args, *kwargs.values(), like]):
+            return POISON
+        if not self._dist_arguments(dist, kwargs, src):
+            return POISON
+        if like is not None:  # the size comes from the value's type, known after checking
+            return self._add("dist", src.span, name=dist, kwargs={**kwargs, "like": like},
+                             var=var)
+        try:
+            size = as_int(args[0], src.args[0].span, "a size")
+        except ConstError as e:
+            self.diags.error(e.code, e.message, e.span)
+            return POISON
+        return self._add("dist", src.span, name=dist, args=[size], kwargs=kwargs, var=var)
 
     def _dist_arguments(self, dist: str, kwargs: dict[str, Any], src: S.Call) -> bool:
         """A distribution's settings are numbers it can draw with (else the draw would fail
@@ -385,7 +401,8 @@ class ObjectiveLowering:
         except ConstError as e:
             self.diags.error(e.code, e.message, e.span, e.hint)
         except NotConst as e:
-            self.diags.error("E153", f"`{e.name}` is a tensor; a number is needed here", e.span)
+            self.diags.error("E153", f"`{e.name}` is a value computed at run time; a "
+                             "compile-time number is needed here", e.span)
         return POISON
 
     def _value(self, expr: S.Expr, var: str | None = None) -> Any:
@@ -399,8 +416,7 @@ class ObjectiveLowering:
                 return POISON
             if expr.id in self.env:
                 return self.env[expr.id]
-            if expr.id == "step" and expr.id not in self.g.consts and \
-                    expr.id not in self.g.networks:  # the iteration, a number at run time
+            if self._is_step(expr.id):  # the iteration, a number at run time
                 return self._add("step", expr.span, var=var)
             if expr.id in self.g.networks:
                 self.diags.error("E206", f"network `{expr.id}` must be called: "
@@ -431,9 +447,13 @@ class ObjectiveLowering:
                 rhs = self._value(operand)
                 if isinstance(acc, Poison) or isinstance(rhs, Poison):
                     return POISON
-                if op not in ("+", "-", "*", "/", "^"):
+                if op not in ("+", "-", "*", "/", "^", "//", "%"):
                     self.diags.error("E201", f"`{op}` is not defined on tensors: the objective "
-                                     "has + - * / and ^", expr.span)
+                                     "has + - * / ^, and // % on numbers", expr.span)
+                    return POISON
+                if op in ("/", "//", "%") and isinstance(rhs, _ConstBox) and \
+                        not isinstance(rhs.value, bool) and rhs.value == 0:
+                    self.diags.error("E151", "division by zero", operand.span)
                     return POISON
                 if isinstance(acc, _ConstBox) and isinstance(rhs, _ConstBox):
                     acc = _ConstBox(self._const(S.BinOp(expr.span, S.Lit(expr.span, acc.value),
@@ -444,6 +464,12 @@ class ObjectiveLowering:
             if var is not None and isinstance(acc, int):
                 self.nodes[acc].var = var
             return acc
+        if isinstance(expr, S.Chain):
+            self.diags.error("E301", "`->` chains layers inside a network or block body; the "
+                             "objective calls networks: `N(x)`", expr.span,
+                             hint="to reshape or draw a tensor of another type, write a "
+                             "network, or draw it shaped like a value: `n ~ normal(like=x)`")
+            return POISON
         if isinstance(expr, S.Every | S.Labeled):
             what = "`every`" if isinstance(expr, S.Every) else "a term name (`name: ...`)"
             self.diags.error("E301", f"{what} applies to a whole loss term of `minimizes`",
@@ -730,6 +756,11 @@ class ObjectiveLowering:
             terms.append(term)
         return Player(name=name, networks=networks, terms=terms, span=stmt.player_span)
 
+    def _is_step(self, name: str) -> bool:
+        """`step` names the iteration unless a value, param or network takes the name."""
+        return name == "step" and name not in self.env and name not in self.g.consts and \
+            name not in self.g.networks
+
     def _term(self, sign: float, e: S.Expr) -> Term | None:
         span = e.span
         every = None
@@ -793,8 +824,8 @@ class ObjectiveLowering:
             name = core.func.id
         elif isinstance(core, S.Name):  # `+ info`, a named value of the objective
             name = core.id
-        else:
-            name = "term"
+        else:  # `w * r1(D, x)` with `w` known at run time only: named after its loss
+            name = _loss_factor(core) or "term"
         if name == "loss":  # metrics call each player's total `P/loss`
             self.diags.error("E109", "a loss term cannot be called `loss`: that is the name of "
                              "the player's total in metrics", where,
@@ -811,6 +842,16 @@ class _ConstBox:
 
     def __init__(self, value: Any) -> None:
         self.value = value
+
+
+def _loss_factor(e: S.Expr) -> str | None:
+    """The one loss function among the factors of a product (`step * gan_g(...)`)."""
+    if not (isinstance(e, S.BinOp) and all(op in "*/" for op, _ in e.rest)):
+        return None
+    calls = [f.func.id for f in (e.first, *(x for _, x in e.rest))
+             if isinstance(f, S.Call) and isinstance(f.func, S.Name) and
+             f.func.id in FUNCTIONS and "math" not in FUNCTIONS[f.func.id].tags]
+    return calls[0] if len(calls) == 1 else None
 
 
 def _summands(e: S.Expr) -> list[tuple[int, S.Expr]]:
@@ -837,7 +878,7 @@ def _is_const(e: S.Expr, lowering: ObjectiveLowering) -> bool:
         v = lowering.env.get(name)
         if isinstance(v, int) and not isinstance(v, bool):
             return False
-        if name in lowering.g.networks:
+        if name in lowering.g.networks or lowering._is_step(name):
             return False
     return True
 

@@ -16,17 +16,17 @@ class Draw(Protocol):
     def data(self, name: str) -> tuple[Tensor, ...]:
         """A batch of the dataset `name`: the image, then its labels if it has any."""
 
-    def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        """(B, n) Gaussian noise."""
+    def normal(self, n: int | tuple[int, ...], mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """(B, n) Gaussian noise; (B, *n) for a shape (`normal(like=x)`)."""
 
-    def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
-        """(B, n) uniform noise in [low, high)."""
+    def uniform(self, n: int | tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Tensor:
+        """(B, n) uniform noise in [low, high); (B, *n) for a shape."""
 
     def categorical(self, n: int) -> Tensor:
         """(B,) class indices in [0, n)."""
 
-    def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        """(B, n) multi-hot labels, each 1 with probability p."""
+    def bernoulli(self, n: int | tuple[int, ...], p: float = 0.5) -> Tensor:
+        """(B, n) multi-hot labels, each 1 with probability p; (B, *n) for a shape."""
 
 
 # update(player, loss, terms): backward of `loss` into the player's parameters only, then its

@@ -21,6 +21,10 @@ class TrainDraw:
         self.sources, self.batch_size, self.device = sources, batch_size, device
         self.rank, self.world = shard
 
+    def _shape(self, n: int | tuple[int, ...]) -> tuple[int, ...]:
+        """(B, n), or (B, *n) for a sample's shape (`normal(like=x)`)."""
+        return (self.batch_size, *n) if isinstance(n, tuple) else (self.batch_size, n)
+
     def _mine(self, t: Tensor) -> Tensor:
         if self.world == 1:
             return t
@@ -30,19 +34,18 @@ class TrainDraw:
     def data(self, name: str) -> tuple[Tensor, ...]:
         return self.sources[name].next()
 
-    def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        z = self._mine(torch.randn(self.batch_size, n, device=self.device))
+    def normal(self, n: int | tuple[int, ...], mean: float = 0.0, std: float = 1.0) -> Tensor:
+        z = self._mine(torch.randn(self._shape(n), device=self.device))
         return z * std + mean if (mean, std) != (0.0, 1.0) else z
 
-    def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return self._mine(torch.rand(self.batch_size, n, device=self.device)) * (high - low) \
-            + low
+    def uniform(self, n: int | tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Tensor:
+        return self._mine(torch.rand(self._shape(n), device=self.device)) * (high - low) + low
 
     def categorical(self, n: int) -> Tensor:
         return self._mine(torch.randint(0, n, (self.batch_size,), device=self.device))
 
-    def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        return (self._mine(torch.rand(self.batch_size, n, device=self.device)) < p).float()
+    def bernoulli(self, n: int | tuple[int, ...], p: float = 0.5) -> Tensor:
+        return (self._mine(torch.rand(self._shape(n), device=self.device)) < p).float()
 
 
 class FixedDraw(TrainDraw):
@@ -66,8 +69,8 @@ class FixedDraw(TrainDraw):
         # drawn on the CPU from a CPU generator: the same numbers whatever the device
         return t.to(self.device)
 
-    def normal(self, n: int, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        z = torch.randn(self.batch_size, n, generator=self.generator)
+    def normal(self, n: int | tuple[int, ...], mean: float = 0.0, std: float = 1.0) -> Tensor:
+        z = torch.randn(self._shape(n), generator=self.generator)
         if self.truncation is not None:  # the truncation trick: resample outside ±t
             bad = z.abs() > self.truncation
             while bad.any():
@@ -75,13 +78,13 @@ class FixedDraw(TrainDraw):
                 bad = z.abs() > self.truncation
         return self._on_device(z * std + mean)
 
-    def uniform(self, n: int, low: float = 0.0, high: float = 1.0) -> Tensor:
-        return self._on_device(torch.rand(self.batch_size, n, generator=self.generator)
-                         * (high - low) + low)
+    def uniform(self, n: int | tuple[int, ...], low: float = 0.0, high: float = 1.0) -> Tensor:
+        return self._on_device(torch.rand(self._shape(n), generator=self.generator)
+                               * (high - low) + low)
 
     def categorical(self, n: int) -> Tensor:
         return self._on_device(torch.arange(self.batch_size) % n)  # every class in turn
 
-    def bernoulli(self, n: int, p: float = 0.5) -> Tensor:
-        drawn = torch.rand(self.batch_size, n, generator=self.generator)
+    def bernoulli(self, n: int | tuple[int, ...], p: float = 0.5) -> Tensor:
+        drawn = torch.rand(self._shape(n), generator=self.generator)
         return self._on_device((drawn < p).float())
