@@ -95,6 +95,10 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         "R1: ½·mean(‖∇ critic(real)‖²) (weight it with γ).", tags=["penalty"]),
     _fn("r2", [("critic", "critic"), ("fake", "image")],
         "R2: ½·mean(‖∇ critic(fake)‖²).", tags=["penalty"]),
+    _fn("grad_norm", [("critic", "critic"), ("at", "image")],
+        "‖∇_x critic(x)‖₂ per sample at `at` (a `scalar`), differentiable (double backprop): "
+        "any gradient penalty, e.g. WGAN-div's `mean(grad_norm(D, x_hat)^6)`.",
+        returns="scalar", tags=["penalty"]),
     _fn("drift", [("real", "score")], "PGGAN drift: mean(real²) (weight it with ε = 0.001)."),
     _fn("l1", [("a", "any"), ("b", "same")], "Mean absolute error."),
     _fn("l2", [("a", "any"), ("b", "same")], "Mean squared error."),

@@ -144,3 +144,42 @@ def test_wrong_critics(loss, error):
     objective = ("objective {\n  x, y ~ d\n  x2, y2 ~ d\n  z ~ normal(8)\n  fake = G(z, y)\n"
                  f"  D minimizes {loss}\n  G minimizes gan_g(D(fake, y).src)\n}}\n")
     assert _errors(objective)[:1] == [error]
+
+
+def test_grad_norm_makes_any_gradient_penalty(tmp_path):
+    """`grad_norm(critic, at)`: ‖∇ critic(at)_i‖₂ per sample, kept differentiable, so any
+    penalty of the norms is a term: WGAN-div's k·mean(‖∇D(x̂)‖^p) with p = 6 and WGAN-LP's
+    one-sided λ·mean(max(0, ‖∇D(x̂)‖ − 1)²), on x̂ between reals and fakes; both train D
+    (double backprop) and nothing else."""
+    terms, reached, nets, draws, source = run(tmp_path, """\
+        objective {
+          x, y ~ d
+          z ~ normal(8)
+          fake = G(z, y)
+          x_hat = (x + fake) / 2
+          D minimizes wgan_d(D(x, y).src, D(fake, y).src)
+                    + div: 2 * mean(grad_norm(D(x_hat, y).src, x_hat)^6)
+                    + lp: mean(relu(grad_norm(D(x_hat, y).src, x_hat) - 1)^2)
+          G minimizes wgan_g(D(fake, y).src)
+        }
+        """)
+    assert "grad_norm = rt.grad_norm(lambda v: D(v, y).src, x_hat)" in source
+    d, y = nets["D"], draws.y
+    with torch.no_grad():
+        x_hat = (draws.x + nets["G"](draws.z, y)) / 2
+    v = x_hat.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(d(v, y).src.sum(), v)
+    norms = g.flatten(1).norm(dim=1)
+    assert norms.min() > 0
+    torch.testing.assert_close(terms["D"]["div"], norms.pow(6).mean(), rtol=1e-5, atol=0)
+    torch.testing.assert_close(terms["D"]["lp"], torch.relu(norms - 1).square().mean())
+    assert reached["D"] == ["D"]
+
+
+def test_grad_norm_is_one_number_per_sample():
+    assert codes_at(NETWORKS + textwrap.dedent("""\
+        objective {
+          x, y ~ d
+          D minimizes grad_norm(D(x, y).src, x)
+        }
+        """))[-1:] == [("E201", LINE + 3, 15)]

@@ -111,6 +111,13 @@ def test_w501_unused_objective_value_and_dataset():
     assert ds[1].message == "`spare` is never used by any loss"
 
 
+def test_w501_a_value_the_grid_shows_is_used():
+    src = CLEAN.replace("  fake = G(z)\n", "  fake = G(z)\n  spare = G(z)\n")
+    assert [d.code for d in diagnostics(src)] == ["W501"]
+    shown = src + "train {\n  grid fake, spare\n}\n"
+    assert [d.code for d in diagnostics(shown)] == []
+
+
 def test_w501_underscore_names_are_silent():
     src = """\
     data images: image[3, 32, 32] = image_folder("data/images")

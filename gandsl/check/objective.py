@@ -299,7 +299,9 @@ def _check_train(spec: Spec, owner: dict[str, str], diags: Diagnostics) -> None:
             diags.error("E304", f"`{opt.player}` is not a player", opt.player_span,
                         lambda opt=opt: did_you_mean(opt.player, players) or
                         f"players: {', '.join(players)}")
-    for p in spec.objective.players if train.complete else ():
+    # A train section that names no optimizer leaves every player the default one; once it
+    # names some, a player left out is a mistake.
+    for p in spec.objective.players if train.complete and train.optimizers else ():
         if not any(o.player == p.name for o in train.optimizers):
             diags.error("E304", f"player `{p.name}` has no optimizer", train.span,
                         hint=f"add e.g. `adam {p.name} (lr=2e-4, betas=(0.5, 0.999))`")

@@ -515,6 +515,8 @@ class ObjectiveLowering:
             self.diags.error("E301", "`augment(...)` defines a pipeline of its own: "
                              "`aug = augment(...)`, applied as `aug(x)`", expr.span)
             return POISON
+        if isinstance(self.env.get(name), Poison):  # its definition failed, and said so
+            return POISON
         self.diags.error("E103", f"unknown network or function `{name}`", expr.func.span,
                          lambda: did_you_mean(name, [*self.g.networks, *FUNCTIONS,
                                                      *self.g.externs]))

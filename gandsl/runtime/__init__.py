@@ -63,6 +63,7 @@ from gandsl.runtime.modifiers import equalized_lr
 from gandsl.runtime.norms import SPADE, AdaIN, ConditionalBatchNorm, PixelNorm
 from gandsl.runtime.penalties import (
     clip_weights,
+    grad_norm,
     gradient_penalty,
     path_length,
     path_length_penalty,
@@ -137,6 +138,7 @@ __all__ = [
     "path_lengths",
     "pulling_away",
     "r1",
+    "grad_norm",
     "r2",
     "sgan_d_fake",
     "sgan_d_real",
