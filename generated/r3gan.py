@@ -437,7 +437,7 @@ class Objective:
 
     def iteration(self, step: int, draw: rt.Draw, update: rt.Update) -> None:
         G, D, mirror, A = self.G, self.D, self.mirror, self.A
-        step_t = torch.tensor(step, dtype=torch.float64)
+        step_t = torch.tensor(float(step))
         x, y = draw.data("cifar10")
         z = draw.normal(64)
         # D minimizes rp + r1 + r2

@@ -301,9 +301,10 @@ class _Writer(SampleRows):
     def iteration(self) -> list[str]:
         lines: list[str] = []
         if any(n.op == "step" for n in self.nodes.values()):
-            # `step` in the objective's math is a float tensor: `1 / step` at step 0 is inf
-            # (caught as a non-finite loss), not a ZeroDivisionError
-            lines.append(f"{STEP} = torch.tensor(step, dtype=torch.float64)")
+            # `step` in the objective's math is a float32 tensor, as the losses are (exact to
+            # 2^24 steps): `1 / step` at step 0 is inf (caught as a non-finite loss), not a
+            # ZeroDivisionError
+            lines.append(f"{STEP} = torch.tensor(float(step))")
         groups = _groups(self.steps)
         for k, group in enumerate(groups):
             lines += self._group(group, last=k == len(groups) - 1)
