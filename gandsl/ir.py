@@ -166,6 +166,10 @@ class State(BaseModel):
     read: int  # the "state" node: its current value
     next: int | None = None  # the node computing the next value (None after an error)
     span: Span
+    # `after=D`: moved after each of that player's steps, from that step's values (Fisher
+    # GAN's multiplier), rather than once an iteration after every player has stepped
+    after: str | None = None
+    after_span: Span | None = None
 
 
 class Objective(BaseModel):

@@ -14,6 +14,7 @@ from conftest import ROOT, run_iteration
 
 import gandsl
 from gandsl.cli import main
+from gandsl.diagnostics import GandslError
 from gandsl.pipeline import check_source, read_spec
 
 GANS = sorted((ROOT / "tests" / "gans").glob("*.gan"))
@@ -164,3 +165,44 @@ def test_fisher_multiplier_moves_against_the_constraint():
                                -(ipm + 0.25 * constraint - 1e-6 / 2 * constraint ** 2))
     assert math.isclose(float(objective.state["lam"]), 0.25 - 1e-6 * float(constraint),
                         rel_tol=1e-6)
+
+
+def test_fisher_multiplier_moves_after_each_critic_step(tmp_path):
+    """`state(..., after=D)` with `D steps 2 per G step`: λ moves after each D step, from that
+    step's constraint, as the reference's `Lambda.data += rho * Lambda.grad` after every
+    critic update; D's second step reads the λ its first step left."""
+    spec = tmp_path / "fisher.gan"
+    spec.write_text((ROOT / "tests" / "gans" / "fisher.gan").read_text()
+                    + "train {\n  D steps 2 per G step\n}\n")
+    loaded = gandsl.load(spec)
+    torch.manual_seed(0)
+    nets = {n: c() for n, c in loaded.classes.items()}
+    objective = loaded.module.Objective(nets)
+    objective.state["lam"] = 0.25
+    seen = []
+    draws = Recorded()
+    objective.iteration(0, draws, lambda p, loss, v: seen.append(
+        (p, {k: t.detach() for k, t in v.items()})))
+    assert [p for p, _ in seen] == ["D", "D", "G"]
+    D, G = nets["D"], nets["G"]
+    lam = 0.25
+    for (_, terms), z in zip(seen[:2], draws.drawn, strict=True):
+        with torch.no_grad():
+            fr, ff = D(draws.x), D(G(z))
+        c = 1 - (0.5 * fr.square().mean() + 0.5 * ff.square().mean())
+        torch.testing.assert_close(terms["lagrange"], lam * c)
+        lam = lam - 1e-6 * float(c)
+    assert math.isclose(float(objective.state["lam"]), lam, rel_tol=1e-6)
+    assert "self.state[\"lam\"] = self.state[\"lam\"] - 1e-06 * constraint" in loaded.source
+
+
+def test_after_names_a_player():
+    text = (ROOT / "tests" / "gans" / "fisher.gan").read_text()
+    for after, code in [("after=Q", "E304"), ("after=1", "E203")]:
+        bad = text.replace("after=D", after)
+        try:
+            check_source(bad, "f.gan", {})
+        except GandslError as e:
+            assert [d.code for d in e.diagnostics] == [code]
+        else:
+            raise AssertionError("no error")

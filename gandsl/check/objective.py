@@ -31,6 +31,13 @@ def check_objective(spec: Spec, diags: Diagnostics) -> None:
         types[node.id] = t
         if isinstance(t, TensorType):
             node.type = t
+    players = [p.name for p in obj.players]
+    for st in obj.states:
+        if st.after is not None and obj.complete and st.after not in players:
+            diags.error("E304", f"`after` of state `{st.name}` names a player; `{st.after}` "
+                        "is not one", st.after_span,
+                        lambda st=st: did_you_mean(st.after, players) or
+                        f"players: {', '.join(players)}")
     for st in obj.states:
         t = types.get(st.next) if st.next is not None else None
         if isinstance(t, TensorType) and t.kind != "loss" or t == "const":

@@ -316,7 +316,8 @@ class _Writer(SampleRows):
         constants); then one assignment of them all, so that none sees another's new value.
         A state whose next value uses a lazy term's values changes only when that term ran
         (StyleGAN2's pl_mean, every 4 steps): under the same test, else it keeps its value."""
-        states = [st for st in self.spec.objective.states if st.next is not None]
+        states = [st for st in self.spec.objective.states
+                  if st.next is not None and st.after is None]
         if not states:
             return []
         needs = {st.name: nx.ancestors(self.graph, self.canon[st.next])
@@ -403,8 +404,42 @@ class _Writer(SampleRows):
     def _step(self, s: _Step, need: list[int], later: list[_Step],
               computed: dict[int, tuple[str, bool]], updated: set[str],
               counter: str) -> list[str]:
+        """One player's step, then the states that move after each of its steps."""
+        lines, ctx = self._player_step(s, need, later, computed, updated, counter)
+        return lines + self._after_step(s.player.name, ctx)
+
+    def _after_step(self, player: str, ctx) -> list[str]:
+        """`lam = state(0, next=..., after=D)`: its next value from the values D's step
+        computed (before its update), assigned at once, so that D's next step and the steps
+        after it read the new value. Under a lazy term's test when it needs that term's
+        values."""
+        states = [st for st in self.spec.objective.states
+                  if st.after == player and st.next is not None]
+        if not states:
+            return []
+        refs = ctx[5]
+        needs = set().union(*(nx.ancestors(self.graph, self.canon[st.next])
+                              | {self.canon[st.next]} for st in states))
+        body = self._values(sorted(needs), ctx)
+        nexts = [_unwrap(refs[self.canon[st.next]]) for st in states]
+        targets = ", ".join(f"self.state[{literal(st.name)}]" for st in states)
+        body.append(f"{targets} = {', '.join(nexts)}")
+        tests = sorted({self.lazy_test[i] for i in needs if i in self.lazy_test})
+        names = ", ".join(f"`{st.name}`" for st in states)
+        lines = [f"# {names}: moved after each of {player}'s steps"]
+        if tests:
+            lines.append(f"if {' and '.join(tests)}:")
+            lines += ["    with torch.no_grad():", *("        " + x for x in body)]
+        else:
+            lines += ["with torch.no_grad():", *("    " + x for x in body)]
+        return lines
+
+    def _player_step(self, s: _Step, need: list[int], later: list[_Step],
+                     computed: dict[int, tuple[str, bool]], updated: set[str],
+                     counter: str) -> tuple[list[str], tuple]:
         """One player's step: its values, then its loss handed to `update`. Terms with
-        `every k` and the values only they need are computed inside `if counter % k == 0`."""
+        `every k` and the values only they need are computed inside `if counter % k == 0`.
+        Returns the lines and the step's context (for what follows the step)."""
         player = s.player
         mine = set(player.networks)
         eager = [t for t in player.terms if not t.every]
@@ -418,7 +453,7 @@ class _Writer(SampleRows):
         lines += self._values([i for i in need if i in eager_need], ctx)
         total = [(t.weight, refs[self.canon[t.node]], t.name) for t in eager]
         if not lazy:
-            return lines + _update(player.name, total)
+            return lines + _update(player.name, total), ctx
         done = set(eager_need)
         if eager:
             lines.append(f"loss = {_sum(total)}")
@@ -443,7 +478,7 @@ class _Writer(SampleRows):
             lines += ["    " + x for x in block]
         if eager:
             lines.append(f"update({literal(player.name)}, loss, terms)")
-        return lines
+        return lines, ctx
 
     def _fresh_calls(self, need: list[int], mine: set[str],
                      computed: dict[int, tuple[str, bool]], updated: set[str]) -> set[str]:

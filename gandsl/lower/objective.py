@@ -235,9 +235,15 @@ class ObjectiveLowering:
     def _state(self, name: str, call: S.Call) -> None:
         """`k = state(0, next=...)`: a node reading the current value; `next` comes later."""
         bound = bind(Callee("state"), [Sig("init", required=True),
-                     Sig("next", required=True)], call.args, call.kwargs, call.span,
-                     self.diags)
+                     Sig("next", required=True), Sig("after", keyword_only=True)],
+                     call.args, call.kwargs, call.span, self.diags)
         if bound is None:
+            self.env[name] = POISON
+            return
+        after = bound.get("after")
+        if after is not None and not isinstance(after, S.Name):
+            self.diags.error("E203", "`after` names the player after whose every step the "
+                             "state moves: `after=D`", after.span)
             self.env[name] = POISON
             return
         init = self._const(bound["init"])
@@ -251,8 +257,9 @@ class ObjectiveLowering:
             return
         read = self._add("state", call.span, name=name, args=[float(init)], var=name)
         self.env[name] = read
-        self.states.append((State(name=name, init=float(init), read=read, span=call.span),
-                            bound["next"]))
+        self.states.append((State(name=name, init=float(init), read=read, span=call.span,
+                                  after=after.id if after else None,
+                                  after_span=after.span if after else None), bound["next"]))
 
     def _group(self, name: str, group: S.GroupLit) -> None:
         members: list[str] = []
