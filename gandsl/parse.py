@@ -57,7 +57,7 @@ def parse(source: str, path: str = "<spec>", file: int = 0) -> S.Module:
     diags.raise_if_errors(source, path)
     STATE.reset(diags, file)
     try:
-        module = _parser().parse(source)
+        module = _parser().parse(source, on_error=_soft_keyword)
     except UnexpectedInput as first:
         # The first error is where the whole parse stopped. Items that start after it are
         # re-parsed alone (the rest blanked out, positions kept), so that independent syntax
@@ -68,13 +68,36 @@ def parse(source: str, path: str = "<spec>", file: int = 0) -> S.Module:
                 continue
             STATE.reset(diags)
             try:
-                _parser().parse(chunk)
+                _parser().parse(chunk, on_error=_soft_keyword)
             except UnexpectedInput as e:
                 _syntax_error(e, chunk, diags)
         diags.raise_if_errors(source, path)
         raise AssertionError("unreachable") from None  # pragma: no cover
     diags.raise_if_errors(source, path)
     return module
+
+
+# The words NAME never matches (grammar.lark).
+RESERVED = frozenset({"param", "let", "data", "block", "network", "frozen", "objective",
+                      "train", "for", "if", "else", "return", "true", "false", "and", "or",
+                      "not"})
+# Words of the grammar that are names wherever the grammar does not expect them (the
+# reserved words are excluded from NAME itself). The contextual lexer reads them as keywords
+# wherever some context of the merged LALR state could take them, so one that the parser
+# then refuses is handed back as the name it is. (`every` after an expression continues it:
+# `a every 4`; it names nothing there.)
+SOFT_KEYWORDS = frozenset({"gan", "import", "extern", "layer", "function", "in", "by",
+                           "minimizes", "maximizes", "batch", "steps", "per", "step", "grid"})
+
+
+def _soft_keyword(e: UnexpectedInput) -> bool:
+    """Lark's error hook: a soft keyword where a name fits is fed as that name, and the parse
+    resumes; anything else stays the error it is."""
+    if not isinstance(e, UnexpectedToken) or e.token.value not in SOFT_KEYWORDS or \
+            e.token.type == "NAME" or "NAME" not in e.accepts:
+        return False
+    e.interactive_parser.feed_token(Token.new_borrow_pos("NAME", str(e.token), e.token))
+    return True
 
 
 def tokens(source: str) -> Iterator[Token]:
@@ -141,10 +164,18 @@ def _syntax_error(e: UnexpectedInput, text: str, diags: Diagnostics) -> None:
         diags.error("E003", msg, span, hint=f"expected {_expected(expected)}")
         return
     assert isinstance(e, UnexpectedToken)
+    before = re.search(r"([A-Za-z_]\w*)\s*$", text.split("\n")[line - 1][:col - 1]) \
+        if token.value == "=" else None
+    if before and before.group(1) == "every":  # `every = 2` after a statement: a lazy term
+        start = before.start(1) + 1
+        diags.error("E001", "`every` after an expression makes it a lazy term; it cannot name "
+                    "a value here", Span(line, start, line, start + 4), hint="choose another name")
+        return
     width = max(1, len(str(token.value)))
     span = Span(line, col, line, col + width - 1)
+    rest = text[token.end_pos:token.end_pos + 16] if token.end_pos is not None else ""
     diags.error("E001", f"unexpected {_describe(token)}; expected {_expected(expected)}", span,
-                hint=_token_hint(token, expected))
+                hint=_token_hint(token, expected, rest))
 
 
 def _describe(token: Token) -> str:
@@ -152,8 +183,11 @@ def _describe(token: Token) -> str:
     return f"{kind} `{token.value}`" if kind else f"`{token.value}`"
 
 
-def _token_hint(token: Token, expected: set[str]) -> str | None:
+def _token_hint(token: Token, expected: set[str], rest: str = "") -> str | None:
+    """`rest`: the text after the token."""
     spelled = {_spell(n) for n in expected}
+    if token.value in RESERVED and re.match(r"\s*=(?!=)", rest):
+        return f"`{token.value}` is a reserved word and cannot name a value"
     if token.type == "NAME" and "`->`" in spelled:
         return f"to apply `{token.value}` to the value before it, write `-> {token.value}`"
     if token.value == "=" and "`(`" not in spelled:

@@ -100,3 +100,44 @@ def test_compile_time_logic():
     assert [value(t) for t in ["a > 1 and b == 0", "b or a", "b and a", "not b", "a or b",
                                "2 ^ 10 // 3 % 7", "-a + 1", "min(a, 5) * max(1, b)"]] == [
         True, True, False, True, True, 5, -1, 2]
+
+
+SOFT = ["gan", "import", "extern", "layer", "function", "in", "by", "minimizes", "maximizes",
+        "batch", "steps", "per", "step", "grid"]
+
+
+@pytest.mark.parametrize("word", SOFT)
+def test_words_of_the_grammar_are_names_where_it_does_not_expect_them(word):
+    """After a statement that ends in an expression the lexer may read them as keywords (LALR
+    merges the contexts that follow an expression); the parser hands them back as names."""
+    src = f"""\
+network G(z: latent[8]) -> vector[8] {{
+  h = z -> linear(8)
+  {word} = h -> relu
+  return h + {word}
+}}
+objective {{
+  x = G(z)
+  {word} = x * 2
+}}
+"""
+    module = parse(src)
+    body = module.items[0].body
+    assert isinstance(body[1], S.Assign) and body[1].targets[0].id == word
+
+
+def test_every_after_an_expression_continues_it():
+    with pytest.raises(GandslError) as e:
+        parse("network G(z: latent[8]) -> vector[8] {\n  h = z\n  every = h\n  return h\n}\n")
+    d = e.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.col, d.span.end_col) == ("E001", 3, 3, 7)
+    assert d.message == "`every` after an expression makes it a lazy term; it cannot name " \
+        "a value here"
+
+
+def test_a_reserved_word_before_equals_says_so():
+    with pytest.raises(GandslError) as e:
+        parse("network G(z: latent[8]) -> vector[8] {\n  h = z\n  param = h\n  return h\n}\n")
+    d = e.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.col) == ("E001", 3, 3)
+    assert d.hint == "`param` is a reserved word and cannot name a value"

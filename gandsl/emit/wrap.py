@@ -30,7 +30,8 @@ def wrap_module(text: str, width: int = WIDTH) -> str:
     out: list[str] = []
     in_doc = False
     for line in text.split("\n"):
-        quotes = line.count('"""')
+        # a comment may quote `"""` (a spec's title): only code opens or closes a docstring
+        quotes = 0 if line.lstrip().startswith("#") else line.count('"""')
         if len(line) <= width or line.lstrip().startswith("#"):
             out.append(line)
         elif in_doc or line.lstrip().startswith('"""'):

@@ -35,7 +35,7 @@ from gandsl.pipeline import compile_source
 HERE = Path(__file__).parent
 # The language's own words: not names, or names with a meaning of their own.
 LANGUAGE = {"param", "let", "data", "block", "network", "frozen", "objective", "train", "for",
-            "if", "else", "return", "true", "false", "and", "or", "not", "in", "repeat",
+            "if", "else", "return", "true", "false", "and", "or", "not", "every", "in", "repeat",
             "state", "step", "loss", *LAYERS, *FUNCTIONS, *DISTRIBUTIONS, *DATA_SOURCES}
 HOSTILE_NAMES = sorted({
     *keyword.kwlist, *keyword.softkwlist, "type", *MODULE_NAMES, *OBJECTIVE_ATTRS,
