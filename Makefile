@@ -26,10 +26,12 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 # The compiler's fuzzers for longer than `make test` runs them, with fresh randomness: every
-# input ends in a result or a diagnostic (tests/hostile/test_fuzz.py).
+# input ends in a result or a diagnostic (tests/hostile/test_fuzz.py), and every spec of
+# hostile names compiles to a module that only defines (tests/hostile/test_naming.py).
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(VENV)/.installed
-	GANDSL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/hostile/test_fuzz.py
+	GANDSL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/hostile/test_fuzz.py \
+		tests/hostile/test_naming.py
 
 # benchmarks/augment.py times DiffAugment against mit-han-lab/data-efficient-gans'
 # DiffAugment_pytorch.py where DIFFAUGMENT_REFERENCE names that file (it is not part of this
