@@ -135,6 +135,11 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
     _reduction("sum", "The sum of every value (`over` as for `mean`)."),
     _reduction("min", "The smallest value (`over` as for `mean`)."),
     _reduction("max", "The largest value (`over` as for `mean`)."),
+    _reduction("std", "The standard deviation of the values, dividing by their number (as "
+               "numpy's and TensorFlow's; torch's default divides by one less); `over` as "
+               "for `mean`."),
+    _reduction("var", "The variance, dividing by the number of values; `over` as for "
+               "`mean`."),
     _fn("shuffle", [("x", "any")], "The same values in a random order along the batch "
         "(StarGAN's random target labels).", returns="same"),
     # semi-supervised GAN (Odena 2016): D is an (N+1)-way classifier, the last class "fake"

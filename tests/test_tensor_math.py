@@ -379,3 +379,27 @@ def test_noise_shaped_like_a_value(tmp_path):
         ("E105", LINE + 4, "`normal` takes one size, e.g. `normal(128)`, or the shape of a "
          "value: `normal(like=x)`"),
         ("E104", LINE + 5, "`categorical` has no argument `like`")]
+
+
+def test_std_and_var_divide_by_the_count(tmp_path):
+    """DRAGAN's std(x) without expanding it: population statistics, as numpy's and TF's, over
+    every value or per sample, channel or position."""
+    terms, _, nets, draws, source = run(tmp_path, """\
+        objective {
+          x ~ imgs
+          z ~ normal(8)
+          fake = G(z)
+          D minimizes gan_d(D(x).src, D(fake).src)
+          G minimizes gan_g(D(fake).src) + s: std(fake) + v: mean(var(fake, over="sample"))
+                    + c: mean(std(fake, over="space"))
+        }
+        """)
+    _, _, fake = outputs(nets, draws)
+    f = fake.double()
+    torch.testing.assert_close(terms["G"]["s"].double(), f.std(correction=0), rtol=1e-5,
+                               atol=1e-7)
+    torch.testing.assert_close(terms["G"]["v"].double(),
+                               f.flatten(1).var(1, correction=0).mean(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(terms["G"]["c"].double(),
+                               f.std((2, 3), correction=0).mean(), rtol=1e-5, atol=1e-7)
+    assert "fake.std(correction=0)" in source

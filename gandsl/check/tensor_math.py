@@ -87,7 +87,7 @@ def elementwise_type(fn: str, x: object, span: Span, diags: Diagnostics) -> obje
 
 
 def reduction_type(fn: str, x: object, over: str, span: Span, diags: Diagnostics) -> object:
-    """`mean` / `sum` / `min` / `max` of `x` over `over` (see `functions.OVER`)."""
+    """`mean` / `sum` / `min` / `max` / `std` / `var` of `x` over `over` (`functions.OVER`)."""
     if not numeric(x):
         diags.error("E201", f"`{fn}` takes a float tensor or a loss, got {describe(x)}", span)
         return None

@@ -97,12 +97,17 @@ def math(fn: Fn, x: str, x_type: object, maybe_number: bool, kwargs: dict,
     method = fn.torch[1:]
     if method == "clamp":
         return f"{atom(x)}.clamp({unwrap(bounds['low'])}, {unwrap(bounds['high'])})"
+    # std and var divide by the number of values (the language's, numpy's), not by one less
+    spread = ", correction=0" if method in ("std", "var") else ""
     if fn.returns != "reduce" or kwargs["over"] == "all":
-        return f"{atom(x)}.{method}()"
+        return f"{atom(x)}.{method}({spread[2:]})"
     over, rank = kwargs["over"], batch_rank(x_type)
     method = {"min": "amin", "max": "amax"}.get(method, method)  # values only, no indices
     if over == "sample":
-        return x if rank == 0 else f"{atom(x)}.flatten(1).{method}(1)"
+        if rank == 0:  # one value per sample already
+            return f"torch.zeros_like({unwrap(x)})" if spread else x
+        return f"{atom(x)}.flatten(1).{method}(1{spread})"
     if over == "channels":
-        return f"{atom(x)}.{method}(1, keepdim=True)" if rank == 3 else f"{atom(x)}.{method}(1)"
-    return f"{atom(x)}.{method}((2, 3))"  # "space"
+        return f"{atom(x)}.{method}(1, keepdim=True{spread})" if rank == 3 else \
+            f"{atom(x)}.{method}(1{spread})"
+    return f"{atom(x)}.{method}((2, 3){spread})"  # "space"
