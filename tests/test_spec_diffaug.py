@@ -87,11 +87,9 @@ def replay(nets, draws, seed, policy):
     torch.manual_seed(seed)
     with torch.no_grad():
         fake = G(draws.z, draws.yf)
-        for _ in range(4):
-            real_score = D(T(mirror(draws.x)), draws.y)
-            fake_score = D(T(fake), draws.yf)
+        steps = [(D(T(mirror(draws.x)), draws.y), D(T(fake), draws.yf)) for _ in range(4)]
         g_score = D(T(fake), draws.yf)
-    return real_score, fake_score, g_score
+    return *steps[-1], g_score, steps
 
 
 TC = [rt.translation(0.125), rt.cutout(0.5)]
@@ -101,7 +99,7 @@ TC = [rt.translation(0.125), rt.cutout(0.5)]
                          ids=["translation-cutout", "color-translation-cutout"])
 def test_diffaug_hinge_losses_on_augmented_scores(params, policy):
     terms, nets, draws, _ = run(DIFFAUG, seed=3, **params)
-    real, fake, g = replay(nets, draws, 3, policy)
+    real, fake, g, _ = replay(nets, draws, 3, policy)
     want_d = F.relu(1 - real).mean() + F.relu(1 + fake).mean()
     assert torch.allclose(terms["D"]["hinge_d"], want_d, atol=1e-6)
     assert torch.allclose(terms["G"]["hinge_g"], -g.mean(), atol=1e-6)
@@ -116,44 +114,53 @@ def lecam(real, fake, ema_real, ema_fake):
 @pytest.mark.parametrize("itr", [500, 1000, 1001])
 def test_lecam_term_and_anchors(itr):
     """λ·R_LC with the anchors the states hold, once itr > 1000 (train_fns.py); the anchors
-    move by the EMA of D's 4th-step scores, with decay 0 before iteration 1000
-    (utils.ema_losses(start_itr=1000)), 0.9 from it."""
+    move after each of the 4 D steps by the EMA of that step's scores (`after=D`), with decay
+    0 before iteration 1000 (utils.ema_losses(start_itr=1000)), 0.9 from it; D's 4th step
+    reads them as its first three steps left them."""
     ema_real, ema_fake = 0.3, -0.2
     terms, nets, draws, objective = run(
         LECAM, {"itr": float(itr), "ema_real": ema_real, "ema_fake": ema_fake}, seed=5)
-    real, fake, g = replay(nets, draws, 5, TC)
+    real, fake, g, steps = replay(nets, draws, 5, TC)
     on = 1.0 if itr > 1000 else 0.0
+    d = 0.9 if itr >= 1000 else 0.0
+    anchors = []
+    for r, f in steps:
+        anchors.append((ema_real, ema_fake))
+        ema_real = d * ema_real + (1 - d) * float(r.mean())
+        ema_fake = d * ema_fake + (1 - d) * float(f.mean())
     assert torch.allclose(terms["D"]["hinge_d"],
                           F.relu(1 - real).mean() + F.relu(1 + fake).mean(), atol=1e-6)
-    assert torch.allclose(terms["D"]["lecam"],
-                          0.3 * on * lecam(real, fake, ema_real, ema_fake), atol=1e-6)
+    assert torch.allclose(terms["D"]["lecam"], 0.3 * on * lecam(real, fake, *anchors[3]),
+                          atol=1e-6)
     assert torch.allclose(terms["G"]["hinge_g"], -g.mean(), atol=1e-6)
     if itr > 1000:
         assert terms["D"]["lecam"] > 0
-    d = 0.9 if itr >= 1000 else 0.0
     state = objective.state
     assert float(state["itr"]) == itr + 1
-    assert abs(float(state["ema_real"]) - (d * ema_real + (1 - d) * float(real.mean()))) < 1e-6
-    assert abs(float(state["ema_fake"]) - (d * ema_fake + (1 - d) * float(fake.mean()))) < 1e-6
+    assert abs(float(state["ema_real"]) - ema_real) < 1e-6
+    assert abs(float(state["ema_fake"]) - ema_fake) < 1e-6
 
 
 def test_lecam_without_diffaug():
-    """lc-biggan-cifar10.sh: the same term on un-augmented scores (the reals still mirrored).
-    α_F follows the fakes' score of G's step, which here is the same as D's (nothing is
-    stepped): the value is shared, computed again after D's update."""
+    """lc-biggan-cifar10.sh: the same term on un-augmented scores (the reals still mirrored,
+    a draw per D step); the anchors move after each D step from that step's scores."""
     ema_real, ema_fake = -0.1, 0.4
     terms, nets, draws, objective = run(
         LECAM, {"itr": 3000.0, "ema_real": ema_real, "ema_fake": ema_fake}, seed=2,
         diffaug=False)
     G, D = nets["G"], nets["D"]
     torch.manual_seed(2)
+    anchors = []
     with torch.no_grad():
         fake_img = G(draws.z, draws.yf)
+        fake = D(fake_img, draws.yf)
         for _ in range(4):
             real = D(rt.Augment(rt.flip)(draws.x), draws.y)
-        fake = D(fake_img, draws.yf)
-    assert torch.allclose(terms["D"]["lecam"], 0.3 * lecam(real, fake, ema_real, ema_fake),
+            anchors.append((ema_real, ema_fake))
+            ema_real = 0.9 * ema_real + 0.1 * float(real.mean())
+            ema_fake = 0.9 * ema_fake + 0.1 * float(fake.mean())
+    assert torch.allclose(terms["D"]["lecam"], 0.3 * lecam(real, fake, *anchors[3]),
                           atol=1e-6)
     assert torch.allclose(terms["G"]["hinge_g"], -fake.mean(), atol=1e-6)
-    assert abs(float(objective.state["ema_fake"]) - (0.9 * ema_fake + 0.1 * float(fake.mean()))
-               ) < 1e-6
+    assert abs(float(objective.state["ema_fake"]) - ema_fake) < 1e-6
+    assert abs(float(objective.state["ema_real"]) - ema_real) < 1e-6
