@@ -94,7 +94,7 @@ def _soft_keyword(e: UnexpectedInput) -> bool:
     """Lark's error hook: a soft keyword where a name fits is fed as that name, and the parse
     resumes; anything else stays the error it is."""
     if not isinstance(e, UnexpectedToken) or e.token.value not in SOFT_KEYWORDS or \
-            e.token.type == "NAME" or "NAME" not in e.accepts:
+            e.token.type == "NAME" or "NAME" not in (e.accepts or e.expected):
         return False
     e.interactive_parser.feed_token(Token.new_borrow_pos("NAME", str(e.token), e.token))
     return True
@@ -104,7 +104,16 @@ def tokens(source: str) -> Iterator[Token]:
     """The tokens of a spec that `parse` accepts, as the grammar's contextual lexer sees
     them (`in` the block input is a NAME, `in` of a `for` a keyword)."""
     STATE.reset(Diagnostics())
-    yield from _parser().parse_interactive(source).iter_parse()
+    parser = _parser().parse_interactive(source)
+    for token in parser.lexer_thread.lex(parser.parser_state):
+        try:
+            parser.feed_token(token)
+        except UnexpectedToken as e:  # a soft keyword where a name fits, as `parse` reads it
+            if token.value not in SOFT_KEYWORDS or "NAME" not in (e.accepts or e.expected):
+                raise
+            token = Token.new_borrow_pos("NAME", str(token), token)
+            parser.feed_token(token)
+        yield token
 
 
 # ---- errors ----------------------------------------------------------------------------

@@ -352,3 +352,11 @@ def test_fmt_reports_a_bad_spec_and_still_formats_the_others(tmp_path, capsys):
 def test_fmt_bad_paths_are_usage_errors(tmp_path, capsys, make, message):
     assert main(["fmt", str(make(tmp_path))]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_words_of_the_grammar_as_names_format():
+    """`batch`, `steps`, `grid`, `import` name values where the grammar expects no keyword;
+    the formatter reads them as the parser does."""
+    src = ("network G(z: latent[8]) -> vector[8] {\n  h = z -> linear(8)\n  batch = h -> relu\n"
+           "  steps = batch\n  return h + steps\n}\n")
+    assert format_source(src) == src
