@@ -106,6 +106,7 @@ CODES: dict[str, str] = {
     "W506": "generator output seen by no discriminator",
     "W507": "player's loss does not reach every network of the player",
     "W508": "network too large to train",
+    "W509": "loss term reaches none of its player's networks",
 }
 
 

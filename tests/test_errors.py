@@ -1389,8 +1389,8 @@ def test_network_shape_error_does_not_flood_the_objective():
       x ~ images
       z ~ normal(64)
       fake = G(z)
-      D minimizes gan_d(D(x), D(fake)) + l1(fake, x)
-      G minimizes gan_g(D(fake))
+      D minimizes gan_d(D(x), D(fake))
+      G minimizes gan_g(D(fake)) + l1(fake, x)
     }
     """
     assert codes_at(src) == [("E202", 5, 10), ("E201", 9, 46)]

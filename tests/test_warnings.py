@@ -118,6 +118,21 @@ def test_w501_a_value_the_grid_shows_is_used():
     assert [d.code for d in diagnostics(shown)] == []
 
 
+def test_w501_a_value_shaping_a_draw_is_used():
+    src = CLEAN.replace("  fake = G(z)\n", "  fake = G(z)\n  t ~ uniform(like=D(x), low=0.7)\n")
+    src = src.replace("D minimizes gan_d(D(x), D(fake))", "D minimizes mean((D(x) - t)^2)")
+    assert [d.code for d in diagnostics(src)] == []
+
+
+def test_w509_a_term_that_reaches_none_of_its_players_networks():
+    src = CLEAN.replace("G minimizes gan_g(D(fake))",
+                        "G minimizes gan_g(D(fake)) + ortho: 1e-4 * ortho_reg(D)")
+    ds = diagnostics(src)
+    assert [(d.code, d.span.line, d.span.col, d.message) for d in ds] == [
+        ("W509", 16, 32, "the term `ortho` of `G` never reaches `G`: it is a constant in this "
+         "step")]
+
+
 def test_w501_underscore_names_are_silent():
     src = """\
     data images: image[3, 32, 32] = image_folder("data/images")

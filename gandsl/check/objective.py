@@ -146,7 +146,8 @@ def _fn_type(node: ONode, ins, diags: Diagnostics) -> object:
         if t != LOSS:
             diags.error("E201", f"`{name}` of `{fn.name}` is a number (one per batch, such as a "
                         f"`state`), got {describe(t)}", node.span,
-                        hint="reduce it first, e.g. `mean(...)`")
+                        hint="a number per sample (noisy labels) goes into tensor math "
+                        "instead: `0.5 * mean((D(x) - t)^2)`; or reduce it, `mean(...)`")
             return None
     if "math" in fn.tags:
         if fn.returns == "reduce":
@@ -269,12 +270,19 @@ def check_players(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
             continue
         seen_players[player.name] = player.span
         reached: set[str] = set()
+        constant: list = []  # terms that reach none of the player's networks
         for term in player.terms:
-            for i in nx.ancestors(g, term.node) | {term.node}:
-                node = obj.nodes[i]
-                if node.op in ("call", "netfn"):
-                    reached.add(node.name)
+            nets = {obj.nodes[i].name for i in nx.ancestors(g, term.node) | {term.node}
+                    if obj.nodes[i].op in ("call", "netfn")}
+            reached |= nets
+            if not nets & set(player.networks):
+                constant.append(term)
         mine = [n for n in player.networks if n in reached]
+        for term in constant if mine else ():  # (none reached at all is E302 below)
+            diags.warn("W509", f"the term `{term.name}` of `{player.name}` never reaches "
+                       f"{_names(player.networks)}: it is a constant in this step",
+                       term.span, hint="a typo in a network's name, or a term of another "
+                       "player")
         if player.terms and not mine:
             diags.error("E302", f"the loss of `{player.name}` never reaches "
                         f"{_names(player.networks)}, so its step would change nothing",

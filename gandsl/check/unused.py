@@ -32,9 +32,11 @@ def unused_in_objective(spec: Spec, g: nx.DiGraph, diags: Diagnostics) -> None:
     # value is logged every iteration (BEGAN's convergence measure is a state for that).
     # So is a value the sample grid shows (`grid fake, x, recon`).
     shown = {r.name for r in spec.train.grid} if spec.train else set()
+    # And a value whose type shapes a draw (`t ~ uniform(like=D(x))`).
     sinks = [t.node for p in obj.players for t in p.terms] + [
         i for st in obj.states for i in (st.read, st.next) if i is not None] + [
-        n.id for n in obj.nodes if n.var in shown]
+        n.id for n in obj.nodes if n.var in shown] + [
+        n.kwargs["like"] for n in obj.nodes if n.op == "dist" and "like" in n.kwargs]
     live = used_by(g, sinks)
     reported: set[str] = set()
     for node in obj.nodes:

@@ -73,7 +73,7 @@ RULES: dict[str, tuple[Any, str]] = {
     "nesterov": (lambda v: isinstance(v, bool), "`true` or `false`"),
     "centered": (lambda v: isinstance(v, bool), "`true` or `false`"),
     "decay": (lambda v: _num(v) and 0 < v < 1, "a number in (0, 1), e.g. 0.999"),
-    "start": (lambda v: _int(v) and v >= 0, "a step number ≥ 0"),
+    "start": (lambda v: _int(v) and v >= 0, "a whole step number ≥ 0"),
     # a position on the step axis: fractional where a reference counts images (20M / 512)
     "end": (lambda v: _num(v) and v >= 1, "a number of steps ≥ 1"),
     "every": (lambda v: _int(v) and v >= 1, "a number of steps ≥ 1"),
