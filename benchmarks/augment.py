@@ -7,8 +7,8 @@ The reference is mit-han-lab/data-efficient-gans `DiffAugment_pytorch.py` (its t
 file; `DiffAugment(x, "color,translation,cutout")`). It is not part of this repository: give
 its path with `--reference PATH` or the environment variable DIFFAUGMENT_REFERENCE, e.g.
 
-    git clone https://github.com/mit-han-lab/data-efficient-gans /tmp/deg
-    python benchmarks/augment.py --reference /tmp/deg/DiffAugment_pytorch.py
+    git clone https://github.com/mit-han-lab/data-efficient-gans ../data-efficient-gans
+    python benchmarks/augment.py --reference ../data-efficient-gans/DiffAugment_pytorch.py
 
 Without it the baseline is `hand_diffaugment` below: the paper's operations (Zhao et al.
 2020) written out in plain torch ops as a careful person would (translation as a gather from

@@ -77,10 +77,9 @@ def parse(source: str, path: str = "<spec>", file: int = 0) -> S.Module:
     return module
 
 
-# The words NAME never matches (grammar.lark).
-RESERVED = frozenset({"param", "let", "data", "block", "network", "frozen", "objective",
-                      "train", "for", "if", "else", "return", "true", "false", "and", "or",
-                      "not"})
+# The words NAME never matches: the alternatives of its negative lookahead in grammar.lark.
+RESERVED = frozenset(re.search(r"^NAME: /\(\?!\(([a-z|]+)\)", _GRAMMAR.read_text(),
+                               re.MULTILINE).group(1).split("|"))
 # Words of the grammar that are names wherever the grammar does not expect them (the
 # reserved words are excluded from NAME itself). The contextual lexer reads them as keywords
 # wherever some context of the merged LALR state could take them, so one that the parser
@@ -90,13 +89,22 @@ SOFT_KEYWORDS = frozenset({"gan", "import", "extern", "layer", "function", "in",
                            "minimizes", "maximizes", "batch", "steps", "per", "step", "grid"})
 
 
+def _as_name(e: UnexpectedToken) -> Token | None:
+    """The refused token as the NAME it is, when it is a soft keyword where a name fits."""
+    token = e.token
+    if token.value not in SOFT_KEYWORDS or token.type == "NAME" or \
+            "NAME" not in (e.accepts or e.expected):
+        return None
+    return Token.new_borrow_pos("NAME", str(token), token)
+
+
 def _soft_keyword(e: UnexpectedInput) -> bool:
     """Lark's error hook: a soft keyword where a name fits is fed as that name, and the parse
     resumes; anything else stays the error it is."""
-    if not isinstance(e, UnexpectedToken) or e.token.value not in SOFT_KEYWORDS or \
-            e.token.type == "NAME" or "NAME" not in (e.accepts or e.expected):
+    name = _as_name(e) if isinstance(e, UnexpectedToken) else None
+    if name is None:
         return False
-    e.interactive_parser.feed_token(Token.new_borrow_pos("NAME", str(e.token), e.token))
+    e.interactive_parser.feed_token(name)
     return True
 
 
@@ -109,9 +117,9 @@ def tokens(source: str) -> Iterator[Token]:
         try:
             parser.feed_token(token)
         except UnexpectedToken as e:  # a soft keyword where a name fits, as `parse` reads it
-            if token.value not in SOFT_KEYWORDS or "NAME" not in (e.accepts or e.expected):
+            token = _as_name(e)
+            if token is None:
                 raise
-            token = Token.new_borrow_pos("NAME", str(token), token)
             parser.feed_token(token)
         yield token
 

@@ -73,15 +73,19 @@ def _private_cache(tmp_path_factory):
     os.environ["GANDSL_CACHE"] = str(tmp_path_factory.mktemp("gandsl-cache"))
 
 
-def run_iteration(spec: Path, draws, seed: int = 0, step: int = 0) -> SimpleNamespace:
+def run_iteration(spec: Path, draws, seed: int = 0, step: int = 0,
+                  states: dict | None = None) -> SimpleNamespace:
     """Load `spec`, build its networks from torch seed 0, and run one iteration of its
-    Objective on `draws` with torch seeded by `seed`. Each player's update is recorded, not
-    stepped: `terms[player]` (its terms, and its whole loss as "loss") and `reached[player]`
-    (the networks its loss sends gradients into); also `nets`, `objective`, `source`."""
+    Objective on `draws` with torch seeded by `seed`, its states first set to `states`. Each
+    player's update is recorded, not stepped: `terms[player]` (its terms, and its whole loss
+    as "loss") and `reached[player]` (the networks its loss sends gradients into); also
+    `nets`, `objective`, `source`."""
     loaded = gandsl.load(spec)
     torch.manual_seed(0)
     nets = {n: c() for n, c in loaded.classes.items()}
     objective = loaded.module.Objective(nets)
+    if states:
+        objective.state.update(states)
     terms, reached = {}, {}
 
     def update(player, loss, values):

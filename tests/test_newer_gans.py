@@ -60,18 +60,7 @@ class Recorded:
 def iterate(name: str, step: int = 0, classes: bool = False, states=None):
     draws = Recorded(classes)
     path = ROOT / "tests" / "gans" / f"{name}.gan"
-    if states is None:
-        return run_iteration(path, draws, step=step), draws
-    # a state set before the iteration: run it here
-    loaded = gandsl.load(path)
-    torch.manual_seed(0)
-    nets = {n: c() for n, c in loaded.classes.items()}
-    objective = loaded.module.Objective(nets)
-    objective.state.update(states)
-    terms = {}
-    objective.iteration(step, draws, lambda p, loss, v: terms.__setitem__(
-        p, {k: t.detach() for k, t in v.items()} | {"loss": loss.detach()}))
-    return (nets, terms, objective), draws
+    return run_iteration(path, draws, step=step, states=states), draws
 
 
 def test_fgan_is_the_variational_bound():
@@ -150,7 +139,8 @@ def test_instance_noise_anneals_to_nothing(step):
 
 
 def test_fisher_multiplier_moves_against_the_constraint():
-    (nets, terms, objective), draws = iterate("fisher", states={"lam": 0.25})
+    it, draws = iterate("fisher", states={"lam": 0.25})
+    nets, terms, objective = it.nets, it.terms, it.objective
     z = draws.drawn[0]
     D, G = nets["D"], nets["G"]
     with torch.no_grad():

@@ -320,8 +320,7 @@ class _Writer(SampleRows):
                   if st.next is not None and st.after is None]
         if not states:
             return []
-        needs = {st.name: nx.ancestors(self.graph, self.canon[st.next])
-                 | {self.canon[st.next]} for st in states}
+        needs = {st.name: self._next_needs(st) for st in states}
         lines = [f"# the state{'s' if len(states) > 1 else ''} for the next iteration"]
         fresh = [i for i in sorted(set().union(*needs.values()))
                  if self.nodes[i].op in ("data", "dist") and i not in computed]
@@ -408,6 +407,10 @@ class _Writer(SampleRows):
         lines, ctx = self._player_step(s, need, later, computed, updated, counter)
         return lines + self._after_step(s.player.name, ctx)
 
+    def _next_needs(self, st) -> set[int]:
+        """The values a state's next value is computed from, itself included."""
+        return nx.ancestors(self.graph, self.canon[st.next]) | {self.canon[st.next]}
+
     def _after_step(self, player: str, ctx) -> list[str]:
         """`lam = state(0, next=..., after=D)`: its next value from the values D's step
         computed (before its update), assigned at once, so that D's next step and the steps
@@ -418,8 +421,7 @@ class _Writer(SampleRows):
         if not states:
             return []
         refs = ctx[5]
-        needs = set().union(*(nx.ancestors(self.graph, self.canon[st.next])
-                              | {self.canon[st.next]} for st in states))
+        needs = set().union(*map(self._next_needs, states))
         body = self._values(sorted(needs), ctx)
         nexts = [_unwrap(refs[self.canon[st.next]]) for st in states]
         targets = ", ".join(f"self.state[{literal(st.name)}]" for st in states)

@@ -46,7 +46,7 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor,
     alpha = alpha.to(real.device)  # (B,)
     fused = use_triton("gradient_penalty", impl, real, fake)
     x_hat = _interpolate(real, fake, alpha, fused).requires_grad_(True)  # (B, ...)
-    return _penalty(_input_grad(critic, x_hat), weight, center, fused)
+    return _penalty(input_grad(critic, x_hat), weight, center, fused)
 
 
 def r1_penalty(critic: Critic, real: torch.Tensor, gamma: float = 10.0,
@@ -54,10 +54,10 @@ def r1_penalty(critic: Critic, real: torch.Tensor, gamma: float = 10.0,
     """R1 at a detached copy of `real` that requires grad. Returns a 0-d tensor."""
     x = real.detach().requires_grad_(True)  # (B, ...)
     fused = use_triton("r1_penalty", impl, x)
-    return _penalty(_input_grad(critic, x), gamma / 2, 0.0, fused)
+    return _penalty(input_grad(critic, x), gamma / 2, 0.0, fused)
 
 
-def _input_grad(critic: Critic, x: torch.Tensor) -> torch.Tensor:
+def input_grad(critic: Critic, x: torch.Tensor) -> torch.Tensor:
     """`∇_x Σ critic(x)`, graph kept for double backprop. Each score depends on its own sample
     only, so the gradient of the sum holds every sample's own gradient. (B, ...)"""
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -248,25 +249,17 @@ def ada(xs: list[Tensor], p: float | Tensor, preset: str = "bgc", **options) -> 
 def _filter_bank(device: torch.device) -> Tensor:
     """(4, taps): the band-pass filters of the four octaves, built from sym2 as the reference
     builds `Hz_fbank` (each row the next octave: upsample by 2, low-pass, add the high-pass)."""
-    lo = torch.tensor(SYM2, dtype=torch.float64)
-    hi = lo * (-1) ** torch.arange(lo.numel())
-    lo2, hi2 = _convolve(lo, lo.flip(0)) / 2, _convolve(hi, hi.flip(0)) / 2
-    bank = torch.eye(4, 1, dtype=torch.float64)
+    lo = np.asarray(SYM2)
+    hi = lo * (-1) ** np.arange(lo.size)
+    lo2, hi2 = np.convolve(lo, lo[::-1]) / 2, np.convolve(hi, hi[::-1]) / 2
+    bank = np.eye(4, 1)
     for i in range(1, 4):
-        spread = torch.zeros(4, bank.shape[1] * 2 - 1, dtype=torch.float64)
+        spread = np.zeros((4, bank.shape[1] * 2 - 1))
         spread[:, ::2] = bank  # zeros between the taps
-        bank = torch.stack([_convolve(row, lo2) for row in spread])
-        at = (bank.shape[1] - hi2.numel()) // 2
-        bank[i, at:at + hi2.numel()] += hi2
-    return bank.to(torch.float32).to(device)
-
-
-def _convolve(a: Tensor, v: Tensor) -> Tensor:
-    """numpy.convolve(a, v) (full): every shifted product summed."""
-    out = torch.zeros(a.numel() + v.numel() - 1, dtype=a.dtype)
-    for k, coeff in enumerate(v):
-        out[k:k + a.numel()] += coeff * a
-    return out
+        bank = np.stack([np.convolve(row, lo2) for row in spread])
+        at = (bank.shape[1] - hi2.size) // 2
+        bank[i, at:at + hi2.size] += hi2
+    return torch.as_tensor(bank, dtype=torch.float32, device=device)
 
 
 def _filtered(x: Tensor, taps: Tensor) -> Tensor:

@@ -81,10 +81,8 @@ def grad_norm(critic: Callable[[torch.Tensor], torch.Tensor], at: torch.Tensor) 
     """‖∇_x critic(x)_i‖₂ per sample (B,), at a detached copy of `at` that requires grad; the
     gradient keeps its graph (create_graph), so a loss of the norms trains the critic by
     double backprop: any gradient penalty, `mean(grad_norm(D, x_hat)^6)` (WGAN-div) or
-    `mean(relu(grad_norm(D, x_hat) - 1)^2)` (WGAN-LP). Each score depends on its own sample
-    only, so the gradient of the sum holds every sample's own gradient."""
-    x = at.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    `mean(relu(grad_norm(D, x_hat) - 1)^2)` (WGAN-LP)."""
+    grad = fused.input_grad(critic, at.detach().requires_grad_(True))
     compute = torch.promote_types(grad.dtype, torch.float32)
     return torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1).to(compute), dim=1)
 

@@ -5,8 +5,8 @@ The reference is NVlabs/stylegan2-ada-pytorch `training/augment.py` (AugmentPipe
 not part of this repository (NVIDIA Source Code License): only its outputs are kept here.
 Regenerate them with a checkout of it:
 
-    git clone https://github.com/NVlabs/stylegan2-ada-pytorch /tmp/ada
-    python tests/runtime/reference/make_ada_reference.py /tmp/ada
+    git clone https://github.com/NVlabs/stylegan2-ada-pytorch ../stylegan2-ada-pytorch
+    python tests/runtime/reference/make_ada_reference.py ../stylegan2-ada-pytorch
 
 (its `dnnlib` imports `requests` at import time; install it or put an empty `requests.py`
 on PYTHONPATH). Every case is one call of AugmentPipe on the CPU (the reference falls back to
