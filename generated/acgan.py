@@ -20,6 +20,9 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "7923d660d66b5823ca7e56884304f32a8024fff722c6b1ec72aea55a05c3737b"
 PARAMS = {"S": 32, "nc": 1, "nz": 100, "n_classes": 10, "ngf": 64, "ndf": 16}
+BATCH_NORM_EPS = 0.8
+LEAKY_RELU_SLOPE = 0.2
+DROPOUT_P = 0.25
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -45,9 +48,9 @@ class G(nn.Module):
         self.linear_1 = nn.Linear(100, 8192)  # 827,392 params
         self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
         self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm_2 = nn.BatchNorm2d(128, eps=0.8)  # 256 params
+        self.batch_norm_2 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
         self.conv_2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm_3 = nn.BatchNorm2d(64, eps=0.8)  # 128 params
+        self.batch_norm_3 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
         self.conv_3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
@@ -59,11 +62,11 @@ class G(nn.Module):
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
         h = self.conv_1(h)  # (B, 128, 16, 16)
         h = self.batch_norm_2(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
         h = self.conv_2(h)  # (B, 64, 32, 32)
         h = self.batch_norm_3(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
         out = self.conv_3(h)  # (B, 1, 32, 32)
         out = torch.tanh(out)  # (B, 1, 32, 32)
         return out
@@ -85,33 +88,33 @@ class D(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(1, 16, 3, stride=2, padding=1)  # 160 params
-        self.dropout_1 = nn.Dropout2d(0.25)
+        self.dropout_1 = nn.Dropout2d(DROPOUT_P)
         self.conv_2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)  # 4,640 params
-        self.dropout_2 = nn.Dropout2d(0.25)
-        self.batch_norm_1 = nn.BatchNorm2d(32, eps=0.8)  # 64 params
+        self.dropout_2 = nn.Dropout2d(DROPOUT_P)
+        self.batch_norm_1 = nn.BatchNorm2d(32, eps=BATCH_NORM_EPS)  # 64 params
         self.conv_3 = nn.Conv2d(32, 64, 3, stride=2, padding=1)  # 18,496 params
-        self.dropout_3 = nn.Dropout2d(0.25)
-        self.batch_norm_2 = nn.BatchNorm2d(64, eps=0.8)  # 128 params
+        self.dropout_3 = nn.Dropout2d(DROPOUT_P)
+        self.batch_norm_2 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
         self.conv_4 = nn.Conv2d(64, 128, 3, stride=2, padding=1)  # 73,856 params
-        self.dropout_4 = nn.Dropout2d(0.25)
-        self.batch_norm_3 = nn.BatchNorm2d(128, eps=0.8)  # 256 params
+        self.dropout_4 = nn.Dropout2d(DROPOUT_P)
+        self.batch_norm_3 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
         self.linear_1 = nn.Linear(512, 1)  # 513 params
         self.linear_2 = nn.Linear(512, 10)  # 5,130 params
 
     def forward(self, x: Tensor) -> DOutput:
         h = self.conv_1(x)  # (B, 16, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 16, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 16, 16)
         h = self.dropout_1(h)  # (B, 16, 16, 16)
         h = self.conv_2(h)  # (B, 32, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 32, 8, 8)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 8, 8)
         h = self.dropout_2(h)  # (B, 32, 8, 8)
         h = self.batch_norm_1(h)  # (B, 32, 8, 8)
         h = self.conv_3(h)  # (B, 64, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 4, 4)
         h = self.dropout_3(h)  # (B, 64, 4, 4)
         h = self.batch_norm_2(h)  # (B, 64, 4, 4)
         h = self.conv_4(h)  # (B, 128, 2, 2)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 2, 2)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 2, 2)
         h = self.dropout_4(h)  # (B, 128, 2, 2)
         h = self.batch_norm_3(h)  # (B, 128, 2, 2)
         h = h.flatten(1)  # (B, 512)

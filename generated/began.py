@@ -27,94 +27,49 @@ GENERATED = ["fake"]
 CONDITIONS = {}
 
 
-class Decodev3(nn.Module):
-    """`block decode` (line 39 of the spec) with channels=3: 1,716,611 parameters.
+class Decode(nn.Module):
+    """`block decode` (line 39 of the spec), 2 uses: 1,716,611 parameters.
 
     (x: latent[64]) -> map[3, 64, 64]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(64, 8192)  # 532,480 params
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_3 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_5 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_6 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_7 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_8 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_9 = nn.Conv2d(128, 3, 3, padding=1)  # 3,459 params
+        self.linear = nn.Linear(64, 8192)  # 532,480 params
+        self.conv1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv3 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv5 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv6 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv7 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv8 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.conv9 = nn.Conv2d(128, 3, 3, padding=1)  # 3,459 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.linear_1(x)  # (B, 8192)
+        h = self.linear(x)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.conv_1(h)  # (B, 128, 8, 8)
+        h = self.conv1(h)  # (B, 128, 8, 8)
         h = F.elu(h)  # (B, 128, 8, 8)
-        h = self.conv_2(h)  # (B, 128, 8, 8)
+        h = self.conv2(h)  # (B, 128, 8, 8)
         h = F.elu(h)  # (B, 128, 8, 8)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv_3(h)  # (B, 128, 16, 16)
+        h = self.conv3(h)  # (B, 128, 16, 16)
         h = F.elu(h)  # (B, 128, 16, 16)
-        h = self.conv_4(h)  # (B, 128, 16, 16)
-        h = F.elu(h)  # (B, 128, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv_5(h)  # (B, 128, 32, 32)
-        h = F.elu(h)  # (B, 128, 32, 32)
-        h = self.conv_6(h)  # (B, 128, 32, 32)
-        h = F.elu(h)  # (B, 128, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 64, 64)
-        h = self.conv_7(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv_8(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        out = self.conv_9(h)  # (B, 3, 64, 64)
-        return out
-
-
-class Decodev3_1(nn.Module):
-    """`block decode` (line 39 of the spec) with channels=3: 1,716,611 parameters.
-
-    (x: vector[64]) -> map[3, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.linear_1 = nn.Linear(64, 8192)  # 532,480 params
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_3 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_5 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_6 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_7 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_8 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_9 = nn.Conv2d(128, 3, 3, padding=1)  # 3,459 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.linear_1(x)  # (B, 8192)
-        h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.conv_1(h)  # (B, 128, 8, 8)
-        h = F.elu(h)  # (B, 128, 8, 8)
-        h = self.conv_2(h)  # (B, 128, 8, 8)
-        h = F.elu(h)  # (B, 128, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv_3(h)  # (B, 128, 16, 16)
-        h = F.elu(h)  # (B, 128, 16, 16)
-        h = self.conv_4(h)  # (B, 128, 16, 16)
+        h = self.conv4(h)  # (B, 128, 16, 16)
         h = F.elu(h)  # (B, 128, 16, 16)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv_5(h)  # (B, 128, 32, 32)
+        h = self.conv5(h)  # (B, 128, 32, 32)
         h = F.elu(h)  # (B, 128, 32, 32)
-        h = self.conv_6(h)  # (B, 128, 32, 32)
+        h = self.conv6(h)  # (B, 128, 32, 32)
         h = F.elu(h)  # (B, 128, 32, 32)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 64, 64)
-        h = self.conv_7(h)  # (B, 128, 64, 64)
+        h = self.conv7(h)  # (B, 128, 64, 64)
         h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv_8(h)  # (B, 128, 64, 64)
+        h = self.conv8(h)  # (B, 128, 64, 64)
         h = F.elu(h)  # (B, 128, 64, 64)
-        out = self.conv_9(h)  # (B, 3, 64, 64)
-        return out
+        h = self.conv9(h)  # (B, 3, 64, 64)
+        return h
 
 
 class G(nn.Module):
@@ -125,7 +80,7 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.decode_1 = Decodev3()  # 1,716,611 params
+        self.decode_1 = Decode()  # 1,716,611 params
 
     def forward(self, z: Tensor) -> Tensor:
         out = self.decode_1(z)  # (B, 3, 64, 64)
@@ -153,7 +108,7 @@ class D(nn.Module):
         self.conv_11 = nn.Conv2d(384, 512, 3, padding=1)  # 1,769,984 params
         self.conv_12 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
         self.linear_1 = nn.Linear(32768, 64)  # 2,097,216 params
-        self.decode_1 = Decodev3_1()  # 1,716,611 params
+        self.decode_1 = Decode()  # 1,716,611 params
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 128, 64, 64)

@@ -38,6 +38,8 @@ PARAMS = {
     "lambda_gan": 1.0,
     "lambda_gan2": 1.0,
 }
+LEAKY_RELU_SLOPE = 0.2
+DROPOUT_P = 0.5
 # player → the networks its optimizer updates
 PLAYERS = {"E": ["E"], "G": ["G"], "D": ["D"], "D2": ["D2"]}
 # player → loss term → weight
@@ -53,181 +55,64 @@ GENERATED = ["fake_random", "fake_encoded"]
 CONDITIONS = {}
 
 
-class Patchv64(nn.Module):
-    """`block patch` (line 106 of the spec) with nf=64: 2,764,737 parameters.
+class Patch(nn.Module):
+    """`block patch` (line 106 of the spec), 2 uses: 694,241 to 2,764,737 parameters.
 
-    (x: image[3, 256, 256]) -> map[1, 30, 30]
+    (x: image[3, H, W]) -> map[1, ?, ?]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, nf: int, conv_4_out: int) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1)  # 3,136 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1)  # 131,200 params
-        self.instance_norm_1 = nn.InstanceNorm2d(128)
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1)  # 524,544 params
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
-        self.conv_4 = nn.Conv2d(256, 512, 4, padding=1)  # 2,097,664 params
-        self.instance_norm_3 = nn.InstanceNorm2d(512)
-        self.conv_5 = nn.Conv2d(512, 1, 4, padding=1)  # 8,193 params
+        self.conv1 = nn.Conv2d(3, nf, 4, stride=2, padding=1)
+        self.conv2 = nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1)
+        self.instance_norm1 = nn.InstanceNorm2d(2 * nf)
+        self.conv3 = nn.Conv2d(2 * nf, 4 * nf, 4, stride=2, padding=1)
+        self.instance_norm2 = nn.InstanceNorm2d(4 * nf)
+        self.conv4 = nn.Conv2d(4 * nf, conv_4_out, 4, padding=1)
+        self.instance_norm3 = nn.InstanceNorm2d(conv_4_out)
+        self.conv5 = nn.Conv2d(conv_4_out, 1, 4, padding=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = self.instance_norm_1(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 32, 32)
-        h = self.instance_norm_2(h)  # (B, 256, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 32, 32)
-        s0 = self.conv_4(h)  # (B, 512, 31, 31)
-        s0 = self.instance_norm_3(s0)  # (B, 512, 31, 31)
-        s0 = F.leaky_relu(s0, 0.2)  # (B, 512, 31, 31)
-        s0 = self.conv_5(s0)  # (B, 1, 30, 30)
-        return s0
-
-
-class Patchv32(nn.Module):
-    """`block patch` (line 106 of the spec) with nf=32: 694,241 parameters.
-
-    (x: image[3, 128, 128]) -> map[1, 14, 14]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.Conv2d(3, 32, 4, stride=2, padding=1)  # 1,568 params
-        self.conv_2 = nn.Conv2d(32, 64, 4, stride=2, padding=1)  # 32,832 params
-        self.instance_norm_1 = nn.InstanceNorm2d(64)
-        self.conv_3 = nn.Conv2d(64, 128, 4, stride=2, padding=1)  # 131,200 params
-        self.instance_norm_2 = nn.InstanceNorm2d(128)
-        self.conv_4 = nn.Conv2d(128, 256, 4, padding=1)  # 524,544 params
-        self.instance_norm_3 = nn.InstanceNorm2d(256)
-        self.conv_5 = nn.Conv2d(256, 1, 4, padding=1)  # 4,097 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 32, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 32, 64, 64)
-        h = self.conv_2(h)  # (B, 64, 32, 32)
-        h = self.instance_norm_1(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 32, 32)
-        h = self.conv_3(h)  # (B, 128, 16, 16)
-        h = self.instance_norm_2(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
-        s1 = self.conv_4(h)  # (B, 256, 15, 15)
-        s1 = self.instance_norm_3(s1)  # (B, 256, 15, 15)
-        s1 = F.leaky_relu(s1, 0.2)  # (B, 256, 15, 15)
-        s1 = self.conv_5(s1)  # (B, 1, 14, 14)
-        return s1
-
-
-class Basicv64_v128(nn.Module):
-    """`block basic` (line 124 of the spec) with cin=64, cout=128: 119,104 parameters.
-
-    (x: map[64, 128, 128]) -> map[128, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.instance_norm_1 = nn.InstanceNorm2d(64)
-        self.conv_1 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.instance_norm_2 = nn.InstanceNorm2d(64)
-        self.conv_2 = nn.Conv2d(64, 128, 3, padding=1)  # 73,856 params
-        self.conv_3 = nn.Conv2d(64, 128, 1)  # 8,320 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.instance_norm_1(x)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
-        h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = self.instance_norm_2(h)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 128, 128)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 64, 64)
-        h_1 = F.avg_pool2d(x, 2)  # (B, 64, 64, 64)
-        h_1 = self.conv_3(h_1)  # (B, 128, 64, 64)
-        h = h + h_1  # (B, 128, 64, 64)
+        h = self.conv1(x)  # (B, nf, H/2, W/2)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, nf, H/2, W/2)
+        h = self.conv2(h)  # (B, H/2, nf, nf)
+        h = self.instance_norm1(h)  # (B, H/2, nf, nf)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, H/2, nf, nf)
+        h = self.conv3(h)  # (B, H, H/8, W/8)
+        h = self.instance_norm2(h)  # (B, H, H/8, W/8)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, H, H/8, W/8)
+        h = self.conv4(h)  # (B, conv_4_out, ?, ?)
+        h = self.instance_norm3(h)  # (B, conv_4_out, ?, ?)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, conv_4_out, ?, ?)
+        h = self.conv5(h)  # (B, 1, ?, ?)
         return h
 
 
-class Basicv128_v192(nn.Module):
-    """`block basic` (line 124 of the spec) with cin=128, cout=192: 393,728 parameters.
+class Basic(nn.Module):
+    """`block basic` (line 124 of the spec), 4 uses: 119,104 to 1,245,952 parameters.
 
-    (x: map[128, 64, 64]) -> map[192, 32, 32]
+    (x: map[cin, H, W]) -> map[cout, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
-        self.instance_norm_1 = nn.InstanceNorm2d(128)
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.instance_norm_2 = nn.InstanceNorm2d(128)
-        self.conv_2 = nn.Conv2d(128, 192, 3, padding=1)  # 221,376 params
-        self.conv_3 = nn.Conv2d(128, 192, 1)  # 24,768 params
+        self.instance_norm1 = nn.InstanceNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cin, 3, padding=1)
+        self.instance_norm2 = nn.InstanceNorm2d(cin)
+        self.conv2 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv3 = nn.Conv2d(cin, cout, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.instance_norm_1(x)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
-        h = self.conv_1(h)  # (B, 128, 64, 64)
-        h = self.instance_norm_2(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
-        h = self.conv_2(h)  # (B, 192, 64, 64)
-        h = F.avg_pool2d(h, 2)  # (B, 192, 32, 32)
-        h_1 = F.avg_pool2d(x, 2)  # (B, 128, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 192, 32, 32)
-        h = h + h_1  # (B, 192, 32, 32)
-        return h
-
-
-class Basicv192_v256(nn.Module):
-    """`block basic` (line 124 of the spec) with cin=192, cout=256: 824,000 parameters.
-
-    (x: map[192, 32, 32]) -> map[256, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.instance_norm_1 = nn.InstanceNorm2d(192)
-        self.conv_1 = nn.Conv2d(192, 192, 3, padding=1)  # 331,968 params
-        self.instance_norm_2 = nn.InstanceNorm2d(192)
-        self.conv_2 = nn.Conv2d(192, 256, 3, padding=1)  # 442,624 params
-        self.conv_3 = nn.Conv2d(192, 256, 1)  # 49,408 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.instance_norm_1(x)  # (B, 192, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 192, 32, 32)
-        h = self.conv_1(h)  # (B, 192, 32, 32)
-        h = self.instance_norm_2(h)  # (B, 192, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 192, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 16, 16)
-        h_1 = F.avg_pool2d(x, 2)  # (B, 192, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 256, 16, 16)
-        h = h + h_1  # (B, 256, 16, 16)
-        return h
-
-
-class Basicv256_v256(nn.Module):
-    """`block basic` (line 124 of the spec) with cin=256, cout=256: 1,245,952 parameters.
-
-    (x: map[256, 16, 16]) -> map[256, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.instance_norm_1 = nn.InstanceNorm2d(256)
-        self.conv_1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
-        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_3 = nn.Conv2d(256, 256, 1)  # 65,792 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.instance_norm_1(x)  # (B, 256, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
-        h = self.instance_norm_2(h)  # (B, 256, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 16, 16)
-        h = self.conv_2(h)  # (B, 256, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 8, 8)
-        h_1 = F.avg_pool2d(x, 2)  # (B, 256, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 256, 8, 8)
-        h = h + h_1  # (B, 256, 8, 8)
+        h = self.instance_norm1(x)  # (B, cin, H, W)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, cin, H, W)
+        h = self.conv1(h)  # (B, cin, H, W)
+        h = self.instance_norm2(h)  # (B, cin, H, W)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, cin, H, W)
+        h = self.conv2(h)  # (B, cout, H, W)
+        h = F.avg_pool2d(h, 2)  # (B, cout, H/2, W/2)
+        h_1 = F.avg_pool2d(x, 2)  # (B, cin, H/2, W/2)
+        h_1 = self.conv3(h_1)  # (B, cout, H/2, W/2)
+        h = h + h_1  # (B, cout, H/2, W/2)
         return h
 
 
@@ -257,13 +142,13 @@ class G(nn.Module):
         self.instance_norm_7 = nn.InstanceNorm2d(512)
         self.conv_t_2 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
         self.instance_norm_8 = nn.InstanceNorm2d(512)
-        self.dropout_1 = nn.Dropout(0.5)
+        self.dropout_1 = nn.Dropout(DROPOUT_P)
         self.conv_t_3 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
         self.instance_norm_9 = nn.InstanceNorm2d(512)
-        self.dropout_2 = nn.Dropout(0.5)
+        self.dropout_2 = nn.Dropout(DROPOUT_P)
         self.conv_t_4 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
         self.instance_norm_10 = nn.InstanceNorm2d(512)
-        self.dropout_3 = nn.Dropout(0.5)
+        self.dropout_3 = nn.Dropout(DROPOUT_P)
         self.conv_t_5 = nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1)  # 4,194,560 params
         self.instance_norm_11 = nn.InstanceNorm2d(256)
         self.conv_t_6 = nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1)  # 1,048,704 params
@@ -278,37 +163,37 @@ class G(nn.Module):
         e2 = self.conv_1(h)  # (B, 64, 128, 128)
         h = rt.tile(z, 128, 128)  # (B, 8, 128, 128)
         h = torch.cat([e2, h], dim=1)  # (B, 72, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 72, 128, 128)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 72, 128, 128)
         h = self.conv_2(h)  # (B, 128, 64, 64)
         e3 = self.instance_norm_1(h)  # (B, 128, 64, 64)
         h = rt.tile(z, 64, 64)  # (B, 8, 64, 64)
         h = torch.cat([e3, h], dim=1)  # (B, 136, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 136, 64, 64)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 136, 64, 64)
         h = self.conv_3(h)  # (B, 256, 32, 32)
         e4 = self.instance_norm_2(h)  # (B, 256, 32, 32)
         h = rt.tile(z, 32, 32)  # (B, 8, 32, 32)
         h = torch.cat([e4, h], dim=1)  # (B, 264, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 264, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 264, 32, 32)
         h = self.conv_4(h)  # (B, 512, 16, 16)
         e5 = self.instance_norm_3(h)  # (B, 512, 16, 16)
         h = rt.tile(z, 16, 16)  # (B, 8, 16, 16)
         h = torch.cat([e5, h], dim=1)  # (B, 520, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 520, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 16, 16)
         h = self.conv_5(h)  # (B, 512, 8, 8)
         e6 = self.instance_norm_4(h)  # (B, 512, 8, 8)
         h = rt.tile(z, 8, 8)  # (B, 8, 8, 8)
         h = torch.cat([e6, h], dim=1)  # (B, 520, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 520, 8, 8)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 8, 8)
         h = self.conv_6(h)  # (B, 512, 4, 4)
         e7 = self.instance_norm_5(h)  # (B, 512, 4, 4)
         h = rt.tile(z, 4, 4)  # (B, 8, 4, 4)
         h = torch.cat([e7, h], dim=1)  # (B, 520, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 520, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 4, 4)
         h = self.conv_7(h)  # (B, 512, 2, 2)
         e8 = self.instance_norm_6(h)  # (B, 512, 2, 2)
         h = rt.tile(z, 2, 2)  # (B, 8, 2, 2)
         h = torch.cat([e8, h], dim=1)  # (B, 520, 2, 2)
-        h = F.leaky_relu(h, 0.2)  # (B, 520, 2, 2)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 2, 2)
         h = self.conv_8(h)  # (B, 512, 1, 1)
         h = F.relu(h)  # (B, 512, 1, 1)
         h = self.conv_t_1(h)  # (B, 512, 2, 2)
@@ -362,8 +247,8 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.patch_1 = Patchv64()  # 2,764,737 params
-        self.patch_2 = Patchv32()  # 694,241 params
+        self.patch_1 = Patch(64, 512)  # 2,764,737 params
+        self.patch_2 = Patch(32, 256)  # 694,241 params
 
     def forward(self, b: Tensor) -> DOutput:
         s0 = self.patch_1(b)  # (B, 1, 30, 30)
@@ -388,20 +273,20 @@ class E(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1)  # 3,136 params
-        self.basic_1 = Basicv64_v128()  # 119,104 params
-        self.basic_2 = Basicv128_v192()  # 393,728 params
-        self.basic_3 = Basicv192_v256()  # 824,000 params
-        self.basic_4 = Basicv256_v256()  # 1,245,952 params
+        self.basics = nn.ModuleList([  # 2,582,784 params
+            Basic(64, 128),  # 119,104
+            Basic(128, 192),  # 393,728
+            Basic(192, 256),  # 824,000
+            Basic(256, 256),  # 1,245,952
+        ])
         self.linear_1 = nn.Linear(256, 8)  # 2,056 params
         self.linear_2 = nn.Linear(256, 8)  # 2,056 params
 
     def forward(self, b: Tensor) -> EOutput:
         h = self.conv_1(b)  # (B, 64, 128, 128)
-        h = self.basic_1(h)  # (B, 128, 64, 64)
-        h = self.basic_2(h)  # (B, 192, 32, 32)
-        h = self.basic_3(h)  # (B, 256, 16, 16)
-        h = self.basic_4(h)  # (B, 256, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 8, 8)
+        for block in self.basics:  # (B, 64, 128, 128) → (B, 256, 8, 8)
+            h = block(h)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
         h = F.avg_pool2d(h, 8)  # (B, 256, 1, 1)
         h = h.flatten(1)  # (B, 256)
         mu = self.linear_1(h)  # (B, 8)

@@ -28,291 +28,97 @@ GENERATED = ["fake"]
 CONDITIONS = {"fake": "yf"}
 
 
-class Gblockv1536_True(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=1536, cbn_sn=True: 45,740,544
-    parameters.
+class Gblock(nn.Module):
+    """`block gblock` (line 9 of specs/lib/biggan.gan), 5 uses: 352,800 to 45,740,544 parameters.
 
-    (x: map[1536, 4, 4], c: vector[148]) -> map[1536, 8, 8]
+    (x: map[in_ch, H, W], c: vector[148]) -> map[out, 2H, 2W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1536, cond_dim=148, sn=True)
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(1536, cond_dim=148, sn=True)
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 1))
+        self.cond_batch_norm1 = rt.ConditionalBatchNorm(in_ch, cond_dim=148, sn=True)
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 3, padding=1))
+        self.cond_batch_norm2 = rt.ConditionalBatchNorm(out, cond_dim=148, sn=True)
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
+        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 1))
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 1536, 4, 4)
-        h = F.relu(h)  # (B, 1536, 4, 4)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1536, 8, 8)
-        h = self.conv_1(h)  # (B, 1536, 8, 8)
-        h = self.cond_batch_norm_2(h, c)  # (B, 1536, 8, 8)
-        h = F.relu(h)  # (B, 1536, 8, 8)
-        h = self.conv_2(h)  # (B, 1536, 8, 8)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1536, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 1536, 8, 8)
-        h = h + h_1  # (B, 1536, 8, 8)
+        h = self.cond_batch_norm1(x, c)  # (B, in_ch, H, W)
+        h = F.relu(h)  # (B, in_ch, H, W)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h = self.conv1(h)  # (B, out, 2H, 2W)
+        h = self.cond_batch_norm2(h, c)  # (B, out, 2H, 2W)
+        h = F.relu(h)  # (B, out, 2H, 2W)
+        h = self.conv2(h)  # (B, out, 2H, 2W)
+        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h_1 = self.conv3(h_1)  # (B, out, 2H, 2W)
+        h = h + h_1  # (B, out, 2H, 2W)
         return h
 
 
-class Gblockv768_True(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=768, cbn_sn=True: 17,789,184
-    parameters.
-
-    (x: map[1536, 8, 8], c: vector[148]) -> map[768, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1536, cond_dim=148, sn=True)
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 768, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(768, cond_dim=148, sn=True)
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 768, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 768, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 1536, 8, 8)
-        h = F.relu(h)  # (B, 1536, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1536, 16, 16)
-        h = self.conv_1(h)  # (B, 768, 16, 16)
-        h = self.cond_batch_norm_2(h, c)  # (B, 768, 16, 16)
-        h = F.relu(h)  # (B, 768, 16, 16)
-        h = self.conv_2(h)  # (B, 768, 16, 16)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1536, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 768, 16, 16)
-        h = h + h_1  # (B, 768, 16, 16)
-        return h
-
-
-class Gblockv384_True(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=384, cbn_sn=True: 4,618,368
-    parameters.
-
-    (x: map[768, 16, 16], c: vector[148]) -> map[384, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(768, cond_dim=148, sn=True)
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 384, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(384, cond_dim=148, sn=True)
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 384, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 384, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 768, 16, 16)
-        h = F.relu(h)  # (B, 768, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 32, 32)
-        h = self.conv_1(h)  # (B, 384, 32, 32)
-        h = self.cond_batch_norm_2(h, c)  # (B, 384, 32, 32)
-        h = F.relu(h)  # (B, 384, 32, 32)
-        h = self.conv_2(h)  # (B, 384, 32, 32)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 768, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 384, 32, 32)
-        h = h + h_1  # (B, 384, 32, 32)
-        return h
-
-
-class Gblockv192_True(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=192, cbn_sn=True: 1,240,128
-    parameters.
-
-    (x: map[384, 32, 32], c: vector[148]) -> map[192, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(384, cond_dim=148, sn=True)
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 192, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(192, cond_dim=148, sn=True)
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 192, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 192, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 384, 32, 32)
-        h = F.relu(h)  # (B, 384, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 384, 64, 64)
-        h = self.conv_1(h)  # (B, 192, 64, 64)
-        h = self.cond_batch_norm_2(h, c)  # (B, 192, 64, 64)
-        h = F.relu(h)  # (B, 192, 64, 64)
-        h = self.conv_2(h)  # (B, 192, 64, 64)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 384, 64, 64)
-        h_1 = self.conv_3(h_1)  # (B, 192, 64, 64)
-        h = h + h_1  # (B, 192, 64, 64)
-        return h
-
-
-class Gblockv96_True(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=96, cbn_sn=True: 352,800 parameters.
-
-    (x: map[192, 64, 64], c: vector[148]) -> map[96, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(192, cond_dim=148, sn=True)
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 96, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(96, cond_dim=148, sn=True)  # 28,416 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 96, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 96, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 192, 64, 64)
-        h = F.relu(h)  # (B, 192, 64, 64)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 192, 128, 128)
-        h = self.conv_1(h)  # (B, 96, 128, 128)
-        h = self.cond_batch_norm_2(h, c)  # (B, 96, 128, 128)
-        h = F.relu(h)  # (B, 96, 128, 128)
-        h = self.conv_2(h)  # (B, 96, 128, 128)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 192, 128, 128)
-        h_1 = self.conv_3(h_1)  # (B, 96, 128, 128)
-        h = h + h_1  # (B, 96, 128, 128)
-        return h
-
-
-class Dblockv96_True__False(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=96, down=True, preact=False: 86,112
-    parameters.
+class Dblock(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 86,112 parameters.
 
     (x: image[3, 128, 128]) -> map[96, 64, 64]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 96, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 1))  # 384 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 96, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 1))  # 384 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 96, 128, 128)
+        h = self.conv1(x)  # (B, 96, 128, 128)
         h = F.relu(h)  # (B, 96, 128, 128)
-        h = self.conv_2(h)  # (B, 96, 128, 128)
+        h = self.conv2(h)  # (B, 96, 128, 128)
         h = F.avg_pool2d(h, 2)  # (B, 96, 64, 64)
         s = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
-        s = self.conv_3(s)  # (B, 96, 64, 64)
+        s = self.s(s)  # (B, 96, 64, 64)
         h = h + s  # (B, 96, 64, 64)
         return h
 
 
-class Dblockv192_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=192, down=True, preact=True:
-    516,672 parameters.
+class Dblock_1(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 4 uses: 516,672 to 33,034,752 parameters.
 
-    (x: map[96, 64, 64]) -> map[192, 32, 32]
+    (x: map[?, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, out: int) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 192, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 192, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 192, 1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 96, 64, 64)
-        h = self.conv_1(h)  # (B, 192, 64, 64)
-        h = F.relu(h)  # (B, 192, 64, 64)
-        h = self.conv_2(h)  # (B, 192, 64, 64)
-        h = F.avg_pool2d(h, 2)  # (B, 192, 32, 32)
-        s = self.conv_3(x)  # (B, 192, 64, 64)
-        s = F.avg_pool2d(s, 2)  # (B, 192, 32, 32)
-        h = h + s  # (B, 192, 32, 32)
+        h = F.relu(x)  # (B, ?, H, W)
+        h = self.conv1(h)  # (B, out, H, W)
+        h = F.relu(h)  # (B, out, H, W)
+        h = self.conv2(h)  # (B, out, H, W)
+        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        s = self.s(x)  # (B, out, H, W)
+        s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
+        h = h + s  # (B, out, H/2, W/2)
         return h
 
 
-class Dblockv384_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=384, down=True, preact=True:
-    2,065,536 parameters.
-
-    (x: map[192, 32, 32]) -> map[384, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 384, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 384, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(192, 384, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 192, 32, 32)
-        h = self.conv_1(h)  # (B, 384, 32, 32)
-        h = F.relu(h)  # (B, 384, 32, 32)
-        h = self.conv_2(h)  # (B, 384, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 384, 16, 16)
-        s = self.conv_3(x)  # (B, 384, 32, 32)
-        s = F.avg_pool2d(s, 2)  # (B, 384, 16, 16)
-        h = h + s  # (B, 384, 16, 16)
-        return h
-
-
-class Dblockv768_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=768, down=True, preact=True:
-    8,259,840 parameters.
-
-    (x: map[384, 16, 16]) -> map[768, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 768, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 768, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(384, 768, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 384, 16, 16)
-        h = self.conv_1(h)  # (B, 768, 16, 16)
-        h = F.relu(h)  # (B, 768, 16, 16)
-        h = self.conv_2(h)  # (B, 768, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 768, 8, 8)
-        s = self.conv_3(x)  # (B, 768, 16, 16)
-        s = F.avg_pool2d(s, 2)  # (B, 768, 8, 8)
-        h = h + s  # (B, 768, 8, 8)
-        return h
-
-
-class Dblockv1536_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=1536, down=True, preact=True:
-    33,034,752 parameters.
-
-    (x: map[768, 8, 8]) -> map[1536, 4, 4]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 1536, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(768, 1536, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 768, 8, 8)
-        h = self.conv_1(h)  # (B, 1536, 8, 8)
-        h = F.relu(h)  # (B, 1536, 8, 8)
-        h = self.conv_2(h)  # (B, 1536, 8, 8)
-        h = F.avg_pool2d(h, 2)  # (B, 1536, 4, 4)
-        s = self.conv_3(x)  # (B, 1536, 8, 8)
-        s = F.avg_pool2d(s, 2)  # (B, 1536, 4, 4)
-        h = h + s  # (B, 1536, 4, 4)
-        return h
-
-
-class Dblockv1536_False__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=1536, down=False, preact=True:
-    42,470,400 parameters.
+class Dblock_2(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 42,470,400 parameters.
 
     (x: map[1536, 4, 4]) -> map[1536, 4, 4]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 1536, 4, 4)
-        h = self.conv_1(h)  # (B, 1536, 4, 4)
+        h = self.conv1(h)  # (B, 1536, 4, 4)
         h = F.relu(h)  # (B, 1536, 4, 4)
-        h = self.conv_2(h)  # (B, 1536, 4, 4)
+        h = self.conv2(h)  # (B, 1536, 4, 4)
         h = h + x  # (B, 1536, 4, 4)
         return h
 
@@ -327,12 +133,12 @@ class G(nn.Module):
         super().__init__()
         self.embedding_1 = nn.Embedding(1000, 128)  # 128,000 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(20, 24576))
-        self.gblock_1 = Gblockv1536_True()  # 45,740,544 params
-        self.gblock_2 = Gblockv768_True()  # 17,789,184 params
-        self.gblock_3 = Gblockv384_True()  # 4,618,368 params
-        self.gblock_4 = Gblockv192_True()  # 1,240,128 params
+        self.gblock_1 = Gblock(1536, 1536)  # 45,740,544 params
+        self.gblock_2 = Gblock(1536, 768)  # 17,789,184 params
+        self.gblock_3 = Gblock(768, 384)  # 4,618,368 params
+        self.gblock_4 = Gblock(384, 192)  # 1,240,128 params
         self.self_attention_1 = rt.SelfAttention(192, kind="biggan", sn=True)  # 46,081 params
-        self.gblock_5 = Gblockv96_True()  # 352,800 params
+        self.gblock_5 = Gblock(192, 96)  # 352,800 params
         self.batch_norm_1 = nn.BatchNorm2d(96)  # 192 params
         self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 3, 3, padding=1))
 
@@ -372,23 +178,23 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblockv96_True__False()  # 86,112 params
+        self.dblock_1 = Dblock()  # 86,112 params
         self.self_attention_1 = rt.SelfAttention(96, kind="biggan", sn=True)  # 11,521 params
-        self.dblock_2 = Dblockv192_True__True()  # 516,672 params
-        self.dblock_3 = Dblockv384_True__True()  # 2,065,536 params
-        self.dblock_4 = Dblockv768_True__True()  # 8,259,840 params
-        self.dblock_5 = Dblockv1536_True__True()  # 33,034,752 params
-        self.dblock_6 = Dblockv1536_False__True()  # 42,470,400 params
+        self.dblocks = nn.ModuleList([  # 43,876,800 params
+            Dblock_1(192),  # 516,672
+            Dblock_1(384),  # 2,065,536
+            Dblock_1(768),  # 8,259,840
+            Dblock_1(1536),  # 33,034,752
+        ])
+        self.dblock_6 = Dblock_2()  # 42,470,400 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1536, 1))  # 1,537 params
         self.projection_1 = rt.Projection(1000, 1536, sn=True)  # 1,536,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         h = self.dblock_1(x)  # (B, 96, 64, 64)
         h = self.self_attention_1(h)  # (B, 96, 64, 64)
-        h = self.dblock_2(h)  # (B, 192, 32, 32)
-        h = self.dblock_3(h)  # (B, 384, 16, 16)
-        h = self.dblock_4(h)  # (B, 768, 8, 8)
-        h = self.dblock_5(h)  # (B, 1536, 4, 4)
+        for block in self.dblocks:  # (B, 96, 64, 64) → (B, 1536, 4, 4)
+            h = block(h)
         h = self.dblock_6(h)  # (B, 1536, 4, 4)
         h = F.relu(h)  # (B, 1536, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1536)

@@ -17,6 +17,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "5eba67d2fadf779474e009368a68fe775ed682521b4525664d3947889f209995"
 PARAMS = {"S": 28, "nz": 100, "n_classes": 10}
+DROPOUT_P = 0.5
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -36,9 +37,9 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(100, 200)  # 20,200 params
-        self.dropout_1 = nn.Dropout(0.5)
+        self.dropout_1 = nn.Dropout(DROPOUT_P)
         self.linear_2 = nn.Linear(10, 1000)  # 11,000 params
-        self.dropout_2 = nn.Dropout(0.5)
+        self.dropout_2 = nn.Dropout(DROPOUT_P)
         self.linear_3 = nn.Linear(1200, 784)  # 941,584 params
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
@@ -65,11 +66,11 @@ class D(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.maxout_1 = rt.Maxout(784, 240, 5)  # 942,000 params
-        self.dropout_1 = nn.Dropout(0.5)
+        self.dropout_1 = nn.Dropout(DROPOUT_P)
         self.maxout_2 = rt.Maxout(10, 50, 5)  # 2,750 params
-        self.dropout_2 = nn.Dropout(0.5)
+        self.dropout_2 = nn.Dropout(DROPOUT_P)
         self.maxout_3 = rt.Maxout(290, 240, 4)  # 279,360 params
-        self.dropout_3 = nn.Dropout(0.5)
+        self.dropout_3 = nn.Dropout(DROPOUT_P)
         self.linear_1 = nn.Linear(240, 1)  # 241 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:

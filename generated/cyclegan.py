@@ -19,6 +19,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "76e7f180e903a9d9d8f8887187aa7ec16cf871d51290111930ac43ae9c212c91"
 PARAMS = {"S": 256, "ngf": 64, "ndf": 64, "blocks": 9, "d_layers": 3}
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G_ab", "G_ba"], "D": ["D_a", "D_b"]}
 # player → loss term → weight
@@ -40,26 +41,26 @@ CONDITIONS = {}
 
 
 class Res(nn.Module):
-    """`block res` (line 17 of the spec) with ch=256: 1,180,160 parameters.
+    """`block res` (line 17 of the spec), 9 uses: 1,180,160 parameters.
 
     (x: map[256, 64, 64]) -> map[256, 64, 64]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.instance_norm_1 = nn.InstanceNorm2d(256)
-        self.conv_2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
+        self.conv1 = nn.Conv2d(256, 256, 3)  # 590,080 params
+        self.instance_norm1 = nn.InstanceNorm2d(256)
+        self.conv2 = nn.Conv2d(256, 256, 3)  # 590,080 params
+        self.instance_norm2 = nn.InstanceNorm2d(256)
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.pad(x, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
-        h = self.conv_1(h)  # (B, 256, 64, 64)
-        h = self.instance_norm_1(h)  # (B, 256, 64, 64)
+        h = self.conv1(h)  # (B, 256, 64, 64)
+        h = self.instance_norm1(h)  # (B, 256, 64, 64)
         h = F.relu(h)  # (B, 256, 64, 64)
         h = F.pad(h, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
-        h = self.conv_2(h)  # (B, 256, 64, 64)
-        h = self.instance_norm_2(h)  # (B, 256, 64, 64)
+        h = self.conv2(h)  # (B, 256, 64, 64)
+        h = self.instance_norm2(h)  # (B, 256, 64, 64)
         h = h + x  # (B, 256, 64, 64)
         return h
 
@@ -96,8 +97,8 @@ class G_ab(nn.Module):
         h = self.conv_3(h)  # (B, 256, 64, 64)
         h = self.instance_norm_3(h)  # (B, 256, 64, 64)
         h = F.relu(h)  # (B, 256, 64, 64)
-        for block in self.res:
-            h = block(h)  # (B, 256, 64, 64)
+        for block in self.res:  # (B, 256, 64, 64) → (B, 256, 64, 64)
+            h = block(h)
         h = self.conv_t_1(h)  # (B, 128, 128, 128)
         h = self.instance_norm_4(h)  # (B, 128, 128, 128)
         h = F.relu(h)  # (B, 128, 128, 128)
@@ -129,16 +130,16 @@ class D_a(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
         h = self.conv_2(h)  # (B, 128, 64, 64)
         h = self.instance_norm_1(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
         h = self.conv_3(h)  # (B, 256, 32, 32)
         h = self.instance_norm_2(h)  # (B, 256, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
         out = self.conv_4(h)  # (B, 512, 31, 31)
         out = self.instance_norm_3(out)  # (B, 512, 31, 31)
-        out = F.leaky_relu(out, 0.2)  # (B, 512, 31, 31)
+        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 512, 31, 31)
         out = self.conv_5(out)  # (B, 1, 30, 30)
         return out
 

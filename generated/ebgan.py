@@ -28,6 +28,7 @@ PARAMS = {
     "lambda_pt": 0.1,
     "margin": 1.0,
 }
+BATCH_NORM_EPS = 0.8
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -48,9 +49,9 @@ class G(nn.Module):
         super().__init__()
         self.linear_1 = nn.Linear(62, 8192)  # 516,096 params
         self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm_1 = nn.BatchNorm2d(128, eps=0.8)  # 256 params
+        self.batch_norm_1 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
         self.conv_2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm_2 = nn.BatchNorm2d(64, eps=0.8)  # 128 params
+        self.batch_norm_2 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
         self.conv_3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
 
     def forward(self, z: Tensor) -> Tensor:
@@ -86,7 +87,7 @@ class D(nn.Module):
         super().__init__()
         self.conv_1 = nn.Conv2d(1, 64, 3, stride=2, padding=1)  # 640 params
         self.linear_1 = nn.Linear(16384, 32)  # 524,320 params
-        self.batch_norm_1 = nn.BatchNorm1d(32, eps=0.8)  # 64 params
+        self.batch_norm_1 = nn.BatchNorm1d(32, eps=BATCH_NORM_EPS)  # 64 params
         self.linear_2 = nn.Linear(32, 16384)  # 540,672 params
         self.batch_norm_2 = nn.BatchNorm1d(16384)  # 32,768 params
         self.conv_2 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params

@@ -17,6 +17,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "6d42e34e0a26947712f5627d6c4f58886d3c00c105df33f5730729e4f8818624"
 PARAMS = {"S": 28, "nz": 100, "g_units": 1200, "d_units": 240, "pieces": 5}
+SCALE_FACTOR = 0.5
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -45,7 +46,7 @@ class G(nn.Module):
         h = self.linear_2(h)  # (B, 1200)
         h = F.relu(h)  # (B, 1200)
         h = self.linear_3(h)  # (B, 784)
-        out = h * 0.5  # (B, 784)
+        out = h * SCALE_FACTOR  # (B, 784)
         out = torch.tanh(out)  # (B, 784)
         out = out.reshape(-1, 1, 28, 28)  # (B, 1, 28, 28)
         return out
@@ -61,9 +62,9 @@ class D(nn.Module):
         super().__init__()
         self.dropout_1 = nn.Dropout(0.2)
         self.maxout_1 = rt.Maxout(784, 240, 5)  # 942,000 params
-        self.dropout_2 = nn.Dropout(0.5)
+        self.dropout_2 = nn.Dropout(SCALE_FACTOR)
         self.maxout_2 = rt.Maxout(240, 240, 5)  # 289,200 params
-        self.dropout_3 = nn.Dropout(0.5)
+        self.dropout_3 = nn.Dropout(SCALE_FACTOR)
         self.linear_1 = nn.Linear(240, 1)  # 241 params
 
     def forward(self, x: Tensor) -> Tensor:

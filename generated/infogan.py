@@ -30,6 +30,7 @@ PARAMS = {
     "q_fc": 128,
     "lam": 1.0,
 }
+LEAKY_RELU_SLOPE = 0.01
 # player → the networks its optimizer updates
 PLAYERS = {"DQ": ["D", "Q"], "G": ["G"]}
 # player → loss term → weight
@@ -101,14 +102,14 @@ class D(nn.Module):
 
     def forward(self, x: Tensor) -> DOutput:
         h = self.conv_1(x)  # (B, 64, 14, 14)
-        h = F.leaky_relu(h, 0.01)  # (B, 64, 14, 14)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 14, 14)
         h = self.conv_2(h)  # (B, 128, 7, 7)
         h = self.batch_norm_1(h)  # (B, 128, 7, 7)
-        h = F.leaky_relu(h, 0.01)  # (B, 128, 7, 7)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 7, 7)
         h = h.flatten(1)  # (B, 6272)
         h = self.linear_1(h)  # (B, 1024)
         h = self.batch_norm_2(h)  # (B, 1024)
-        h = F.leaky_relu(h, 0.01)  # (B, 1024)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 1024)
         src = self.linear_2(h)  # (B, 1)
         return DOutput(src=src.reshape(-1), feat=h)
 
@@ -138,7 +139,7 @@ class Q(nn.Module):
     def forward(self, h: Tensor) -> QOutput:
         h = self.linear_1(h)  # (B, 128)
         h = self.batch_norm_1(h)  # (B, 128)
-        h = F.leaky_relu(h, 0.01)  # (B, 128)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128)
         cat = self.linear_2(h)  # (B, 10)
         mean = self.linear_3(h)  # (B, 2)
         log_var = self.linear_4(h)  # (B, 2)

@@ -37,159 +37,97 @@ GENERATED = ["fake"]
 CONDITIONS = {"fake": "yf"}
 
 
-class Gblockv256_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=256, cbn_sn=False: 1,256,192
-    parameters.
+class Gblock(nn.Module):
+    """`block gblock` (line 9 of specs/lib/biggan.gan), 3 uses: 1,256,192 parameters.
 
-    (x: map[256, 4, 4], c: label[10]) -> map[256, 8, 8]
+    (x: map[256, H, W], c: label[10]) -> map[256, 2H, 2W]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))
+        self.cond_batch_norm1 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.cond_batch_norm2 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 256, 4, 4)
-        h = F.relu(h)  # (B, 256, 4, 4)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 8, 8)
-        h = self.conv_1(h)  # (B, 256, 8, 8)
-        h = self.cond_batch_norm_2(h, c)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_2(h)  # (B, 256, 8, 8)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 256, 8, 8)
-        h = h + h_1  # (B, 256, 8, 8)
+        h = self.cond_batch_norm1(x, c)  # (B, 256, H, W)
+        h = F.relu(h)  # (B, 256, H, W)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
+        h = self.conv1(h)  # (B, 256, 2H, 2W)
+        h = self.cond_batch_norm2(h, c)  # (B, 256, 2H, 2W)
+        h = F.relu(h)  # (B, 256, 2H, 2W)
+        h = self.conv2(h)  # (B, 256, 2H, 2W)
+        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
+        h_1 = self.conv3(h_1)  # (B, 256, 2H, 2W)
+        h = h + h_1  # (B, 256, 2H, 2W)
         return h
 
 
-class Gblockv256_False_1(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=256, cbn_sn=False: 1,256,192
-    parameters.
-
-    (x: map[256, 8, 8], c: label[10]) -> map[256, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
-        h = self.cond_batch_norm_2(h, c)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_2(h)  # (B, 256, 16, 16)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 256, 16, 16)
-        h = h + h_1  # (B, 256, 16, 16)
-        return h
-
-
-class Gblockv256_False_2(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=256, cbn_sn=False: 1,256,192
-    parameters.
-
-    (x: map[256, 16, 16], c: label[10]) -> map[256, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(256, cond_dim=10)  # 5,120 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h = self.cond_batch_norm_2(h, c)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 256, 32, 32)
-        h = h + h_1  # (B, 256, 32, 32)
-        return h
-
-
-class Dblockv256_True__False(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=256, down=True, preact=False:
-    598,272 parameters.
+class Dblock(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 598,272 parameters.
 
     (x: image[3, 32, 32]) -> map[256, 16, 16]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 1))  # 1,024 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 1))  # 1,024 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 256, 32, 32)
+        h = self.conv1(x)  # (B, 256, 32, 32)
         h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
+        h = self.conv2(h)  # (B, 256, 32, 32)
         h = F.avg_pool2d(h, 2)  # (B, 256, 16, 16)
         s = F.avg_pool2d(x, 2)  # (B, 3, 16, 16)
-        s = self.conv_3(s)  # (B, 256, 16, 16)
+        s = self.s(s)  # (B, 256, 16, 16)
         h = h + s  # (B, 256, 16, 16)
         return h
 
 
-class Dblockv256_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=256, down=True, preact=True:
-    1,245,952 parameters.
+class Dblock_1(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 1,245,952 parameters.
 
     (x: map[256, 16, 16]) -> map[256, 8, 8]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))  # 65,792 params
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
+        h = self.conv1(h)  # (B, 256, 16, 16)
         h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_2(h)  # (B, 256, 16, 16)
+        h = self.conv2(h)  # (B, 256, 16, 16)
         h = F.avg_pool2d(h, 2)  # (B, 256, 8, 8)
-        s = self.conv_3(x)  # (B, 256, 16, 16)
+        s = self.s(x)  # (B, 256, 16, 16)
         s = F.avg_pool2d(s, 2)  # (B, 256, 8, 8)
         h = h + s  # (B, 256, 8, 8)
         return h
 
 
-class Dblockv256_False__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=256, down=False, preact=True:
-    1,180,160 parameters.
+class Dblock_2(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 2 uses: 1,180,160 parameters.
 
     (x: map[256, 8, 8]) -> map[256, 8, 8]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 256, 8, 8)
-        h = self.conv_1(h)  # (B, 256, 8, 8)
+        h = self.conv1(h)  # (B, 256, 8, 8)
         h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_2(h)  # (B, 256, 8, 8)
+        h = self.conv2(h)  # (B, 256, 8, 8)
         h = h + x  # (B, 256, 8, 8)
         return h
 
@@ -203,9 +141,7 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(128, 4096))
-        self.gblock_1 = Gblockv256_False()  # 1,256,192 params
-        self.gblock_2 = Gblockv256_False_1()  # 1,256,192 params
-        self.gblock_3 = Gblockv256_False_2()  # 1,256,192 params
+        self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,256,192 params
         self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
         self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 3, 3, padding=1))
 
@@ -213,9 +149,8 @@ class G(nn.Module):
         c = F.one_hot(y, 10).float()  # (B, 10)
         h = self.linear_1(z)  # (B, 4096)
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
-        h = self.gblock_1(h, c)  # (B, 256, 8, 8)
-        h = self.gblock_2(h, c)  # (B, 256, 16, 16)
-        h = self.gblock_3(h, c)  # (B, 256, 32, 32)
+        for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
+            h = block(h, c)
         out = self.batch_norm_1(h)  # (B, 256, 32, 32)
         out = F.relu(out)  # (B, 256, 32, 32)
         out = self.conv_1(out)  # (B, 3, 32, 32)
@@ -231,18 +166,17 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblockv256_True__False()  # 598,272 params
-        self.dblock_2 = Dblockv256_True__True()  # 1,245,952 params
-        self.dblock_3 = Dblockv256_False__True()  # 1,180,160 params
-        self.dblock_4 = Dblockv256_False__True()  # 1,180,160 params
+        self.dblock_1 = Dblock()  # 598,272 params
+        self.dblock_2 = Dblock_1()  # 1,245,952 params
+        self.dblocks = nn.ModuleList([Dblock_2() for _ in range(2)])  # 2 × 1,180,160 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(256, 1))  # 257 params
         self.projection_1 = rt.Projection(10, 256, sn=True)  # 2,560 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         h = self.dblock_1(x)  # (B, 256, 16, 16)
         h = self.dblock_2(h)  # (B, 256, 8, 8)
-        h = self.dblock_3(h)  # (B, 256, 8, 8)
-        h = self.dblock_4(h)  # (B, 256, 8, 8)
+        for block in self.dblocks:  # (B, 256, 8, 8) → (B, 256, 8, 8)
+            h = block(h)
         h = F.relu(h)  # (B, 256, 8, 8)
         h = h.sum(dim=(2, 3))  # (B, 256)
         out = self.linear_1(h)  # (B, 1)

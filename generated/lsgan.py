@@ -17,6 +17,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "939e12daff338164394cca4775bca74155db56d03f9ace080920c4ce22968a3f"
 PARAMS = {"S": 112, "nc": 3, "nz": 1024, "gf": 64, "df": 64}
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -98,16 +99,16 @@ class D(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 64, 56, 56)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 56, 56)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 56, 56)
         h = self.conv_2(h)  # (B, 128, 28, 28)
         h = self.batch_norm_1(h)  # (B, 128, 28, 28)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 28, 28)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 28, 28)
         h = self.conv_3(h)  # (B, 256, 14, 14)
         h = self.batch_norm_2(h)  # (B, 256, 14, 14)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 14, 14)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 14, 14)
         h = self.conv_4(h)  # (B, 512, 7, 7)
         h = self.batch_norm_3(h)  # (B, 512, 7, 7)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 7, 7)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 7, 7)
         out = h.flatten(1)  # (B, 25088)
         out = self.linear_1(out)  # (B, 1)
         return out.reshape(-1)

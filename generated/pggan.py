@@ -18,6 +18,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "d7c30745bb42fd096fe04ef2acd1d41c382a1bd26ca3f044efd5e25caae83f20"
 PARAMS = {"S": 1024, "nz": 512, "fbase": 8192, "fmax": 512, "stage": 37500}
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -93,20 +94,20 @@ class G(nn.Module):
         h = self.linear_1(h)  # (B, 8192)
         h = h.reshape(-1, 512, 4, 4)  # (B, 512, 4, 4)
         h = self.bias_1(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         h = self.pixel_norm_2(h)  # (B, 512, 4, 4)
         h = self.conv_1(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         h = self.pixel_norm_3(h)  # (B, 512, 4, 4)
         if self.level < 1:
             rgb = self.conv_2(h)  # (B, 3, 4, 4)
         if 0 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 8, 8)
             h = self.conv_3(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
             h = self.pixel_norm_4(h)  # (B, 512, 8, 8)
             h = self.conv_4(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
             h = self.pixel_norm_5(h)  # (B, 512, 8, 8)
         if 0 < self.level < 2:
             rgb_1 = self.conv_5(h)  # (B, 3, 8, 8)
@@ -121,10 +122,10 @@ class G(nn.Module):
         if 1 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 16, 16)
             h = self.conv_6(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
             h = self.pixel_norm_6(h)  # (B, 512, 16, 16)
             h = self.conv_7(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
             h = self.pixel_norm_7(h)  # (B, 512, 16, 16)
         if 1 < self.level < 3:
             rgb_1 = self.conv_8(h)  # (B, 3, 16, 16)
@@ -139,10 +140,10 @@ class G(nn.Module):
         if 2 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
             h = self.conv_9(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
             h = self.pixel_norm_8(h)  # (B, 512, 32, 32)
             h = self.conv_10(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
             h = self.pixel_norm_9(h)  # (B, 512, 32, 32)
         if 2 < self.level < 4:
             rgb_1 = self.conv_11(h)  # (B, 3, 32, 32)
@@ -157,10 +158,10 @@ class G(nn.Module):
         if 3 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 64, 64)
             h = self.conv_12(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
             h = self.pixel_norm_10(h)  # (B, 256, 64, 64)
             h = self.conv_13(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
             h = self.pixel_norm_11(h)  # (B, 256, 64, 64)
         if 3 < self.level < 5:
             rgb_1 = self.conv_14(h)  # (B, 3, 64, 64)
@@ -175,10 +176,10 @@ class G(nn.Module):
         if 4 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 128, 128)
             h = self.conv_15(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
             h = self.pixel_norm_12(h)  # (B, 128, 128, 128)
             h = self.conv_16(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
             h = self.pixel_norm_13(h)  # (B, 128, 128, 128)
         if 4 < self.level < 6:
             rgb_1 = self.conv_17(h)  # (B, 3, 128, 128)
@@ -193,10 +194,10 @@ class G(nn.Module):
         if 5 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 256, 256)
             h = self.conv_18(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
             h = self.pixel_norm_14(h)  # (B, 64, 256, 256)
             h = self.conv_19(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
             h = self.pixel_norm_15(h)  # (B, 64, 256, 256)
         if 5 < self.level < 7:
             rgb_1 = self.conv_20(h)  # (B, 3, 256, 256)
@@ -211,10 +212,10 @@ class G(nn.Module):
         if 6 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 64, 512, 512)
             h = self.conv_21(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, 0.2)  # (B, 32, 512, 512)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
             h = self.pixel_norm_16(h)  # (B, 32, 512, 512)
             h = self.conv_22(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, 0.2)  # (B, 32, 512, 512)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
             h = self.pixel_norm_17(h)  # (B, 32, 512, 512)
         if 6 < self.level < 8:
             rgb_1 = self.conv_23(h)  # (B, 3, 512, 512)
@@ -229,10 +230,10 @@ class G(nn.Module):
         if 7 < self.level:
             h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 32, 1024, 1024)
             h = self.conv_24(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, 0.2)  # (B, 16, 1024, 1024)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
             h = self.pixel_norm_18(h)  # (B, 16, 1024, 1024)
             h = self.conv_25(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, 0.2)  # (B, 16, 1024, 1024)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
             h = self.pixel_norm_19(h)  # (B, 16, 1024, 1024)
             rgb_1 = self.conv_26(h)  # (B, 3, 1024, 1024)
         # level 8: (B, 3, 1024, 1024)
@@ -287,16 +288,16 @@ class D(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if 7 < self.level:
             h = self.conv_1(x)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, 0.2)  # (B, 16, 1024, 1024)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
             h = self.conv_2(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, 0.2)  # (B, 16, 1024, 1024)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
             h = self.conv_3(h)  # (B, 32, 1024, 1024)
             h = F.avg_pool2d(h, 2)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, 0.2)  # (B, 32, 512, 512)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
         if 6 < self.level < 8:
             low = F.avg_pool2d(x, 2)  # (B, 3, 512, 512)
             low = self.conv_4(low)  # (B, 32, 512, 512)
-            low = F.leaky_relu(low, 0.2)  # (B, 32, 512, 512)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
         if 6 < self.level:
             # level 8: (B, 32, 512, 512)
             if 6 < self.level <= 7:  # not grown yet
@@ -304,14 +305,14 @@ class D(nn.Module):
             elif 7 < self.level < 8:  # fading in
                 h = rt.fade_in(low, h, self.level - 7)
             h = self.conv_5(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, 0.2)  # (B, 32, 512, 512)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
             h = self.conv_6(h)  # (B, 64, 512, 512)
             h = F.avg_pool2d(h, 2)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
         if 5 < self.level < 7:
             low = F.avg_pool2d(x, 4)  # (B, 3, 256, 256)
             low = self.conv_7(low)  # (B, 64, 256, 256)
-            low = F.leaky_relu(low, 0.2)  # (B, 64, 256, 256)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
         if 5 < self.level:
             # level 7: (B, 64, 256, 256)
             if 5 < self.level <= 6:  # not grown yet
@@ -319,14 +320,14 @@ class D(nn.Module):
             elif 6 < self.level < 7:  # fading in
                 h = rt.fade_in(low, h, self.level - 6)
             h = self.conv_8(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
             h = self.conv_9(h)  # (B, 128, 256, 256)
             h = F.avg_pool2d(h, 2)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
         if 4 < self.level < 6:
             low = F.avg_pool2d(x, 8)  # (B, 3, 128, 128)
             low = self.conv_10(low)  # (B, 128, 128, 128)
-            low = F.leaky_relu(low, 0.2)  # (B, 128, 128, 128)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
         if 4 < self.level:
             # level 6: (B, 128, 128, 128)
             if 4 < self.level <= 5:  # not grown yet
@@ -334,14 +335,14 @@ class D(nn.Module):
             elif 5 < self.level < 6:  # fading in
                 h = rt.fade_in(low, h, self.level - 5)
             h = self.conv_11(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
             h = self.conv_12(h)  # (B, 256, 128, 128)
             h = F.avg_pool2d(h, 2)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
         if 3 < self.level < 5:
             low = F.avg_pool2d(x, 16)  # (B, 3, 64, 64)
             low = self.conv_13(low)  # (B, 256, 64, 64)
-            low = F.leaky_relu(low, 0.2)  # (B, 256, 64, 64)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
         if 3 < self.level:
             # level 5: (B, 256, 64, 64)
             if 3 < self.level <= 4:  # not grown yet
@@ -349,14 +350,14 @@ class D(nn.Module):
             elif 4 < self.level < 5:  # fading in
                 h = rt.fade_in(low, h, self.level - 4)
             h = self.conv_14(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
             h = self.conv_15(h)  # (B, 512, 64, 64)
             h = F.avg_pool2d(h, 2)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
         if 2 < self.level < 4:
             low = F.avg_pool2d(x, 32)  # (B, 3, 32, 32)
             low = self.conv_16(low)  # (B, 512, 32, 32)
-            low = F.leaky_relu(low, 0.2)  # (B, 512, 32, 32)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
         if 2 < self.level:
             # level 4: (B, 512, 32, 32)
             if 2 < self.level <= 3:  # not grown yet
@@ -364,14 +365,14 @@ class D(nn.Module):
             elif 3 < self.level < 4:  # fading in
                 h = rt.fade_in(low, h, self.level - 3)
             h = self.conv_17(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
             h = self.conv_18(h)  # (B, 512, 32, 32)
             h = F.avg_pool2d(h, 2)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
         if 1 < self.level < 3:
             low = F.avg_pool2d(x, 64)  # (B, 3, 16, 16)
             low = self.conv_19(low)  # (B, 512, 16, 16)
-            low = F.leaky_relu(low, 0.2)  # (B, 512, 16, 16)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
         if 1 < self.level:
             # level 3: (B, 512, 16, 16)
             if 1 < self.level <= 2:  # not grown yet
@@ -379,14 +380,14 @@ class D(nn.Module):
             elif 2 < self.level < 3:  # fading in
                 h = rt.fade_in(low, h, self.level - 2)
             h = self.conv_20(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
             h = self.conv_21(h)  # (B, 512, 16, 16)
             h = F.avg_pool2d(h, 2)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
         if 0 < self.level < 2:
             low = F.avg_pool2d(x, 128)  # (B, 3, 8, 8)
             low = self.conv_22(low)  # (B, 512, 8, 8)
-            low = F.leaky_relu(low, 0.2)  # (B, 512, 8, 8)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
         if 0 < self.level:
             # level 2: (B, 512, 8, 8)
             if 0 < self.level <= 1:  # not grown yet
@@ -394,14 +395,14 @@ class D(nn.Module):
             elif 1 < self.level < 2:  # fading in
                 h = rt.fade_in(low, h, self.level - 1)
             h = self.conv_23(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
             h = self.conv_24(h)  # (B, 512, 8, 8)
             h = F.avg_pool2d(h, 2)  # (B, 512, 4, 4)
-            h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         if self.level < 1:
             low = F.avg_pool2d(x, 256)  # (B, 3, 4, 4)
             low = self.conv_25(low)  # (B, 512, 4, 4)
-            low = F.leaky_relu(low, 0.2)  # (B, 512, 4, 4)
+            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         # level 1: (B, 512, 4, 4)
         if self.level == 0:  # not grown yet
             h = low
@@ -409,10 +410,10 @@ class D(nn.Module):
             h = rt.fade_in(low, h, self.level)
         h = self.minibatch_stddev_1(h)  # (B, 513, 4, 4)
         h = self.conv_26(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         out = h.flatten(1)  # (B, 8192)
         out = self.linear_1(out)  # (B, 512)
-        out = F.leaky_relu(out, 0.2)  # (B, 512)
+        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 512)
         out = self.linear_2(out)  # (B, 1)
         return out.reshape(-1)
 

@@ -26,6 +26,8 @@ PARAMS = {
     "dropout": True,
     "lambda_l1": 100.0,
 }
+LEAKY_RELU_SLOPE = 0.2
+DROPOUT_P = 0.5
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -62,13 +64,13 @@ class G(nn.Module):
         self.batch_norm_7 = nn.BatchNorm2d(512)  # 1,024 params
         self.conv_t_2 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
         self.batch_norm_8 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_1 = nn.Dropout(0.5)
+        self.dropout_1 = nn.Dropout(DROPOUT_P)
         self.conv_t_3 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
         self.batch_norm_9 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_2 = nn.Dropout(0.5)
+        self.dropout_2 = nn.Dropout(DROPOUT_P)
         self.conv_t_4 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
         self.batch_norm_10 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_3 = nn.Dropout(0.5)
+        self.dropout_3 = nn.Dropout(DROPOUT_P)
         self.conv_t_5 = nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1, bias=False)
         self.batch_norm_11 = nn.BatchNorm2d(256)  # 512 params
         self.conv_t_6 = nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1, bias=False)
@@ -79,25 +81,25 @@ class G(nn.Module):
 
     def forward(self, a: Tensor) -> Tensor:
         h = self.conv_1(a)  # (B, 64, 128, 128)
-        e2 = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
+        e2 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
         h = self.conv_2(e2)  # (B, 128, 64, 64)
         h = self.batch_norm_1(h)  # (B, 128, 64, 64)
-        e3 = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
+        e3 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
         h = self.conv_3(e3)  # (B, 256, 32, 32)
         h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        e4 = F.leaky_relu(h, 0.2)  # (B, 256, 32, 32)
+        e4 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
         h = self.conv_4(e4)  # (B, 512, 16, 16)
         h = self.batch_norm_3(h)  # (B, 512, 16, 16)
-        e5 = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
+        e5 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
         h = self.conv_5(e5)  # (B, 512, 8, 8)
         h = self.batch_norm_4(h)  # (B, 512, 8, 8)
-        e6 = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
+        e6 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
         h = self.conv_6(e6)  # (B, 512, 4, 4)
         h = self.batch_norm_5(h)  # (B, 512, 4, 4)
-        e7 = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        e7 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         h = self.conv_7(e7)  # (B, 512, 2, 2)
         h = self.batch_norm_6(h)  # (B, 512, 2, 2)
-        e8 = F.leaky_relu(h, 0.2)  # (B, 512, 2, 2)
+        e8 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 2, 2)
         h = self.conv_8(e8)  # (B, 512, 1, 1)
         h = F.relu(h)  # (B, 512, 1, 1)
         h = self.conv_t_1(h)  # (B, 512, 2, 2)
@@ -156,16 +158,16 @@ class D(nn.Module):
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         h = torch.cat([a, b], dim=1)  # (B, 6, 256, 256)
         h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 128, 128)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
         h = self.conv_2(h)  # (B, 128, 64, 64)
         h = self.batch_norm_1(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 64, 64)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
         h = self.conv_3(h)  # (B, 256, 32, 32)
         h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
         out = self.conv_4(h)  # (B, 512, 31, 31)
         out = self.batch_norm_3(out)  # (B, 512, 31, 31)
-        out = F.leaky_relu(out, 0.2)  # (B, 512, 31, 31)
+        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 512, 31, 31)
         out = self.conv_5(out)  # (B, 1, 30, 30)
         return out
 

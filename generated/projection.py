@@ -18,6 +18,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "77059e1fa4e86d8dbcdb85185e62d91ab9c36937beeb9e1d4bfaa0c535c9044b"
 PARAMS = {"S": 128, "ch": 64, "nz": 128, "classes": 1000}
+COND_BATCH_NORM_EPS = 2e-05
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -28,284 +29,100 @@ GENERATED = ["fake"]
 CONDITIONS = {"fake": "y_fake"}
 
 
-class Cgblockv1024(nn.Module):
-    """`block cgblock` (line 14 of specs/lib/sngan.gan) with out=1024: 24,022,016 parameters.
+class Cgblock(nn.Module):
+    """`block cgblock` (line 14 of specs/lib/sngan.gan), 5 uses: 502,976 to 24,022,016 parameters.
 
-    (x: map[1024, 4, 4], y: class[1000]) -> map[1024, 8, 8]
+    (x: map[in_ch, H, W], y: class[1000]) -> map[out, 2H, 2W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1024, num_classes=1000, eps=2e-05)
-        self.conv_1 = nn.Conv2d(1024, 1024, 3, padding=1)  # 9,438,208 params
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(1024, num_classes=1000, eps=2e-05)
-        self.conv_2 = nn.Conv2d(1024, 1024, 3, padding=1)  # 9,438,208 params
-        self.conv_3 = nn.Conv2d(1024, 1024, 1)  # 1,049,600 params
+        self.cond_batch_norm1 = rt.ConditionalBatchNorm(
+            in_ch, num_classes=1000, eps=COND_BATCH_NORM_EPS)
+        self.conv1 = nn.Conv2d(in_ch, out, 3, padding=1)
+        self.cond_batch_norm2 = rt.ConditionalBatchNorm(
+            out, num_classes=1000, eps=COND_BATCH_NORM_EPS)
+        self.conv2 = nn.Conv2d(out, out, 3, padding=1)
+        self.conv3 = nn.Conv2d(in_ch, out, 1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, y)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 8, 8)
-        h = self.conv_1(h)  # (B, 1024, 8, 8)
-        h = self.cond_batch_norm_2(h, y)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = self.conv_2(h)  # (B, 1024, 8, 8)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1024, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 1024, 8, 8)
-        h = h + h_1  # (B, 1024, 8, 8)
-        return h
-
-
-class Cgblockv512(nn.Module):
-    """`block cgblock` (line 14 of specs/lib/sngan.gan) with out=512: 10,675,712 parameters.
-
-    (x: map[1024, 8, 8], y: class[1000]) -> map[512, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1024, num_classes=1000, eps=2e-05)
-        self.conv_1 = nn.Conv2d(1024, 512, 3, padding=1)  # 4,719,104 params
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(512, num_classes=1000, eps=2e-05)
-        self.conv_2 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_3 = nn.Conv2d(1024, 512, 1)  # 524,800 params
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, y)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
-        h = self.conv_1(h)  # (B, 512, 16, 16)
-        h = self.cond_batch_norm_2(h, y)  # (B, 512, 16, 16)
-        h = F.relu(h)  # (B, 512, 16, 16)
-        h = self.conv_2(h)  # (B, 512, 16, 16)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 512, 16, 16)
-        h = h + h_1  # (B, 512, 16, 16)
-        return h
-
-
-class Cgblockv256(nn.Module):
-    """`block cgblock` (line 14 of specs/lib/sngan.gan) with out=256: 3,437,312 parameters.
-
-    (x: map[512, 16, 16], y: class[1000]) -> map[256, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(512, num_classes=1000, eps=2e-05)
-        self.conv_1 = nn.Conv2d(512, 256, 3, padding=1)  # 1,179,904 params
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(256, num_classes=1000, eps=2e-05)
-        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_3 = nn.Conv2d(512, 256, 1)  # 131,328 params
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, y)  # (B, 512, 16, 16)
-        h = F.relu(h)  # (B, 512, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h = self.cond_batch_norm_2(h, y)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 256, 32, 32)
-        h = h + h_1  # (B, 256, 32, 32)
-        return h
-
-
-class Cgblockv128(nn.Module):
-    """`block cgblock` (line 14 of specs/lib/sngan.gan) with out=128: 1,243,520 parameters.
-
-    (x: map[256, 32, 32], y: class[1000]) -> map[128, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(256, num_classes=1000, eps=2e-05)
-        self.conv_1 = nn.Conv2d(256, 128, 3, padding=1)  # 295,040 params
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(128, num_classes=1000, eps=2e-05)
-        self.conv_2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_3 = nn.Conv2d(256, 128, 1)  # 32,896 params
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, y)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 64, 64)
-        h = self.conv_1(h)  # (B, 128, 64, 64)
-        h = self.cond_batch_norm_2(h, y)  # (B, 128, 64, 64)
-        h = F.relu(h)  # (B, 128, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 64, 64)
-        h_1 = self.conv_3(h_1)  # (B, 128, 64, 64)
-        h = h + h_1  # (B, 128, 64, 64)
-        return h
-
-
-class Cgblockv64(nn.Module):
-    """`block cgblock` (line 14 of specs/lib/sngan.gan) with out=64: 502,976 parameters.
-
-    (x: map[128, 64, 64], y: class[1000]) -> map[64, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(128, num_classes=1000, eps=2e-05)
-        self.conv_1 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(64, num_classes=1000, eps=2e-05)
-        self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.conv_3 = nn.Conv2d(128, 64, 1)  # 8,256 params
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, y)  # (B, 128, 64, 64)
-        h = F.relu(h)  # (B, 128, 64, 64)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 128, 128)
-        h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = self.cond_batch_norm_2(h, y)  # (B, 64, 128, 128)
-        h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 64, 128, 128)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 128, 128, 128)
-        h_1 = self.conv_3(h_1)  # (B, 64, 128, 128)
-        h = h + h_1  # (B, 64, 128, 128)
+        h = self.cond_batch_norm1(x, y)  # (B, in_ch, H, W)
+        h = F.relu(h)  # (B, in_ch, H, W)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h = self.conv1(h)  # (B, out, 2H, 2W)
+        h = self.cond_batch_norm2(h, y)  # (B, out, 2H, 2W)
+        h = F.relu(h)  # (B, out, 2H, 2W)
+        h = self.conv2(h)  # (B, out, 2H, 2W)
+        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h_1 = self.conv3(h_1)  # (B, out, 2H, 2W)
+        h = h + h_1  # (B, out, 2H, 2W)
         return h
 
 
 class DblockFirst(nn.Module):
-    """`block dblock_first` (line 36 of specs/lib/sngan.gan) with out=64: 38,976 parameters.
+    """`block dblock_first` (line 36 of specs/lib/sngan.gan), 1 use: 38,976 parameters.
 
     (x: image[3, 128, 128]) -> map[64, 64, 64]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
+        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 128, 128)
+        h = self.conv1(x)  # (B, 64, 128, 128)
         h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 64, 128, 128)
+        h = self.conv2(h)  # (B, 64, 128, 128)
         h = F.avg_pool2d(h, 2)  # (B, 64, 64, 64)
         h_1 = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
-        h_1 = self.conv_3(h_1)  # (B, 64, 64, 64)
+        h_1 = self.conv3(h_1)  # (B, 64, 64, 64)
         h = h + h_1  # (B, 64, 64, 64)
         return h
 
 
-class Dblockv128_True(nn.Module):
-    """`block dblock` (line 23 of specs/lib/sngan.gan) with out=128, down=True: 119,104 parameters.
+class Dblock(nn.Module):
+    """`block dblock` (line 23 of specs/lib/sngan.gan), 4 uses: 119,104 to 7,604,736 parameters.
 
-    (x: map[64, 64, 64]) -> map[128, 32, 32]
+    (x: map[?, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, out: int) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 128, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 128, 1))  # 8,320 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(
+            nn.Conv2d(out // 2, out // 2, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 64, 64, 64)
-        h = self.conv_1(h)  # (B, 64, 64, 64)
-        h = F.relu(h)  # (B, 64, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 32, 32)
-        s = self.conv_3(x)  # (B, 128, 64, 64)
-        s = F.avg_pool2d(s, 2)  # (B, 128, 32, 32)
-        h = h + s  # (B, 128, 32, 32)
+        h = F.relu(x)  # (B, ?, H, W)
+        h = self.conv1(h)  # (B, ?, H, W)
+        h = F.relu(h)  # (B, ?, H, W)
+        h = self.conv2(h)  # (B, out, H, W)
+        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        s = self.s(x)  # (B, out, H, W)
+        s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
+        h = h + s  # (B, out, H/2, W/2)
         return h
 
 
-class Dblockv256_True(nn.Module):
-    """`block dblock` (line 23 of specs/lib/sngan.gan) with out=256, down=True: 475,776 parameters.
-
-    (x: map[128, 32, 32]) -> map[256, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 256, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 128, 32, 32)
-        h = self.conv_1(h)  # (B, 128, 32, 32)
-        h = F.relu(h)  # (B, 128, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 16, 16)
-        s = self.conv_3(x)  # (B, 256, 32, 32)
-        s = F.avg_pool2d(s, 2)  # (B, 256, 16, 16)
-        h = h + s  # (B, 256, 16, 16)
-        return h
-
-
-class Dblockv512_True(nn.Module):
-    """`block dblock` (line 23 of specs/lib/sngan.gan) with out=512, down=True: 1,901,824
-    parameters.
-
-    (x: map[256, 16, 16]) -> map[512, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_2(h)  # (B, 512, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 512, 8, 8)
-        s = self.conv_3(x)  # (B, 512, 16, 16)
-        s = F.avg_pool2d(s, 2)  # (B, 512, 8, 8)
-        h = h + s  # (B, 512, 8, 8)
-        return h
-
-
-class Dblockv1024_True(nn.Module):
-    """`block dblock` (line 23 of specs/lib/sngan.gan) with out=1024, down=True: 7,604,736
-    parameters.
-
-    (x: map[512, 8, 8]) -> map[1024, 4, 4]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 512, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 1024, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 1024, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 512, 8, 8)
-        h = self.conv_1(h)  # (B, 512, 8, 8)
-        h = F.relu(h)  # (B, 512, 8, 8)
-        h = self.conv_2(h)  # (B, 1024, 8, 8)
-        h = F.avg_pool2d(h, 2)  # (B, 1024, 4, 4)
-        s = self.conv_3(x)  # (B, 1024, 8, 8)
-        s = F.avg_pool2d(s, 2)  # (B, 1024, 4, 4)
-        h = h + s  # (B, 1024, 4, 4)
-        return h
-
-
-class Dblockv1024_False(nn.Module):
-    """`block dblock` (line 23 of specs/lib/sngan.gan) with out=1024, down=False: 18,876,416
-    parameters.
+class Dblock_1(nn.Module):
+    """`block dblock` (line 23 of specs/lib/sngan.gan), 1 use: 18,876,416 parameters.
 
     (x: map[1024, 4, 4]) -> map[1024, 4, 4]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 1024, 4, 4)
-        h = self.conv_1(h)  # (B, 1024, 4, 4)
+        h = self.conv1(h)  # (B, 1024, 4, 4)
         h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv_2(h)  # (B, 1024, 4, 4)
+        h = self.conv2(h)  # (B, 1024, 4, 4)
         h = h + x  # (B, 1024, 4, 4)
         return h
 
@@ -319,22 +136,21 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(128, 16384)  # 2,113,536 params
-        self.cgblock_1 = Cgblockv1024()  # 24,022,016 params
-        self.cgblock_2 = Cgblockv512()  # 10,675,712 params
-        self.cgblock_3 = Cgblockv256()  # 3,437,312 params
-        self.cgblock_4 = Cgblockv128()  # 1,243,520 params
-        self.cgblock_5 = Cgblockv64()  # 502,976 params
-        self.batch_norm_1 = nn.BatchNorm2d(64, eps=2e-05)  # 128 params
+        self.cgblocks = nn.ModuleList([  # 39,881,536 params
+            Cgblock(1024, 1024),  # 24,022,016
+            Cgblock(1024, 512),  # 10,675,712
+            Cgblock(512, 256),  # 3,437,312
+            Cgblock(256, 128),  # 1,243,520
+            Cgblock(128, 64),  # 502,976
+        ])
+        self.batch_norm_1 = nn.BatchNorm2d(64, eps=COND_BATCH_NORM_EPS)  # 128 params
         self.conv_1 = nn.Conv2d(64, 3, 3, padding=1)  # 1,731 params
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 16384)
         h = h.reshape(-1, 1024, 4, 4)  # (B, 1024, 4, 4)
-        h = self.cgblock_1(h, y)  # (B, 1024, 8, 8)
-        h = self.cgblock_2(h, y)  # (B, 512, 16, 16)
-        h = self.cgblock_3(h, y)  # (B, 256, 32, 32)
-        h = self.cgblock_4(h, y)  # (B, 128, 64, 64)
-        h = self.cgblock_5(h, y)  # (B, 64, 128, 128)
+        for block in self.cgblocks:  # (B, 1024, 4, 4) → (B, 64, 128, 128)
+            h = block(h, y)
         out = self.batch_norm_1(h)  # (B, 64, 128, 128)
         out = F.relu(out)  # (B, 64, 128, 128)
         out = self.conv_1(out)  # (B, 3, 128, 128)
@@ -351,20 +167,20 @@ class D(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.dblock_first_1 = DblockFirst()  # 38,976 params
-        self.dblock_1 = Dblockv128_True()  # 119,104 params
-        self.dblock_2 = Dblockv256_True()  # 475,776 params
-        self.dblock_3 = Dblockv512_True()  # 1,901,824 params
-        self.dblock_4 = Dblockv1024_True()  # 7,604,736 params
-        self.dblock_5 = Dblockv1024_False()  # 18,876,416 params
+        self.dblocks = nn.ModuleList([  # 10,101,440 params
+            Dblock(128),  # 119,104
+            Dblock(256),  # 475,776
+            Dblock(512),  # 1,901,824
+            Dblock(1024),  # 7,604,736
+        ])
+        self.dblock_5 = Dblock_1()  # 18,876,416 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1024, 1))  # 1,025 params
         self.projection_1 = rt.Projection(1000, 1024, sn=True)  # 1,024,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         h = self.dblock_first_1(x)  # (B, 64, 64, 64)
-        h = self.dblock_1(h)  # (B, 128, 32, 32)
-        h = self.dblock_2(h)  # (B, 256, 16, 16)
-        h = self.dblock_3(h)  # (B, 512, 8, 8)
-        h = self.dblock_4(h)  # (B, 1024, 4, 4)
+        for block in self.dblocks:  # (B, 64, 64, 64) → (B, 1024, 4, 4)
+            h = block(h)
         h = self.dblock_5(h)  # (B, 1024, 4, 4)
         h = F.relu(h)  # (B, 1024, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1024)

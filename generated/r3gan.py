@@ -34,6 +34,8 @@ PARAMS = {
     "batch_size": 512,
     "ema_nimg": 5000000,
 }
+CONV_INIT = 0.82456677505556
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -45,100 +47,92 @@ CONDITIONS = {"fake": "y"}
 
 
 class Synthesis(nn.Module):
-    """`block synthesis` (line 116 of the spec): 20,781,312 parameters.
+    """`block synthesis` (line 116 of the spec), 1 use: 20,781,312 parameters.
 
     (x: vector[128]) -> map[3, 32, 32]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.const_1 = rt.ConstantInput(768, 4, 4)  # 12,288 params
-        self.linear_1 = rt.initialized(nn.Linear(128, 768, bias=False), "msr")  # 98,304 params
+        self.const = rt.ConstantInput(768, 4, 4)  # 12,288 params
+        self.linear = rt.initialized(nn.Linear(128, 768, bias=False), "msr")  # 98,304 params
         self.res_1_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_1_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_1_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_1_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_1_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_2_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_2_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_2_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_2_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_2_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_3_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_3_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_3_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_3_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_3_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_4_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_4_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_4_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_4_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_4_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_5_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_5_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_5_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_5_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_5_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_6_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_6_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_6_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_6_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_6_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_7_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_7_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_7_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_7_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_7_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_8_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_8_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_8_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_8_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_8_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.conv_1 = rt.initialized(nn.Conv2d(768, 3, 1, bias=False), "msr")  # 2,304 params
+        self.conv = rt.initialized(nn.Conv2d(768, 3, 1, bias=False), "msr")  # 2,304 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.const_1(x.shape[0])  # (B, 768, 4, 4)
-        h_1 = self.linear_1(x)  # (B, 768)
+        h = self.const(x.shape[0])  # (B, 768, 4, 4)
+        h_1 = self.linear(x)  # (B, 768)
         h_1 = rt.tile(h_1, 4, 4)  # (B, 768, 4, 4)
         h = h * h_1  # (B, 768, 4, 4)
         h_1 = self.res_1_conv_1(h)  # (B, 1536, 4, 4)
         h_1 = self.res_1_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_1_conv_2(h_1)  # (B, 1536, 4, 4)
         h_1 = self.res_1_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_1_conv_3(h_1)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
         h_1 = self.res_2_conv_1(h)  # (B, 1536, 4, 4)
         h_1 = self.res_2_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_2_conv_2(h_1)  # (B, 1536, 4, 4)
         h_1 = self.res_2_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_2_conv_3(h_1)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 8, 8)
@@ -147,18 +141,18 @@ class Synthesis(nn.Module):
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 8, 8)
         h_1 = self.res_3_conv_1(h)  # (B, 1536, 8, 8)
         h_1 = self.res_3_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_3_conv_2(h_1)  # (B, 1536, 8, 8)
         h_1 = self.res_3_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_3_conv_3(h_1)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h_1 = self.res_4_conv_1(h)  # (B, 1536, 8, 8)
         h_1 = self.res_4_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_4_conv_2(h_1)  # (B, 1536, 8, 8)
         h_1 = self.res_4_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_4_conv_3(h_1)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 16, 16)
@@ -167,18 +161,18 @@ class Synthesis(nn.Module):
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 16, 16)
         h_1 = self.res_5_conv_1(h)  # (B, 1536, 16, 16)
         h_1 = self.res_5_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_5_conv_2(h_1)  # (B, 1536, 16, 16)
         h_1 = self.res_5_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_5_conv_3(h_1)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h_1 = self.res_6_conv_1(h)  # (B, 1536, 16, 16)
         h_1 = self.res_6_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_6_conv_2(h_1)  # (B, 1536, 16, 16)
         h_1 = self.res_6_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_6_conv_3(h_1)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 32, 32)
@@ -187,115 +181,107 @@ class Synthesis(nn.Module):
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 32, 32)
         h_1 = self.res_7_conv_1(h)  # (B, 1536, 32, 32)
         h_1 = self.res_7_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_7_conv_2(h_1)  # (B, 1536, 32, 32)
         h_1 = self.res_7_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_7_conv_3(h_1)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
         h_1 = self.res_8_conv_1(h)  # (B, 1536, 32, 32)
         h_1 = self.res_8_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_8_conv_2(h_1)  # (B, 1536, 32, 32)
         h_1 = self.res_8_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_8_conv_3(h_1)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
-        out = self.conv_1(h)  # (B, 3, 32, 32)
-        return out
+        h = self.conv(h)  # (B, 3, 32, 32)
+        return h
 
 
 class Features(nn.Module):
-    """`block features` (line 126 of the spec): 20,683,008 parameters.
+    """`block features` (line 126 of the spec), 1 use: 20,683,008 parameters.
 
     (x: image[3, 32, 32]) -> vector[768]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = rt.initialized(nn.Conv2d(3, 768, 1, bias=False), "msr")  # 2,304 params
+        self.conv1 = rt.initialized(nn.Conv2d(3, 768, 1, bias=False), "msr")  # 2,304 params
         self.res_1_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_1_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_1_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_1_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_1_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_2_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_2_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_2_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_2_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_2_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_3_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_3_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_3_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_3_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_3_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_4_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_4_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_4_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_4_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_4_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_5_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_5_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_5_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_5_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_5_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_6_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_6_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_6_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_6_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_6_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_7_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_7_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_7_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_7_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_7_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
         self.res_8_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=0.82456677505556)
+            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
         self.res_8_bias_1 = rt.Bias(1536)  # 1,536 params
         self.res_8_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr",
-            gain=0.82456677505556)
+            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
         self.res_8_bias_2 = rt.Bias(1536)  # 1,536 params
         self.res_8_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.conv_2 = rt.initialized(nn.Conv2d(768, 768, 4, groups=768, bias=False), "msr")
+        self.conv2 = rt.initialized(nn.Conv2d(768, 768, 4, groups=768, bias=False), "msr")
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 768, 32, 32)
+        h = self.conv1(x)  # (B, 768, 32, 32)
         h_1 = self.res_1_conv_1(h)  # (B, 1536, 32, 32)
         h_1 = self.res_1_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_1_conv_2(h_1)  # (B, 1536, 32, 32)
         h_1 = self.res_1_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_1_conv_3(h_1)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
         h_1 = self.res_2_conv_1(h)  # (B, 1536, 32, 32)
         h_1 = self.res_2_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_2_conv_2(h_1)  # (B, 1536, 32, 32)
         h_1 = self.res_2_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 32, 32)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
         h_1 = self.res_2_conv_3(h_1)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 34, 34)
@@ -304,18 +290,18 @@ class Features(nn.Module):
         h = F.avg_pool2d(h, 2)  # (B, 768, 16, 16)
         h_1 = self.res_3_conv_1(h)  # (B, 1536, 16, 16)
         h_1 = self.res_3_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_3_conv_2(h_1)  # (B, 1536, 16, 16)
         h_1 = self.res_3_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_3_conv_3(h_1)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h_1 = self.res_4_conv_1(h)  # (B, 1536, 16, 16)
         h_1 = self.res_4_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_4_conv_2(h_1)  # (B, 1536, 16, 16)
         h_1 = self.res_4_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 16, 16)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
         h_1 = self.res_4_conv_3(h_1)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 18, 18)
@@ -324,18 +310,18 @@ class Features(nn.Module):
         h = F.avg_pool2d(h, 2)  # (B, 768, 8, 8)
         h_1 = self.res_5_conv_1(h)  # (B, 1536, 8, 8)
         h_1 = self.res_5_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_5_conv_2(h_1)  # (B, 1536, 8, 8)
         h_1 = self.res_5_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_5_conv_3(h_1)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h_1 = self.res_6_conv_1(h)  # (B, 1536, 8, 8)
         h_1 = self.res_6_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_6_conv_2(h_1)  # (B, 1536, 8, 8)
         h_1 = self.res_6_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 8, 8)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
         h_1 = self.res_6_conv_3(h_1)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 10, 10)
@@ -344,23 +330,23 @@ class Features(nn.Module):
         h = F.avg_pool2d(h, 2)  # (B, 768, 4, 4)
         h_1 = self.res_7_conv_1(h)  # (B, 1536, 4, 4)
         h_1 = self.res_7_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_7_conv_2(h_1)  # (B, 1536, 4, 4)
         h_1 = self.res_7_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_7_conv_3(h_1)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
         h_1 = self.res_8_conv_1(h)  # (B, 1536, 4, 4)
         h_1 = self.res_8_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_8_conv_2(h_1)  # (B, 1536, 4, 4)
         h_1 = self.res_8_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, 0.2)  # (B, 1536, 4, 4)
+        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
         h_1 = self.res_8_conv_3(h_1)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
-        out = self.conv_2(h)  # (B, 768, 1, 1)
-        out = out.flatten(1)  # (B, 768)
-        return out
+        h = self.conv2(h)  # (B, 768, 1, 1)
+        h = h.flatten(1)  # (B, 768)
+        return h
 
 
 class G(nn.Module):

@@ -28,292 +28,97 @@ GENERATED = ["fake"]
 CONDITIONS = {"fake": "yf"}
 
 
-class Gblockv1024_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=1024, cbn_sn=False: 24,022,016
-    parameters.
+class Gblock(nn.Module):
+    """`block gblock` (line 9 of specs/lib/biggan.gan), 5 uses: 502,976 to 24,022,016 parameters.
 
-    (x: map[1024, 4, 4], c: label[1000]) -> map[1024, 8, 8]
+    (x: map[in_ch, H, W], c: label[1000]) -> map[out, 2H, 2W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1024, cond_dim=1000)  # 2,048,000 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(1024, cond_dim=1000)  # 2,048,000 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 1))
+        self.cond_batch_norm1 = rt.ConditionalBatchNorm(in_ch, cond_dim=1000)
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 3, padding=1))
+        self.cond_batch_norm2 = rt.ConditionalBatchNorm(out, cond_dim=1000)
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
+        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 1))
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 8, 8)
-        h = self.conv_1(h)  # (B, 1024, 8, 8)
-        h = self.cond_batch_norm_2(h, c)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = self.conv_2(h)  # (B, 1024, 8, 8)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1024, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 1024, 8, 8)
-        h = h + h_1  # (B, 1024, 8, 8)
+        h = self.cond_batch_norm1(x, c)  # (B, in_ch, H, W)
+        h = F.relu(h)  # (B, in_ch, H, W)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h = self.conv1(h)  # (B, out, 2H, 2W)
+        h = self.cond_batch_norm2(h, c)  # (B, out, 2H, 2W)
+        h = F.relu(h)  # (B, out, 2H, 2W)
+        h = self.conv2(h)  # (B, out, 2H, 2W)
+        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, in_ch, 2H, 2W)
+        h_1 = self.conv3(h_1)  # (B, out, 2H, 2W)
+        h = h + h_1  # (B, out, 2H, 2W)
         return h
 
 
-class Gblockv512_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=512, cbn_sn=False: 10,675,712
-    parameters.
-
-    (x: map[1024, 8, 8], c: label[1000]) -> map[512, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(1024, cond_dim=1000)  # 2,048,000 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 512, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(512, cond_dim=1000)  # 1,024,000 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 512, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 512, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
-        h = self.conv_1(h)  # (B, 512, 16, 16)
-        h = self.cond_batch_norm_2(h, c)  # (B, 512, 16, 16)
-        h = F.relu(h)  # (B, 512, 16, 16)
-        h = self.conv_2(h)  # (B, 512, 16, 16)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 512, 16, 16)
-        h = h + h_1  # (B, 512, 16, 16)
-        return h
-
-
-class Gblockv256_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=256, cbn_sn=False: 3,437,312
-    parameters.
-
-    (x: map[512, 16, 16], c: label[1000]) -> map[256, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(512, cond_dim=1000)  # 1,024,000 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 256, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(256, cond_dim=1000)  # 512,000 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 256, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 512, 16, 16)
-        h = F.relu(h)  # (B, 512, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h = self.cond_batch_norm_2(h, c)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 256, 32, 32)
-        h = h + h_1  # (B, 256, 32, 32)
-        return h
-
-
-class Gblockv128_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=128, cbn_sn=False: 1,243,520
-    parameters.
-
-    (x: map[256, 32, 32], c: label[1000]) -> map[128, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(256, cond_dim=1000)  # 512,000 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 128, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(128, cond_dim=1000)  # 256,000 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 128, 1))
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 64, 64)
-        h = self.conv_1(h)  # (B, 128, 64, 64)
-        h = self.cond_batch_norm_2(h, c)  # (B, 128, 64, 64)
-        h = F.relu(h)  # (B, 128, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 64, 64)
-        h_1 = self.conv_3(h_1)  # (B, 128, 64, 64)
-        h = h + h_1  # (B, 128, 64, 64)
-        return h
-
-
-class Gblockv64_False(nn.Module):
-    """`block gblock` (line 9 of specs/lib/biggan.gan) with out=64, cbn_sn=False: 502,976
-    parameters.
-
-    (x: map[128, 64, 64], c: label[1000]) -> map[64, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cond_batch_norm_1 = rt.ConditionalBatchNorm(128, cond_dim=1000)  # 256,000 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 64, 3, padding=1))
-        self.cond_batch_norm_2 = rt.ConditionalBatchNorm(64, cond_dim=1000)  # 128,000 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 64, 1))  # 8,256 params
-
-    def forward(self, x: Tensor, c: Tensor) -> Tensor:
-        h = self.cond_batch_norm_1(x, c)  # (B, 128, 64, 64)
-        h = F.relu(h)  # (B, 128, 64, 64)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 128, 128)
-        h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = self.cond_batch_norm_2(h, c)  # (B, 64, 128, 128)
-        h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 64, 128, 128)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 128, 128, 128)
-        h_1 = self.conv_3(h_1)  # (B, 64, 128, 128)
-        h = h + h_1  # (B, 64, 128, 128)
-        return h
-
-
-class Dblockv64_True__False(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=64, down=True, preact=False: 38,976
-    parameters.
+class Dblock(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 38,976 parameters.
 
     (x: image[3, 128, 128]) -> map[64, 64, 64]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 128, 128)
+        h = self.conv1(x)  # (B, 64, 128, 128)
         h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 64, 128, 128)
+        h = self.conv2(h)  # (B, 64, 128, 128)
         h = F.avg_pool2d(h, 2)  # (B, 64, 64, 64)
         s = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
-        s = self.conv_3(s)  # (B, 64, 64, 64)
+        s = self.s(s)  # (B, 64, 64, 64)
         h = h + s  # (B, 64, 64, 64)
         return h
 
 
-class Dblockv128_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=128, down=True, preact=True:
-    229,760 parameters.
+class Dblock_1(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 4 uses: 229,760 to 14,683,136 parameters.
 
-    (x: map[64, 64, 64]) -> map[128, 32, 32]
+    (x: map[?, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, out: int) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 128, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 128, 1))  # 8,320 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 64, 64, 64)
-        h = self.conv_1(h)  # (B, 128, 64, 64)
-        h = F.relu(h)  # (B, 128, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 32, 32)
-        s = self.conv_3(x)  # (B, 128, 64, 64)
-        s = F.avg_pool2d(s, 2)  # (B, 128, 32, 32)
-        h = h + s  # (B, 128, 32, 32)
+        h = F.relu(x)  # (B, ?, H, W)
+        h = self.conv1(h)  # (B, out, H, W)
+        h = F.relu(h)  # (B, out, H, W)
+        h = self.conv2(h)  # (B, out, H, W)
+        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        s = self.s(x)  # (B, out, H, W)
+        s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
+        h = h + s  # (B, out, H/2, W/2)
         return h
 
 
-class Dblockv256_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=256, down=True, preact=True:
-    918,272 parameters.
-
-    (x: map[128, 32, 32]) -> map[256, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 256, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 256, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 128, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 16, 16)
-        s = self.conv_3(x)  # (B, 256, 32, 32)
-        s = F.avg_pool2d(s, 2)  # (B, 256, 16, 16)
-        h = h + s  # (B, 256, 16, 16)
-        return h
-
-
-class Dblockv512_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=512, down=True, preact=True:
-    3,671,552 parameters.
-
-    (x: map[256, 16, 16]) -> map[512, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 512, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 512, 16, 16)
-        h = F.relu(h)  # (B, 512, 16, 16)
-        h = self.conv_2(h)  # (B, 512, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 512, 8, 8)
-        s = self.conv_3(x)  # (B, 512, 16, 16)
-        s = F.avg_pool2d(s, 2)  # (B, 512, 8, 8)
-        h = h + s  # (B, 512, 8, 8)
-        return h
-
-
-class Dblockv1024_True__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=1024, down=True, preact=True:
-    14,683,136 parameters.
-
-    (x: map[512, 8, 8]) -> map[1024, 4, 4]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 1024, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 1024, 1))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 512, 8, 8)
-        h = self.conv_1(h)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = self.conv_2(h)  # (B, 1024, 8, 8)
-        h = F.avg_pool2d(h, 2)  # (B, 1024, 4, 4)
-        s = self.conv_3(x)  # (B, 1024, 8, 8)
-        s = F.avg_pool2d(s, 2)  # (B, 1024, 4, 4)
-        h = h + s  # (B, 1024, 4, 4)
-        return h
-
-
-class Dblockv1024_False__True(nn.Module):
-    """`block dblock` (line 18 of specs/lib/biggan.gan) with out=1024, down=False, preact=True:
-    18,876,416 parameters.
+class Dblock_2(nn.Module):
+    """`block dblock` (line 18 of specs/lib/biggan.gan), 1 use: 18,876,416 parameters.
 
     (x: map[1024, 4, 4]) -> map[1024, 4, 4]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 1024, 4, 4)
-        h = self.conv_1(h)  # (B, 1024, 4, 4)
+        h = self.conv1(h)  # (B, 1024, 4, 4)
         h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv_2(h)  # (B, 1024, 4, 4)
+        h = self.conv2(h)  # (B, 1024, 4, 4)
         h = h + x  # (B, 1024, 4, 4)
         return h
 
@@ -327,12 +132,14 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(128, 16384))
-        self.gblock_1 = Gblockv1024_False()  # 24,022,016 params
-        self.gblock_2 = Gblockv512_False()  # 10,675,712 params
-        self.gblock_3 = Gblockv256_False()  # 3,437,312 params
-        self.gblock_4 = Gblockv128_False()  # 1,243,520 params
+        self.gblocks = nn.ModuleList([  # 39,378,560 params
+            Gblock(1024, 1024),  # 24,022,016
+            Gblock(1024, 512),  # 10,675,712
+            Gblock(512, 256),  # 3,437,312
+            Gblock(256, 128),  # 1,243,520
+        ])
         self.self_attention_1 = rt.SelfAttention(128, kind="biggan", sn=True)  # 20,481 params
-        self.gblock_5 = Gblockv64_False()  # 502,976 params
+        self.gblock_5 = Gblock(128, 64)  # 502,976 params
         self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
         self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 3, 3, padding=1))
 
@@ -340,10 +147,8 @@ class G(nn.Module):
         c = F.one_hot(y, 1000).float()  # (B, 1000)
         h = self.linear_1(z)  # (B, 16384)
         h = h.reshape(-1, 1024, 4, 4)  # (B, 1024, 4, 4)
-        h = self.gblock_1(h, c)  # (B, 1024, 8, 8)
-        h = self.gblock_2(h, c)  # (B, 512, 16, 16)
-        h = self.gblock_3(h, c)  # (B, 256, 32, 32)
-        h = self.gblock_4(h, c)  # (B, 128, 64, 64)
+        for block in self.gblocks:  # (B, 1024, 4, 4) → (B, 128, 64, 64)
+            h = block(h, c)
         h = self.self_attention_1(h)  # (B, 128, 64, 64)
         h = self.gblock_5(h, c)  # (B, 64, 128, 128)
         out = self.batch_norm_1(h)  # (B, 64, 128, 128)
@@ -361,23 +166,23 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblockv64_True__False()  # 38,976 params
+        self.dblock_1 = Dblock()  # 38,976 params
         self.self_attention_1 = rt.SelfAttention(64, kind="biggan", sn=True)  # 5,121 params
-        self.dblock_2 = Dblockv128_True__True()  # 229,760 params
-        self.dblock_3 = Dblockv256_True__True()  # 918,272 params
-        self.dblock_4 = Dblockv512_True__True()  # 3,671,552 params
-        self.dblock_5 = Dblockv1024_True__True()  # 14,683,136 params
-        self.dblock_6 = Dblockv1024_False__True()  # 18,876,416 params
+        self.dblocks = nn.ModuleList([  # 19,502,720 params
+            Dblock_1(128),  # 229,760
+            Dblock_1(256),  # 918,272
+            Dblock_1(512),  # 3,671,552
+            Dblock_1(1024),  # 14,683,136
+        ])
+        self.dblock_6 = Dblock_2()  # 18,876,416 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1024, 1))  # 1,025 params
         self.projection_1 = rt.Projection(1000, 1024, sn=True)  # 1,024,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         h = self.dblock_1(x)  # (B, 64, 64, 64)
         h = self.self_attention_1(h)  # (B, 64, 64, 64)
-        h = self.dblock_2(h)  # (B, 128, 32, 32)
-        h = self.dblock_3(h)  # (B, 256, 16, 16)
-        h = self.dblock_4(h)  # (B, 512, 8, 8)
-        h = self.dblock_5(h)  # (B, 1024, 4, 4)
+        for block in self.dblocks:  # (B, 64, 64, 64) → (B, 1024, 4, 4)
+            h = block(h)
         h = self.dblock_6(h)  # (B, 1024, 4, 4)
         h = F.relu(h)  # (B, 1024, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1024)

@@ -19,6 +19,8 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "ae619a5285a0929a5fdc50b5bd6f8e1d35278ebd10583dcf486c739ae9d6d7f2"
 PARAMS = {"S": 32, "nc": 1, "nz": 100, "n_classes": 10, "g_ch": 128, "d_ch": 16}
+BATCH_NORM_EPS = 0.8
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -33,113 +35,73 @@ CONDITIONS = {}
 
 
 class Generator(nn.Module):
-    """`block generator` (line 42 of the spec): 1,049,985 parameters.
+    """`block generator` (line 42 of the spec), 1 use: 1,049,985 parameters.
 
     (x: latent[100]) -> map[1, 32, 32]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(100, 8192)  # 827,392 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm_2 = nn.BatchNorm2d(128, eps=0.8)  # 256 params
-        self.conv_2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm_3 = nn.BatchNorm2d(64, eps=0.8)  # 128 params
-        self.conv_3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
+        self.linear = nn.Linear(100, 8192)  # 827,392 params
+        self.batch_norm1 = nn.BatchNorm2d(128)  # 256 params
+        self.conv1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
+        self.batch_norm2 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
+        self.conv2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
+        self.batch_norm3 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
+        self.conv3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.linear_1(x)  # (B, 8192)
+        h = self.linear(x)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.batch_norm_1(h)  # (B, 128, 8, 8)
+        h = self.batch_norm1(h)  # (B, 128, 8, 8)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv_1(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_2(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
+        h = self.conv1(h)  # (B, 128, 16, 16)
+        h = self.batch_norm2(h)  # (B, 128, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv_2(h)  # (B, 64, 32, 32)
-        h = self.batch_norm_3(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 32, 32)
-        out = self.conv_3(h)  # (B, 1, 32, 32)
-        out = torch.tanh(out)  # (B, 1, 32, 32)
-        return out
+        h = self.conv2(h)  # (B, 64, 32, 32)
+        h = self.batch_norm3(h)  # (B, 64, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
+        h = self.conv3(h)  # (B, 1, 32, 32)
+        h = torch.tanh(h)  # (B, 1, 32, 32)
+        return h
 
 
-class DBlockv16_False(nn.Module):
-    """`block d_block` (line 53 of the spec) with ch=16, bn=False: 160 parameters.
+class DBlock(nn.Module):
+    """`block d_block` (line 53 of the spec), 1 use: 160 parameters.
 
     (x: image[1, 32, 32]) -> map[16, 16, 16]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(1, 16, 3, stride=2, padding=1)  # 160 params
-        self.dropout_1 = nn.Dropout2d(0.25)
+        self.conv = nn.Conv2d(1, 16, 3, stride=2, padding=1)  # 160 params
+        self.dropout = nn.Dropout2d(0.25)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 16, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 16, 16, 16)
-        h = self.dropout_1(h)  # (B, 16, 16, 16)
+        h = self.conv(x)  # (B, 16, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 16, 16)
+        h = self.dropout(h)  # (B, 16, 16, 16)
         return h
 
 
-class DBlockv32_True(nn.Module):
-    """`block d_block` (line 53 of the spec) with ch=32, bn=True: 4,704 parameters.
+class DBlock_1(nn.Module):
+    """`block d_block` (line 53 of the spec), 3 uses: 4,704 to 74,112 parameters.
 
-    (x: map[16, 16, 16]) -> map[32, 8, 8]
+    (x: map[in_ch, H, W]) -> map[ch, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, ch: int) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(16, 32, 3, stride=2, padding=1)  # 4,640 params
-        self.dropout_1 = nn.Dropout2d(0.25)
-        self.batch_norm_1 = nn.BatchNorm2d(32, eps=0.8)  # 64 params
+        self.conv = nn.Conv2d(in_ch, ch, 3, stride=2, padding=1)
+        self.dropout = nn.Dropout2d(0.25)
+        self.batch_norm = nn.BatchNorm2d(ch, eps=BATCH_NORM_EPS)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 32, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 32, 8, 8)
-        h = self.dropout_1(h)  # (B, 32, 8, 8)
-        h = self.batch_norm_1(h)  # (B, 32, 8, 8)
-        return h
-
-
-class DBlockv64_True(nn.Module):
-    """`block d_block` (line 53 of the spec) with ch=64, bn=True: 18,624 parameters.
-
-    (x: map[32, 8, 8]) -> map[64, 4, 4]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.Conv2d(32, 64, 3, stride=2, padding=1)  # 18,496 params
-        self.dropout_1 = nn.Dropout2d(0.25)
-        self.batch_norm_1 = nn.BatchNorm2d(64, eps=0.8)  # 128 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 4, 4)
-        h = self.dropout_1(h)  # (B, 64, 4, 4)
-        h = self.batch_norm_1(h)  # (B, 64, 4, 4)
-        return h
-
-
-class DBlockv128_True(nn.Module):
-    """`block d_block` (line 53 of the spec) with ch=128, bn=True: 74,112 parameters.
-
-    (x: map[64, 4, 4]) -> map[128, 2, 2]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.Conv2d(64, 128, 3, stride=2, padding=1)  # 73,856 params
-        self.dropout_1 = nn.Dropout2d(0.25)
-        self.batch_norm_1 = nn.BatchNorm2d(128, eps=0.8)  # 256 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 128, 2, 2)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 2, 2)
-        h = self.dropout_1(h)  # (B, 128, 2, 2)
-        h = self.batch_norm_1(h)  # (B, 128, 2, 2)
+        h = self.conv(x)  # (B, ch, H/2, W/2)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, H/2, W/2)
+        h = self.dropout(h)  # (B, ch, H/2, W/2)
+        h = self.batch_norm(h)  # (B, ch, H/2, W/2)
         return h
 
 
@@ -173,18 +135,19 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.d_block_1 = DBlockv16_False()  # 160 params
-        self.d_block_2 = DBlockv32_True()  # 4,704 params
-        self.d_block_3 = DBlockv64_True()  # 18,624 params
-        self.d_block_4 = DBlockv128_True()  # 74,112 params
+        self.d_block_1 = DBlock()  # 160 params
+        self.d_blocks = nn.ModuleList([  # 97,440 params
+            DBlock_1(16, 32),  # 4,704
+            DBlock_1(32, 64),  # 18,624
+            DBlock_1(64, 128),  # 74,112
+        ])
         self.linear_1 = nn.Linear(512, 1)  # 513 params
         self.linear_2 = nn.Linear(512, 11)  # 5,643 params
 
     def forward(self, x: Tensor) -> DOutput:
         h = self.d_block_1(x)  # (B, 16, 16, 16)
-        h = self.d_block_2(h)  # (B, 32, 8, 8)
-        h = self.d_block_3(h)  # (B, 64, 4, 4)
-        h = self.d_block_4(h)  # (B, 128, 2, 2)
+        for block in self.d_blocks:  # (B, 16, 16, 16) → (B, 128, 2, 2)
+            h = block(h)
         h = h.flatten(1)  # (B, 512)
         adv = self.linear_1(h)  # (B, 1)
         aux = self.linear_2(h)  # (B, 11)

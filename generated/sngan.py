@@ -18,6 +18,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "9a6217461960f12c078f2bc835c8ff8fe87539392638ae572885c3859a002720"
 PARAMS = {"S": 32, "gch": 256, "dch": 128, "nz": 128, "conditional": False, "classes": 10}
+BATCH_NORM_EPS = 2e-05
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -28,92 +29,36 @@ GENERATED = ["fake"]
 CONDITIONS = {}
 
 
-class Gblockv256(nn.Module):
-    """`block gblock` (line 7 of specs/lib/sngan.gan) with out=256: 1,246,976 parameters.
+class Gblock(nn.Module):
+    """`block gblock` (line 7 of specs/lib/sngan.gan), 3 uses: 1,246,976 parameters.
 
-    (x: map[256, 4, 4]) -> map[256, 8, 8]
+    (x: map[256, H, W]) -> map[256, 2H, 2W]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm_2 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_3 = nn.Conv2d(256, 256, 1)  # 65,792 params
+        self.batch_norm1 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
+        self.conv1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
+        self.batch_norm2 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
+        self.conv2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
+        self.conv3 = nn.Conv2d(256, 256, 1)  # 65,792 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 4, 4)
-        h = F.relu(h)  # (B, 256, 4, 4)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 8, 8)
-        h = self.conv_1(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_2(h)  # (B, 256, 8, 8)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 8, 8)
-        h_1 = self.conv_3(h_1)  # (B, 256, 8, 8)
-        h = h + h_1  # (B, 256, 8, 8)
-        return h
-
-
-class Gblockv256_1(nn.Module):
-    """`block gblock` (line 7 of specs/lib/sngan.gan) with out=256: 1,246,976 parameters.
-
-    (x: map[256, 8, 8]) -> map[256, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm_2 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_3 = nn.Conv2d(256, 256, 1)  # 65,792 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
-        h = self.batch_norm_2(h)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_2(h)  # (B, 256, 16, 16)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 16, 16)
-        h_1 = self.conv_3(h_1)  # (B, 256, 16, 16)
-        h = h + h_1  # (B, 256, 16, 16)
-        return h
-
-
-class Gblockv256_2(nn.Module):
-    """`block gblock` (line 7 of specs/lib/sngan.gan) with out=256: 1,246,976 parameters.
-
-    (x: map[256, 16, 16]) -> map[256, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm_2 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
-        self.conv_2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_3 = nn.Conv2d(256, 256, 1)  # 65,792 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_2(h)  # (B, 256, 32, 32)
-        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 32, 32)
-        h_1 = self.conv_3(h_1)  # (B, 256, 32, 32)
-        h = h + h_1  # (B, 256, 32, 32)
+        h = self.batch_norm1(x)  # (B, 256, H, W)
+        h = F.relu(h)  # (B, 256, H, W)
+        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
+        h = self.conv1(h)  # (B, 256, 2H, 2W)
+        h = self.batch_norm2(h)  # (B, 256, 2H, 2W)
+        h = F.relu(h)  # (B, 256, 2H, 2W)
+        h = self.conv2(h)  # (B, 256, 2H, 2W)
+        h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
+        h_1 = self.conv3(h_1)  # (B, 256, 2H, 2W)
+        h = h + h_1  # (B, 256, 2H, 2W)
         return h
 
 
 class Features(nn.Module):
-    """`block features` (line 44 of the spec): 1,053,696 parameters.
+    """`block features` (line 44 of the spec), 1 use: 1,053,696 parameters.
 
     (x: image[3, 32, 32]) -> vector[128]
     """
@@ -159,15 +104,15 @@ class Features(nn.Module):
         h = self.dblock_2_conv_1(h)  # (B, 128, 8, 8)
         h = F.relu(h)  # (B, 128, 8, 8)
         h = self.dblock_2_conv_2(h)  # (B, 128, 8, 8)
-        out = h + s  # (B, 128, 8, 8)
-        h = F.relu(out)  # (B, 128, 8, 8)
+        s = h + s  # (B, 128, 8, 8)
+        h = F.relu(s)  # (B, 128, 8, 8)
         h = self.dblock_3_conv_1(h)  # (B, 128, 8, 8)
         h = F.relu(h)  # (B, 128, 8, 8)
         h = self.dblock_3_conv_2(h)  # (B, 128, 8, 8)
-        out = h + out  # (B, 128, 8, 8)
-        out = F.relu(out)  # (B, 128, 8, 8)
-        out = out.sum(dim=(2, 3))  # (B, 128)
-        return out
+        h = h + s  # (B, 128, 8, 8)
+        h = F.relu(h)  # (B, 128, 8, 8)
+        h = h.sum(dim=(2, 3))  # (B, 128)
+        return h
 
 
 class G(nn.Module):
@@ -179,18 +124,15 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(128, 4096)  # 528,384 params
-        self.gblock_1 = Gblockv256()  # 1,246,976 params
-        self.gblock_2 = Gblockv256_1()  # 1,246,976 params
-        self.gblock_3 = Gblockv256_2()  # 1,246,976 params
-        self.batch_norm_1 = nn.BatchNorm2d(256, eps=2e-05)  # 512 params
+        self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,246,976 params
+        self.batch_norm_1 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
         self.conv_1 = nn.Conv2d(256, 3, 3, padding=1)  # 6,915 params
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 4096)
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
-        h = self.gblock_1(h)  # (B, 256, 8, 8)
-        h = self.gblock_2(h)  # (B, 256, 16, 16)
-        h = self.gblock_3(h)  # (B, 256, 32, 32)
+        for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
+            h = block(h)
         out = self.batch_norm_1(h)  # (B, 256, 32, 32)
         out = F.relu(out)  # (B, 256, 32, 32)
         out = self.conv_1(out)  # (B, 3, 32, 32)

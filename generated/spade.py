@@ -30,6 +30,7 @@ PARAMS = {
     "lambda_feat": 10.0,
     "lambda_vgg": 10.0,
 }
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G"], "D": ["D"]}
 # player → loss term → weight
@@ -43,163 +44,55 @@ GENERATED = ["fake"]
 CONDITIONS = {}
 
 
-class SpadeResv1024_v1024(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=1024, fout=1024: 23,947,264 parameters.
+class SpadeRes(nn.Module):
+    """`block spade_res` (line 72 of the spec), 3 uses: 23,947,264 parameters.
 
-    (x: map[1024, 8, 8], seg: image[151, 256, 256]) -> map[1024, 8, 8]
+    (x: map[1024, H, W], seg: image[151, 256, 256]) -> map[1024, H, W]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.spade_1 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.spade_2 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.spade1 = rt.SPADE(1024, 151)  # 2,535,424 params
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.spade2 = rt.SPADE(1024, 151)  # 2,535,424 params
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 1024, 8, 8)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 1024, 8, 8)
-        dx = self.conv_1(dx)  # (B, 1024, 8, 8)
-        dx = self.spade_2(dx, seg)  # (B, 1024, 8, 8)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 1024, 8, 8)
-        dx = self.conv_2(dx)  # (B, 1024, 8, 8)
-        h = x + dx  # (B, 1024, 8, 8)
+        dx = self.spade1(x, seg)  # (B, 1024, H, W)
+        dx = F.leaky_relu(dx, LEAKY_RELU_SLOPE)  # (B, 1024, H, W)
+        dx = self.conv1(dx)  # (B, 1024, H, W)
+        dx = self.spade2(dx, seg)  # (B, 1024, H, W)
+        dx = F.leaky_relu(dx, LEAKY_RELU_SLOPE)  # (B, 1024, H, W)
+        dx = self.conv2(dx)  # (B, 1024, H, W)
+        h = x + dx  # (B, 1024, H, W)
         return h
 
 
-class SpadeResv1024_v1024_1(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=1024, fout=1024: 23,947,264 parameters.
+class SpadeRes_1(nn.Module):
+    """`block spade_res` (line 72 of the spec), 4 uses: 1,379,072 to 14,028,800 parameters.
 
-    (x: map[1024, 16, 16], seg: image[151, 256, 256]) -> map[1024, 16, 16]
+    (x: map[fin, H, W], seg: image[151, 256, 256]) -> map[fout, H, W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fin: int, fout: int) -> None:
         super().__init__()
-        self.spade_1 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.spade_2 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.spade1 = rt.SPADE(fin, 151)
+        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(fin, fout, 3, padding=1))
+        self.spade2 = rt.SPADE(fout, 151)
+        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(fout, fout, 3, padding=1))
+        self.spade3 = rt.SPADE(fin, 151)
+        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(fin, fout, 1, bias=False))
 
     def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 1024, 16, 16)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 1024, 16, 16)
-        dx = self.conv_1(dx)  # (B, 1024, 16, 16)
-        dx = self.spade_2(dx, seg)  # (B, 1024, 16, 16)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 1024, 16, 16)
-        dx = self.conv_2(dx)  # (B, 1024, 16, 16)
-        h = x + dx  # (B, 1024, 16, 16)
-        return h
-
-
-class SpadeResv1024_v512(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=1024, fout=512: 14,028,800 parameters.
-
-    (x: map[1024, 32, 32], seg: image[151, 256, 256]) -> map[512, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spade_1 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 512, 3, padding=1))
-        self.spade_2 = rt.SPADE(512, 151)  # 1,354,752 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 512, 3, padding=1))
-        self.spade_3 = rt.SPADE(1024, 151)  # 2,535,424 params
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 512, 1, bias=False))
-
-    def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 1024, 32, 32)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 1024, 32, 32)
-        dx = self.conv_1(dx)  # (B, 512, 32, 32)
-        dx = self.spade_2(dx, seg)  # (B, 512, 32, 32)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 512, 32, 32)
-        dx = self.conv_2(dx)  # (B, 512, 32, 32)
-        h = self.spade_3(x, seg)  # (B, 1024, 32, 32)
-        h = self.conv_3(h)  # (B, 512, 32, 32)
-        h = h + dx  # (B, 512, 32, 32)
-        return h
-
-
-class SpadeResv512_v256(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=512, fout=256: 5,374,976 parameters.
-
-    (x: map[512, 64, 64], seg: image[151, 256, 256]) -> map[256, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spade_1 = rt.SPADE(512, 151)  # 1,354,752 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 256, 3, padding=1))
-        self.spade_2 = rt.SPADE(256, 151)  # 764,416 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.spade_3 = rt.SPADE(512, 151)  # 1,354,752 params
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(512, 256, 1, bias=False))
-
-    def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 512, 64, 64)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 512, 64, 64)
-        dx = self.conv_1(dx)  # (B, 256, 64, 64)
-        dx = self.spade_2(dx, seg)  # (B, 256, 64, 64)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 256, 64, 64)
-        dx = self.conv_2(dx)  # (B, 256, 64, 64)
-        h = self.spade_3(x, seg)  # (B, 512, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 64, 64)
-        h = h + dx  # (B, 256, 64, 64)
-        return h
-
-
-class SpadeResv256_v128(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=256, fout=128: 2,473,472 parameters.
-
-    (x: map[256, 128, 128], seg: image[151, 256, 256]) -> map[128, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spade_1 = rt.SPADE(256, 151)  # 764,416 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 128, 3, padding=1))
-        self.spade_2 = rt.SPADE(128, 151)  # 469,248 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1))
-        self.spade_3 = rt.SPADE(256, 151)  # 764,416 params
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 128, 1, bias=False))
-
-    def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 256, 128, 128)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 256, 128, 128)
-        dx = self.conv_1(dx)  # (B, 128, 128, 128)
-        dx = self.spade_2(dx, seg)  # (B, 128, 128, 128)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 128, 128, 128)
-        dx = self.conv_2(dx)  # (B, 128, 128, 128)
-        h = self.spade_3(x, seg)  # (B, 256, 128, 128)
-        h = self.conv_3(h)  # (B, 128, 128, 128)
-        h = h + dx  # (B, 128, 128, 128)
-        return h
-
-
-class SpadeResv128_v64(nn.Module):
-    """`block spade_res` (line 72 of the spec) with fin=128, fout=64: 1,379,072 parameters.
-
-    (x: map[128, 256, 256], seg: image[151, 256, 256]) -> map[64, 256, 256]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.spade_1 = rt.SPADE(128, 151)  # 469,248 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 64, 3, padding=1))
-        self.spade_2 = rt.SPADE(64, 151)  # 321,664 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.spade_3 = rt.SPADE(128, 151)  # 469,248 params
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 64, 1, bias=False))
-
-    def forward(self, x: Tensor, seg: Tensor) -> Tensor:
-        dx = self.spade_1(x, seg)  # (B, 128, 256, 256)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 128, 256, 256)
-        dx = self.conv_1(dx)  # (B, 64, 256, 256)
-        dx = self.spade_2(dx, seg)  # (B, 64, 256, 256)
-        dx = F.leaky_relu(dx, 0.2)  # (B, 64, 256, 256)
-        dx = self.conv_2(dx)  # (B, 64, 256, 256)
-        h = self.spade_3(x, seg)  # (B, 128, 256, 256)
-        h = self.conv_3(h)  # (B, 64, 256, 256)
-        h = h + dx  # (B, 64, 256, 256)
+        dx = self.spade1(x, seg)  # (B, fin, H, W)
+        dx = F.leaky_relu(dx, LEAKY_RELU_SLOPE)  # (B, fin, H, W)
+        dx = self.conv1(dx)  # (B, fout, H, W)
+        dx = self.spade2(dx, seg)  # (B, fout, H, W)
+        dx = F.leaky_relu(dx, LEAKY_RELU_SLOPE)  # (B, fout, H, W)
+        dx = self.conv2(dx)  # (B, fout, H, W)
+        h = self.spade3(x, seg)  # (B, fin, H, W)
+        h = self.conv3(h)  # (B, fout, H, W)
+        h = h + dx  # (B, fout, H, W)
         return h
 
 
@@ -212,13 +105,12 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(151, 1024, 3, padding=1)  # 1,392,640 params
-        self.spade_res_1 = SpadeResv1024_v1024()  # 23,947,264 params
-        self.spade_res_2 = SpadeResv1024_v1024_1()  # 23,947,264 params
-        self.spade_res_3 = SpadeResv1024_v1024_1()  # 23,947,264 params
-        self.spade_res_4 = SpadeResv1024_v512()  # 14,028,800 params
-        self.spade_res_5 = SpadeResv512_v256()  # 5,374,976 params
-        self.spade_res_6 = SpadeResv256_v128()  # 2,473,472 params
-        self.spade_res_7 = SpadeResv128_v64()  # 1,379,072 params
+        self.spade_res_1 = SpadeRes()  # 23,947,264 params
+        self.spade_res = nn.ModuleList([SpadeRes() for _ in range(2)])  # 2 × 23,947,264 params
+        self.spade_res_4 = SpadeRes_1(1024, 512)  # 14,028,800 params
+        self.spade_res_5 = SpadeRes_1(512, 256)  # 5,374,976 params
+        self.spade_res_6 = SpadeRes_1(256, 128)  # 2,473,472 params
+        self.spade_res_7 = SpadeRes_1(128, 64)  # 1,379,072 params
         self.conv_2 = nn.Conv2d(64, 3, 3, padding=1)  # 1,731 params
 
     def forward(self, seg: Tensor) -> Tensor:
@@ -226,8 +118,8 @@ class G(nn.Module):
         h = self.conv_1(h)  # (B, 1024, 8, 8)
         h = self.spade_res_1(h, seg)  # (B, 1024, 8, 8)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
-        h = self.spade_res_2(h, seg)  # (B, 1024, 16, 16)
-        h = self.spade_res_3(h, seg)  # (B, 1024, 16, 16)
+        for block in self.spade_res:  # (B, 1024, 16, 16) → (B, 1024, 16, 16)
+            h = block(h, seg)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 32, 32)
         h = self.spade_res_4(h, seg)  # (B, 512, 32, 32)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 64, 64)
@@ -236,7 +128,7 @@ class G(nn.Module):
         h = self.spade_res_6(h, seg)  # (B, 128, 128, 128)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 256, 256)
         h = self.spade_res_7(h, seg)  # (B, 64, 256, 256)
-        out = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
+        out = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
         out = self.conv_2(out)  # (B, 3, 256, 256)
         out = torch.tanh(out)  # (B, 3, 256, 256)
         return out
@@ -294,29 +186,29 @@ class D(nn.Module):
     def forward(self, seg: Tensor, x: Tensor) -> DOutput:
         h = torch.cat([seg, x], dim=1)  # (B, 154, 256, 256)
         f = self.conv_1(h)  # (B, 64, 129, 129)
-        o1 = F.leaky_relu(f, 0.2)  # (B, 64, 129, 129)
+        o1 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 64, 129, 129)
         f = self.conv_2(o1)  # (B, 128, 65, 65)
         f = self.instance_norm_1(f)  # (B, 128, 65, 65)
-        o2 = F.leaky_relu(f, 0.2)  # (B, 128, 65, 65)
+        o2 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 128, 65, 65)
         f = self.conv_3(o2)  # (B, 256, 33, 33)
         f = self.instance_norm_2(f)  # (B, 256, 33, 33)
-        o3 = F.leaky_relu(f, 0.2)  # (B, 256, 33, 33)
+        o3 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 256, 33, 33)
         f = self.conv_4(o3)  # (B, 512, 34, 34)
         f = self.instance_norm_3(f)  # (B, 512, 34, 34)
-        o4 = F.leaky_relu(f, 0.2)  # (B, 512, 34, 34)
+        o4 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 512, 34, 34)
         o5 = self.conv_5(o4)  # (B, 1, 35, 35)
         h = F.avg_pool2d(h, 3, stride=2, padding=1, count_include_pad=False)  # (B, 154, 128, 128)
         f = self.conv_6(h)  # (B, 64, 65, 65)
-        o6 = F.leaky_relu(f, 0.2)  # (B, 64, 65, 65)
+        o6 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 64, 65, 65)
         f = self.conv_7(o6)  # (B, 128, 33, 33)
         f = self.instance_norm_4(f)  # (B, 128, 33, 33)
-        o7 = F.leaky_relu(f, 0.2)  # (B, 128, 33, 33)
+        o7 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 128, 33, 33)
         f = self.conv_8(o7)  # (B, 256, 17, 17)
         f = self.instance_norm_5(f)  # (B, 256, 17, 17)
-        o8 = F.leaky_relu(f, 0.2)  # (B, 256, 17, 17)
+        o8 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 256, 17, 17)
         f = self.conv_9(o8)  # (B, 512, 18, 18)
         f = self.instance_norm_6(f)  # (B, 512, 18, 18)
-        f = F.leaky_relu(f, 0.2)  # (B, 512, 18, 18)
+        f = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 512, 18, 18)
         o10 = self.conv_10(f)  # (B, 1, 19, 19)
         return DOutput(
             f0_1=o1, f0_2=o2, f0_3=o3, f0_4=o4, out0=o5, f1_1=o6, f1_2=o7, f1_3=o8, f1_4=f,

@@ -19,6 +19,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "058f0d456afea2de21cc69e9aa8c40640e9dd7a730ac1fd60892363870011b0f"
 PARAMS = {"nz": 128, "gch": 256, "dch": 128, "alpha": 0.2, "beta": 1.0, "n_dis": 5}
+CONV_T_INIT = 0.02
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -29,171 +30,84 @@ GENERATED = ["fake"]
 CONDITIONS = {}
 
 
-class Gblockv256(nn.Module):
-    """`block gblock` (line 56 of the spec) with ch=256: 1,771,264 parameters.
+class Gblock(nn.Module):
+    """`block gblock` (line 56 of the spec), 3 uses: 1,771,264 parameters.
 
-    (x: map[256, 4, 4]) -> map[256, 8, 8]
+    (x: map[256, H, W]) -> map[256, 2H, 2W]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_1 = rt.initialized(
+        self.batch_norm1 = nn.BatchNorm2d(256)  # 512 params
+        self.conv_t1 = rt.initialized(
             nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=0.02)
-        self.conv_t_2 = rt.initialized(
+            std=CONV_T_INIT)
+        self.batch_norm2 = nn.BatchNorm2d(256)  # 512 params
+        self.conv = rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=CONV_T_INIT)
+        self.conv_t2 = rt.initialized(
             nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
+            std=CONV_T_INIT)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 4, 4)
-        h = F.relu(h)  # (B, 256, 4, 4)
-        h = self.conv_t_1(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_1(h)  # (B, 256, 8, 8)
-        h_1 = self.conv_t_2(x)  # (B, 256, 8, 8)
-        h = h + h_1  # (B, 256, 8, 8)
+        h = self.batch_norm1(x)  # (B, 256, H, W)
+        h = F.relu(h)  # (B, 256, H, W)
+        h = self.conv_t1(h)  # (B, 256, 2H, 2W)
+        h = self.batch_norm2(h)  # (B, 256, 2H, 2W)
+        h = F.relu(h)  # (B, 256, 2H, 2W)
+        h = self.conv(h)  # (B, 256, 2H, 2W)
+        h_1 = self.conv_t2(x)  # (B, 256, 2H, 2W)
+        h = h + h_1  # (B, 256, 2H, 2W)
         return h
 
 
-class Gblockv256_1(nn.Module):
-    """`block gblock` (line 56 of the spec) with ch=256: 1,771,264 parameters.
+class Dblock(nn.Module):
+    """`block dblock` (line 65 of the spec), 2 uses: 154,752 to 442,752 parameters.
 
-    (x: map[256, 8, 8]) -> map[256, 16, 16]
+    (x: image[relu_1_dim0, H, W]) -> map[128, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, relu_1_dim0: int) -> None:
         super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_1 = rt.initialized(
-            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=0.02)
-        self.conv_t_2 = rt.initialized(
-            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
+        self.conv1 = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(relu_1_dim0, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.s = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(relu_1_dim0, 128, 3, padding=1), "normal", std=CONV_T_INIT))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_t_1(h)  # (B, 256, 16, 16)
-        h = self.batch_norm_2(h)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_1(h)  # (B, 256, 16, 16)
-        h_1 = self.conv_t_2(x)  # (B, 256, 16, 16)
-        h = h + h_1  # (B, 256, 16, 16)
+        h = F.relu(x)  # (B, relu_1_dim0, H, W)
+        h = self.conv1(h)  # (B, 128, H, W)
+        h = F.relu(h)  # (B, 128, H, W)
+        h = self.conv2(h)  # (B, 128, H, W)
+        s = self.s(x)  # (B, 128, H, W)
+        h = F.avg_pool2d(h, 2)  # (B, 128, H/2, W/2)
+        s = F.avg_pool2d(s, 2)  # (B, 128, H/2, W/2)
+        h = h + s  # (B, 128, H/2, W/2)
         return h
 
 
-class Gblockv256_2(nn.Module):
-    """`block gblock` (line 56 of the spec) with ch=256: 1,771,264 parameters.
-
-    (x: map[256, 16, 16]) -> map[256, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_1 = rt.initialized(
-            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=0.02)
-        self.conv_t_2 = rt.initialized(
-            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=0.02)
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm_1(x)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv_t_1(h)  # (B, 256, 32, 32)
-        h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv_1(h)  # (B, 256, 32, 32)
-        h_1 = self.conv_t_2(x)  # (B, 256, 32, 32)
-        h = h + h_1  # (B, 256, 32, 32)
-        return h
-
-
-class Dblockv128_True(nn.Module):
-    """`block dblock` (line 65 of the spec) with ch=128, down=True: 154,752 parameters.
-
-    (x: image[3, 32, 32]) -> map[128, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(3, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(3, 128, 3, padding=1), "normal", std=0.02))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 3, 32, 32)
-        h = self.conv_1(h)  # (B, 128, 32, 32)
-        h = F.relu(h)  # (B, 128, 32, 32)
-        h = self.conv_2(h)  # (B, 128, 32, 32)
-        s = self.conv_3(x)  # (B, 128, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 16, 16)
-        s = F.avg_pool2d(s, 2)  # (B, 128, 16, 16)
-        h = h + s  # (B, 128, 16, 16)
-        return h
-
-
-class Dblockv128_True_1(nn.Module):
-    """`block dblock` (line 65 of the spec) with ch=128, down=True: 442,752 parameters.
-
-    (x: map[128, 16, 16]) -> map[128, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-
-    def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 128, 16, 16)
-        h = self.conv_1(h)  # (B, 128, 16, 16)
-        h = F.relu(h)  # (B, 128, 16, 16)
-        h = self.conv_2(h)  # (B, 128, 16, 16)
-        s = self.conv_3(x)  # (B, 128, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 8, 8)
-        s = F.avg_pool2d(s, 2)  # (B, 128, 8, 8)
-        h = h + s  # (B, 128, 8, 8)
-        return h
-
-
-class Dblockv128_False(nn.Module):
-    """`block dblock` (line 65 of the spec) with ch=128, down=False: 442,752 parameters.
+class Dblock_1(nn.Module):
+    """`block dblock` (line 65 of the spec), 2 uses: 442,752 parameters.
 
     (x: map[128, 8, 8]) -> map[128, 8, 8]
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=0.02))
+        self.conv1 = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.conv2 = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.s = nn.utils.parametrizations.spectral_norm(
+            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.relu(x)  # (B, 128, 8, 8)
-        h = self.conv_1(h)  # (B, 128, 8, 8)
+        h = self.conv1(h)  # (B, 128, 8, 8)
         h = F.relu(h)  # (B, 128, 8, 8)
-        h = self.conv_2(h)  # (B, 128, 8, 8)
-        s = self.conv_3(x)  # (B, 128, 8, 8)
+        h = self.conv2(h)  # (B, 128, 8, 8)
+        s = self.s(x)  # (B, 128, 8, 8)
         h = h + s  # (B, 128, 8, 8)
         return h
 
@@ -206,19 +120,16 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = rt.initialized(nn.Linear(128, 4096), "normal", std=0.02)  # 528,384 params
-        self.gblock_1 = Gblockv256()  # 1,771,264 params
-        self.gblock_2 = Gblockv256_1()  # 1,771,264 params
-        self.gblock_3 = Gblockv256_2()  # 1,771,264 params
+        self.linear_1 = rt.initialized(nn.Linear(128, 4096), "normal", std=CONV_T_INIT)
+        self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,771,264 params
         self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = rt.initialized(nn.Conv2d(256, 3, 3, padding=1), "normal", std=0.02)
+        self.conv_1 = rt.initialized(nn.Conv2d(256, 3, 3, padding=1), "normal", std=CONV_T_INIT)
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 4096)
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
-        h = self.gblock_1(h)  # (B, 256, 8, 8)
-        h = self.gblock_2(h)  # (B, 256, 16, 16)
-        h = self.gblock_3(h)  # (B, 256, 32, 32)
+        for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
+            h = block(h)
         out = self.batch_norm_1(h)  # (B, 256, 32, 32)
         out = F.relu(out)  # (B, 256, 32, 32)
         out = self.conv_1(out)  # (B, 3, 32, 32)
@@ -241,20 +152,22 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblockv128_True()  # 154,752 params
-        self.dblock_2 = Dblockv128_True_1()  # 442,752 params
-        self.dblock_3 = Dblockv128_False()  # 442,752 params
-        self.dblock_4 = Dblockv128_False()  # 442,752 params
+        self.dblocks = nn.ModuleList([  # 597,504 params
+            Dblock(3),  # 154,752
+            Dblock(128),  # 442,752
+        ])
+        self.dblocks_1 = nn.ModuleList([Dblock_1() for _ in range(2)])  # 2 × 442,752 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Linear(128, 1), "normal", std=0.02))
+            rt.initialized(nn.Linear(128, 1), "normal", std=CONV_T_INIT))
         self.linear_2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Linear(128, 4), "normal", std=0.02))
+            rt.initialized(nn.Linear(128, 4), "normal", std=CONV_T_INIT))
 
     def forward(self, x: Tensor) -> DOutput:
-        h = self.dblock_1(x)  # (B, 128, 16, 16)
-        h = self.dblock_2(h)  # (B, 128, 8, 8)
-        h = self.dblock_3(h)  # (B, 128, 8, 8)
-        h = self.dblock_4(h)  # (B, 128, 8, 8)
+        h = x
+        for block in self.dblocks:  # (B, 3, 32, 32) → (B, 128, 8, 8)
+            h = block(h)
+        for block in self.dblocks_1:  # (B, 128, 8, 8) → (B, 128, 8, 8)
+            h = block(h)
         h = F.relu(h)  # (B, 128, 8, 8)
         h = h.mean(dim=(2, 3))  # (B, 128)
         src = self.linear_1(h)  # (B, 1)

@@ -37,6 +37,8 @@ PARAMS = {
     "interval": 4,
     "batch": 64,
 }
+LEAKY_RELU_SLOPE = 0.2
+SQRT2 = 1.4142135623730951
 # player → the networks its optimizer updates
 PLAYERS = {"G": ["G_mapping", "G_synthesis"], "D": ["D"]}
 # player → loss term → weight
@@ -47,465 +49,106 @@ GENERATED = ["fake"]
 CONDITIONS = {}
 
 
-class StyleConvv512_v1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=1: 2,622,465
-    parameters.
+class Fc(nn.Module):
+    """`block fc` (line 7 of specs/lib/stylegan2.gan), 9 uses: 262,656 to 4,194,816 parameters.
 
-    (x: map[512, 4, 4], w: latent[512]) -> map[512, 4, 4]
+    (x: latent[in_features]) -> vector[512]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_features: int, lr_mul: float) -> None:
         super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 4, 4)
-        h = self.noise_1(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
-        h = h * 1.4142135623730951  # (B, 512, 4, 4)
-        return h
-
-
-class StyleConvv512_v2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=2: 2,622,465
-    parameters.
-
-    (x: map[512, 4, 4], w: latent[512]) -> map[512, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 8, 8)
-        h = self.noise_1(h)  # (B, 512, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
-        h = h * 1.4142135623730951  # (B, 512, 8, 8)
-        return h
-
-
-class StyleConvv512_v1_1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=1: 2,622,465
-    parameters.
-
-    (x: map[512, 8, 8], w: latent[512]) -> map[512, 8, 8]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 8, 8)
-        h = self.noise_1(h)  # (B, 512, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
-        h = h * 1.4142135623730951  # (B, 512, 8, 8)
-        return h
-
-
-class StyleConvv512_v2_1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=2: 2,622,465
-    parameters.
-
-    (x: map[512, 8, 8], w: latent[512]) -> map[512, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 16, 16)
-        h = self.noise_1(h)  # (B, 512, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
-        h = h * 1.4142135623730951  # (B, 512, 16, 16)
-        return h
-
-
-class StyleConvv512_v1_2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=1: 2,622,465
-    parameters.
-
-    (x: map[512, 16, 16], w: latent[512]) -> map[512, 16, 16]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 16, 16)
-        h = self.noise_1(h)  # (B, 512, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
-        h = h * 1.4142135623730951  # (B, 512, 16, 16)
-        return h
-
-
-class StyleConvv512_v2_2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=2: 2,622,465
-    parameters.
-
-    (x: map[512, 16, 16], w: latent[512]) -> map[512, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512, up=2)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 32, 32)
-        h = self.noise_1(h)  # (B, 512, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
-        h = h * 1.4142135623730951  # (B, 512, 32, 32)
-        return h
-
-
-class StyleConvv512_v1_3(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=512, up=1: 2,622,465
-    parameters.
-
-    (x: map[512, 32, 32], w: latent[512]) -> map[512, 32, 32]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 512, 3, 512)  # 2,622,464 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 512, 32, 32)
-        h = self.noise_1(h)  # (B, 512, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
-        h = h * 1.4142135623730951  # (B, 512, 32, 32)
-        return h
-
-
-class StyleConvv256_v2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=256, up=2: 1,442,561
-    parameters.
-
-    (x: map[512, 32, 32], w: latent[512]) -> map[256, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(512, 256, 3, 512, up=2)  # 1,442,560 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 256, 64, 64)
-        h = self.noise_1(h)  # (B, 256, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
-        h = h * 1.4142135623730951  # (B, 256, 64, 64)
-        return h
-
-
-class StyleConvv256_v1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=256, up=1: 721,409
-    parameters.
-
-    (x: map[256, 64, 64], w: latent[512]) -> map[256, 64, 64]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(256, 256, 3, 512)  # 721,408 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 256, 64, 64)
-        h = self.noise_1(h)  # (B, 256, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
-        h = h * 1.4142135623730951  # (B, 256, 64, 64)
-        return h
-
-
-class StyleConvv128_v2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=128, up=2: 426,369
-    parameters.
-
-    (x: map[256, 64, 64], w: latent[512]) -> map[128, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(256, 128, 3, 512, up=2)  # 426,368 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 128, 128, 128)
-        h = self.noise_1(h)  # (B, 128, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
-        h = h * 1.4142135623730951  # (B, 128, 128, 128)
-        return h
-
-
-class StyleConvv128_v1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=128, up=1: 213,249
-    parameters.
-
-    (x: map[128, 128, 128], w: latent[512]) -> map[128, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(128, 128, 3, 512)  # 213,248 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 128, 128, 128)
-        h = self.noise_1(h)  # (B, 128, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
-        h = h * 1.4142135623730951  # (B, 128, 128, 128)
-        return h
-
-
-class StyleConvv64_v2(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=64, up=2: 139,457 parameters.
-
-    (x: map[128, 128, 128], w: latent[512]) -> map[64, 256, 256]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(128, 64, 3, 512, up=2)  # 139,456 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 64, 256, 256)
-        h = self.noise_1(h)  # (B, 64, 256, 256)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
-        h = h * 1.4142135623730951  # (B, 64, 256, 256)
-        return h
-
-
-class StyleConvv64_v1(nn.Module):
-    """`block style_conv` (line 17 of specs/lib/stylegan2.gan) with ch=64, up=1: 69,761 parameters.
-
-    (x: map[64, 256, 256], w: latent[512]) -> map[64, 256, 256]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.modulated_conv_1 = rt.ModulatedConv2d(64, 64, 3, 512)  # 69,760 params
-        self.noise_1 = rt.NoiseInjection(1)  # 1 param
-
-    def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        h = self.modulated_conv_1(x, w)  # (B, 64, 256, 256)
-        h = self.noise_1(h)  # (B, 64, 256, 256)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
-        h = h * 1.4142135623730951  # (B, 64, 256, 256)
-        return h
-
-
-class DBlockv64_v128(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=64, out=128: 118,976
-    parameters.
-
-    (x: map[64, 256, 256]) -> map[128, 128, 128]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(64, 128, 1, bias=False), gain=1)  # 8,192 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(64, 64, 3, padding=1), gain=1)  # 36,928 params
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(64, 128, 3, stride=2), gain=1)  # 73,856 params
+        self.linear = rt.equalized_lr(nn.Linear(in_features, 512), lr_mul=lr_mul, gain=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 64, 258, 258)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 64, 257, 257)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 64, 256, 256)
-        skip = F.avg_pool2d(skip, 2)  # (B, 64, 128, 128)
-        skip = self.conv_1(skip)  # (B, 128, 128, 128)
-        h = self.conv_act_1(x)  # (B, 64, 256, 256)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
-        h = h * 1.4142135623730951  # (B, 64, 256, 256)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 64, 260, 260)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 64, 259, 259)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 64, 258, 258)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 64, 257, 257)
-        h = self.conv_2(h)  # (B, 128, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
-        h = h * 1.4142135623730951  # (B, 128, 128, 128)
-        h = skip + h  # (B, 128, 128, 128)
-        h = h * 0.7071067811865476  # (B, 128, 128, 128)
+        h = self.linear(x)  # (B, 512)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512)
+        h = h * SQRT2  # (B, 512)
         return h
 
 
-class DBlockv128_v256(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=128, out=256: 475,520
+class StyleConv(nn.Module):
+    """`block style_conv` (line 17 of specs/lib/stylegan2.gan), 13 uses: 69,761 to 2,622,465
     parameters.
 
-    (x: map[128, 128, 128]) -> map[256, 64, 64]
+    (x: map[in_ch, H, W], w: latent[512]) -> map[ch, H*up, W*up]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, ch: int, up: int) -> None:
         super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(128, 256, 1, bias=False), gain=1)  # 32,768 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(128, 128, 3, padding=1), gain=1)
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(128, 256, 3, stride=2), gain=1)  # 295,168 params
+        self.modulated_conv = rt.ModulatedConv2d(in_ch, ch, 3, 512, up=up)
+        self.noise = rt.NoiseInjection(1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 128, 130, 130)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 128, 129, 129)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 128, 128, 128)
-        skip = F.avg_pool2d(skip, 2)  # (B, 128, 64, 64)
-        skip = self.conv_1(skip)  # (B, 256, 64, 64)
-        h = self.conv_act_1(x)  # (B, 128, 128, 128)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 128, 128)
-        h = h * 1.4142135623730951  # (B, 128, 128, 128)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 128, 132, 132)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 128, 131, 131)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 128, 130, 130)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 128, 129, 129)
-        h = self.conv_2(h)  # (B, 256, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
-        h = h * 1.4142135623730951  # (B, 256, 64, 64)
-        h = skip + h  # (B, 256, 64, 64)
-        h = h * 0.7071067811865476  # (B, 256, 64, 64)
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        h = self.modulated_conv(x, w)  # (B, ch, H*up, W*up)
+        h = self.noise(h)  # (B, ch, H*up, W*up)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, H*up, W*up)
+        h = h * SQRT2  # (B, ch, H*up, W*up)
         return h
 
 
-class DBlockv256_v512(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=256, out=512: 1,901,312
-    parameters.
+class ToRgb(nn.Module):
+    """`block to_rgb` (line 23 of specs/lib/stylegan2.gan), 7 uses: 33,027 to 264,195 parameters.
 
-    (x: map[256, 64, 64]) -> map[512, 32, 32]
+    (x: map[in_ch, H, W], w: latent[512]) -> map[3, H, W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int) -> None:
         super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(256, 512, 1, bias=False), gain=1)  # 131,072 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(256, 256, 3, padding=1), gain=1)
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(256, 512, 3, stride=2), gain=1)  # 1,180,160 params
+        self.modulated_conv = rt.ModulatedConv2d(in_ch, 3, 1, 512, demodulate=False)
 
-    def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 256, 66, 66)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 256, 65, 65)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 256, 64, 64)
-        skip = F.avg_pool2d(skip, 2)  # (B, 256, 32, 32)
-        skip = self.conv_1(skip)  # (B, 512, 32, 32)
-        h = self.conv_act_1(x)  # (B, 256, 64, 64)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 64, 64)
-        h = h * 1.4142135623730951  # (B, 256, 64, 64)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 256, 68, 68)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 256, 67, 67)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 256, 66, 66)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 256, 65, 65)
-        h = self.conv_2(h)  # (B, 512, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
-        h = h * 1.4142135623730951  # (B, 512, 32, 32)
-        h = skip + h  # (B, 512, 32, 32)
-        h = h * 0.7071067811865476  # (B, 512, 32, 32)
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        h = self.modulated_conv(x, w)  # (B, 3, H, W)
         return h
 
 
-class DBlockv512_v512(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=512, out=512: 4,981,760
-    parameters.
+class ConvAct(nn.Module):
+    """`block conv_act` (line 12 of specs/lib/stylegan2.gan), 2 uses: 256 to 2,364,416 parameters.
 
-    (x: map[512, 32, 32]) -> map[512, 16, 16]
+    (x: image[in_ch, H, W]) -> map[ch, H, W]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_ch: int, ch: int, k: int) -> None:
         super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(512, 512, 1, bias=False), gain=1)  # 262,144 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1), gain=1)
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(512, 512, 3, stride=2), gain=1)  # 2,359,808 params
+        self.conv = rt.equalized_lr(nn.Conv2d(in_ch, ch, k, padding=k // 2), gain=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 512, 34, 34)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 33, 33)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 32, 32)
-        skip = F.avg_pool2d(skip, 2)  # (B, 512, 16, 16)
-        skip = self.conv_1(skip)  # (B, 512, 16, 16)
-        h = self.conv_act_1(x)  # (B, 512, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 32, 32)
-        h = h * 1.4142135623730951  # (B, 512, 32, 32)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 512, 36, 36)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 35, 35)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 34, 34)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 33, 33)
-        h = self.conv_2(h)  # (B, 512, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
-        h = h * 1.4142135623730951  # (B, 512, 16, 16)
-        h = skip + h  # (B, 512, 16, 16)
-        h = h * 0.7071067811865476  # (B, 512, 16, 16)
+        h = self.conv(x)  # (B, ch, H, W)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, H, W)
+        h = h * SQRT2  # (B, ch, H, W)
         return h
 
 
-class DBlockv512_v512_1(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=512, out=512: 4,981,760
+class DBlock(nn.Module):
+    """`block d_block` (line 40 of specs/lib/stylegan2.gan), 6 uses: 118,976 to 4,981,760
     parameters.
 
-    (x: map[512, 16, 16]) -> map[512, 8, 8]
+    (x: map[tmp, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tmp: int, out: int) -> None:
         super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(512, 512, 1, bias=False), gain=1)  # 262,144 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1), gain=1)
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(512, 512, 3, stride=2), gain=1)  # 2,359,808 params
+        self.skip = rt.equalized_lr(nn.Conv2d(tmp, out, 1, bias=False), gain=1)
+        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(tmp, tmp, 3, padding=1), gain=1)
+        self.conv = rt.equalized_lr(nn.Conv2d(tmp, out, 3, stride=2), gain=1)
 
     def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 512, 18, 18)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 17, 17)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 16, 16)
-        skip = F.avg_pool2d(skip, 2)  # (B, 512, 8, 8)
-        skip = self.conv_1(skip)  # (B, 512, 8, 8)
-        h = self.conv_act_1(x)  # (B, 512, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 16, 16)
-        h = h * 1.4142135623730951  # (B, 512, 16, 16)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 512, 20, 20)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 19, 19)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 18, 18)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 17, 17)
-        h = self.conv_2(h)  # (B, 512, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
-        h = h * 1.4142135623730951  # (B, 512, 8, 8)
-        h = skip + h  # (B, 512, 8, 8)
-        h = h * 0.7071067811865476  # (B, 512, 8, 8)
-        return h
-
-
-class DBlockv512_v512_2(nn.Module):
-    """`block d_block` (line 40 of specs/lib/stylegan2.gan) with tmp=512, out=512: 4,981,760
-    parameters.
-
-    (x: map[512, 8, 8]) -> map[512, 4, 4]
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv_1 = rt.equalized_lr(nn.Conv2d(512, 512, 1, bias=False), gain=1)  # 262,144 params
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1), gain=1)
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(512, 512, 3, stride=2), gain=1)  # 2,359,808 params
-
-    def forward(self, x: Tensor) -> Tensor:
-        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, 512, 10, 10)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 9, 9)
-        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, 512, 8, 8)
-        skip = F.avg_pool2d(skip, 2)  # (B, 512, 4, 4)
-        skip = self.conv_1(skip)  # (B, 512, 4, 4)
-        h = self.conv_act_1(x)  # (B, 512, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 8, 8)
-        h = h * 1.4142135623730951  # (B, 512, 8, 8)
-        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, 512, 12, 12)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 11, 11)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 10, 10)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, 512, 9, 9)
-        h = self.conv_2(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
-        h = h * 1.4142135623730951  # (B, 512, 4, 4)
-        h = skip + h  # (B, 512, 4, 4)
-        h = h * 0.7071067811865476  # (B, 512, 4, 4)
+        skip = F.pad(x, (1, 1, 1, 1), mode="constant")  # (B, tmp, H+2, W+2)
+        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, tmp, H+1, W+1)
+        skip = F.avg_pool2d(skip, 2, stride=1)  # (B, tmp, H, W)
+        skip = F.avg_pool2d(skip, 2)  # (B, tmp, H/2, W/2)
+        skip = self.skip(skip)  # (B, out, H/2, W/2)
+        h = self.conv_act_1(x)  # (B, tmp, H, W)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, tmp, H, W)
+        h = h * SQRT2  # (B, tmp, H, W)
+        h = F.pad(h, (2, 2, 2, 2), mode="constant")  # (B, tmp, H+4, W+4)
+        h = F.avg_pool2d(h, 2, stride=1)  # (B, tmp, H+3, W+3)
+        h = F.avg_pool2d(h, 2, stride=1)  # (B, tmp, H+2, W+2)
+        h = F.avg_pool2d(h, 2, stride=1)  # (B, tmp, H+1, W+1)
+        h = self.conv(h)  # (B, out, H/2, W/2)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, out, H/2, W/2)
+        h = h * SQRT2  # (B, out, H/2, W/2)
+        h = skip + h  # (B, out, H/2, W/2)
+        h = h * 0.7071067811865476  # (B, out, H/2, W/2)
         return h
 
 
@@ -518,42 +161,13 @@ class G_mapping(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.pixel_norm_1 = rt.PixelNorm()
-        self.fc_1 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_2 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_3 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_4 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_5 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_6 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_7 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
-        self.fc_8 = rt.equalized_lr(nn.Linear(512, 512), lr_mul=0.01, gain=1)  # 262,656 params
+        self.fcs = nn.ModuleList([Fc(512, 0.01) for _ in range(8)])  # 8 × 262,656 params
         self.truncation_1 = rt.Truncation(512, 14, psi=1.0, cutoff=14)
 
     def forward(self, z: Tensor) -> Tensor:
         w = self.pixel_norm_1(z)  # (B, 512)
-        w = self.fc_1(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_2(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_3(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_4(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_5(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_6(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_7(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
-        w = self.fc_8(w)  # (B, 512)
-        w = F.leaky_relu(w, 0.2)  # (B, 512)
-        w = w * 1.4142135623730951  # (B, 512)
+        for block in self.fcs:  # (B, 512) → (B, 512)
+            w = block(w)
         out = w.repeat(1, 14)  # (B, 7168)
         out = self.truncation_1(out)  # (B, 7168)
         return out
@@ -568,26 +182,26 @@ class G_synthesis(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.const_1 = rt.ConstantInput(512, 4, 4)  # 8,192 params
-        self.style_conv_1 = StyleConvv512_v1()  # 2,622,465 params
-        self.to_rgb_1 = rt.ModulatedConv2d(512, 3, 1, 512, demodulate=False)  # 264,195 params
-        self.style_conv_2 = StyleConvv512_v2()  # 2,622,465 params
-        self.style_conv_3 = StyleConvv512_v1_1()  # 2,622,465 params
-        self.to_rgb_2 = rt.ModulatedConv2d(512, 3, 1, 512, demodulate=False)  # 264,195 params
-        self.style_conv_4 = StyleConvv512_v2_1()  # 2,622,465 params
-        self.style_conv_5 = StyleConvv512_v1_2()  # 2,622,465 params
-        self.to_rgb_3 = rt.ModulatedConv2d(512, 3, 1, 512, demodulate=False)  # 264,195 params
-        self.style_conv_6 = StyleConvv512_v2_2()  # 2,622,465 params
-        self.style_conv_7 = StyleConvv512_v1_3()  # 2,622,465 params
-        self.to_rgb_4 = rt.ModulatedConv2d(512, 3, 1, 512, demodulate=False)  # 264,195 params
-        self.style_conv_8 = StyleConvv256_v2()  # 1,442,561 params
-        self.style_conv_9 = StyleConvv256_v1()  # 721,409 params
-        self.to_rgb_5 = rt.ModulatedConv2d(256, 3, 1, 512, demodulate=False)  # 132,099 params
-        self.style_conv_10 = StyleConvv128_v2()  # 426,369 params
-        self.style_conv_11 = StyleConvv128_v1()  # 213,249 params
-        self.to_rgb_6 = rt.ModulatedConv2d(128, 3, 1, 512, demodulate=False)  # 66,051 params
-        self.style_conv_12 = StyleConvv64_v2()  # 139,457 params
-        self.style_conv_13 = StyleConvv64_v1()  # 69,761 params
-        self.to_rgb_7 = rt.ModulatedConv2d(64, 3, 1, 512, demodulate=False)  # 33,027 params
+        self.style_conv_1 = StyleConv(512, 512, up=1)  # 2,622,465 params
+        self.to_rgb_1 = ToRgb(512)  # 264,195 params
+        self.style_conv_2 = StyleConv(512, 512, up=2)  # 2,622,465 params
+        self.style_conv_3 = StyleConv(512, 512, up=1)  # 2,622,465 params
+        self.to_rgb_2 = ToRgb(512)  # 264,195 params
+        self.style_conv_4 = StyleConv(512, 512, up=2)  # 2,622,465 params
+        self.style_conv_5 = StyleConv(512, 512, up=1)  # 2,622,465 params
+        self.to_rgb_3 = ToRgb(512)  # 264,195 params
+        self.style_conv_6 = StyleConv(512, 512, up=2)  # 2,622,465 params
+        self.style_conv_7 = StyleConv(512, 512, up=1)  # 2,622,465 params
+        self.to_rgb_4 = ToRgb(512)  # 264,195 params
+        self.style_conv_8 = StyleConv(512, 256, up=2)  # 1,442,561 params
+        self.style_conv_9 = StyleConv(256, 256, up=1)  # 721,409 params
+        self.to_rgb_5 = ToRgb(256)  # 132,099 params
+        self.style_conv_10 = StyleConv(256, 128, up=2)  # 426,369 params
+        self.style_conv_11 = StyleConv(128, 128, up=1)  # 213,249 params
+        self.to_rgb_6 = ToRgb(128)  # 66,051 params
+        self.style_conv_12 = StyleConv(128, 64, up=2)  # 139,457 params
+        self.style_conv_13 = StyleConv(64, 64, up=1)  # 69,761 params
+        self.to_rgb_7 = ToRgb(64)  # 33,027 params
 
     def forward(self, ws: Tensor) -> Tensor:
         h = self.const_1(ws.shape[0])  # (B, 512, 4, 4)
@@ -672,36 +286,28 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_act_1 = rt.equalized_lr(nn.Conv2d(3, 64, 1), gain=1)  # 256 params
-        self.d_block_1 = DBlockv64_v128()  # 118,976 params
-        self.d_block_2 = DBlockv128_v256()  # 475,520 params
-        self.d_block_3 = DBlockv256_v512()  # 1,901,312 params
-        self.d_block_4 = DBlockv512_v512()  # 4,981,760 params
-        self.d_block_5 = DBlockv512_v512_1()  # 4,981,760 params
-        self.d_block_6 = DBlockv512_v512_2()  # 4,981,760 params
+        self.conv_act_1 = ConvAct(3, 64, k=1)  # 256 params
+        self.d_blocks = nn.ModuleList([  # 17,441,088 params
+            DBlock(64, 128),  # 118,976
+            DBlock(128, 256),  # 475,520
+            DBlock(256, 512),  # 1,901,312
+            DBlock(512, 512),  # 4,981,760
+            DBlock(512, 512),  # 4,981,760
+            DBlock(512, 512),  # 4,981,760
+        ])
         self.minibatch_stddev_1 = rt.MinibatchStdDev(group_size=8)
-        self.conv_act_2 = rt.equalized_lr(nn.Conv2d(513, 512, 3, padding=1), gain=1)
-        self.fc_1 = rt.equalized_lr(nn.Linear(8192, 512), gain=1)  # 4,194,816 params
+        self.conv_act_2 = ConvAct(513, 512, k=3)  # 2,364,416 params
+        self.fc_1 = Fc(8192, 1.0)  # 4,194,816 params
         self.linear_1 = rt.equalized_lr(nn.Linear(512, 1), gain=1)  # 513 params
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_act_1(x)  # (B, 64, 256, 256)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 256, 256)
-        h = h * 1.4142135623730951  # (B, 64, 256, 256)
-        h = self.d_block_1(h)  # (B, 128, 128, 128)
-        h = self.d_block_2(h)  # (B, 256, 64, 64)
-        h = self.d_block_3(h)  # (B, 512, 32, 32)
-        h = self.d_block_4(h)  # (B, 512, 16, 16)
-        h = self.d_block_5(h)  # (B, 512, 8, 8)
-        h = self.d_block_6(h)  # (B, 512, 4, 4)
+        for block in self.d_blocks:  # (B, 64, 256, 256) → (B, 512, 4, 4)
+            h = block(h)
         h = self.minibatch_stddev_1(h)  # (B, 513, 4, 4)
         h = self.conv_act_2(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
-        h = h * 1.4142135623730951  # (B, 512, 4, 4)
         out = h.flatten(1)  # (B, 8192)
         out = self.fc_1(out)  # (B, 512)
-        out = F.leaky_relu(out, 0.2)  # (B, 512)
-        out = out * 1.4142135623730951  # (B, 512)
         out = self.linear_1(out)  # (B, 1)
         return out.reshape(-1)
 

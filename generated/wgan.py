@@ -17,6 +17,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "9bf6269fc4cd0a80d1da08adb034c2e5666c45f5025ca7f597508e22427a9c49"
 PARAMS = {"S": 64, "nc": 3, "nz": 100, "ngf": 64, "ndf": 64, "clip": 0.01}
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -83,16 +84,16 @@ class D(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 32, 32)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
         h = self.conv_2(h)  # (B, 128, 16, 16)
         h = self.batch_norm_1(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
         h = self.conv_3(h)  # (B, 256, 8, 8)
         h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 8, 8)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
         h = self.conv_4(h)  # (B, 512, 4, 4)
         h = self.batch_norm_3(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         out = self.conv_5(h)  # (B, 1, 1, 1)
         return out.reshape(-1)
 

@@ -17,6 +17,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "d595689ff5a2753eb9930eb8fcb0eb34fcdb7b1a5a94137de2fbe88530cffc2a"
 PARAMS = {"dim": 128, "nz": 128, "nc": 3}
+LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -74,11 +75,11 @@ class D(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
         h = self.conv_2(h)  # (B, 256, 8, 8)
-        h = F.leaky_relu(h, 0.2)  # (B, 256, 8, 8)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
         h = self.conv_3(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.2)  # (B, 512, 4, 4)
+        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
         out = h.flatten(1)  # (B, 8192)
         out = self.linear_1(out)  # (B, 1)
         return out.reshape(-1)

@@ -98,15 +98,30 @@ def test_nn_module_attribute_list_is_complete():
 
 
 def test_residual_input_is_not_overwritten():
-    """A value still needed later (the `+ in` of a residual block) keeps its variable."""
+    """A value still needed later (the `+ h` of a residual step) keeps its variable."""
+    result = compile_text('''\
+        gan r
+        network N(x: map[4, 5, 5]) -> map[4, 5, 5] {
+          h = x -> conv(4, 3, pad=1) -> relu + x
+          return h -> conv(4, 3, pad=1) -> relu + h
+        }
+        ''')
+    body = result.python.split("def forward")[1]
+    assert "h = self.conv_1(x)" in body and "h = h + x" in body
+    assert "out = self.conv_2(h)" in body and "out = out + h" in body
+
+
+def test_a_block_used_twice_is_one_class_called_in_a_loop():
     result = compile_text('''\
         gan r
         block res() { in -> conv(4, 3, pad=1) -> relu + in }
         network N(x: map[4, 5, 5]) -> map[4, 5, 5] { return x -> res -> res }
         ''')
-    body = result.python.split("def forward")[1]
-    assert "out = self.res_1(x)" in body and "out = out + x" in body
-    assert "out_1 = self.res_2(out)" in body and "out = out_1 + out" in body
+    python = result.python
+    assert "self.ress = nn.ModuleList([Res() for _ in range(2)])" not in python
+    assert "self.res = nn.ModuleList([Res() for _ in range(2)])  # 2 × 148 params" in python
+    assert "        h = self.conv(x)  # (B, 4, 5, 5)" in python
+    assert "        h = h + x  # (B, 4, 5, 5)" in python
 
 
 def test_product_of_tensors_is_elementwise(tmp_path):

@@ -84,7 +84,7 @@ def test_imported_definitions_with_the_importers_params(project):
     assert [ds.name for ds in spec.datasets] == ["d"]
     assert {p.name: p.value for p in spec.params} == {"width": 16}
     # places in the generated code name the file they come from
-    assert "`block res` (line 2 of lib/blocks.gan) with c=16" in result.python
+    assert "`block res` (line 2 of lib/blocks.gan), 2 uses" in result.python
     assert "`network D` (line 6 of the spec)" in result.python
 
 

@@ -172,10 +172,10 @@ def test_fixup_initialization_at_the_reference_size():
         assert grouped.std().item() == pytest.approx(gain / math.sqrt(16 * 9), rel=0.01)
         assert torch.count_nonzero(last) == 0
         assert torch.count_nonzero(getattr(net, f"res_{i}_bias_1").bias) == 0
-    basis_map = G.synthesis_1.linear_1.weight    # GenerativeBasis: gain 1, fan_in 64 + 64
+    basis_map = G.synthesis_1.linear.weight    # GenerativeBasis: gain 1, fan_in 64 + 64
     assert basis_map.shape == (768, 128)
     assert basis_map.std().item() == pytest.approx(1 / math.sqrt(128), rel=0.02)
-    assert G.synthesis_1.const_1.const.std().item() == pytest.approx(1.0, rel=0.05)  # N(0, 1)
+    assert G.synthesis_1.const.const.std().item() == pytest.approx(1.0, rel=0.05)  # N(0, 1)
 
     g_embed = G.linear_1                         # G's EmbeddingLayer: Linear(10, 64), gain 1
     assert g_embed.weight.shape == (64, 10) and g_embed.bias is None
@@ -230,21 +230,21 @@ def test_resampling_is_the_fir_filter():
             for name, p in m.named_parameters():
                 if "res" in name:
                     p.zero_()
-        g.linear_1.weight.copy_(torch.eye(8))  # the 4×4 map is the basis scaled by z
+        g.linear.weight.copy_(torch.eye(8))  # the 4×4 map is the basis scaled by z
         z = torch.zeros(2, 8)
         z[:, 0], z[:, 3] = 1.0, -2.0
-        h = g.const_1.const * torch.tile(z.view(2, 8, 1, 1), (1, 1, 4, 4))
+        h = g.const.const * torch.tile(z.view(2, 8, 1, 1), (1, 1, 4, 4))
         for _ in range(steps):
             h = F.conv_transpose2d(h.reshape(-1, 1, *h.shape[2:]), 4 * kernel, stride=2,
                                    padding=1).view(2, 8, 2 * h.shape[2], 2 * h.shape[3])
-        expected = F.conv2d(h, g.conv_1.weight)
+        expected = F.conv2d(h, g.conv.weight)
         torch.testing.assert_close(G(z), expected, rtol=1e-5, atol=1e-5)
 
         x = torch.randn(2, 3, 8, 8)
-        h = F.conv2d(x, d.conv_1.weight)
+        h = F.conv2d(x, d.conv1.weight)
         for _ in range(steps):
             h = F.conv2d(h.reshape(-1, 1, *h.shape[2:]), kernel, stride=2, padding=1)
             h = h.view(2, 8, *h.shape[2:])
-        h = F.conv2d(h, d.conv_2.weight, groups=8).flatten(1)
+        h = F.conv2d(h, d.conv2.weight, groups=8).flatten(1)
         torch.testing.assert_close(D(x), F.linear(h, D.linear_1.weight).view(2), rtol=1e-5,
                                    atol=1e-5)

@@ -90,7 +90,7 @@ def test_every_layer_count_matches_its_module(path):
     wherever it lives (`conv_1`, or `res.3.conv_1` inside a block class)."""
     spec = _compile(path.stem, {}).spec
     modules = _instantiate(path.stem, {})
-    sources, class_of = classes(spec)
+    sources, class_of, _ = classes(spec)
     paths = {c.name: c.paths for c in sources}
     checked = 0
     for net in spec.networks:

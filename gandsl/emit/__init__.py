@@ -12,8 +12,11 @@ import jinja2
 from .. import __version__
 from ..ir import Spec
 from ..naming import MODULE_NAMES, RESERVED, Namespace, comment, docstring, literal, sanitize
-from .network import WIDTH, ClassSource, build_block_class, build_network_class, plan_blocks
+from .blocks import plan_blocks
+from .constants import module_constants
+from .network import WIDTH, ClassSource, build_block_class, build_network_class, probe_block
 from .objective import build_objective
+from .symbolic import Renderer
 from .wrap import wrap_module
 
 _TEMPLATES = Path(__file__).with_name("templates")
@@ -29,36 +32,49 @@ def _template() -> jinja2.Template:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["pyrepr"] = repr
     return env.get_template("module.py.j2")
 
 
-def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str]]:
-    """The classes of the module (blocks first, then networks) and each network's class."""
-    module_names = Namespace(RESERVED | {e.alias for e in spec.externs})
+def classes(spec: Spec, constants: dict[float, str] | None = None
+            ) -> tuple[list[ClassSource], dict[str, str], list[Renderer]]:
+    """The classes of the module (blocks first, then networks), each network's class, and the
+    renderers that printed their numbers (which count the float literals written).
+    `constants`: float → the module constant that names it."""
+    constants = constants or {}
+    module_names = Namespace(RESERVED | {e.alias for e in spec.externs} | set(constants.values()))
     network_names = {}
     for net in spec.networks:  # network classes are named first: they keep the spec's names
         if net.copy_of is None:
             network_names[net.name] = module_names.create(net.name)
-    blocks = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names)
+    probe_reserved = RESERVED | MODULE_NAMES
+    uses = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names,
+                       lambda body: probe_block(body, probe_reserved))
     output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
                     if n.copy_of is None and not n.single_output}
     # locals never shadow the module's own names (its classes, imports and tables)
     taken = RESERVED | module_names.used | MODULE_NAMES | {e.alias for e in spec.externs}
-    out = [build_block_class(bc, taken, spec.where) for bc in blocks.values()]
+    block_classes = list({id(bc): bc for bc, _ in uses.values()}.values())
+    out = [build_block_class(bc, taken, spec.where, constants) for bc in block_classes]
+    renderers = [bc.renderer for bc in block_classes]
     class_of: dict[str, str] = {}
     for net in spec.networks:
         if net.copy_of is not None:
             class_of[net.name] = class_of[net.copy_of]
             continue
+        renderers.append(Renderer(constants=constants))
         out.append(build_network_class(net, network_names[net.name], output_names.get(net.name),
-                                       blocks, taken, spec.where))
+                                       uses, taken, spec.where, renderers[-1]))
         class_of[net.name] = network_names[net.name]
-    return out, class_of
+    return out, class_of, renderers
 
 
 def emit(spec: Spec, display_path: str | None = None) -> str:
     path = comment((display_path or spec.path).replace("\\", "/"))
-    sources, class_of = classes(spec)
+    sources, class_of, renderers = classes(spec)
+    constants = module_constants(renderers, RESERVED | MODULE_NAMES)
+    if constants:  # again, with the module's repeated numbers named
+        sources, class_of, _ = classes(spec, {value: name for name, value in constants})
     uses = set().union(*(c.uses() for c in sources)) if sources else set()
     objective = build_objective(spec) if spec.objective and spec.objective.players else None
     if objective is not None:
@@ -85,6 +101,7 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
         uses_rt="rt" in uses,
         uses_torch="torch" in uses,
         params=_params_literal(spec),
+        constants=constants,
         networks=[(literal(net.name), class_of[net.name], net.copy_of)
                   for net in spec.networks],
         counts=[(net.name, sum(n.params for n in net.nodes)) for net in spec.networks],

@@ -1,34 +1,30 @@
 """Networks and blocks → the pieces of their `nn.Module` classes: constructor lines, forward
 lines with shape comments, and the return statement.
 
-A block used with the same arguments on the same input type becomes one class (StarGAN's and
-CycleGAN's residual blocks), and the instances a `repeat` chains become an `nn.ModuleList` and a
-loop, as a careful hand-written model would have them. Local variables follow the spec's names
-(`h = ...`); a name is reused only once the value it held is dead, so residual inputs and U-Net
-skips are never overwritten before their last use.
+A block becomes one class whose constructor takes what differs between its uses
+(`blocks.py`), and the uses a loop chains become an `nn.ModuleList` and a `for`, as a careful
+hand-written model would have them. Numbers print through a `symbolic.Renderer`, which knows
+which of them are constructor parameters and which the module names as constants (`SQRT2`).
+Local variables follow the spec's names (`h = ...`); a name is reused only once the value it
+held is dead, so residual inputs and U-Net skips are never overwritten before their last use.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..diagnostics import Span
-from ..ir import BlockInstance, Network, Node, Port
+from ..ir import BlockInstance, Network, Node
 from ..layers import has_module, layer_of
 from ..layers.base import ctx_for
-from ..naming import (
-    Namespace,
-    attribute_namespace,
-    camel,
-    comment,
-    docstring,
-    output_fields,
-    sanitize,
-)
+from ..naming import Namespace, attribute_namespace, comment, docstring, output_fields, sanitize
 from ..types import TensorType, conversion
 from . import progressive
+from .blocks import BlockClass, class_title, relative_name
+from .symbolic import Renderer, symbolic, symbolic_type
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
 _USES = {"F": re.compile(r"(?<![\w.])F\."), "rt": re.compile(r"(?<![\w.])rt\."),
@@ -41,6 +37,7 @@ class ClassSource:
     title: str  # first docstring line
     signature_doc: str  # second docstring paragraph: the types in and out
     init: list[str] = field(default_factory=list)
+    ctor: list[str] = field(default_factory=list)  # constructor parameters, `name: type`
     signature: str = ""
     body: list[str] = field(default_factory=list)  # forward lines, relative indentation
     returns: str = ""
@@ -54,124 +51,48 @@ class ClassSource:
         return {name for name, pattern in _USES.items() if pattern.search(code)}
 
 
-# ---- blocks as classes --------------------------------------------------------------------
+# Which class and which of its uses each block instance of a network is: (network, first node)
+BlockUses = dict[tuple[str, int], tuple[BlockClass, int]]
 
 
-@dataclass
-class BlockClass:
-    """One Python class for the instances of a block that share arguments and input types."""
-
-    name: str
-    instance: BlockInstance  # the first instance: its nodes give the class body
-    network: Network  # the network holding that instance
-    source: ClassSource | None = None
+def probe_block(body: Network, reserved: frozenset[str]) -> tuple[str, dict]:
+    """A block body's code with every number a placeholder, and the numbers behind them."""
+    renderer = Renderer(probe=True)
+    cls = ClassSource(name="", title="", signature_doc="")
+    _Builder(body, cls, {}, reserved, renderer, counts=False, roles=True).build()
+    return "\n".join([cls.signature, *cls.init, *cls.body, cls.returns]), renderer.seen
 
 
-def block_key(inst: BlockInstance, net: Network) -> tuple:
-    types = tuple(str(net.nodes[i].type) for i in [inst.input, *inst.values])
-    return inst.block, tuple(sorted((k, repr(v)) for k, v in inst.args.items())), types
-
-
-def eligible(inst: BlockInstance, net: Network) -> bool:
-    """A block becomes a class when it is used directly by a network, holds more than one
-    module, has no `grow` level (the network's level of detail drives those), and reads
-    nothing from outside but its inputs (true of any block, checked anyway)."""
-    if inst.depth != 0 or inst.result > inst.last:
-        return False
-    nodes = net.nodes[inst.first:inst.last + 1]
-    if any(n.type is None for n in nodes):
-        return False
-    if any(n.op == "grow" for n in nodes):  # its levels are the network's: written inline
-        return False
-    modules = sum(1 for n in nodes if has_module(n.op))
-    outside = {inst.input, *inst.values}
-    return modules >= 2 and all(i in outside or inst.first <= i <= inst.last
-                                for n in nodes for i in n.inputs)
-
-
-def plan_blocks(networks: list[Network], names: Namespace) -> dict[tuple, BlockClass]:
-    """The block classes of a module: one per block key, named after the block."""
-    keys: dict[tuple, BlockClass] = {}
-    per_block: dict[str, int] = {}
-    for net in networks:
-        for inst in net.blocks:
-            if eligible(inst, net):
-                key = block_key(inst, net)
-                if key not in keys:
-                    keys[key] = BlockClass("", inst, net)
-                    per_block[inst.block] = per_block.get(inst.block, 0) + 1
-    for bc in keys.values():
-        base = camel(bc.instance.block)
-        if per_block[bc.instance.block] > 1:  # `Down64`, `Down128`: the arguments tell them apart
-            base += "_".join(sanitize(str(v)) for v in bc.instance.args.values())
-        bc.name = names.create(base)
-    return keys
-
-
-def block_network(inst: BlockInstance, net: Network) -> Network:
-    """The nodes of one block instance as a network of their own, for its class."""
-    ports = [("x", inst.input), *zip(inst.value_params, inst.values, strict=True)]
-    remap: dict[int, int] = {}
-    nodes: list[Node] = []
-    for i, (name, old) in enumerate(ports):
-        remap[old] = i
-        nodes.append(Node(id=i, op="input", name=name, var=name, span=inst.span,
-                          type=net.nodes[old].type, args={"index": i}))
-    prefix = inst.name + "_"
-    for old in range(inst.first, inst.last + 1):
-        n = net.nodes[old]
-        remap[old] = len(nodes)
-        nodes.append(n.model_copy(update={
-            "id": len(nodes), "name": n.name.removeprefix(prefix),
-            "x": None if n.x is None else remap[n.x],
-            "values": {k: [remap[i] for i in ids] for k, ids in n.values.items()}}))
-    result = nodes[remap[inst.result]]
-    return Network(name=inst.block, inputs=[Port(name=p, type=nodes[i].type, span=inst.span)
-                                            for i, (p, _) in enumerate(ports)],
-                   outputs=[Port(name="", type=result.type, span=inst.span)], nodes=nodes,
-                   results=[result.id], result_spans=[inst.span], span=inst.span)
-
-
-def build_block_class(bc: BlockClass, reserved: frozenset[str],
-                      where: Callable[[Span], str]) -> ClassSource:
-    inst = bc.instance
-    sub = block_network(inst, bc.network)
-    total = sum(n.params for n in sub.nodes)
-    args = ", ".join(f"{k}={_arg_text(v)}" for k, v in inst.args.items())
-    title = docstring(f"`block {inst.block}` ({where(inst.span)})"
-                      f"{' with ' + args if args else ''}: {total:,} parameters.")
-    cls = ClassSource(name=bc.name, title=title, signature_doc=_types_doc(sub))
-    _Builder(sub, cls, {}, reserved).build()
+def build_block_class(bc: BlockClass, reserved: frozenset[str], where: Callable[[Span], str],
+                      constants: dict[float, str]) -> ClassSource:
+    body, renderer = bc.uses[0].body, bc.renderer
+    renderer.constants = constants
+    renderer.place = "comment"
+    ins = ", ".join(f"{p.name}: {symbolic_type(p.type, ('dim', i), renderer)}"
+                    for i, p in enumerate(body.inputs))
+    out = symbolic_type(body.nodes[body.results[0]].type, ("dim", body.results[0]), renderer)
+    cls = ClassSource(name=bc.name, title=class_title(bc, where),
+                      signature_doc=docstring(f"({ins}) -> {out}"))
+    same = len({sum(n.params for n in u.body.nodes) for u in bc.uses}) == 1
+    names = [name for name, _ in bc.params]
+    _Builder(body, cls, {}, reserved, renderer, counts=same, params=names, roles=True).build()
+    cls.ctor = [f"{name}: {type(values[0]).__name__}" for name, values in bc.params]
+    cls.init[:0] = [f"self.{name} = {name}" for name in renderer.forward_params]
+    bc.paths = cls.paths
     return cls
 
 
-# ---- networks -----------------------------------------------------------------------------
-
-
-def _arg_text(value) -> str:
-    """A block argument as its class docstring shows it: a number or a bool as written, a
-    word in quotes; anything else (which could end the docstring) as `…`."""
-    if isinstance(value, str):
-        return f"'{value}'" if re.fullmatch(r"[\w.+-]*", value, re.ASCII) else "…"
-    if isinstance(value, bool | int | float):
-        return repr(value)
-    if isinstance(value, tuple):
-        inner = ", ".join(_arg_text(v) for v in value)
-        return f"({inner}{',' if len(value) == 1 else ''})"
-    return "…"
-
-
 def build_network_class(net: Network, class_name: str, output_class: str | None,
-                        blocks: dict[tuple, BlockClass], reserved: frozenset[str],
-                        where: Callable[[Span], str]) -> ClassSource:
+                        blocks: BlockUses, reserved: frozenset[str],
+                        where: Callable[[Span], str], renderer: Renderer) -> ClassSource:
     total = sum(n.params for n in net.nodes)
     title = docstring(f"`network {net.name}` ({where(net.span)}): {total:,} "
                       "parameters.")
     cls = ClassSource(name=class_name, title=title, signature_doc=_types_doc(net),
                       output_class=output_class)
-    classes = {inst.first: (inst, blocks[block_key(inst, net)]) for inst in net.blocks
-               if eligible(inst, net)}
-    _Builder(net, cls, classes, reserved).build()
+    classes = {inst.first: (inst, *blocks[(net.name, inst.first)]) for inst in net.blocks
+               if (net.name, inst.first) in blocks}
+    _Builder(net, cls, classes, reserved, renderer).build()
     return cls
 
 
@@ -188,19 +109,28 @@ class _Item:
     inputs: list[int]
     output: int
     node: Node | None = None
-    blocks: list[tuple[BlockInstance, BlockClass]] = field(default_factory=list)
+    blocks: list[tuple[BlockInstance, BlockClass, int]] = field(default_factory=list)
 
 
 class _Builder:
     def __init__(self, net: Network, cls: ClassSource,
-                 classes: dict[int, tuple[BlockInstance, BlockClass]],
-                 reserved: frozenset[str]) -> None:
-        """`reserved`: names no local may take (the module's own and Python's)."""
+                 classes: dict[int, tuple[BlockInstance, BlockClass, int]],
+                 reserved: frozenset[str], renderer: Renderer, counts: bool = True,
+                 params: list[str] = (), roles: bool = False) -> None:
+        """`reserved`: names no local may take (the module's own and Python's); `counts`:
+        note each module's parameters (not in a class whose uses differ there); `params`:
+        the constructor's parameters, which `forward` reads as attributes; `roles`: name
+        modules by their role in the spec (`conv`, `skip`) rather than by their place."""
         self.net, self.cls, self.classes = net, cls, classes
         self.attrs = attribute_namespace()
+        for name in params:
+            self.attrs.create(name)
         self.reserved = reserved
         self.local = Namespace(self.reserved)
         self.var_of: dict[int, str] = {}
+        self.R, self.counts = renderer, counts
+        self.types = {n.id: symbolic_type(n.type, ("dim", n.id), renderer) for n in net.nodes}
+        self.roles = _roles(net) if roles else {}
 
     def build(self) -> None:
         net, cls = self.net, self.cls
@@ -251,14 +181,14 @@ class _Builder:
                 i += 1
                 continue
             if i in self.classes:
-                inst, bc = self.classes[i]
+                inst, bc, use = self.classes[i]
                 prev = items[-1] if items and items[-1].blocks else None
                 if prev is not None and _continues(prev, inst, bc):
-                    prev.blocks.append((inst, bc))
+                    prev.blocks.append((inst, bc, use))
                     prev.output = inst.result
                 else:
                     items.append(_Item([inst.input, *inst.values], inst.result,
-                                       blocks=[(inst, bc)]))
+                                       blocks=[(inst, bc, use)]))
                 i = inst.last + 1
                 continue
             items.append(_Item(node.inputs, node.id, node=node))
@@ -279,6 +209,8 @@ class _Builder:
             expr = f"{x} {sign} {self.var_of[node.values['other'][0]]}"
         elif node.op == "scale":
             f, op = node.args["factor"], node.args.get("op", "*")
+            self.R.place, self.R.origin = "forward", "scale"
+            f = symbolic(f, ("arg", node.id, "factor"), self.R)
             expr = f"-{x}" if (f, op) == (-1, "*") else f"{x} {op} {f!r}"
         else:
             layer = layer_of(node.op)
@@ -288,48 +220,71 @@ class _Builder:
                 many = param is not None and param.kind == "values"
                 names[name] = [self.var_of[i] for i in ids] if many else (
                     self.var_of[ids[0]] if ids else None)
-            ctx = ctx_for(layer, node, lambda i: self.net.nodes[i].type, names=names,
-                          batch=batch)
+            ctx = ctx_for(layer, node, self.types.__getitem__, names=names, batch=batch)
+            ctx.args = {k: symbolic(v, ("arg", node.id, k), self.R) for k, v in node.args.items()}
+            self.R.origin = node.op
             if layer.module is not None:
-                ctx.attr = self.attrs.create(node.name)
+                ctx.attr = self.attrs.create(self.roles.get(node.id, node.name))
+                self.R.place = "init"
                 self._init(ctx.attr, layer.module(ctx), node.params)
                 self.cls.paths[node.name] = ctx.attr
+            self.R.place = "forward"
             expr = layer.forward(ctx)
-        self._line(f"{target} = {expr}", node.type)
+        self._line(f"{target} = {expr}", self.types[node.id])
 
     def _blocks(self, item: _Item, target: str) -> None:
-        (first, bc), count = item.blocks[0], len(item.blocks)
+        (first, _, _), count = item.blocks[0], len(item.blocks)
         result_type = self.net.nodes[item.output].type
-        params = sum(n.params for n in self.net.nodes[first.first:first.last + 1])
+        counts = [sum(n.params for n in self.net.nodes[inst.first:inst.last + 1])
+                  for inst, _, _ in item.blocks]
+        calls = [self._construct(b, use) for _, b, use in item.blocks]
         extra = "".join(f", {self.var_of[v]}" for v in first.values)
         x = self.var_of[first.input]
         if count == 1:
             attr = self.attrs.create(first.name)
-            self._init(attr, f"{bc.name}()", params)
+            self._init(attr, calls[0], counts[0])
             self._line(f"{target} = self.{attr}({x}{extra})", result_type)
         else:
-            attr = self.attrs.create(first.block)
-            self._init(attr, f"nn.ModuleList([{bc.name}() for _ in range({count})])",
-                       params * count, f"{count} × {params:,}")
+            attr = self.attrs.create(first.block if first.block.endswith("s") else
+                                     first.block + "s")
+            if len(set(calls)) == 1:
+                self._init(attr, f"nn.ModuleList([{calls[0]} for _ in range({count})])",
+                           sum(counts), f"{count} × {counts[0]:,}")
+            else:
+                self.cls.init.append(f"self.{attr} = nn.ModuleList([  # {sum(counts):,} params")
+                self.cls.init.extend(f"    {call},  # {n:,}" for call, n in zip(
+                    calls, counts, strict=True))
+                self.cls.init.append("])")
             if target != x:
                 self.cls.body.append(f"{target} = {x}")
-            self.cls.body.append(f"for block in self.{attr}:")
-            self._line(f"    {target} = block({target}{extra})", result_type)
-        for k, (inst, _) in enumerate(item.blocks):
+            start = self.net.nodes[first.input].type
+            self.cls.body.append(f"for block in self.{attr}:  # {start.shape_comment()} → "
+                                 f"{result_type.shape_comment()}")
+            self.cls.body.append(f"    {target} = block({target}{extra})")
+        for k, (inst, b, _) in enumerate(item.blocks):
+            where = attr if count == 1 else f"{attr}.{k}"
             for n in self.net.nodes[inst.first:inst.last + 1]:
-                if has_module(n.op) and n.name.startswith(inst.name + "_"):
-                    rest = n.name.removeprefix(inst.name + "_")
-                    where = attr if count == 1 else f"{attr}.{k}"
-                    self.cls.paths[n.name] = f"{where}.{rest}"
+                inner = b.paths.get(relative_name(n, inst))
+                if inner is not None:
+                    self.cls.paths[n.name] = f"{where}.{inner}"
+
+    def _construct(self, bc: BlockClass, use: int) -> str:
+        """`DBlock(64, 128, out=128)`: a block class's constructor call for one of its uses;
+        after two positional arguments the rest are named."""
+        args = [self.R.literal(v, count=False) for v in bc.arguments(use)]
+        names = [name for name, _ in bc.params]
+        parts = args[:2] + [f"{n}={a}" for n, a in zip(names[2:], args[2:], strict=True)]
+        return f"{bc.name}({', '.join(parts)})"
 
     def _init(self, attr: str, ctor: str, params: int, note: str | None = None) -> None:
         line = f"self.{attr} = {ctor}"
         text = f"  # {note or f'{params:,}'} param{'' if params == 1 and not note else 's'}"
-        if params and len(line) + len(text) + 8 <= WIDTH:  # only where it fits
+        if self.counts and params and len(line) + len(text) + 8 <= WIDTH:  # where it fits
             line += text
         self.cls.init.append(line)
 
     def _line(self, code: str, t: TensorType | None) -> None:
+        self.R.place = "comment"
         self.cls.body.append(f"{code}  # {t.shape_comment()}" if t is not None else code)
 
     # -- variables ------------------------------------------------------------------------
@@ -370,11 +325,34 @@ class _Builder:
 
 
 def _continues(prev: _Item, inst: BlockInstance, bc: BlockClass) -> bool:
-    """Does this instance extend a loop: the same `repeat`, the same class, the same tensor
-    arguments, fed by the previous instance?"""
-    last, last_bc = prev.blocks[-1]
-    return (inst.repeat is not None and inst.repeat == last.repeat and bc is last_bc
-            and inst.input == last.result and inst.values == last.values)
+    """Does this instance extend a loop: the same class, the same tensor arguments, fed by
+    the previous instance (a `repeat`, or a `for` whose iterations are one block each)?"""
+    last, last_bc, _ = prev.blocks[-1]
+    return bc is last_bc and inst.input == last.result and inst.values == last.values
+
+
+def _roles(net: Network) -> dict[int, str]:
+    """Module attributes named as a person would: by the variable the spec gives the module's
+    value where that names it alone (`skip`), else by its layer (`conv`), numbered from 1
+    where the body has several (`conv1`, `conv2`). Used for block classes, whose bodies are
+    new; a network's modules keep the names checkpoints and tests know (`conv_1`)."""
+    # a module of a block inside the block keeps the inner block's name (`res_1_conv_1`)
+    out = {n.id: n.name for n in net.nodes if has_module(n.op) and len(n.scope) > 1}
+    modules = [n for n in net.nodes if has_module(n.op) and n.id not in out]
+    ports = {n.var for n in net.nodes if n.op == "input"}
+    per_var = Counter(n.var for n in modules)
+    bases = {n.id: n.var if per_var[n.var] == 1 and n.var not in _GENERIC | ports else n.op
+             for n in modules}
+    totals = Counter(bases.values())
+    seen: Counter[str] = Counter()
+    for i, base in bases.items():
+        seen[base] += 1
+        sep = "_" if base[-1].isdigit() else ""
+        out[i] = base if totals[base] == 1 else f"{base}{sep}{seen[base]}"
+    return out
+
+
+_GENERIC = frozenset({"h", "x", "y", "out", "z"})  # variables that name no role
 
 
 def _last_uses(items: list[_Item], results: list[int]) -> dict[int, int]:

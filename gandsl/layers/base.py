@@ -147,9 +147,9 @@ def wrap_modifiers(ctor: str, ctx: Ctx) -> str:
         ctor = f"rt.initialized({ctor}, {py(method)}{extra})"
     if a.get("eqlr"):
         extra = ""
-        if a.get("lr_mul", 1.0) != 1.0:
+        if _keeps(a.get("lr_mul", 1.0), 1.0):
             extra += f", lr_mul={py(a['lr_mul'])}"
-        if a.get("gain", 2 ** 0.5) != 2 ** 0.5:
+        if _keeps(a.get("gain", 2 ** 0.5), 2 ** 0.5):
             extra += f", gain={py(a['gain'])}"
         ctor = f"rt.equalized_lr({ctor}{extra})"
     if a.get("sn"):
@@ -169,8 +169,16 @@ def py(value: Any) -> str:
 def call_args(positional: list[Any], keywords: dict[str, tuple[Any, Any]]) -> str:
     """`a, b, k=v` omitting keywords equal to their default: {name: (value, default)}."""
     parts = [py(v) for v in positional]
-    parts += [f"{k}={py(v)}" for k, (v, d) in keywords.items() if v != d or type(v) is not type(d)]
+    parts += [f"{k}={py(v)}" for k, (v, d) in keywords.items() if _keeps(v, d)]
     return ", ".join(parts)
+
+
+def _keeps(value: Any, default: Any) -> bool:
+    """Is a keyword written? When it is not its default; a number the emitter made symbolic
+    (`emit/symbolic.py`: one class for several uses of a block) decides for itself."""
+    if hasattr(value, "keeps"):
+        return value.keeps(default)
+    return value != default or type(value) is not type(default)
 
 
 def need(cond: bool, message: str, param: str | None = None, code: str = "E202") -> None:
