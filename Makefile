@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test fuzz bench bench-gpu
+.PHONY: demo test test-fast fuzz bench bench-gpu
 
 # torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
 # (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build. Where pip
@@ -24,6 +24,17 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The edit-test loop (under a minute here): the compiler's passes — parse, lower, check, emit,
+# fmt — the docs' examples and the generated files; no training, kernels or data. `make test`
+# stays the whole suite and is what CI runs.
+FAST_TESTS := tests/test_parse.py tests/test_errors.py tests/test_warnings.py \
+	tests/test_sizes_of.py tests/test_tensor_math.py tests/test_roles.py tests/test_imports.py \
+	tests/test_objective.py tests/test_layers.py tests/test_critic_expressions.py \
+	tests/test_extern.py tests/test_properties.py tests/test_emit.py tests/test_wrap.py \
+	tests/test_generated_code.py tests/test_fmt.py tests/test_docs.py tests/test_regressions.py
+test-fast: $(VENV)/.installed
+	$(BIN)/python -m pytest -q $(FAST_TESTS)
 
 # The compiler's fuzzers for longer than `make test` runs them, with fresh randomness: every
 # input ends in a result or a diagnostic (tests/hostile/test_fuzz.py), and every spec of
