@@ -13,7 +13,6 @@ D: 103,243 parameters.
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -46,29 +45,26 @@ class G(nn.Module):
         super().__init__()
         self.embedding_1 = nn.Embedding(10, 100)  # 1,000 params
         self.linear_1 = nn.Linear(100, 8192)  # 827,392 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm_2 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
-        self.conv_2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm_3 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
-        self.conv_3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
+        self.main = nn.Sequential(  # 222,593 params
+            nn.BatchNorm2d(128),  # (B, 128, 8, 8)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128, eps=BATCH_NORM_EPS),  # (B, 128, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 16, 16)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 64, 3, padding=1),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(64, eps=BATCH_NORM_EPS),  # (B, 64, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 32, 32)
+            nn.Conv2d(64, 1, 3, padding=1),  # (B, 1, 32, 32)
+            nn.Tanh(),  # (B, 1, 32, 32)
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         h = self.embedding_1(y)  # (B, 100)
         h = z * h  # (B, 100)
         h = self.linear_1(h)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.batch_norm_1(h)  # (B, 128, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv_1(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_2(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv_2(h)  # (B, 64, 32, 32)
-        h = self.batch_norm_3(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
-        out = self.conv_3(h)  # (B, 1, 32, 32)
-        out = torch.tanh(out)  # (B, 1, 32, 32)
+        out = self.main(h)  # (B, 1, 32, 32)
         return out
 
 
@@ -87,37 +83,29 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(1, 16, 3, stride=2, padding=1)  # 160 params
-        self.dropout_1 = nn.Dropout2d(DROPOUT_P)
-        self.conv_2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)  # 4,640 params
-        self.dropout_2 = nn.Dropout2d(DROPOUT_P)
-        self.batch_norm_1 = nn.BatchNorm2d(32, eps=BATCH_NORM_EPS)  # 64 params
-        self.conv_3 = nn.Conv2d(32, 64, 3, stride=2, padding=1)  # 18,496 params
-        self.dropout_3 = nn.Dropout2d(DROPOUT_P)
-        self.batch_norm_2 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
-        self.conv_4 = nn.Conv2d(64, 128, 3, stride=2, padding=1)  # 73,856 params
-        self.dropout_4 = nn.Dropout2d(DROPOUT_P)
-        self.batch_norm_3 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
+        self.main = nn.Sequential(  # 97,600 params
+            nn.Conv2d(1, 16, 3, stride=2, padding=1),  # (B, 16, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 16, 16, 16)
+            nn.Dropout2d(DROPOUT_P),  # (B, 16, 16, 16)
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),  # (B, 32, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 32, 8, 8)
+            nn.Dropout2d(DROPOUT_P),  # (B, 32, 8, 8)
+            nn.BatchNorm2d(32, eps=BATCH_NORM_EPS),  # (B, 32, 8, 8)
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),  # (B, 64, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 4, 4)
+            nn.Dropout2d(DROPOUT_P),  # (B, 64, 4, 4)
+            nn.BatchNorm2d(64, eps=BATCH_NORM_EPS),  # (B, 64, 4, 4)
+            nn.Conv2d(64, 128, 3, stride=2, padding=1),  # (B, 128, 2, 2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 2, 2)
+            nn.Dropout2d(DROPOUT_P),  # (B, 128, 2, 2)
+            nn.BatchNorm2d(128, eps=BATCH_NORM_EPS),  # (B, 128, 2, 2)
+            nn.Flatten(),  # (B, 512)
+        )
         self.linear_1 = nn.Linear(512, 1)  # 513 params
         self.linear_2 = nn.Linear(512, 10)  # 5,130 params
 
     def forward(self, x: Tensor) -> DOutput:
-        h = self.conv_1(x)  # (B, 16, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 16, 16)
-        h = self.dropout_1(h)  # (B, 16, 16, 16)
-        h = self.conv_2(h)  # (B, 32, 8, 8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 8, 8)
-        h = self.dropout_2(h)  # (B, 32, 8, 8)
-        h = self.batch_norm_1(h)  # (B, 32, 8, 8)
-        h = self.conv_3(h)  # (B, 64, 4, 4)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 4, 4)
-        h = self.dropout_3(h)  # (B, 64, 4, 4)
-        h = self.batch_norm_2(h)  # (B, 64, 4, 4)
-        h = self.conv_4(h)  # (B, 128, 2, 2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 2, 2)
-        h = self.dropout_4(h)  # (B, 128, 2, 2)
-        h = self.batch_norm_3(h)  # (B, 128, 2, 2)
-        h = h.flatten(1)  # (B, 512)
+        h = self.main(x)  # (B, 512)
         src = self.linear_1(h)  # (B, 1)
         cls = self.linear_2(h)  # (B, 10)
         return DOutput(src=src.reshape(-1), cls=cls)

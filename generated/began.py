@@ -107,8 +107,11 @@ class D(nn.Module):
         self.conv_10 = nn.Conv2d(384, 384, 3, stride=2, padding=1)  # 1,327,488 params
         self.conv_11 = nn.Conv2d(384, 512, 3, padding=1)  # 1,769,984 params
         self.conv_12 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.linear_1 = nn.Linear(32768, 64)  # 2,097,216 params
-        self.decode_1 = Decode()  # 1,716,611 params
+        self.main = nn.Sequential(  # 3,813,827 params
+            nn.Flatten(),  # (B, 32768)
+            nn.Linear(32768, 64),  # (B, 64)
+            Decode(),  # (B, 3, 64, 64)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv_1(x)  # (B, 128, 64, 64)
@@ -135,9 +138,7 @@ class D(nn.Module):
         h = F.elu(h)  # (B, 512, 8, 8)
         h = self.conv_12(h)  # (B, 512, 8, 8)
         h = F.elu(h)  # (B, 512, 8, 8)
-        out = h.flatten(1)  # (B, 32768)
-        out = self.linear_1(out)  # (B, 64)
-        out = self.decode_1(out)  # (B, 3, 64, 64)
+        out = self.main(h)  # (B, 3, 64, 64)
         return out
 
 

@@ -63,28 +63,23 @@ class Patch(nn.Module):
 
     def __init__(self, nf: int, conv_4_out: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, nf, 4, stride=2, padding=1)
-        self.conv2 = nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1)
-        self.instance_norm1 = nn.InstanceNorm2d(2 * nf)
-        self.conv3 = nn.Conv2d(2 * nf, 4 * nf, 4, stride=2, padding=1)
-        self.instance_norm2 = nn.InstanceNorm2d(4 * nf)
-        self.conv4 = nn.Conv2d(4 * nf, conv_4_out, 4, padding=1)
-        self.instance_norm3 = nn.InstanceNorm2d(conv_4_out)
-        self.conv5 = nn.Conv2d(conv_4_out, 1, 4, padding=1)
+        self.main = nn.Sequential(
+            nn.Conv2d(3, nf, 4, stride=2, padding=1),  # (B, nf, H/2, W/2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, nf, H/2, W/2)
+            nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1),  # (B, H/2, nf, nf)
+            nn.InstanceNorm2d(2 * nf),  # (B, H/2, nf, nf)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, H/2, nf, nf)
+            nn.Conv2d(2 * nf, 4 * nf, 4, stride=2, padding=1),  # (B, H, H/8, W/8)
+            nn.InstanceNorm2d(4 * nf),  # (B, H, H/8, W/8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, H, H/8, W/8)
+            nn.Conv2d(4 * nf, conv_4_out, 4, padding=1),  # (B, conv_4_out, ?, ?)
+            nn.InstanceNorm2d(conv_4_out),  # (B, conv_4_out, ?, ?)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, conv_4_out, ?, ?)
+            nn.Conv2d(conv_4_out, 1, 4, padding=1),  # (B, 1, ?, ?)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, nf, H/2, W/2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, nf, H/2, W/2)
-        h = self.conv2(h)  # (B, H/2, nf, nf)
-        h = self.instance_norm1(h)  # (B, H/2, nf, nf)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, H/2, nf, nf)
-        h = self.conv3(h)  # (B, H, H/8, W/8)
-        h = self.instance_norm2(h)  # (B, H, H/8, W/8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, H, H/8, W/8)
-        h = self.conv4(h)  # (B, conv_4_out, ?, ?)
-        h = self.instance_norm3(h)  # (B, conv_4_out, ?, ?)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, conv_4_out, ?, ?)
-        h = self.conv5(h)  # (B, 1, ?, ?)
+        h = self.main(x)  # (B, 1, ?, ?)
         return h
 
 
@@ -96,22 +91,21 @@ class Basic(nn.Module):
 
     def __init__(self, cin: int, cout: int) -> None:
         super().__init__()
-        self.instance_norm1 = nn.InstanceNorm2d(cin)
-        self.conv1 = nn.Conv2d(cin, cin, 3, padding=1)
-        self.instance_norm2 = nn.InstanceNorm2d(cin)
-        self.conv2 = nn.Conv2d(cin, cout, 3, padding=1)
-        self.conv3 = nn.Conv2d(cin, cout, 1)
+        self.main = nn.Sequential(
+            nn.InstanceNorm2d(cin),  # (B, cin, H, W)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, cin, H, W)
+            nn.Conv2d(cin, cin, 3, padding=1),  # (B, cin, H, W)
+            nn.InstanceNorm2d(cin),  # (B, cin, H, W)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, cin, H, W)
+            nn.Conv2d(cin, cout, 3, padding=1),  # (B, cout, H, W)
+            nn.AvgPool2d(2),  # (B, cout, H/2, W/2)
+        )
+        self.conv = nn.Conv2d(cin, cout, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.instance_norm1(x)  # (B, cin, H, W)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, cin, H, W)
-        h = self.conv1(h)  # (B, cin, H, W)
-        h = self.instance_norm2(h)  # (B, cin, H, W)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, cin, H, W)
-        h = self.conv2(h)  # (B, cout, H, W)
-        h = F.avg_pool2d(h, 2)  # (B, cout, H/2, W/2)
+        h = self.main(x)  # (B, cout, H/2, W/2)
         h_1 = F.avg_pool2d(x, 2)  # (B, cin, H/2, W/2)
-        h_1 = self.conv3(h_1)  # (B, cout, H/2, W/2)
+        h_1 = self.conv(h_1)  # (B, cout, H/2, W/2)
         h = h + h_1  # (B, cout, H/2, W/2)
         return h
 
@@ -125,36 +119,76 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(11, 64, 4, stride=2, padding=1)  # 11,328 params
-        self.conv_2 = nn.Conv2d(72, 128, 4, stride=2, padding=1)  # 147,584 params
-        self.instance_norm_1 = nn.InstanceNorm2d(128)
-        self.conv_3 = nn.Conv2d(136, 256, 4, stride=2, padding=1)  # 557,312 params
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
-        self.conv_4 = nn.Conv2d(264, 512, 4, stride=2, padding=1)  # 2,163,200 params
-        self.instance_norm_3 = nn.InstanceNorm2d(512)
-        self.conv_5 = nn.Conv2d(520, 512, 4, stride=2, padding=1)  # 4,260,352 params
-        self.instance_norm_4 = nn.InstanceNorm2d(512)
-        self.conv_6 = nn.Conv2d(520, 512, 4, stride=2, padding=1)  # 4,260,352 params
-        self.instance_norm_5 = nn.InstanceNorm2d(512)
-        self.conv_7 = nn.Conv2d(520, 512, 4, stride=2, padding=1)  # 4,260,352 params
-        self.instance_norm_6 = nn.InstanceNorm2d(512)
-        self.conv_8 = nn.Conv2d(520, 512, 4, stride=2, padding=1)  # 4,260,352 params
-        self.conv_t_1 = nn.ConvTranspose2d(512, 512, 4, stride=2, padding=1)  # 4,194,816 params
-        self.instance_norm_7 = nn.InstanceNorm2d(512)
-        self.conv_t_2 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
-        self.instance_norm_8 = nn.InstanceNorm2d(512)
-        self.dropout_1 = nn.Dropout(DROPOUT_P)
-        self.conv_t_3 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
-        self.instance_norm_9 = nn.InstanceNorm2d(512)
-        self.dropout_2 = nn.Dropout(DROPOUT_P)
-        self.conv_t_4 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1)  # 8,389,120 params
-        self.instance_norm_10 = nn.InstanceNorm2d(512)
-        self.dropout_3 = nn.Dropout(DROPOUT_P)
-        self.conv_t_5 = nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1)  # 4,194,560 params
-        self.instance_norm_11 = nn.InstanceNorm2d(256)
-        self.conv_t_6 = nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1)  # 1,048,704 params
-        self.instance_norm_12 = nn.InstanceNorm2d(128)
-        self.conv_t_7 = nn.ConvTranspose2d(256, 64, 4, stride=2, padding=1)  # 262,208 params
-        self.instance_norm_13 = nn.InstanceNorm2d(64)
+        self.main = nn.Sequential(  # 147,584 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 72, 128, 128)
+            nn.Conv2d(72, 128, 4, stride=2, padding=1),  # (B, 128, 64, 64)
+            nn.InstanceNorm2d(128),  # (B, 128, 64, 64)
+        )
+        self.main_1 = nn.Sequential(  # 557,312 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 136, 64, 64)
+            nn.Conv2d(136, 256, 4, stride=2, padding=1),  # (B, 256, 32, 32)
+            nn.InstanceNorm2d(256),  # (B, 256, 32, 32)
+        )
+        self.main_2 = nn.Sequential(  # 2,163,200 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 264, 32, 32)
+            nn.Conv2d(264, 512, 4, stride=2, padding=1),  # (B, 512, 16, 16)
+            nn.InstanceNorm2d(512),  # (B, 512, 16, 16)
+        )
+        self.main_3 = nn.Sequential(  # 4,260,352 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 520, 16, 16)
+            nn.Conv2d(520, 512, 4, stride=2, padding=1),  # (B, 512, 8, 8)
+            nn.InstanceNorm2d(512),  # (B, 512, 8, 8)
+        )
+        self.main_4 = nn.Sequential(  # 4,260,352 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 520, 8, 8)
+            nn.Conv2d(520, 512, 4, stride=2, padding=1),  # (B, 512, 4, 4)
+            nn.InstanceNorm2d(512),  # (B, 512, 4, 4)
+        )
+        self.main_5 = nn.Sequential(  # 4,260,352 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 520, 4, 4)
+            nn.Conv2d(520, 512, 4, stride=2, padding=1),  # (B, 512, 2, 2)
+            nn.InstanceNorm2d(512),  # (B, 512, 2, 2)
+        )
+        self.main_6 = nn.Sequential(  # 8,455,168 params
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 520, 2, 2)
+            nn.Conv2d(520, 512, 4, stride=2, padding=1),  # (B, 512, 1, 1)
+            nn.ReLU(),  # (B, 512, 1, 1)
+            nn.ConvTranspose2d(512, 512, 4, stride=2, padding=1),  # (B, 512, 2, 2)
+            nn.InstanceNorm2d(512),  # (B, 512, 2, 2)
+        )
+        self.main_7 = nn.Sequential(  # 8,389,120 params
+            nn.ReLU(),  # (B, 1024, 2, 2)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1),  # (B, 512, 4, 4)
+            nn.InstanceNorm2d(512),  # (B, 512, 4, 4)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 4, 4)
+        )
+        self.main_8 = nn.Sequential(  # 8,389,120 params
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1),  # (B, 512, 8, 8)
+            nn.InstanceNorm2d(512),  # (B, 512, 8, 8)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 8, 8)
+        )
+        self.main_9 = nn.Sequential(  # 8,389,120 params
+            nn.ReLU(),  # (B, 1024, 8, 8)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1),  # (B, 512, 16, 16)
+            nn.InstanceNorm2d(512),  # (B, 512, 16, 16)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 16, 16)
+        )
+        self.main_10 = nn.Sequential(  # 4,194,560 params
+            nn.ReLU(),  # (B, 1024, 16, 16)
+            nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1),  # (B, 256, 32, 32)
+            nn.InstanceNorm2d(256),  # (B, 256, 32, 32)
+        )
+        self.main_11 = nn.Sequential(  # 1,048,704 params
+            nn.ReLU(),  # (B, 512, 32, 32)
+            nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1),  # (B, 128, 64, 64)
+            nn.InstanceNorm2d(128),  # (B, 128, 64, 64)
+        )
+        self.main_12 = nn.Sequential(  # 262,208 params
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.ConvTranspose2d(256, 64, 4, stride=2, padding=1),  # (B, 64, 128, 128)
+            nn.InstanceNorm2d(64),  # (B, 64, 128, 128)
+        )
         self.conv_t_8 = nn.ConvTranspose2d(128, 3, 4, stride=2, padding=1)  # 6,147 params
 
     def forward(self, a: Tensor, z: Tensor) -> Tensor:
@@ -163,68 +197,37 @@ class G(nn.Module):
         e2 = self.conv_1(h)  # (B, 64, 128, 128)
         h = rt.tile(z, 128, 128)  # (B, 8, 128, 128)
         h = torch.cat([e2, h], dim=1)  # (B, 72, 128, 128)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 72, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        e3 = self.instance_norm_1(h)  # (B, 128, 64, 64)
+        e3 = self.main(h)  # (B, 128, 64, 64)
         h = rt.tile(z, 64, 64)  # (B, 8, 64, 64)
         h = torch.cat([e3, h], dim=1)  # (B, 136, 64, 64)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 136, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 32, 32)
-        e4 = self.instance_norm_2(h)  # (B, 256, 32, 32)
+        e4 = self.main_1(h)  # (B, 256, 32, 32)
         h = rt.tile(z, 32, 32)  # (B, 8, 32, 32)
         h = torch.cat([e4, h], dim=1)  # (B, 264, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 264, 32, 32)
-        h = self.conv_4(h)  # (B, 512, 16, 16)
-        e5 = self.instance_norm_3(h)  # (B, 512, 16, 16)
+        e5 = self.main_2(h)  # (B, 512, 16, 16)
         h = rt.tile(z, 16, 16)  # (B, 8, 16, 16)
         h = torch.cat([e5, h], dim=1)  # (B, 520, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 16, 16)
-        h = self.conv_5(h)  # (B, 512, 8, 8)
-        e6 = self.instance_norm_4(h)  # (B, 512, 8, 8)
+        e6 = self.main_3(h)  # (B, 512, 8, 8)
         h = rt.tile(z, 8, 8)  # (B, 8, 8, 8)
         h = torch.cat([e6, h], dim=1)  # (B, 520, 8, 8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 8, 8)
-        h = self.conv_6(h)  # (B, 512, 4, 4)
-        e7 = self.instance_norm_5(h)  # (B, 512, 4, 4)
+        e7 = self.main_4(h)  # (B, 512, 4, 4)
         h = rt.tile(z, 4, 4)  # (B, 8, 4, 4)
         h = torch.cat([e7, h], dim=1)  # (B, 520, 4, 4)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 4, 4)
-        h = self.conv_7(h)  # (B, 512, 2, 2)
-        e8 = self.instance_norm_6(h)  # (B, 512, 2, 2)
+        e8 = self.main_5(h)  # (B, 512, 2, 2)
         h = rt.tile(z, 2, 2)  # (B, 8, 2, 2)
         h = torch.cat([e8, h], dim=1)  # (B, 520, 2, 2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 520, 2, 2)
-        h = self.conv_8(h)  # (B, 512, 1, 1)
-        h = F.relu(h)  # (B, 512, 1, 1)
-        h = self.conv_t_1(h)  # (B, 512, 2, 2)
-        h = self.instance_norm_7(h)  # (B, 512, 2, 2)
+        h = self.main_6(h)  # (B, 512, 2, 2)
         h = torch.cat([h, e8], dim=1)  # (B, 1024, 2, 2)
-        h = F.relu(h)  # (B, 1024, 2, 2)
-        h = self.conv_t_2(h)  # (B, 512, 4, 4)
-        h = self.instance_norm_8(h)  # (B, 512, 4, 4)
-        h = self.dropout_1(h)  # (B, 512, 4, 4)
+        h = self.main_7(h)  # (B, 512, 4, 4)
         h = torch.cat([h, e7], dim=1)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv_t_3(h)  # (B, 512, 8, 8)
-        h = self.instance_norm_9(h)  # (B, 512, 8, 8)
-        h = self.dropout_2(h)  # (B, 512, 8, 8)
+        h = self.main_8(h)  # (B, 512, 8, 8)
         h = torch.cat([h, e6], dim=1)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = self.conv_t_4(h)  # (B, 512, 16, 16)
-        h = self.instance_norm_10(h)  # (B, 512, 16, 16)
-        h = self.dropout_3(h)  # (B, 512, 16, 16)
+        h = self.main_9(h)  # (B, 512, 16, 16)
         h = torch.cat([h, e5], dim=1)  # (B, 1024, 16, 16)
-        h = F.relu(h)  # (B, 1024, 16, 16)
-        h = self.conv_t_5(h)  # (B, 256, 32, 32)
-        h = self.instance_norm_11(h)  # (B, 256, 32, 32)
+        h = self.main_10(h)  # (B, 256, 32, 32)
         h = torch.cat([h, e4], dim=1)  # (B, 512, 32, 32)
-        h = F.relu(h)  # (B, 512, 32, 32)
-        h = self.conv_t_6(h)  # (B, 128, 64, 64)
-        h = self.instance_norm_12(h)  # (B, 128, 64, 64)
+        h = self.main_11(h)  # (B, 128, 64, 64)
         h = torch.cat([h, e3], dim=1)  # (B, 256, 64, 64)
-        h = F.relu(h)  # (B, 256, 64, 64)
-        h = self.conv_t_7(h)  # (B, 64, 128, 128)
-        h = self.instance_norm_13(h)  # (B, 64, 128, 128)
+        h = self.main_12(h)  # (B, 64, 128, 128)
         h = torch.cat([h, e2], dim=1)  # (B, 128, 128, 128)
         out = F.relu(h)  # (B, 128, 128, 128)
         out = self.conv_t_8(out)  # (B, 3, 256, 256)
@@ -272,23 +275,21 @@ class E(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1)  # 3,136 params
-        self.basics = nn.ModuleList([  # 2,582,784 params
-            Basic(64, 128),  # 119,104
-            Basic(128, 192),  # 393,728
-            Basic(192, 256),  # 824,000
-            Basic(256, 256),  # 1,245,952
-        ])
+        self.main = nn.Sequential(  # 2,585,920 params
+            nn.Conv2d(3, 64, 4, stride=2, padding=1),  # (B, 64, 128, 128)
+            Basic(64, 128),  # (B, 128, 64, 64)
+            Basic(128, 192),  # (B, 192, 32, 32)
+            Basic(192, 256),  # (B, 256, 16, 16)
+            Basic(256, 256),  # (B, 256, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 8, 8)
+            nn.AvgPool2d(8),  # (B, 256, 1, 1)
+            nn.Flatten(),  # (B, 256)
+        )
         self.linear_1 = nn.Linear(256, 8)  # 2,056 params
         self.linear_2 = nn.Linear(256, 8)  # 2,056 params
 
     def forward(self, b: Tensor) -> EOutput:
-        h = self.conv_1(b)  # (B, 64, 128, 128)
-        for block in self.basics:  # (B, 64, 128, 128) → (B, 256, 8, 8)
-            h = block(h)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
-        h = F.avg_pool2d(h, 8)  # (B, 256, 1, 1)
-        h = h.flatten(1)  # (B, 256)
+        h = self.main(b)  # (B, 256)
         mu = self.linear_1(h)  # (B, 8)
         logvar = self.linear_2(h)  # (B, 8)
         return EOutput(mu=mu, logvar=logvar)

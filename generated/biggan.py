@@ -64,15 +64,18 @@ class Dblock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 96, 3, padding=1))
+        self.main = nn.Sequential(  # 85,728 params
+            # (B, 96, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 3, padding=1)),
+            nn.ReLU(),  # (B, 96, 128, 128)
+            # (B, 96, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 96, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 96, 64, 64)
+        )
         self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 96, 1))  # 384 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 96, 128, 128)
-        h = F.relu(h)  # (B, 96, 128, 128)
-        h = self.conv2(h)  # (B, 96, 128, 128)
-        h = F.avg_pool2d(h, 2)  # (B, 96, 64, 64)
+        h = self.main(x)  # (B, 96, 64, 64)
         s = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
         s = self.s(s)  # (B, 96, 64, 64)
         h = h + s  # (B, 96, 64, 64)
@@ -82,21 +85,24 @@ class Dblock(nn.Module):
 class Dblock_1(nn.Module):
     """`block dblock` (line 18 of specs/lib/biggan.gan), 4 uses: 516,672 to 33,034,752 parameters.
 
-    (x: map[?, H, W]) -> map[out, H/2, W/2]
+    (x: map[in_ch, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self, out: int) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
-        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
+        self.main = nn.Sequential(
+            nn.ReLU(),  # (B, in_ch, H, W)
+            # (B, out, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 3, padding=1)),
+            nn.ReLU(),  # (B, out, H, W)
+            # (B, out, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, out, H/2, W/2)
+        )
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, ?, H, W)
-        h = self.conv1(h)  # (B, out, H, W)
-        h = F.relu(h)  # (B, out, H, W)
-        h = self.conv2(h)  # (B, out, H, W)
-        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        h = self.main(x)  # (B, out, H/2, W/2)
         s = self.s(x)  # (B, out, H, W)
         s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
         h = h + s  # (B, out, H/2, W/2)
@@ -111,14 +117,17 @@ class Dblock_2(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1))
+        self.main = nn.Sequential(  # 42,470,400 params
+            nn.ReLU(),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1)),
+            nn.ReLU(),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1536, 1536, 3, padding=1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 1536, 4, 4)
-        h = self.conv1(h)  # (B, 1536, 4, 4)
-        h = F.relu(h)  # (B, 1536, 4, 4)
-        h = self.conv2(h)  # (B, 1536, 4, 4)
+        h = self.main(x)  # (B, 1536, 4, 4)
         h = h + x  # (B, 1536, 4, 4)
         return h
 
@@ -139,8 +148,13 @@ class G(nn.Module):
         self.gblock_4 = Gblock(384, 192)  # 1,240,128 params
         self.self_attention_1 = rt.SelfAttention(192, kind="biggan", sn=True)  # 46,081 params
         self.gblock_5 = Gblock(192, 96)  # 352,800 params
-        self.batch_norm_1 = nn.BatchNorm2d(96)  # 192 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 3, 3, padding=1))
+        self.main = nn.Sequential(  # 2,787 params
+            nn.BatchNorm2d(96),  # (B, 96, 128, 128)
+            nn.ReLU(),  # (B, 96, 128, 128)
+            # (B, 3, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(96, 3, 3, padding=1)),
+            nn.Tanh(),  # (B, 3, 128, 128)
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         e = self.embedding_1(y)  # (B, 128)
@@ -163,10 +177,7 @@ class G(nn.Module):
         c = z.narrow(1, 100, 20)  # (B, 20)
         c = torch.cat([e, c], dim=1)  # (B, 148)
         h = self.gblock_5(h, c)  # (B, 96, 128, 128)
-        out = self.batch_norm_1(h)  # (B, 96, 128, 128)
-        out = F.relu(out)  # (B, 96, 128, 128)
-        out = self.conv_1(out)  # (B, 3, 128, 128)
-        out = torch.tanh(out)  # (B, 3, 128, 128)
+        out = self.main(h)  # (B, 3, 128, 128)
         return out
 
 
@@ -178,25 +189,21 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblock()  # 86,112 params
-        self.self_attention_1 = rt.SelfAttention(96, kind="biggan", sn=True)  # 11,521 params
-        self.dblocks = nn.ModuleList([  # 43,876,800 params
-            Dblock_1(192),  # 516,672
-            Dblock_1(384),  # 2,065,536
-            Dblock_1(768),  # 8,259,840
-            Dblock_1(1536),  # 33,034,752
-        ])
-        self.dblock_6 = Dblock_2()  # 42,470,400 params
+        self.main = nn.Sequential(  # 86,444,833 params
+            Dblock(),  # (B, 96, 64, 64)
+            rt.SelfAttention(96, kind="biggan", sn=True),  # (B, 96, 64, 64)
+            Dblock_1(96, 192),  # (B, 192, 32, 32)
+            Dblock_1(192, 384),  # (B, 384, 16, 16)
+            Dblock_1(384, 768),  # (B, 768, 8, 8)
+            Dblock_1(768, 1536),  # (B, 1536, 4, 4)
+            Dblock_2(),  # (B, 1536, 4, 4)
+            nn.ReLU(),  # (B, 1536, 4, 4)
+        )
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1536, 1))  # 1,537 params
         self.projection_1 = rt.Projection(1000, 1536, sn=True)  # 1,536,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.dblock_1(x)  # (B, 96, 64, 64)
-        h = self.self_attention_1(h)  # (B, 96, 64, 64)
-        for block in self.dblocks:  # (B, 96, 64, 64) → (B, 1536, 4, 4)
-            h = block(h)
-        h = self.dblock_6(h)  # (B, 1536, 4, 4)
-        h = F.relu(h)  # (B, 1536, 4, 4)
+        h = self.main(x)  # (B, 1536, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1536)
         out = self.linear_1(h)  # (B, 1)
         out_1 = self.projection_1(h, y)  # (B, 1)

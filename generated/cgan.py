@@ -36,20 +36,22 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(100, 200)  # 20,200 params
-        self.dropout_1 = nn.Dropout(DROPOUT_P)
-        self.linear_2 = nn.Linear(10, 1000)  # 11,000 params
-        self.dropout_2 = nn.Dropout(DROPOUT_P)
+        self.main = nn.Sequential(  # 20,200 params
+            nn.Linear(100, 200),  # (B, 200)
+            nn.ReLU(),  # (B, 200)
+            nn.Dropout(DROPOUT_P),  # (B, 200)
+        )
+        self.main_1 = nn.Sequential(  # 11,000 params
+            nn.Linear(10, 1000),  # (B, 1000)
+            nn.ReLU(),  # (B, 1000)
+            nn.Dropout(DROPOUT_P),  # (B, 1000)
+        )
         self.linear_3 = nn.Linear(1200, 784)  # 941,584 params
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
-        hz = self.linear_1(z)  # (B, 200)
-        hz = F.relu(hz)  # (B, 200)
-        hz = self.dropout_1(hz)  # (B, 200)
+        hz = self.main(z)  # (B, 200)
         hy = F.one_hot(y, 10).float()  # (B, 10)
-        hy = self.linear_2(hy)  # (B, 1000)
-        hy = F.relu(hy)  # (B, 1000)
-        hy = self.dropout_2(hy)  # (B, 1000)
+        hy = self.main_1(hy)  # (B, 1000)
         out = torch.cat([hz, hy], dim=1)  # (B, 1200)
         out = self.linear_3(out)  # (B, 784)
         out = torch.tanh(out)  # (B, 784)
@@ -65,25 +67,26 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.maxout_1 = rt.Maxout(784, 240, 5)  # 942,000 params
-        self.dropout_1 = nn.Dropout(DROPOUT_P)
+        self.main = nn.Sequential(  # 942,000 params
+            nn.Flatten(),  # (B, 784)
+            rt.Maxout(784, 240, 5),  # (B, 240)
+            nn.Dropout(DROPOUT_P),  # (B, 240)
+        )
         self.maxout_2 = rt.Maxout(10, 50, 5)  # 2,750 params
         self.dropout_2 = nn.Dropout(DROPOUT_P)
-        self.maxout_3 = rt.Maxout(290, 240, 4)  # 279,360 params
-        self.dropout_3 = nn.Dropout(DROPOUT_P)
-        self.linear_1 = nn.Linear(240, 1)  # 241 params
+        self.main_1 = nn.Sequential(  # 279,601 params
+            rt.Maxout(290, 240, 4),  # (B, 240)
+            nn.Dropout(DROPOUT_P),  # (B, 240)
+            nn.Linear(240, 1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        hx = x.flatten(1)  # (B, 784)
-        hx = self.maxout_1(hx)  # (B, 240)
-        hx = self.dropout_1(hx)  # (B, 240)
+        hx = self.main(x)  # (B, 240)
         hy = F.one_hot(y, 10).float()  # (B, 10)
         hy = self.maxout_2(hy)  # (B, 50)
         hy = self.dropout_2(hy)  # (B, 50)
         out = torch.cat([hx, hy], dim=1)  # (B, 290)
-        out = self.maxout_3(out)  # (B, 240)
-        out = self.dropout_3(out)  # (B, 240)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main_1(out)  # (B, 1)
         return out.reshape(-1)
 
 

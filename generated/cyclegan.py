@@ -12,7 +12,6 @@ D_b: 2,764,737 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -48,19 +47,18 @@ class Res(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.instance_norm1 = nn.InstanceNorm2d(256)
-        self.conv2 = nn.Conv2d(256, 256, 3)  # 590,080 params
-        self.instance_norm2 = nn.InstanceNorm2d(256)
+        self.main = nn.Sequential(  # 1,180,160 params
+            nn.ReflectionPad2d(1),  # (B, 256, 66, 66)
+            nn.Conv2d(256, 256, 3),  # (B, 256, 64, 64)
+            nn.InstanceNorm2d(256),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.ReflectionPad2d(1),  # (B, 256, 66, 66)
+            nn.Conv2d(256, 256, 3),  # (B, 256, 64, 64)
+            nn.InstanceNorm2d(256),  # (B, 256, 64, 64)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.pad(x, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
-        h = self.conv1(h)  # (B, 256, 64, 64)
-        h = self.instance_norm1(h)  # (B, 256, 64, 64)
-        h = F.relu(h)  # (B, 256, 64, 64)
-        h = F.pad(h, (1, 1, 1, 1), mode="reflect")  # (B, 256, 66, 66)
-        h = self.conv2(h)  # (B, 256, 64, 64)
-        h = self.instance_norm2(h)  # (B, 256, 64, 64)
+        h = self.main(x)  # (B, 256, 64, 64)
         h = h + x  # (B, 256, 64, 64)
         return h
 
@@ -73,41 +71,41 @@ class G_ab(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 7)  # 9,472 params
-        self.instance_norm_1 = nn.InstanceNorm2d(64)
-        self.conv_2 = nn.Conv2d(64, 128, 3, stride=2, padding=1)  # 73,856 params
-        self.instance_norm_2 = nn.InstanceNorm2d(128)
-        self.conv_3 = nn.Conv2d(128, 256, 3, stride=2, padding=1)  # 295,168 params
-        self.instance_norm_3 = nn.InstanceNorm2d(256)
-        self.res = nn.ModuleList([Res() for _ in range(9)])  # 9 × 1,180,160 params
-        self.conv_t_1 = nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1)
-        self.instance_norm_4 = nn.InstanceNorm2d(128)
-        self.conv_t_2 = nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1)
-        self.instance_norm_5 = nn.InstanceNorm2d(64)
-        self.conv_4 = nn.Conv2d(64, 3, 7)  # 9,411 params
+        self.main = nn.Sequential(  # 11,378,179 params
+            nn.ReflectionPad2d(3),  # (B, 3, 262, 262)
+            nn.Conv2d(3, 64, 7),  # (B, 64, 256, 256)
+            nn.InstanceNorm2d(64),  # (B, 64, 256, 256)
+            nn.ReLU(),  # (B, 64, 256, 256)
+            nn.Conv2d(64, 128, 3, stride=2, padding=1),  # (B, 128, 128, 128)
+            nn.InstanceNorm2d(128),  # (B, 128, 128, 128)
+            nn.ReLU(),  # (B, 128, 128, 128)
+            nn.Conv2d(128, 256, 3, stride=2, padding=1),  # (B, 256, 64, 64)
+            nn.InstanceNorm2d(256),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            Res(),  # (B, 256, 64, 64)
+            # (B, 128, 128, 128)
+            nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),
+            nn.InstanceNorm2d(128),  # (B, 128, 128, 128)
+            nn.ReLU(),  # (B, 128, 128, 128)
+            # (B, 64, 256, 256)
+            nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1),
+            nn.InstanceNorm2d(64),  # (B, 64, 256, 256)
+            nn.ReLU(),  # (B, 64, 256, 256)
+            nn.ReflectionPad2d(3),  # (B, 64, 262, 262)
+            nn.Conv2d(64, 3, 7),  # (B, 3, 256, 256)
+            nn.Tanh(),  # (B, 3, 256, 256)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.pad(x, (3, 3, 3, 3), mode="reflect")  # (B, 3, 262, 262)
-        h = self.conv_1(h)  # (B, 64, 256, 256)
-        h = self.instance_norm_1(h)  # (B, 64, 256, 256)
-        h = F.relu(h)  # (B, 64, 256, 256)
-        h = self.conv_2(h)  # (B, 128, 128, 128)
-        h = self.instance_norm_2(h)  # (B, 128, 128, 128)
-        h = F.relu(h)  # (B, 128, 128, 128)
-        h = self.conv_3(h)  # (B, 256, 64, 64)
-        h = self.instance_norm_3(h)  # (B, 256, 64, 64)
-        h = F.relu(h)  # (B, 256, 64, 64)
-        for block in self.res:  # (B, 256, 64, 64) → (B, 256, 64, 64)
-            h = block(h)
-        h = self.conv_t_1(h)  # (B, 128, 128, 128)
-        h = self.instance_norm_4(h)  # (B, 128, 128, 128)
-        h = F.relu(h)  # (B, 128, 128, 128)
-        h = self.conv_t_2(h)  # (B, 64, 256, 256)
-        h = self.instance_norm_5(h)  # (B, 64, 256, 256)
-        h = F.relu(h)  # (B, 64, 256, 256)
-        out = F.pad(h, (3, 3, 3, 3), mode="reflect")  # (B, 64, 262, 262)
-        out = self.conv_4(out)  # (B, 3, 256, 256)
-        out = torch.tanh(out)  # (B, 3, 256, 256)
+        out = self.main(x)  # (B, 3, 256, 256)
         return out
 
 
@@ -119,28 +117,23 @@ class D_a(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1)  # 3,136 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1)  # 131,200 params
-        self.instance_norm_1 = nn.InstanceNorm2d(128)
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1)  # 524,544 params
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
-        self.conv_4 = nn.Conv2d(256, 512, 4, padding=1)  # 2,097,664 params
-        self.instance_norm_3 = nn.InstanceNorm2d(512)
-        self.conv_5 = nn.Conv2d(512, 1, 4, padding=1)  # 8,193 params
+        self.main = nn.Sequential(  # 2,764,737 params
+            nn.Conv2d(3, 64, 4, stride=2, padding=1),  # (B, 64, 128, 128)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1),  # (B, 128, 64, 64)
+            nn.InstanceNorm2d(128),  # (B, 128, 64, 64)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 256, 4, stride=2, padding=1),  # (B, 256, 32, 32)
+            nn.InstanceNorm2d(256),  # (B, 256, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 512, 4, padding=1),  # (B, 512, 31, 31)
+            nn.InstanceNorm2d(512),  # (B, 512, 31, 31)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 31, 31)
+            nn.Conv2d(512, 1, 4, padding=1),  # (B, 1, 30, 30)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = self.instance_norm_1(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 32, 32)
-        h = self.instance_norm_2(h)  # (B, 256, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
-        out = self.conv_4(h)  # (B, 512, 31, 31)
-        out = self.instance_norm_3(out)  # (B, 512, 31, 31)
-        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 512, 31, 31)
-        out = self.conv_5(out)  # (B, 1, 30, 30)
+        out = self.main(x)  # (B, 1, 30, 30)
         return out
 
 

@@ -10,7 +10,6 @@ D: 2,765,568 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -36,32 +35,26 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_t_1 = nn.ConvTranspose2d(100, 512, 4, bias=False)  # 819,200 params
-        self.batch_norm_1 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_t_2 = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_3 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_3 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_4 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_4 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_t_5 = nn.ConvTranspose2d(64, 3, 4, stride=2, padding=1, bias=False)
+        self.main = nn.Sequential(  # 3,576,704 params
+            nn.ConvTranspose2d(100, 512, 4, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(512),  # (B, 512, 4, 4)
+            nn.ReLU(),  # (B, 512, 4, 4)
+            nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 8, 8)
+            nn.BatchNorm2d(256),  # (B, 256, 8, 8)
+            nn.ReLU(),  # (B, 256, 8, 8)
+            nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128),  # (B, 128, 16, 16)
+            nn.ReLU(),  # (B, 128, 16, 16)
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(64),  # (B, 64, 32, 32)
+            nn.ReLU(),  # (B, 64, 32, 32)
+            nn.ConvTranspose2d(64, 3, 4, stride=2, padding=1, bias=False),  # (B, 3, 64, 64)
+            nn.Tanh(),  # (B, 3, 64, 64)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = z.reshape(-1, 100, 1, 1)  # (B, 100, 1, 1)
-        h = self.conv_t_1(h)  # (B, 512, 4, 4)
-        h = self.batch_norm_1(h)  # (B, 512, 4, 4)
-        h = F.relu(h)  # (B, 512, 4, 4)
-        h = self.conv_t_2(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_t_3(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_3(h)  # (B, 128, 16, 16)
-        h = F.relu(h)  # (B, 128, 16, 16)
-        h = self.conv_t_4(h)  # (B, 64, 32, 32)
-        h = self.batch_norm_4(h)  # (B, 64, 32, 32)
-        h = F.relu(h)  # (B, 64, 32, 32)
-        out = self.conv_t_5(h)  # (B, 3, 64, 64)
-        out = torch.tanh(out)  # (B, 3, 64, 64)
+        out = self.main(h)  # (B, 3, 64, 64)
         return out
 
 
@@ -73,28 +66,23 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1, bias=False)  # 3,072 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False)  # 131,072 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False)  # 524,288 params
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_4 = nn.Conv2d(256, 512, 4, stride=2, padding=1, bias=False)  # 2,097,152 params
-        self.batch_norm_3 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_5 = nn.Conv2d(512, 1, 4, bias=False)  # 8,192 params
+        self.main = nn.Sequential(  # 2,765,568 params
+            nn.Conv2d(3, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 32, 32)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128),  # (B, 128, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 8, 8)
+            nn.BatchNorm2d(256),  # (B, 256, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 8, 8)
+            nn.Conv2d(256, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(512),  # (B, 512, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 4, 4)
+            nn.Conv2d(512, 1, 4, bias=False),  # (B, 1, 1, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
-        h = self.conv_2(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_1(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
-        h = self.conv_3(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
-        h = self.conv_4(h)  # (B, 512, 4, 4)
-        h = self.batch_norm_3(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
-        out = self.conv_5(h)  # (B, 1, 1, 1)
+        out = self.main(x)  # (B, 1, 1, 1)
         return out.reshape(-1)
 
 

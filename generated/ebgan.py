@@ -48,25 +48,23 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(62, 8192)  # 516,096 params
-        self.conv_1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm_1 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
-        self.conv_2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm_2 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
-        self.conv_3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
+        self.main = nn.Sequential(  # 222,337 params
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128, eps=BATCH_NORM_EPS),  # (B, 128, 16, 16)
+            nn.LeakyReLU(0.2),  # (B, 128, 16, 16)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 64, 3, padding=1),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(64, eps=BATCH_NORM_EPS),  # (B, 64, 32, 32)
+            nn.LeakyReLU(0.2),  # (B, 64, 32, 32)
+            nn.Conv2d(64, 1, 3, padding=1),  # (B, 1, 32, 32)
+            nn.Tanh(),  # (B, 1, 32, 32)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv_1(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_1(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, 0.2)  # (B, 128, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv_2(h)  # (B, 64, 32, 32)
-        h = self.batch_norm_2(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, 0.2)  # (B, 64, 32, 32)
-        out = self.conv_3(h)  # (B, 1, 32, 32)
-        out = torch.tanh(out)  # (B, 1, 32, 32)
+        out = self.main(h)  # (B, 1, 32, 32)
         return out
 
 
@@ -85,23 +83,24 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(1, 64, 3, stride=2, padding=1)  # 640 params
-        self.linear_1 = nn.Linear(16384, 32)  # 524,320 params
-        self.batch_norm_1 = nn.BatchNorm1d(32, eps=BATCH_NORM_EPS)  # 64 params
-        self.linear_2 = nn.Linear(32, 16384)  # 540,672 params
-        self.batch_norm_2 = nn.BatchNorm1d(16384)  # 32,768 params
+        self.main = nn.Sequential(  # 524,960 params
+            nn.Conv2d(1, 64, 3, stride=2, padding=1),  # (B, 64, 16, 16)
+            nn.ReLU(),  # (B, 64, 16, 16)
+            nn.Flatten(),  # (B, 16384)
+            nn.Linear(16384, 32),  # (B, 32)
+        )
+        self.main_1 = nn.Sequential(  # 573,504 params
+            nn.BatchNorm1d(32, eps=BATCH_NORM_EPS),  # (B, 32)
+            nn.ReLU(),  # (B, 32)
+            nn.Linear(32, 16384),  # (B, 16384)
+            nn.BatchNorm1d(16384),  # (B, 16384)
+            nn.ReLU(),  # (B, 16384)
+        )
         self.conv_2 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
 
     def forward(self, x: Tensor) -> DOutput:
-        e = self.conv_1(x)  # (B, 64, 16, 16)
-        e = F.relu(e)  # (B, 64, 16, 16)
-        e = e.flatten(1)  # (B, 16384)
-        e = self.linear_1(e)  # (B, 32)
-        h = self.batch_norm_1(e)  # (B, 32)
-        h = F.relu(h)  # (B, 32)
-        h = self.linear_2(h)  # (B, 16384)
-        h = self.batch_norm_2(h)  # (B, 16384)
-        h = F.relu(h)  # (B, 16384)
+        e = self.main(x)  # (B, 32)
+        h = self.main_1(e)  # (B, 16384)
         recon = h.reshape(-1, 64, 16, 16)  # (B, 64, 16, 16)
         recon = F.interpolate(recon, scale_factor=2, mode="nearest")  # (B, 64, 32, 32)
         recon = self.conv_2(recon)  # (B, 1, 32, 32)

@@ -10,7 +10,6 @@ D: 1,231,441 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -36,16 +35,16 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(100, 1200)  # 121,200 params
-        self.linear_2 = nn.Linear(1200, 1200)  # 1,441,200 params
-        self.linear_3 = nn.Linear(1200, 784)  # 941,584 params
+        self.main = nn.Sequential(  # 2,503,984 params
+            nn.Linear(100, 1200),  # (B, 1200)
+            nn.ReLU(),  # (B, 1200)
+            nn.Linear(1200, 1200),  # (B, 1200)
+            nn.ReLU(),  # (B, 1200)
+            nn.Linear(1200, 784),  # (B, 784)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.linear_1(z)  # (B, 1200)
-        h = F.relu(h)  # (B, 1200)
-        h = self.linear_2(h)  # (B, 1200)
-        h = F.relu(h)  # (B, 1200)
-        h = self.linear_3(h)  # (B, 784)
+        h = self.main(z)  # (B, 784)
         out = h * SCALE_FACTOR  # (B, 784)
         out = torch.tanh(out)  # (B, 784)
         out = out.reshape(-1, 1, 28, 28)  # (B, 1, 28, 28)
@@ -60,21 +59,18 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dropout_1 = nn.Dropout(0.2)
-        self.maxout_1 = rt.Maxout(784, 240, 5)  # 942,000 params
-        self.dropout_2 = nn.Dropout(SCALE_FACTOR)
-        self.maxout_2 = rt.Maxout(240, 240, 5)  # 289,200 params
-        self.dropout_3 = nn.Dropout(SCALE_FACTOR)
-        self.linear_1 = nn.Linear(240, 1)  # 241 params
+        self.main = nn.Sequential(  # 1,231,441 params
+            nn.Flatten(),  # (B, 784)
+            nn.Dropout(0.2),  # (B, 784)
+            rt.Maxout(784, 240, 5),  # (B, 240)
+            nn.Dropout(SCALE_FACTOR),  # (B, 240)
+            rt.Maxout(240, 240, 5),  # (B, 240)
+            nn.Dropout(SCALE_FACTOR),  # (B, 240)
+            nn.Linear(240, 1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = x.flatten(1)  # (B, 784)
-        h = self.dropout_1(h)  # (B, 784)
-        h = self.maxout_1(h)  # (B, 240)
-        h = self.dropout_2(h)  # (B, 240)
-        h = self.maxout_2(h)  # (B, 240)
-        out = self.dropout_3(h)  # (B, 240)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 

@@ -52,29 +52,28 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(74, 1024)  # 76,800 params
-        self.batch_norm_1 = nn.BatchNorm1d(1024)  # 2,048 params
-        self.linear_2 = nn.Linear(1024, 6272)  # 6,428,800 params
-        self.batch_norm_2 = nn.BatchNorm1d(6272)  # 12,544 params
-        self.conv_t_1 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1)  # 131,136 params
-        self.batch_norm_3 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_t_2 = nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1)  # 1,025 params
+        self.main = nn.Sequential(  # 6,520,192 params
+            nn.Linear(74, 1024),  # (B, 1024)
+            nn.BatchNorm1d(1024),  # (B, 1024)
+            nn.ReLU(),  # (B, 1024)
+            nn.Linear(1024, 6272),  # (B, 6272)
+            nn.BatchNorm1d(6272),  # (B, 6272)
+            nn.ReLU(),  # (B, 6272)
+        )
+        self.main_1 = nn.Sequential(  # 132,289 params
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),  # (B, 64, 14, 14)
+            nn.BatchNorm2d(64),  # (B, 64, 14, 14)
+            nn.ReLU(),  # (B, 64, 14, 14)
+            nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
+            nn.Tanh(),  # (B, 1, 28, 28)
+        )
 
     def forward(self, z: Tensor, c: Tensor, u: Tensor) -> Tensor:
         h = F.one_hot(c, 10).float()  # (B, 10)
         h = torch.cat([z, h, u], dim=1)  # (B, 74)
-        h = self.linear_1(h)  # (B, 1024)
-        h = self.batch_norm_1(h)  # (B, 1024)
-        h = F.relu(h)  # (B, 1024)
-        h = self.linear_2(h)  # (B, 6272)
-        h = self.batch_norm_2(h)  # (B, 6272)
-        h = F.relu(h)  # (B, 6272)
+        h = self.main(h)  # (B, 6272)
         h = h.reshape(-1, 128, 7, 7)  # (B, 128, 7, 7)
-        h = self.conv_t_1(h)  # (B, 64, 14, 14)
-        h = self.batch_norm_3(h)  # (B, 64, 14, 14)
-        h = F.relu(h)  # (B, 64, 14, 14)
-        out = self.conv_t_2(h)  # (B, 1, 28, 28)
-        out = torch.tanh(out)  # (B, 1, 28, 28)
+        out = self.main_1(h)  # (B, 1, 28, 28)
         return out
 
 
@@ -93,23 +92,21 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(1, 64, 4, stride=2, padding=1)  # 1,088 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1)  # 131,200 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.linear_1 = nn.Linear(6272, 1024)  # 6,423,552 params
-        self.batch_norm_2 = nn.BatchNorm1d(1024)  # 2,048 params
+        self.main = nn.Sequential(  # 6,558,144 params
+            nn.Conv2d(1, 64, 4, stride=2, padding=1),  # (B, 64, 14, 14)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 14, 14)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1),  # (B, 128, 7, 7)
+            nn.BatchNorm2d(128),  # (B, 128, 7, 7)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 7, 7)
+            nn.Flatten(),  # (B, 6272)
+            nn.Linear(6272, 1024),  # (B, 1024)
+            nn.BatchNorm1d(1024),  # (B, 1024)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1024)
+        )
         self.linear_2 = nn.Linear(1024, 1)  # 1,025 params
 
     def forward(self, x: Tensor) -> DOutput:
-        h = self.conv_1(x)  # (B, 64, 14, 14)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 14, 14)
-        h = self.conv_2(h)  # (B, 128, 7, 7)
-        h = self.batch_norm_1(h)  # (B, 128, 7, 7)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 7, 7)
-        h = h.flatten(1)  # (B, 6272)
-        h = self.linear_1(h)  # (B, 1024)
-        h = self.batch_norm_2(h)  # (B, 1024)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 1024)
+        h = self.main(x)  # (B, 1024)
         src = self.linear_2(h)  # (B, 1)
         return DOutput(src=src.reshape(-1), feat=h)
 
@@ -130,16 +127,17 @@ class Q(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(1024, 128)  # 131,200 params
-        self.batch_norm_1 = nn.BatchNorm1d(128)  # 256 params
+        self.main = nn.Sequential(  # 131,456 params
+            nn.Linear(1024, 128),  # (B, 128)
+            nn.BatchNorm1d(128),  # (B, 128)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128)
+        )
         self.linear_2 = nn.Linear(128, 10)  # 1,290 params
         self.linear_3 = nn.Linear(128, 2)  # 258 params
         self.linear_4 = nn.Linear(128, 2)  # 258 params
 
     def forward(self, h: Tensor) -> QOutput:
-        h = self.linear_1(h)  # (B, 128)
-        h = self.batch_norm_1(h)  # (B, 128)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128)
+        h = self.main(h)  # (B, 128)
         cat = self.linear_2(h)  # (B, 10)
         mean = self.linear_3(h)  # (B, 2)
         log_var = self.linear_4(h)  # (B, 2)

@@ -73,15 +73,18 @@ class Dblock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.main = nn.Sequential(  # 597,248 params
+            # (B, 256, 32, 32)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 3, padding=1)),
+            nn.ReLU(),  # (B, 256, 32, 32)
+            # (B, 256, 32, 32)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 256, 16, 16)
+        )
         self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 256, 1))  # 1,024 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv2(h)  # (B, 256, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 16, 16)
+        h = self.main(x)  # (B, 256, 16, 16)
         s = F.avg_pool2d(x, 2)  # (B, 3, 16, 16)
         s = self.s(s)  # (B, 256, 16, 16)
         h = h + s  # (B, 256, 16, 16)
@@ -96,16 +99,19 @@ class Dblock_1(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.main = nn.Sequential(  # 1,180,160 params
+            nn.ReLU(),  # (B, 256, 16, 16)
+            # (B, 256, 16, 16)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1)),
+            nn.ReLU(),  # (B, 256, 16, 16)
+            # (B, 256, 16, 16)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 256, 8, 8)
+        )
         self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 1))  # 65,792 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 256, 16, 16)
-        h = self.conv1(h)  # (B, 256, 16, 16)
-        h = F.relu(h)  # (B, 256, 16, 16)
-        h = self.conv2(h)  # (B, 256, 16, 16)
-        h = F.avg_pool2d(h, 2)  # (B, 256, 8, 8)
+        h = self.main(x)  # (B, 256, 8, 8)
         s = self.s(x)  # (B, 256, 16, 16)
         s = F.avg_pool2d(s, 2)  # (B, 256, 8, 8)
         h = h + s  # (B, 256, 8, 8)
@@ -120,14 +126,17 @@ class Dblock_2(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1))
+        self.main = nn.Sequential(  # 1,180,160 params
+            nn.ReLU(),  # (B, 256, 8, 8)
+            # (B, 256, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1)),
+            nn.ReLU(),  # (B, 256, 8, 8)
+            # (B, 256, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 256, 3, padding=1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 256, 8, 8)
-        h = self.conv1(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv2(h)  # (B, 256, 8, 8)
+        h = self.main(x)  # (B, 256, 8, 8)
         h = h + x  # (B, 256, 8, 8)
         return h
 
@@ -142,8 +151,13 @@ class G(nn.Module):
         super().__init__()
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(128, 4096))
         self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,256,192 params
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 3, 3, padding=1))
+        self.main = nn.Sequential(  # 7,427 params
+            nn.BatchNorm2d(256),  # (B, 256, 32, 32)
+            nn.ReLU(),  # (B, 256, 32, 32)
+            # (B, 3, 32, 32)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 3, 3, padding=1)),
+            nn.Tanh(),  # (B, 3, 32, 32)
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         c = F.one_hot(y, 10).float()  # (B, 10)
@@ -151,10 +165,7 @@ class G(nn.Module):
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
         for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
             h = block(h, c)
-        out = self.batch_norm_1(h)  # (B, 256, 32, 32)
-        out = F.relu(out)  # (B, 256, 32, 32)
-        out = self.conv_1(out)  # (B, 3, 32, 32)
-        out = torch.tanh(out)  # (B, 3, 32, 32)
+        out = self.main(h)  # (B, 3, 32, 32)
         return out
 
 
@@ -166,18 +177,18 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblock()  # 598,272 params
-        self.dblock_2 = Dblock_1()  # 1,245,952 params
-        self.dblocks = nn.ModuleList([Dblock_2() for _ in range(2)])  # 2 × 1,180,160 params
+        self.main = nn.Sequential(  # 4,204,544 params
+            Dblock(),  # (B, 256, 16, 16)
+            Dblock_1(),  # (B, 256, 8, 8)
+            Dblock_2(),  # (B, 256, 8, 8)
+            Dblock_2(),  # (B, 256, 8, 8)
+            nn.ReLU(),  # (B, 256, 8, 8)
+        )
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(256, 1))  # 257 params
         self.projection_1 = rt.Projection(10, 256, sn=True)  # 2,560 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.dblock_1(x)  # (B, 256, 16, 16)
-        h = self.dblock_2(h)  # (B, 256, 8, 8)
-        for block in self.dblocks:  # (B, 256, 8, 8) → (B, 256, 8, 8)
-            h = block(h)
-        h = F.relu(h)  # (B, 256, 8, 8)
+        h = self.main(x)  # (B, 256, 8, 8)
         h = h.sum(dim=(2, 3))  # (B, 256)
         out = self.linear_1(h)  # (B, 1)
         out_1 = self.projection_1(h, y)  # (B, 1)

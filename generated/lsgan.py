@@ -10,7 +10,6 @@ D: 4,333,441 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -37,46 +36,39 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(1024, 12544)  # 12,857,600 params
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_1 = nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_2 = nn.ConvTranspose2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm_3 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_3 = nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1)
-        self.batch_norm_4 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_4 = nn.ConvTranspose2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm_5 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_5 = nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1)
-        self.batch_norm_6 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_6 = nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1)
-        self.batch_norm_7 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_t_7 = nn.ConvTranspose2d(64, 3, 3, padding=1)  # 1,731 params
+        self.main = nn.Sequential(  # 2,733,827 params
+            nn.BatchNorm2d(256),  # (B, 256, 7, 7)
+            nn.ReLU(),  # (B, 256, 7, 7)
+            # (B, 256, 14, 14)
+            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(256),  # (B, 256, 14, 14)
+            nn.ReLU(),  # (B, 256, 14, 14)
+            nn.ConvTranspose2d(256, 256, 3, padding=1),  # (B, 256, 14, 14)
+            nn.BatchNorm2d(256),  # (B, 256, 14, 14)
+            nn.ReLU(),  # (B, 256, 14, 14)
+            # (B, 256, 28, 28)
+            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(256),  # (B, 256, 28, 28)
+            nn.ReLU(),  # (B, 256, 28, 28)
+            nn.ConvTranspose2d(256, 256, 3, padding=1),  # (B, 256, 28, 28)
+            nn.BatchNorm2d(256),  # (B, 256, 28, 28)
+            nn.ReLU(),  # (B, 256, 28, 28)
+            # (B, 128, 56, 56)
+            nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(128),  # (B, 128, 56, 56)
+            nn.ReLU(),  # (B, 128, 56, 56)
+            # (B, 64, 112, 112)
+            nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1),
+            nn.BatchNorm2d(64),  # (B, 64, 112, 112)
+            nn.ReLU(),  # (B, 64, 112, 112)
+            nn.ConvTranspose2d(64, 3, 3, padding=1),  # (B, 3, 112, 112)
+            nn.Tanh(),  # (B, 3, 112, 112)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 12544)
         h = h.reshape(-1, 256, 7, 7)  # (B, 256, 7, 7)
-        h = self.batch_norm_1(h)  # (B, 256, 7, 7)
-        h = F.relu(h)  # (B, 256, 7, 7)
-        h = self.conv_t_1(h)  # (B, 256, 14, 14)
-        h = self.batch_norm_2(h)  # (B, 256, 14, 14)
-        h = F.relu(h)  # (B, 256, 14, 14)
-        h = self.conv_t_2(h)  # (B, 256, 14, 14)
-        h = self.batch_norm_3(h)  # (B, 256, 14, 14)
-        h = F.relu(h)  # (B, 256, 14, 14)
-        h = self.conv_t_3(h)  # (B, 256, 28, 28)
-        h = self.batch_norm_4(h)  # (B, 256, 28, 28)
-        h = F.relu(h)  # (B, 256, 28, 28)
-        h = self.conv_t_4(h)  # (B, 256, 28, 28)
-        h = self.batch_norm_5(h)  # (B, 256, 28, 28)
-        h = F.relu(h)  # (B, 256, 28, 28)
-        h = self.conv_t_5(h)  # (B, 128, 56, 56)
-        h = self.batch_norm_6(h)  # (B, 128, 56, 56)
-        h = F.relu(h)  # (B, 128, 56, 56)
-        h = self.conv_t_6(h)  # (B, 64, 112, 112)
-        h = self.batch_norm_7(h)  # (B, 64, 112, 112)
-        h = F.relu(h)  # (B, 64, 112, 112)
-        out = self.conv_t_7(h)  # (B, 3, 112, 112)
-        out = torch.tanh(out)  # (B, 3, 112, 112)
+        out = self.main(h)  # (B, 3, 112, 112)
         return out
 
 
@@ -88,29 +80,24 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 5, stride=2, padding=2)  # 4,864 params
-        self.conv_2 = nn.Conv2d(64, 128, 5, stride=2, padding=2)  # 204,928 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_3 = nn.Conv2d(128, 256, 5, stride=2, padding=2)  # 819,456 params
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_4 = nn.Conv2d(256, 512, 5, stride=2, padding=2)  # 3,277,312 params
-        self.batch_norm_3 = nn.BatchNorm2d(512)  # 1,024 params
-        self.linear_1 = nn.Linear(25088, 1)  # 25,089 params
+        self.main = nn.Sequential(  # 4,333,441 params
+            nn.Conv2d(3, 64, 5, stride=2, padding=2),  # (B, 64, 56, 56)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 56, 56)
+            nn.Conv2d(64, 128, 5, stride=2, padding=2),  # (B, 128, 28, 28)
+            nn.BatchNorm2d(128),  # (B, 128, 28, 28)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 28, 28)
+            nn.Conv2d(128, 256, 5, stride=2, padding=2),  # (B, 256, 14, 14)
+            nn.BatchNorm2d(256),  # (B, 256, 14, 14)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 14, 14)
+            nn.Conv2d(256, 512, 5, stride=2, padding=2),  # (B, 512, 7, 7)
+            nn.BatchNorm2d(512),  # (B, 512, 7, 7)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 7, 7)
+            nn.Flatten(),  # (B, 25088)
+            nn.Linear(25088, 1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 56, 56)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 56, 56)
-        h = self.conv_2(h)  # (B, 128, 28, 28)
-        h = self.batch_norm_1(h)  # (B, 128, 28, 28)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 28, 28)
-        h = self.conv_3(h)  # (B, 256, 14, 14)
-        h = self.batch_norm_2(h)  # (B, 256, 14, 14)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 14, 14)
-        h = self.conv_4(h)  # (B, 512, 7, 7)
-        h = self.batch_norm_3(h)  # (B, 512, 7, 7)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 7, 7)
-        out = h.flatten(1)  # (B, 25088)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 

@@ -47,90 +47,99 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1, bias=False)  # 3,072 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False)  # 131,072 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False)  # 524,288 params
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_4 = nn.Conv2d(256, 512, 4, stride=2, padding=1, bias=False)  # 2,097,152 params
-        self.batch_norm_3 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_5 = nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False)  # 4,194,304 params
-        self.batch_norm_4 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_6 = nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False)  # 4,194,304 params
-        self.batch_norm_5 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_7 = nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False)  # 4,194,304 params
-        self.batch_norm_6 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_8 = nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False)  # 4,194,304 params
-        self.conv_t_1 = nn.ConvTranspose2d(512, 512, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_7 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_t_2 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_8 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_1 = nn.Dropout(DROPOUT_P)
-        self.conv_t_3 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_9 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_2 = nn.Dropout(DROPOUT_P)
-        self.conv_t_4 = nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_10 = nn.BatchNorm2d(512)  # 1,024 params
-        self.dropout_3 = nn.Dropout(DROPOUT_P)
-        self.conv_t_5 = nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_11 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_6 = nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_12 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_7 = nn.ConvTranspose2d(256, 64, 4, stride=2, padding=1, bias=False)
-        self.batch_norm_13 = nn.BatchNorm2d(64)  # 128 params
+        self.main = nn.Sequential(  # 131,328 params
+            nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 64, 64)
+            nn.BatchNorm2d(128),  # (B, 128, 64, 64)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 64, 64)
+        )
+        self.main_1 = nn.Sequential(  # 524,800 params
+            nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 32, 32)
+            nn.BatchNorm2d(256),  # (B, 256, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 32, 32)
+        )
+        self.main_2 = nn.Sequential(  # 2,098,176 params
+            nn.Conv2d(256, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 16, 16)
+            nn.BatchNorm2d(512),  # (B, 512, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 16, 16)
+        )
+        self.main_3 = nn.Sequential(  # 4,195,328 params
+            nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 8, 8)
+            nn.BatchNorm2d(512),  # (B, 512, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 8, 8)
+        )
+        self.main_4 = nn.Sequential(  # 4,195,328 params
+            nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(512),  # (B, 512, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 4, 4)
+        )
+        self.main_5 = nn.Sequential(  # 4,195,328 params
+            nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 2, 2)
+            nn.BatchNorm2d(512),  # (B, 512, 2, 2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 2, 2)
+        )
+        self.main_6 = nn.Sequential(  # 8,389,632 params
+            nn.Conv2d(512, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 1, 1)
+            nn.ReLU(),  # (B, 512, 1, 1)
+            nn.ConvTranspose2d(512, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 2, 2)
+            nn.BatchNorm2d(512),  # (B, 512, 2, 2)
+        )
+        self.main_7 = nn.Sequential(  # 8,389,632 params
+            nn.ReLU(),  # (B, 1024, 2, 2)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 4, 4)
+            nn.BatchNorm2d(512),  # (B, 512, 4, 4)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 4, 4)
+        )
+        self.main_8 = nn.Sequential(  # 8,389,632 params
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 8, 8)
+            nn.BatchNorm2d(512),  # (B, 512, 8, 8)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 8, 8)
+        )
+        self.main_9 = nn.Sequential(  # 8,389,632 params
+            nn.ReLU(),  # (B, 1024, 8, 8)
+            nn.ConvTranspose2d(1024, 512, 4, stride=2, padding=1, bias=False),  # (B, 512, 16, 16)
+            nn.BatchNorm2d(512),  # (B, 512, 16, 16)
+            nn.Dropout(DROPOUT_P),  # (B, 512, 16, 16)
+        )
+        self.main_10 = nn.Sequential(  # 4,194,816 params
+            nn.ReLU(),  # (B, 1024, 16, 16)
+            nn.ConvTranspose2d(1024, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 32, 32)
+            nn.BatchNorm2d(256),  # (B, 256, 32, 32)
+        )
+        self.main_11 = nn.Sequential(  # 1,048,832 params
+            nn.ReLU(),  # (B, 512, 32, 32)
+            nn.ConvTranspose2d(512, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 64, 64)
+            nn.BatchNorm2d(128),  # (B, 128, 64, 64)
+        )
+        self.main_12 = nn.Sequential(  # 262,272 params
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.ConvTranspose2d(256, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 128, 128)
+            nn.BatchNorm2d(64),  # (B, 64, 128, 128)
+        )
         self.conv_t_8 = nn.ConvTranspose2d(128, 3, 4, stride=2, padding=1)  # 6,147 params
 
     def forward(self, a: Tensor) -> Tensor:
         h = self.conv_1(a)  # (B, 64, 128, 128)
         e2 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
-        h = self.conv_2(e2)  # (B, 128, 64, 64)
-        h = self.batch_norm_1(h)  # (B, 128, 64, 64)
-        e3 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
-        h = self.conv_3(e3)  # (B, 256, 32, 32)
-        h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        e4 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
-        h = self.conv_4(e4)  # (B, 512, 16, 16)
-        h = self.batch_norm_3(h)  # (B, 512, 16, 16)
-        e5 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-        h = self.conv_5(e5)  # (B, 512, 8, 8)
-        h = self.batch_norm_4(h)  # (B, 512, 8, 8)
-        e6 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-        h = self.conv_6(e6)  # (B, 512, 4, 4)
-        h = self.batch_norm_5(h)  # (B, 512, 4, 4)
-        e7 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
-        h = self.conv_7(e7)  # (B, 512, 2, 2)
-        h = self.batch_norm_6(h)  # (B, 512, 2, 2)
-        e8 = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 2, 2)
-        h = self.conv_8(e8)  # (B, 512, 1, 1)
-        h = F.relu(h)  # (B, 512, 1, 1)
-        h = self.conv_t_1(h)  # (B, 512, 2, 2)
-        h = self.batch_norm_7(h)  # (B, 512, 2, 2)
+        e3 = self.main(e2)  # (B, 128, 64, 64)
+        e4 = self.main_1(e3)  # (B, 256, 32, 32)
+        e5 = self.main_2(e4)  # (B, 512, 16, 16)
+        e6 = self.main_3(e5)  # (B, 512, 8, 8)
+        e7 = self.main_4(e6)  # (B, 512, 4, 4)
+        e8 = self.main_5(e7)  # (B, 512, 2, 2)
+        h = self.main_6(e8)  # (B, 512, 2, 2)
         h = torch.cat([e8, h], dim=1)  # (B, 1024, 2, 2)
-        h = F.relu(h)  # (B, 1024, 2, 2)
-        h = self.conv_t_2(h)  # (B, 512, 4, 4)
-        h = self.batch_norm_8(h)  # (B, 512, 4, 4)
-        h = self.dropout_1(h)  # (B, 512, 4, 4)
+        h = self.main_7(h)  # (B, 512, 4, 4)
         h = torch.cat([e7, h], dim=1)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv_t_3(h)  # (B, 512, 8, 8)
-        h = self.batch_norm_9(h)  # (B, 512, 8, 8)
-        h = self.dropout_2(h)  # (B, 512, 8, 8)
+        h = self.main_8(h)  # (B, 512, 8, 8)
         h = torch.cat([e6, h], dim=1)  # (B, 1024, 8, 8)
-        h = F.relu(h)  # (B, 1024, 8, 8)
-        h = self.conv_t_4(h)  # (B, 512, 16, 16)
-        h = self.batch_norm_10(h)  # (B, 512, 16, 16)
-        h = self.dropout_3(h)  # (B, 512, 16, 16)
+        h = self.main_9(h)  # (B, 512, 16, 16)
         h = torch.cat([e5, h], dim=1)  # (B, 1024, 16, 16)
-        h = F.relu(h)  # (B, 1024, 16, 16)
-        h = self.conv_t_5(h)  # (B, 256, 32, 32)
-        h = self.batch_norm_11(h)  # (B, 256, 32, 32)
+        h = self.main_10(h)  # (B, 256, 32, 32)
         h = torch.cat([e4, h], dim=1)  # (B, 512, 32, 32)
-        h = F.relu(h)  # (B, 512, 32, 32)
-        h = self.conv_t_6(h)  # (B, 128, 64, 64)
-        h = self.batch_norm_12(h)  # (B, 128, 64, 64)
+        h = self.main_11(h)  # (B, 128, 64, 64)
         h = torch.cat([e3, h], dim=1)  # (B, 256, 64, 64)
-        h = F.relu(h)  # (B, 256, 64, 64)
-        h = self.conv_t_7(h)  # (B, 64, 128, 128)
-        h = self.batch_norm_13(h)  # (B, 64, 128, 128)
+        h = self.main_12(h)  # (B, 64, 128, 128)
         h = torch.cat([e2, h], dim=1)  # (B, 128, 128, 128)
         out = F.relu(h)  # (B, 128, 128, 128)
         out = self.conv_t_8(out)  # (B, 3, 256, 256)
@@ -146,29 +155,24 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(6, 64, 4, stride=2, padding=1)  # 6,208 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False)  # 131,072 params
-        self.batch_norm_1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False)  # 524,288 params
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_4 = nn.Conv2d(256, 512, 4, padding=1, bias=False)  # 2,097,152 params
-        self.batch_norm_3 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_5 = nn.Conv2d(512, 1, 4, padding=1)  # 8,193 params
+        self.main = nn.Sequential(  # 2,768,705 params
+            nn.Conv2d(6, 64, 4, stride=2, padding=1),  # (B, 64, 128, 128)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 64, 64)
+            nn.BatchNorm2d(128),  # (B, 128, 64, 64)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 32, 32)
+            nn.BatchNorm2d(256),  # (B, 256, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 512, 4, padding=1, bias=False),  # (B, 512, 31, 31)
+            nn.BatchNorm2d(512),  # (B, 512, 31, 31)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 31, 31)
+            nn.Conv2d(512, 1, 4, padding=1),  # (B, 1, 30, 30)
+        )
 
     def forward(self, a: Tensor, b: Tensor) -> Tensor:
         h = torch.cat([a, b], dim=1)  # (B, 6, 256, 256)
-        h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = self.batch_norm_1(h)  # (B, 128, 64, 64)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 32, 32)
-        h = self.batch_norm_2(h)  # (B, 256, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 32, 32)
-        out = self.conv_4(h)  # (B, 512, 31, 31)
-        out = self.batch_norm_3(out)  # (B, 512, 31, 31)
-        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 512, 31, 31)
-        out = self.conv_5(out)  # (B, 1, 30, 30)
+        out = self.main(h)  # (B, 1, 30, 30)
         return out
 
 

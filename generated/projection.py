@@ -67,17 +67,20 @@ class DblockFirst(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
-        self.conv3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
+        self.main = nn.Sequential(  # 38,720 params
+            # (B, 64, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1)),
+            nn.ReLU(),  # (B, 64, 128, 128)
+            # (B, 64, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 64, 64, 64)
+        )
+        self.conv = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 64, 128, 128)
-        h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv2(h)  # (B, 64, 128, 128)
-        h = F.avg_pool2d(h, 2)  # (B, 64, 64, 64)
+        h = self.main(x)  # (B, 64, 64, 64)
         h_1 = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
-        h_1 = self.conv3(h_1)  # (B, 64, 64, 64)
+        h_1 = self.conv(h_1)  # (B, 64, 64, 64)
         h = h + h_1  # (B, 64, 64, 64)
         return h
 
@@ -85,22 +88,24 @@ class DblockFirst(nn.Module):
 class Dblock(nn.Module):
     """`block dblock` (line 23 of specs/lib/sngan.gan), 4 uses: 119,104 to 7,604,736 parameters.
 
-    (x: map[?, H, W]) -> map[out, H/2, W/2]
+    (x: map[in_ch, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self, out: int) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(out // 2, out // 2, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
-        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
+        self.main = nn.Sequential(
+            nn.ReLU(),  # (B, in_ch, H, W)
+            # (B, in_ch, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, in_ch, 3, padding=1)),
+            nn.ReLU(),  # (B, in_ch, H, W)
+            # (B, out, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, out, H/2, W/2)
+        )
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, ?, H, W)
-        h = self.conv1(h)  # (B, ?, H, W)
-        h = F.relu(h)  # (B, ?, H, W)
-        h = self.conv2(h)  # (B, out, H, W)
-        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        h = self.main(x)  # (B, out, H/2, W/2)
         s = self.s(x)  # (B, out, H, W)
         s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
         h = h + s  # (B, out, H/2, W/2)
@@ -115,14 +120,17 @@ class Dblock_1(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.main = nn.Sequential(  # 18,876,416 params
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            # (B, 1024, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1)),
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            # (B, 1024, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 1024, 4, 4)
-        h = self.conv1(h)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv2(h)  # (B, 1024, 4, 4)
+        h = self.main(x)  # (B, 1024, 4, 4)
         h = h + x  # (B, 1024, 4, 4)
         return h
 
@@ -143,18 +151,19 @@ class G(nn.Module):
             Cgblock(256, 128),  # 1,243,520
             Cgblock(128, 64),  # 502,976
         ])
-        self.batch_norm_1 = nn.BatchNorm2d(64, eps=COND_BATCH_NORM_EPS)  # 128 params
-        self.conv_1 = nn.Conv2d(64, 3, 3, padding=1)  # 1,731 params
+        self.main = nn.Sequential(  # 1,859 params
+            nn.BatchNorm2d(64, eps=COND_BATCH_NORM_EPS),  # (B, 64, 128, 128)
+            nn.ReLU(),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 3, 3, padding=1),  # (B, 3, 128, 128)
+            nn.Tanh(),  # (B, 3, 128, 128)
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 16384)
         h = h.reshape(-1, 1024, 4, 4)  # (B, 1024, 4, 4)
         for block in self.cgblocks:  # (B, 1024, 4, 4) → (B, 64, 128, 128)
             h = block(h, y)
-        out = self.batch_norm_1(h)  # (B, 64, 128, 128)
-        out = F.relu(out)  # (B, 64, 128, 128)
-        out = self.conv_1(out)  # (B, 3, 128, 128)
-        out = torch.tanh(out)  # (B, 3, 128, 128)
+        out = self.main(h)  # (B, 3, 128, 128)
         return out
 
 
@@ -166,23 +175,20 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_first_1 = DblockFirst()  # 38,976 params
-        self.dblocks = nn.ModuleList([  # 10,101,440 params
-            Dblock(128),  # 119,104
-            Dblock(256),  # 475,776
-            Dblock(512),  # 1,901,824
-            Dblock(1024),  # 7,604,736
-        ])
-        self.dblock_5 = Dblock_1()  # 18,876,416 params
+        self.main = nn.Sequential(  # 29,016,832 params
+            DblockFirst(),  # (B, 64, 64, 64)
+            Dblock(64, 128),  # (B, 128, 32, 32)
+            Dblock(128, 256),  # (B, 256, 16, 16)
+            Dblock(256, 512),  # (B, 512, 8, 8)
+            Dblock(512, 1024),  # (B, 1024, 4, 4)
+            Dblock_1(),  # (B, 1024, 4, 4)
+            nn.ReLU(),  # (B, 1024, 4, 4)
+        )
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1024, 1))  # 1,025 params
         self.projection_1 = rt.Projection(1000, 1024, sn=True)  # 1,024,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.dblock_first_1(x)  # (B, 64, 64, 64)
-        for block in self.dblocks:  # (B, 64, 64, 64) → (B, 1024, 4, 4)
-            h = block(h)
-        h = self.dblock_5(h)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
+        h = self.main(x)  # (B, 1024, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1024)
         out = self.linear_1(h)  # (B, 1)
         out_1 = self.projection_1(h, y)  # (B, 1)

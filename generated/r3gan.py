@@ -34,7 +34,7 @@ PARAMS = {
     "batch_size": 512,
     "ema_nimg": 5000000,
 }
-CONV_INIT = 0.82456677505556
+INIT_GAIN = 0.82456677505556
 LEAKY_RELU_SLOPE = 0.2
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
@@ -56,62 +56,102 @@ class Synthesis(nn.Module):
         super().__init__()
         self.const = rt.ConstantInput(768, 4, 4)  # 12,288 params
         self.linear = rt.initialized(nn.Linear(128, 768, bias=False), "msr")  # 98,304 params
-        self.res_1_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_1_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_1_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_1_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_1_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_2_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_2_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_2_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_2_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_2_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_3_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_3_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_3_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_3_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_3_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_4_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_4_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_4_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_4_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_4_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_5_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_5_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_5_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_5_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_5_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_6_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_6_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_6_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_6_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_6_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_7_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_7_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_7_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_7_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_7_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_8_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_8_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_8_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_8_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_8_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
+        self.main = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 4, 4)
+        )
+        self.main_1 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 4, 4)
+        )
+        self.main_2 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            # (B, 1536, 8, 8)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 8, 8)
+        )
+        self.main_3 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            # (B, 1536, 8, 8)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 8, 8)
+        )
+        self.main_4 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            # (B, 1536, 16, 16)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 16, 16)
+        )
+        self.main_5 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            # (B, 1536, 16, 16)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 16, 16)
+        )
+        self.main_6 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            # (B, 1536, 32, 32)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 32, 32)
+        )
+        self.main_7 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            # (B, 1536, 32, 32)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 32, 32)
+        )
         self.conv = rt.initialized(nn.Conv2d(768, 3, 1, bias=False), "msr")  # 2,304 params
 
     def forward(self, x: Tensor) -> Tensor:
@@ -119,81 +159,33 @@ class Synthesis(nn.Module):
         h_1 = self.linear(x)  # (B, 768)
         h_1 = rt.tile(h_1, 4, 4)  # (B, 768, 4, 4)
         h = h * h_1  # (B, 768, 4, 4)
-        h_1 = self.res_1_conv_1(h)  # (B, 1536, 4, 4)
-        h_1 = self.res_1_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_1_conv_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = self.res_1_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_1_conv_3(h_1)  # (B, 768, 4, 4)
+        h_1 = self.main(h)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
-        h_1 = self.res_2_conv_1(h)  # (B, 1536, 4, 4)
-        h_1 = self.res_2_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_2_conv_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = self.res_2_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_2_conv_3(h_1)  # (B, 768, 4, 4)
+        h_1 = self.main_1(h)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 8, 8)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 10, 10)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 9, 9)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 8, 8)
-        h_1 = self.res_3_conv_1(h)  # (B, 1536, 8, 8)
-        h_1 = self.res_3_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_3_conv_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = self.res_3_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_3_conv_3(h_1)  # (B, 768, 8, 8)
+        h_1 = self.main_2(h)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
-        h_1 = self.res_4_conv_1(h)  # (B, 1536, 8, 8)
-        h_1 = self.res_4_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_4_conv_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = self.res_4_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_4_conv_3(h_1)  # (B, 768, 8, 8)
+        h_1 = self.main_3(h)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 16, 16)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 18, 18)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 17, 17)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 16, 16)
-        h_1 = self.res_5_conv_1(h)  # (B, 1536, 16, 16)
-        h_1 = self.res_5_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_5_conv_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = self.res_5_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_5_conv_3(h_1)  # (B, 768, 16, 16)
+        h_1 = self.main_4(h)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
-        h_1 = self.res_6_conv_1(h)  # (B, 1536, 16, 16)
-        h_1 = self.res_6_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_6_conv_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = self.res_6_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_6_conv_3(h_1)  # (B, 768, 16, 16)
+        h_1 = self.main_5(h)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 768, 32, 32)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 34, 34)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 33, 33)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 32, 32)
-        h_1 = self.res_7_conv_1(h)  # (B, 1536, 32, 32)
-        h_1 = self.res_7_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_7_conv_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = self.res_7_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_7_conv_3(h_1)  # (B, 768, 32, 32)
+        h_1 = self.main_6(h)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
-        h_1 = self.res_8_conv_1(h)  # (B, 1536, 32, 32)
-        h_1 = self.res_8_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_8_conv_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = self.res_8_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_8_conv_3(h_1)  # (B, 768, 32, 32)
+        h_1 = self.main_7(h)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
         h = self.conv(h)  # (B, 3, 32, 32)
         return h
@@ -208,141 +200,133 @@ class Features(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = rt.initialized(nn.Conv2d(3, 768, 1, bias=False), "msr")  # 2,304 params
-        self.res_1_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_1_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_1_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_1_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_1_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_2_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_2_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_2_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_2_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_2_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_3_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_3_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_3_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_3_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_3_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_4_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_4_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_4_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_4_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_4_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_5_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_5_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_5_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_5_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_5_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_6_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_6_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_6_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_6_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_6_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_7_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_7_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_7_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_7_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_7_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
-        self.res_8_conv_1 = rt.initialized(
-            nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=CONV_INIT)
-        self.res_8_bias_1 = rt.Bias(1536)  # 1,536 params
-        self.res_8_conv_2 = rt.initialized(
-            nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=CONV_INIT)
-        self.res_8_bias_2 = rt.Bias(1536)  # 1,536 params
-        self.res_8_conv_3 = rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros")
+        self.main = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            # (B, 1536, 32, 32)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 32, 32)
+        )
+        self.main_1 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            # (B, 1536, 32, 32)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 32, 32)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 32, 32)
+        )
+        self.main_2 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            # (B, 1536, 16, 16)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 16, 16)
+        )
+        self.main_3 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            # (B, 1536, 16, 16)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 16, 16)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 16, 16)
+        )
+        self.main_4 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            # (B, 1536, 8, 8)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 8, 8)
+        )
+        self.main_5 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            # (B, 1536, 8, 8)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 8, 8)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 8, 8)
+        )
+        self.main_6 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 4, 4)
+        )
+        self.main_7 = nn.Sequential(  # 2,583,552 params
+            # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(768, 1536, 1, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            # (B, 1536, 4, 4)
+            rt.initialized(
+                nn.Conv2d(1536, 1536, 3, padding=1, groups=96, bias=False), "msr", gain=INIT_GAIN),
+            rt.Bias(1536),  # (B, 1536, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1536, 4, 4)
+            rt.initialized(nn.Conv2d(1536, 768, 1, bias=False), "zeros"),  # (B, 768, 4, 4)
+        )
         self.conv2 = rt.initialized(nn.Conv2d(768, 768, 4, groups=768, bias=False), "msr")
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.conv1(x)  # (B, 768, 32, 32)
-        h_1 = self.res_1_conv_1(h)  # (B, 1536, 32, 32)
-        h_1 = self.res_1_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_1_conv_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = self.res_1_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_1_conv_3(h_1)  # (B, 768, 32, 32)
+        h_1 = self.main(h)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
-        h_1 = self.res_2_conv_1(h)  # (B, 1536, 32, 32)
-        h_1 = self.res_2_bias_1(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_2_conv_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = self.res_2_bias_2(h_1)  # (B, 1536, 32, 32)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 32, 32)
-        h_1 = self.res_2_conv_3(h_1)  # (B, 768, 32, 32)
+        h_1 = self.main_1(h)  # (B, 768, 32, 32)
         h = h + h_1  # (B, 768, 32, 32)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 34, 34)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 33, 33)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 32, 32)
         h = F.avg_pool2d(h, 2)  # (B, 768, 16, 16)
-        h_1 = self.res_3_conv_1(h)  # (B, 1536, 16, 16)
-        h_1 = self.res_3_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_3_conv_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = self.res_3_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_3_conv_3(h_1)  # (B, 768, 16, 16)
+        h_1 = self.main_2(h)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
-        h_1 = self.res_4_conv_1(h)  # (B, 1536, 16, 16)
-        h_1 = self.res_4_bias_1(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_4_conv_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = self.res_4_bias_2(h_1)  # (B, 1536, 16, 16)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 16, 16)
-        h_1 = self.res_4_conv_3(h_1)  # (B, 768, 16, 16)
+        h_1 = self.main_3(h)  # (B, 768, 16, 16)
         h = h + h_1  # (B, 768, 16, 16)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 18, 18)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 17, 17)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 16, 16)
         h = F.avg_pool2d(h, 2)  # (B, 768, 8, 8)
-        h_1 = self.res_5_conv_1(h)  # (B, 1536, 8, 8)
-        h_1 = self.res_5_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_5_conv_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = self.res_5_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_5_conv_3(h_1)  # (B, 768, 8, 8)
+        h_1 = self.main_4(h)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
-        h_1 = self.res_6_conv_1(h)  # (B, 1536, 8, 8)
-        h_1 = self.res_6_bias_1(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_6_conv_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = self.res_6_bias_2(h_1)  # (B, 1536, 8, 8)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 8, 8)
-        h_1 = self.res_6_conv_3(h_1)  # (B, 768, 8, 8)
+        h_1 = self.main_5(h)  # (B, 768, 8, 8)
         h = h + h_1  # (B, 768, 8, 8)
         h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, 768, 10, 10)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 9, 9)
         h = F.avg_pool2d(h, 2, stride=1)  # (B, 768, 8, 8)
         h = F.avg_pool2d(h, 2)  # (B, 768, 4, 4)
-        h_1 = self.res_7_conv_1(h)  # (B, 1536, 4, 4)
-        h_1 = self.res_7_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_7_conv_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = self.res_7_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_7_conv_3(h_1)  # (B, 768, 4, 4)
+        h_1 = self.main_6(h)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
-        h_1 = self.res_8_conv_1(h)  # (B, 1536, 4, 4)
-        h_1 = self.res_8_bias_1(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_8_conv_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = self.res_8_bias_2(h_1)  # (B, 1536, 4, 4)
-        h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 1536, 4, 4)
-        h_1 = self.res_8_conv_3(h_1)  # (B, 768, 4, 4)
+        h_1 = self.main_7(h)  # (B, 768, 4, 4)
         h = h + h_1  # (B, 768, 4, 4)
         h = self.conv2(h)  # (B, 768, 1, 1)
         h = h.flatten(1)  # (B, 768)

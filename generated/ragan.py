@@ -53,28 +53,24 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = rt.initialized(nn.Linear(128, 8192), "uniform", range=0.08838834764831843)
-        self.conv_t_1 = nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1)  # 2,097,408 params
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_2 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1)  # 524,416 params
-        self.batch_norm_2 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_3 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1)  # 131,136 params
-        self.batch_norm_3 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_1 = nn.Conv2d(64, 3, 3, padding=1)  # 1,731 params
+        self.main = nn.Sequential(  # 2,755,587 params
+            nn.ConvTranspose2d(512, 256, 4, stride=2, padding=1),  # (B, 256, 8, 8)
+            nn.BatchNorm2d(256),  # (B, 256, 8, 8)
+            nn.ReLU(),  # (B, 256, 8, 8)
+            nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128),  # (B, 128, 16, 16)
+            nn.ReLU(),  # (B, 128, 16, 16)
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(64),  # (B, 64, 32, 32)
+            nn.ReLU(),  # (B, 64, 32, 32)
+            nn.Conv2d(64, 3, 3, padding=1),  # (B, 3, 32, 32)
+            nn.Tanh(),  # (B, 3, 32, 32)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 8192)
         h = h.reshape(-1, 512, 4, 4)  # (B, 512, 4, 4)
-        h = self.conv_t_1(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_1(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_t_2(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_2(h)  # (B, 128, 16, 16)
-        h = F.relu(h)  # (B, 128, 16, 16)
-        h = self.conv_t_3(h)  # (B, 64, 32, 32)
-        h = self.batch_norm_3(h)  # (B, 64, 32, 32)
-        h = F.relu(h)  # (B, 64, 32, 32)
-        out = self.conv_1(h)  # (B, 3, 32, 32)
-        out = torch.tanh(out)  # (B, 3, 32, 32)
+        out = self.main(h)  # (B, 3, 32, 32)
         return out
 
 
@@ -86,25 +82,22 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dconvs = nn.ModuleList([  # 1,747,520 params
-            Dconv(3, 64, k=3, stride=1),  # 1,792
-            Dconv(64, 64, k=4, stride=2),  # 65,600
-            Dconv(64, 128, k=3, stride=1),  # 73,856
-            Dconv(128, 128, k=4, stride=2),  # 262,272
-            Dconv(128, 256, k=3, stride=1),  # 295,168
-            Dconv(256, 256, k=4, stride=2),  # 1,048,832
-        ])
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 3, padding=1))
-        self.linear_1 = rt.initialized(nn.Linear(8192, 1), "uniform", range=0.011048543456039804)
+        self.main = nn.Sequential(  # 2,935,873 params
+            Dconv(3, 64, k=3, stride=1),  # (B, 64, 32, 32)
+            Dconv(64, 64, k=4, stride=2),  # (B, 64, 16, 16)
+            Dconv(64, 128, k=3, stride=1),  # (B, 128, 16, 16)
+            Dconv(128, 128, k=4, stride=2),  # (B, 128, 8, 8)
+            Dconv(128, 256, k=3, stride=1),  # (B, 256, 8, 8)
+            Dconv(256, 256, k=4, stride=2),  # (B, 256, 4, 4)
+            # (B, 512, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 3, padding=1)),
+            nn.LeakyReLU(0.1),  # (B, 512, 4, 4)
+            nn.Flatten(),  # (B, 8192)
+            rt.initialized(nn.Linear(8192, 1), "uniform", range=0.011048543456039804),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = x
-        for block in self.dconvs:  # (B, 3, 32, 32) → (B, 256, 4, 4)
-            h = block(h)
-        h = self.conv_1(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, 0.1)  # (B, 512, 4, 4)
-        out = h.flatten(1)  # (B, 8192)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 

@@ -64,15 +64,18 @@ class Dblock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1))
+        self.main = nn.Sequential(  # 38,720 params
+            # (B, 64, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 3, padding=1)),
+            nn.ReLU(),  # (B, 64, 128, 128)
+            # (B, 64, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 64, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 64, 64, 64)
+        )
         self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 64, 1))  # 256 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 64, 128, 128)
-        h = F.relu(h)  # (B, 64, 128, 128)
-        h = self.conv2(h)  # (B, 64, 128, 128)
-        h = F.avg_pool2d(h, 2)  # (B, 64, 64, 64)
+        h = self.main(x)  # (B, 64, 64, 64)
         s = F.avg_pool2d(x, 2)  # (B, 3, 64, 64)
         s = self.s(s)  # (B, 64, 64, 64)
         h = h + s  # (B, 64, 64, 64)
@@ -82,21 +85,24 @@ class Dblock(nn.Module):
 class Dblock_1(nn.Module):
     """`block dblock` (line 18 of specs/lib/biggan.gan), 4 uses: 229,760 to 14,683,136 parameters.
 
-    (x: map[?, H, W]) -> map[out, H/2, W/2]
+    (x: map[in_ch, H, W]) -> map[out, H/2, W/2]
     """
 
-    def __init__(self, out: int) -> None:
+    def __init__(self, in_ch: int, out: int) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1))
-        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(out // 2, out, 1))
+        self.main = nn.Sequential(
+            nn.ReLU(),  # (B, in_ch, H, W)
+            # (B, out, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 3, padding=1)),
+            nn.ReLU(),  # (B, out, H, W)
+            # (B, out, H, W)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(out, out, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, out, H/2, W/2)
+        )
+        self.s = nn.utils.parametrizations.spectral_norm(nn.Conv2d(in_ch, out, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, ?, H, W)
-        h = self.conv1(h)  # (B, out, H, W)
-        h = F.relu(h)  # (B, out, H, W)
-        h = self.conv2(h)  # (B, out, H, W)
-        h = F.avg_pool2d(h, 2)  # (B, out, H/2, W/2)
+        h = self.main(x)  # (B, out, H/2, W/2)
         s = self.s(x)  # (B, out, H, W)
         s = F.avg_pool2d(s, 2)  # (B, out, H/2, W/2)
         h = h + s  # (B, out, H/2, W/2)
@@ -111,14 +117,17 @@ class Dblock_2(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1))
+        self.main = nn.Sequential(  # 18,876,416 params
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            # (B, 1024, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1)),
+            nn.ReLU(),  # (B, 1024, 4, 4)
+            # (B, 1024, 4, 4)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(1024, 1024, 3, padding=1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 1024, 4, 4)
-        h = self.conv1(h)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
-        h = self.conv2(h)  # (B, 1024, 4, 4)
+        h = self.main(x)  # (B, 1024, 4, 4)
         h = h + x  # (B, 1024, 4, 4)
         return h
 
@@ -140,8 +149,13 @@ class G(nn.Module):
         ])
         self.self_attention_1 = rt.SelfAttention(128, kind="biggan", sn=True)  # 20,481 params
         self.gblock_5 = Gblock(128, 64)  # 502,976 params
-        self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_1 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 3, 3, padding=1))
+        self.main = nn.Sequential(  # 1,859 params
+            nn.BatchNorm2d(64),  # (B, 64, 128, 128)
+            nn.ReLU(),  # (B, 64, 128, 128)
+            # (B, 3, 128, 128)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(64, 3, 3, padding=1)),
+            nn.Tanh(),  # (B, 3, 128, 128)
+        )
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         c = F.one_hot(y, 1000).float()  # (B, 1000)
@@ -151,10 +165,7 @@ class G(nn.Module):
             h = block(h, c)
         h = self.self_attention_1(h)  # (B, 128, 64, 64)
         h = self.gblock_5(h, c)  # (B, 64, 128, 128)
-        out = self.batch_norm_1(h)  # (B, 64, 128, 128)
-        out = F.relu(out)  # (B, 64, 128, 128)
-        out = self.conv_1(out)  # (B, 3, 128, 128)
-        out = torch.tanh(out)  # (B, 3, 128, 128)
+        out = self.main(h)  # (B, 3, 128, 128)
         return out
 
 
@@ -166,25 +177,21 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_1 = Dblock()  # 38,976 params
-        self.self_attention_1 = rt.SelfAttention(64, kind="biggan", sn=True)  # 5,121 params
-        self.dblocks = nn.ModuleList([  # 19,502,720 params
-            Dblock_1(128),  # 229,760
-            Dblock_1(256),  # 918,272
-            Dblock_1(512),  # 3,671,552
-            Dblock_1(1024),  # 14,683,136
-        ])
-        self.dblock_6 = Dblock_2()  # 18,876,416 params
+        self.main = nn.Sequential(  # 38,423,233 params
+            Dblock(),  # (B, 64, 64, 64)
+            rt.SelfAttention(64, kind="biggan", sn=True),  # (B, 64, 64, 64)
+            Dblock_1(64, 128),  # (B, 128, 32, 32)
+            Dblock_1(128, 256),  # (B, 256, 16, 16)
+            Dblock_1(256, 512),  # (B, 512, 8, 8)
+            Dblock_1(512, 1024),  # (B, 1024, 4, 4)
+            Dblock_2(),  # (B, 1024, 4, 4)
+            nn.ReLU(),  # (B, 1024, 4, 4)
+        )
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(1024, 1))  # 1,025 params
         self.projection_1 = rt.Projection(1000, 1024, sn=True)  # 1,024,000 params
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        h = self.dblock_1(x)  # (B, 64, 64, 64)
-        h = self.self_attention_1(h)  # (B, 64, 64, 64)
-        for block in self.dblocks:  # (B, 64, 64, 64) → (B, 1024, 4, 4)
-            h = block(h)
-        h = self.dblock_6(h)  # (B, 1024, 4, 4)
-        h = F.relu(h)  # (B, 1024, 4, 4)
+        h = self.main(x)  # (B, 1024, 4, 4)
         h = h.sum(dim=(2, 3))  # (B, 1024)
         out = self.linear_1(h)  # (B, 1)
         out_1 = self.projection_1(h, y)  # (B, 1)

@@ -12,7 +12,6 @@ D: 103,756 parameters.
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -43,27 +42,24 @@ class Generator(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(100, 8192)  # 827,392 params
-        self.batch_norm1 = nn.BatchNorm2d(128)  # 256 params
-        self.conv1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.batch_norm2 = nn.BatchNorm2d(128, eps=BATCH_NORM_EPS)  # 256 params
-        self.conv2 = nn.Conv2d(128, 64, 3, padding=1)  # 73,792 params
-        self.batch_norm3 = nn.BatchNorm2d(64, eps=BATCH_NORM_EPS)  # 128 params
-        self.conv3 = nn.Conv2d(64, 1, 3, padding=1)  # 577 params
+        self.main = nn.Sequential(  # 222,593 params
+            nn.BatchNorm2d(128),  # (B, 128, 8, 8)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 16, 16)
+            nn.BatchNorm2d(128, eps=BATCH_NORM_EPS),  # (B, 128, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 16, 16)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 64, 3, padding=1),  # (B, 64, 32, 32)
+            nn.BatchNorm2d(64, eps=BATCH_NORM_EPS),  # (B, 64, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 32, 32)
+            nn.Conv2d(64, 1, 3, padding=1),  # (B, 1, 32, 32)
+            nn.Tanh(),  # (B, 1, 32, 32)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.linear(x)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.batch_norm1(h)  # (B, 128, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv1(h)  # (B, 128, 16, 16)
-        h = self.batch_norm2(h)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv2(h)  # (B, 64, 32, 32)
-        h = self.batch_norm3(h)  # (B, 64, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 32, 32)
-        h = self.conv3(h)  # (B, 1, 32, 32)
-        h = torch.tanh(h)  # (B, 1, 32, 32)
+        h = self.main(h)  # (B, 1, 32, 32)
         return h
 
 
@@ -75,13 +71,14 @@ class DBlock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(1, 16, 3, stride=2, padding=1)  # 160 params
-        self.dropout = nn.Dropout2d(0.25)
+        self.main = nn.Sequential(  # 160 params
+            nn.Conv2d(1, 16, 3, stride=2, padding=1),  # (B, 16, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 16, 16, 16)
+            nn.Dropout2d(0.25),  # (B, 16, 16, 16)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv(x)  # (B, 16, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 16, 16)
-        h = self.dropout(h)  # (B, 16, 16, 16)
+        h = self.main(x)  # (B, 16, 16, 16)
         return h
 
 
@@ -93,15 +90,15 @@ class DBlock_1(nn.Module):
 
     def __init__(self, in_ch: int, ch: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_ch, ch, 3, stride=2, padding=1)
-        self.dropout = nn.Dropout2d(0.25)
-        self.batch_norm = nn.BatchNorm2d(ch, eps=BATCH_NORM_EPS)
+        self.main = nn.Sequential(
+            nn.Conv2d(in_ch, ch, 3, stride=2, padding=1),  # (B, ch, H/2, W/2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch, H/2, W/2)
+            nn.Dropout2d(0.25),  # (B, ch, H/2, W/2)
+            nn.BatchNorm2d(ch, eps=BATCH_NORM_EPS),  # (B, ch, H/2, W/2)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv(x)  # (B, ch, H/2, W/2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, H/2, W/2)
-        h = self.dropout(h)  # (B, ch, H/2, W/2)
-        h = self.batch_norm(h)  # (B, ch, H/2, W/2)
+        h = self.main(x)  # (B, ch, H/2, W/2)
         return h
 
 
@@ -135,20 +132,18 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.d_block_1 = DBlock()  # 160 params
-        self.d_blocks = nn.ModuleList([  # 97,440 params
-            DBlock_1(16, 32),  # 4,704
-            DBlock_1(32, 64),  # 18,624
-            DBlock_1(64, 128),  # 74,112
-        ])
+        self.main = nn.Sequential(  # 97,600 params
+            DBlock(),  # (B, 16, 16, 16)
+            DBlock_1(16, 32),  # (B, 32, 8, 8)
+            DBlock_1(32, 64),  # (B, 64, 4, 4)
+            DBlock_1(64, 128),  # (B, 128, 2, 2)
+            nn.Flatten(),  # (B, 512)
+        )
         self.linear_1 = nn.Linear(512, 1)  # 513 params
         self.linear_2 = nn.Linear(512, 11)  # 5,643 params
 
     def forward(self, x: Tensor) -> DOutput:
-        h = self.d_block_1(x)  # (B, 16, 16, 16)
-        for block in self.d_blocks:  # (B, 16, 16, 16) → (B, 128, 2, 2)
-            h = block(h)
-        h = h.flatten(1)  # (B, 512)
+        h = self.main(x)  # (B, 512)
         adv = self.linear_1(h)  # (B, 1)
         aux = self.linear_2(h)  # (B, 11)
         return DOutput(adv=adv.reshape(-1), aux=aux)

@@ -37,22 +37,21 @@ class Gblock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch_norm1 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
-        self.conv1 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.batch_norm2 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
-        self.conv2 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv3 = nn.Conv2d(256, 256, 1)  # 65,792 params
+        self.main = nn.Sequential(  # 1,181,184 params
+            nn.BatchNorm2d(256, eps=BATCH_NORM_EPS),  # (B, 256, H, W)
+            nn.ReLU(),  # (B, 256, H, W)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 256, 2H, 2W)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 2H, 2W)
+            nn.BatchNorm2d(256, eps=BATCH_NORM_EPS),  # (B, 256, 2H, 2W)
+            nn.ReLU(),  # (B, 256, 2H, 2W)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 2H, 2W)
+        )
+        self.conv = nn.Conv2d(256, 256, 1)  # 65,792 params
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm1(x)  # (B, 256, H, W)
-        h = F.relu(h)  # (B, 256, H, W)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
-        h = self.conv1(h)  # (B, 256, 2H, 2W)
-        h = self.batch_norm2(h)  # (B, 256, 2H, 2W)
-        h = F.relu(h)  # (B, 256, 2H, 2W)
-        h = self.conv2(h)  # (B, 256, 2H, 2W)
+        h = self.main(x)  # (B, 256, 2H, 2W)
         h_1 = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, 256, 2H, 2W)
-        h_1 = self.conv3(h_1)  # (B, 256, 2H, 2W)
+        h_1 = self.conv(h_1)  # (B, 256, 2H, 2W)
         h = h + h_1  # (B, 256, 2H, 2W)
         return h
 
@@ -65,50 +64,54 @@ class Features(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblock_first_1_conv_1 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(3, 128, 3, padding=1))
-        self.dblock_first_1_conv_2 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
+        self.main = nn.Sequential(  # 151,168 params
+            # (B, 128, 32, 32)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 128, 3, padding=1)),
+            nn.ReLU(),  # (B, 128, 32, 32)
+            # (B, 128, 32, 32)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 128, 16, 16)
+        )
         self.dblock_first_1_conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(3, 128, 1))
-        self.dblock_1_conv_1 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
-        self.dblock_1_conv_2 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
+        self.main_1 = nn.Sequential(  # 295,168 params
+            nn.ReLU(),  # (B, 128, 16, 16)
+            # (B, 128, 16, 16)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+            nn.ReLU(),  # (B, 128, 16, 16)
+            # (B, 128, 16, 16)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+            nn.AvgPool2d(2),  # (B, 128, 8, 8)
+        )
         self.dblock_1_conv_3 = nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 1))
-        self.dblock_2_conv_1 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
-        self.dblock_2_conv_2 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
-        self.dblock_3_conv_1 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
-        self.dblock_3_conv_2 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 128, 3, padding=1))
+        self.main_2 = nn.Sequential(  # 295,168 params
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+        )
+        self.main_3 = nn.Sequential(  # 295,168 params
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(128, 128, 3, padding=1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.dblock_first_1_conv_1(x)  # (B, 128, 32, 32)
-        h = F.relu(h)  # (B, 128, 32, 32)
-        h = self.dblock_first_1_conv_2(h)  # (B, 128, 32, 32)
-        h = F.avg_pool2d(h, 2)  # (B, 128, 16, 16)
+        h = self.main(x)  # (B, 128, 16, 16)
         h_1 = F.avg_pool2d(x, 2)  # (B, 3, 16, 16)
         h_1 = self.dblock_first_1_conv_3(h_1)  # (B, 128, 16, 16)
         h = h + h_1  # (B, 128, 16, 16)
-        h_1 = F.relu(h)  # (B, 128, 16, 16)
-        h_1 = self.dblock_1_conv_1(h_1)  # (B, 128, 16, 16)
-        h_1 = F.relu(h_1)  # (B, 128, 16, 16)
-        h_1 = self.dblock_1_conv_2(h_1)  # (B, 128, 16, 16)
-        h_1 = F.avg_pool2d(h_1, 2)  # (B, 128, 8, 8)
+        h_1 = self.main_1(h)  # (B, 128, 8, 8)
         s = self.dblock_1_conv_3(h)  # (B, 128, 16, 16)
         s = F.avg_pool2d(s, 2)  # (B, 128, 8, 8)
         s = h_1 + s  # (B, 128, 8, 8)
-        h = F.relu(s)  # (B, 128, 8, 8)
-        h = self.dblock_2_conv_1(h)  # (B, 128, 8, 8)
-        h = F.relu(h)  # (B, 128, 8, 8)
-        h = self.dblock_2_conv_2(h)  # (B, 128, 8, 8)
+        h = self.main_2(s)  # (B, 128, 8, 8)
         s = h + s  # (B, 128, 8, 8)
-        h = F.relu(s)  # (B, 128, 8, 8)
-        h = self.dblock_3_conv_1(h)  # (B, 128, 8, 8)
-        h = F.relu(h)  # (B, 128, 8, 8)
-        h = self.dblock_3_conv_2(h)  # (B, 128, 8, 8)
+        h = self.main_3(s)  # (B, 128, 8, 8)
         h = h + s  # (B, 128, 8, 8)
         h = F.relu(h)  # (B, 128, 8, 8)
         h = h.sum(dim=(2, 3))  # (B, 128)
@@ -124,19 +127,20 @@ class G(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear_1 = nn.Linear(128, 4096)  # 528,384 params
-        self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,246,976 params
-        self.batch_norm_1 = nn.BatchNorm2d(256, eps=BATCH_NORM_EPS)  # 512 params
-        self.conv_1 = nn.Conv2d(256, 3, 3, padding=1)  # 6,915 params
+        self.main = nn.Sequential(  # 3,748,355 params
+            Gblock(),  # (B, 256, 8, 8)
+            Gblock(),  # (B, 256, 16, 16)
+            Gblock(),  # (B, 256, 32, 32)
+            nn.BatchNorm2d(256, eps=BATCH_NORM_EPS),  # (B, 256, 32, 32)
+            nn.ReLU(),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 3, 3, padding=1),  # (B, 3, 32, 32)
+            nn.Tanh(),  # (B, 3, 32, 32)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 4096)
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
-        for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
-            h = block(h)
-        out = self.batch_norm_1(h)  # (B, 256, 32, 32)
-        out = F.relu(out)  # (B, 256, 32, 32)
-        out = self.conv_1(out)  # (B, 3, 32, 32)
-        out = torch.tanh(out)  # (B, 3, 32, 32)
+        out = self.main(h)  # (B, 3, 32, 32)
         return out
 
 

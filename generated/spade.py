@@ -161,54 +161,64 @@ class D(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(154, 64, 4, stride=2, padding=2)  # 157,760 params
-        self.conv_2 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(64, 128, 4, stride=2, padding=2, bias=False))
-        self.instance_norm_1 = nn.InstanceNorm2d(128)
-        self.conv_3 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 256, 4, stride=2, padding=2, bias=False))
-        self.instance_norm_2 = nn.InstanceNorm2d(256)
-        self.conv_4 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(256, 512, 4, padding=2, bias=False))
-        self.instance_norm_3 = nn.InstanceNorm2d(512)
+        self.main = nn.Sequential(  # 131,072 params
+            # (B, 128, 65, 65)
+            nn.utils.parametrizations.spectral_norm(
+                nn.Conv2d(64, 128, 4, stride=2, padding=2, bias=False)),
+            nn.InstanceNorm2d(128),  # (B, 128, 65, 65)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 65, 65)
+        )
+        self.main_1 = nn.Sequential(  # 524,288 params
+            # (B, 256, 33, 33)
+            nn.utils.parametrizations.spectral_norm(
+                nn.Conv2d(128, 256, 4, stride=2, padding=2, bias=False)),
+            nn.InstanceNorm2d(256),  # (B, 256, 33, 33)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 33, 33)
+        )
+        self.main_2 = nn.Sequential(  # 2,097,152 params
+            # (B, 512, 34, 34)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 4, padding=2, bias=False)),
+            nn.InstanceNorm2d(512),  # (B, 512, 34, 34)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 34, 34)
+        )
         self.conv_5 = nn.Conv2d(512, 1, 4, padding=2)  # 8,193 params
         self.conv_6 = nn.Conv2d(154, 64, 4, stride=2, padding=2)  # 157,760 params
-        self.conv_7 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(64, 128, 4, stride=2, padding=2, bias=False))
-        self.instance_norm_4 = nn.InstanceNorm2d(128)
-        self.conv_8 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(128, 256, 4, stride=2, padding=2, bias=False))
-        self.instance_norm_5 = nn.InstanceNorm2d(256)
-        self.conv_9 = nn.utils.parametrizations.spectral_norm(
-            nn.Conv2d(256, 512, 4, padding=2, bias=False))
-        self.instance_norm_6 = nn.InstanceNorm2d(512)
+        self.main_3 = nn.Sequential(  # 131,072 params
+            # (B, 128, 33, 33)
+            nn.utils.parametrizations.spectral_norm(
+                nn.Conv2d(64, 128, 4, stride=2, padding=2, bias=False)),
+            nn.InstanceNorm2d(128),  # (B, 128, 33, 33)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 33, 33)
+        )
+        self.main_4 = nn.Sequential(  # 524,288 params
+            # (B, 256, 17, 17)
+            nn.utils.parametrizations.spectral_norm(
+                nn.Conv2d(128, 256, 4, stride=2, padding=2, bias=False)),
+            nn.InstanceNorm2d(256),  # (B, 256, 17, 17)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 17, 17)
+        )
+        self.main_5 = nn.Sequential(  # 2,097,152 params
+            # (B, 512, 18, 18)
+            nn.utils.parametrizations.spectral_norm(nn.Conv2d(256, 512, 4, padding=2, bias=False)),
+            nn.InstanceNorm2d(512),  # (B, 512, 18, 18)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 18, 18)
+        )
         self.conv_10 = nn.Conv2d(512, 1, 4, padding=2)  # 8,193 params
 
     def forward(self, seg: Tensor, x: Tensor) -> DOutput:
         h = torch.cat([seg, x], dim=1)  # (B, 154, 256, 256)
         f = self.conv_1(h)  # (B, 64, 129, 129)
         o1 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 64, 129, 129)
-        f = self.conv_2(o1)  # (B, 128, 65, 65)
-        f = self.instance_norm_1(f)  # (B, 128, 65, 65)
-        o2 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 128, 65, 65)
-        f = self.conv_3(o2)  # (B, 256, 33, 33)
-        f = self.instance_norm_2(f)  # (B, 256, 33, 33)
-        o3 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 256, 33, 33)
-        f = self.conv_4(o3)  # (B, 512, 34, 34)
-        f = self.instance_norm_3(f)  # (B, 512, 34, 34)
-        o4 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 512, 34, 34)
+        o2 = self.main(o1)  # (B, 128, 65, 65)
+        o3 = self.main_1(o2)  # (B, 256, 33, 33)
+        o4 = self.main_2(o3)  # (B, 512, 34, 34)
         o5 = self.conv_5(o4)  # (B, 1, 35, 35)
         h = F.avg_pool2d(h, 3, stride=2, padding=1, count_include_pad=False)  # (B, 154, 128, 128)
         f = self.conv_6(h)  # (B, 64, 65, 65)
         o6 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 64, 65, 65)
-        f = self.conv_7(o6)  # (B, 128, 33, 33)
-        f = self.instance_norm_4(f)  # (B, 128, 33, 33)
-        o7 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 128, 33, 33)
-        f = self.conv_8(o7)  # (B, 256, 17, 17)
-        f = self.instance_norm_5(f)  # (B, 256, 17, 17)
-        o8 = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 256, 17, 17)
-        f = self.conv_9(o8)  # (B, 512, 18, 18)
-        f = self.instance_norm_6(f)  # (B, 512, 18, 18)
-        f = F.leaky_relu(f, LEAKY_RELU_SLOPE)  # (B, 512, 18, 18)
+        o7 = self.main_3(o6)  # (B, 128, 33, 33)
+        o8 = self.main_4(o7)  # (B, 256, 17, 17)
+        f = self.main_5(o8)  # (B, 512, 18, 18)
         o10 = self.conv_10(f)  # (B, 1, 19, 19)
         return DOutput(
             f0_1=o1, f0_2=o2, f0_3=o3, f0_4=o4, out0=o5, f1_1=o6, f1_2=o7, f1_3=o8, f1_4=f,
@@ -235,50 +245,50 @@ class VGG(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv_1 = nn.Conv2d(3, 64, 3, padding=1)  # 1,792 params
-        self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.conv_3 = nn.Conv2d(64, 128, 3, padding=1)  # 73,856 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_5 = nn.Conv2d(128, 256, 3, padding=1)  # 295,168 params
-        self.conv_6 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_7 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_8 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_9 = nn.Conv2d(256, 512, 3, padding=1)  # 1,180,160 params
-        self.conv_10 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_11 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_12 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_13 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
+        self.main = nn.Sequential(  # 110,784 params
+            nn.Conv2d(64, 64, 3, padding=1),  # (B, 64, 256, 256)
+            nn.ReLU(),  # (B, 64, 256, 256)
+            nn.MaxPool2d(2),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 128, 3, padding=1),  # (B, 128, 128, 128)
+            nn.ReLU(),  # (B, 128, 128, 128)
+        )
+        self.main_1 = nn.Sequential(  # 442,752 params
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 128, 128)
+            nn.ReLU(),  # (B, 128, 128, 128)
+            nn.MaxPool2d(2),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 256, 3, padding=1),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+        )
+        self.main_2 = nn.Sequential(  # 2,950,400 params
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 64, 64)
+            nn.ReLU(),  # (B, 256, 64, 64)
+            nn.MaxPool2d(2),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 512, 3, padding=1),  # (B, 512, 32, 32)
+            nn.ReLU(),  # (B, 512, 32, 32)
+        )
+        self.main_3 = nn.Sequential(  # 9,439,232 params
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 32, 32)
+            nn.ReLU(),  # (B, 512, 32, 32)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 32, 32)
+            nn.ReLU(),  # (B, 512, 32, 32)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 32, 32)
+            nn.ReLU(),  # (B, 512, 32, 32)
+            nn.MaxPool2d(2),  # (B, 512, 16, 16)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 16, 16)
+            nn.ReLU(),  # (B, 512, 16, 16)
+        )
 
     def forward(self, x: Tensor) -> VGGOutput:
         r1 = self.conv_1(x)  # (B, 64, 256, 256)
         r1 = F.relu(r1)  # (B, 64, 256, 256)
-        r2 = self.conv_2(r1)  # (B, 64, 256, 256)
-        r2 = F.relu(r2)  # (B, 64, 256, 256)
-        r2 = F.max_pool2d(r2, 2)  # (B, 64, 128, 128)
-        r2 = self.conv_3(r2)  # (B, 128, 128, 128)
-        r2 = F.relu(r2)  # (B, 128, 128, 128)
-        r3 = self.conv_4(r2)  # (B, 128, 128, 128)
-        r3 = F.relu(r3)  # (B, 128, 128, 128)
-        r3 = F.max_pool2d(r3, 2)  # (B, 128, 64, 64)
-        r3 = self.conv_5(r3)  # (B, 256, 64, 64)
-        r3 = F.relu(r3)  # (B, 256, 64, 64)
-        r4 = self.conv_6(r3)  # (B, 256, 64, 64)
-        r4 = F.relu(r4)  # (B, 256, 64, 64)
-        r4 = self.conv_7(r4)  # (B, 256, 64, 64)
-        r4 = F.relu(r4)  # (B, 256, 64, 64)
-        r4 = self.conv_8(r4)  # (B, 256, 64, 64)
-        r4 = F.relu(r4)  # (B, 256, 64, 64)
-        r4 = F.max_pool2d(r4, 2)  # (B, 256, 32, 32)
-        r4 = self.conv_9(r4)  # (B, 512, 32, 32)
-        r4 = F.relu(r4)  # (B, 512, 32, 32)
-        r5 = self.conv_10(r4)  # (B, 512, 32, 32)
-        r5 = F.relu(r5)  # (B, 512, 32, 32)
-        r5 = self.conv_11(r5)  # (B, 512, 32, 32)
-        r5 = F.relu(r5)  # (B, 512, 32, 32)
-        r5 = self.conv_12(r5)  # (B, 512, 32, 32)
-        r5 = F.relu(r5)  # (B, 512, 32, 32)
-        r5 = F.max_pool2d(r5, 2)  # (B, 512, 16, 16)
-        r5 = self.conv_13(r5)  # (B, 512, 16, 16)
-        r5 = F.relu(r5)  # (B, 512, 16, 16)
+        r2 = self.main(r1)  # (B, 128, 128, 128)
+        r3 = self.main_1(r2)  # (B, 256, 64, 64)
+        r4 = self.main_2(r3)  # (B, 512, 32, 32)
+        r5 = self.main_3(r4)  # (B, 512, 16, 16)
         return VGGOutput(r1=r1, r2=r2, r3=r3, r4=r4, r5=r5)
 
 

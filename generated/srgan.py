@@ -47,18 +47,16 @@ class Res(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.batch_norm1 = nn.BatchNorm2d(64)  # 128 params
-        self.prelu = nn.PReLU()  # 1 param
-        self.conv2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.batch_norm2 = nn.BatchNorm2d(64)  # 128 params
+        self.main = nn.Sequential(  # 74,113 params
+            nn.Conv2d(64, 64, 3, padding=1),  # (B, 64, 24, 24)
+            nn.BatchNorm2d(64),  # (B, 64, 24, 24)
+            nn.PReLU(),  # (B, 64, 24, 24)
+            nn.Conv2d(64, 64, 3, padding=1),  # (B, 64, 24, 24)
+            nn.BatchNorm2d(64),  # (B, 64, 24, 24)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 64, 24, 24)
-        h = self.batch_norm1(h)  # (B, 64, 24, 24)
-        h = self.prelu(h)  # (B, 64, 24, 24)
-        h = self.conv2(h)  # (B, 64, 24, 24)
-        h = self.batch_norm2(h)  # (B, 64, 24, 24)
+        h = self.main(x)  # (B, 64, 24, 24)
         h = h + x  # (B, 64, 24, 24)
         return h
 
@@ -73,9 +71,26 @@ class G(nn.Module):
         super().__init__()
         self.conv_1 = nn.Conv2d(3, 64, 9, padding=4)  # 15,616 params
         self.prelu_1 = nn.PReLU()  # 1 param
-        self.res = nn.ModuleList([Res() for _ in range(16)])  # 16 × 74,113 params
-        self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
+        self.main = nn.Sequential(  # 1,222,864 params
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            Res(),  # (B, 64, 24, 24)
+            nn.Conv2d(64, 64, 3, padding=1),  # (B, 64, 24, 24)
+            nn.BatchNorm2d(64),  # (B, 64, 24, 24)
+        )
         self.conv_3 = nn.Conv2d(64, 256, 3, padding=1)  # 147,712 params
         self.prelu_2 = nn.PReLU()  # 1 param
         self.conv_4 = nn.Conv2d(64, 256, 3, padding=1)  # 147,712 params
@@ -85,11 +100,7 @@ class G(nn.Module):
     def forward(self, lr: Tensor) -> Tensor:
         h0 = self.conv_1(lr)  # (B, 64, 24, 24)
         h0 = self.prelu_1(h0)  # (B, 64, 24, 24)
-        h = h0
-        for block in self.res:  # (B, 64, 24, 24) → (B, 64, 24, 24)
-            h = block(h)
-        h = self.conv_2(h)  # (B, 64, 24, 24)
-        h = self.batch_norm_1(h)  # (B, 64, 24, 24)
+        h = self.main(h0)  # (B, 64, 24, 24)
         h = h + h0  # (B, 64, 24, 24)
         h = self.conv_3(h)  # (B, 256, 24, 24)
         h = F.pixel_shuffle(h, 2)  # (B, 64, 48, 48)
@@ -109,52 +120,38 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 3, padding=1)  # 1,792 params
-        self.conv_2 = nn.Conv2d(64, 64, 3, stride=2, padding=1)  # 36,928 params
-        self.batch_norm_1 = nn.BatchNorm2d(64)  # 128 params
-        self.conv_3 = nn.Conv2d(64, 128, 3, padding=1)  # 73,856 params
-        self.batch_norm_2 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, stride=2, padding=1)  # 147,584 params
-        self.batch_norm_3 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_5 = nn.Conv2d(128, 256, 3, padding=1)  # 295,168 params
-        self.batch_norm_4 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_6 = nn.Conv2d(256, 256, 3, stride=2, padding=1)  # 590,080 params
-        self.batch_norm_5 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_7 = nn.Conv2d(256, 512, 3, padding=1)  # 1,180,160 params
-        self.batch_norm_6 = nn.BatchNorm2d(512)  # 1,024 params
-        self.conv_8 = nn.Conv2d(512, 512, 3, stride=2, padding=1)  # 2,359,808 params
-        self.batch_norm_7 = nn.BatchNorm2d(512)  # 1,024 params
-        self.linear_1 = nn.Linear(18432, 1024)  # 18,875,392 params
-        self.linear_2 = nn.Linear(1024, 1)  # 1,025 params
+        self.main = nn.Sequential(  # 23,565,505 params
+            nn.Conv2d(3, 64, 3, padding=1),  # (B, 64, 96, 96)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 96, 96)
+            nn.Conv2d(64, 64, 3, stride=2, padding=1),  # (B, 64, 48, 48)
+            nn.BatchNorm2d(64),  # (B, 64, 48, 48)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 48, 48)
+            nn.Conv2d(64, 128, 3, padding=1),  # (B, 128, 48, 48)
+            nn.BatchNorm2d(128),  # (B, 128, 48, 48)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 48, 48)
+            nn.Conv2d(128, 128, 3, stride=2, padding=1),  # (B, 128, 24, 24)
+            nn.BatchNorm2d(128),  # (B, 128, 24, 24)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 24, 24)
+            nn.Conv2d(128, 256, 3, padding=1),  # (B, 256, 24, 24)
+            nn.BatchNorm2d(256),  # (B, 256, 24, 24)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 24, 24)
+            nn.Conv2d(256, 256, 3, stride=2, padding=1),  # (B, 256, 12, 12)
+            nn.BatchNorm2d(256),  # (B, 256, 12, 12)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 12, 12)
+            nn.Conv2d(256, 512, 3, padding=1),  # (B, 512, 12, 12)
+            nn.BatchNorm2d(512),  # (B, 512, 12, 12)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 12, 12)
+            nn.Conv2d(512, 512, 3, stride=2, padding=1),  # (B, 512, 6, 6)
+            nn.BatchNorm2d(512),  # (B, 512, 6, 6)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 6, 6)
+            nn.Flatten(),  # (B, 18432)
+            nn.Linear(18432, 1024),  # (B, 1024)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1024)
+            nn.Linear(1024, 1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 64, 96, 96)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 96, 96)
-        h = self.conv_2(h)  # (B, 64, 48, 48)
-        h = self.batch_norm_1(h)  # (B, 64, 48, 48)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 48, 48)
-        h = self.conv_3(h)  # (B, 128, 48, 48)
-        h = self.batch_norm_2(h)  # (B, 128, 48, 48)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 48, 48)
-        h = self.conv_4(h)  # (B, 128, 24, 24)
-        h = self.batch_norm_3(h)  # (B, 128, 24, 24)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 24, 24)
-        h = self.conv_5(h)  # (B, 256, 24, 24)
-        h = self.batch_norm_4(h)  # (B, 256, 24, 24)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 24, 24)
-        h = self.conv_6(h)  # (B, 256, 12, 12)
-        h = self.batch_norm_5(h)  # (B, 256, 12, 12)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 12, 12)
-        h = self.conv_7(h)  # (B, 512, 12, 12)
-        h = self.batch_norm_6(h)  # (B, 512, 12, 12)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 12, 12)
-        h = self.conv_8(h)  # (B, 512, 6, 6)
-        h = self.batch_norm_7(h)  # (B, 512, 6, 6)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 6, 6)
-        out = h.flatten(1)  # (B, 18432)
-        out = self.linear_1(out)  # (B, 1024)
-        out = F.leaky_relu(out, LEAKY_RELU_SLOPE)  # (B, 1024)
-        out = self.linear_2(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 
@@ -166,61 +163,48 @@ class VGG(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 3, padding=1)  # 1,792 params
-        self.conv_2 = nn.Conv2d(64, 64, 3, padding=1)  # 36,928 params
-        self.conv_3 = nn.Conv2d(64, 128, 3, padding=1)  # 73,856 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_5 = nn.Conv2d(128, 256, 3, padding=1)  # 295,168 params
-        self.conv_6 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_7 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_8 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_9 = nn.Conv2d(256, 512, 3, padding=1)  # 1,180,160 params
-        self.conv_10 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_11 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_12 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_13 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_14 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_15 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.conv_16 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
+        self.main = nn.Sequential(  # 20,024,384 params
+            nn.Conv2d(3, 64, 3, padding=1),  # (B, 64, 96, 96)
+            nn.ReLU(),  # (B, 64, 96, 96)
+            nn.Conv2d(64, 64, 3, padding=1),  # (B, 64, 96, 96)
+            nn.ReLU(),  # (B, 64, 96, 96)
+            nn.MaxPool2d(2),  # (B, 64, 48, 48)
+            nn.Conv2d(64, 128, 3, padding=1),  # (B, 128, 48, 48)
+            nn.ReLU(),  # (B, 128, 48, 48)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 48, 48)
+            nn.ReLU(),  # (B, 128, 48, 48)
+            nn.MaxPool2d(2),  # (B, 128, 24, 24)
+            nn.Conv2d(128, 256, 3, padding=1),  # (B, 256, 24, 24)
+            nn.ReLU(),  # (B, 256, 24, 24)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 24, 24)
+            nn.ReLU(),  # (B, 256, 24, 24)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 24, 24)
+            nn.ReLU(),  # (B, 256, 24, 24)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 24, 24)
+            nn.ReLU(),  # (B, 256, 24, 24)
+            nn.MaxPool2d(2),  # (B, 256, 12, 12)
+            nn.Conv2d(256, 512, 3, padding=1),  # (B, 512, 12, 12)
+            nn.ReLU(),  # (B, 512, 12, 12)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 12, 12)
+            nn.ReLU(),  # (B, 512, 12, 12)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 12, 12)
+            nn.ReLU(),  # (B, 512, 12, 12)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 12, 12)
+            nn.ReLU(),  # (B, 512, 12, 12)
+            nn.MaxPool2d(2),  # (B, 512, 6, 6)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 6, 6)
+            nn.ReLU(),  # (B, 512, 6, 6)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 6, 6)
+            nn.ReLU(),  # (B, 512, 6, 6)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 6, 6)
+            nn.ReLU(),  # (B, 512, 6, 6)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 6, 6)
+            nn.ReLU(),  # (B, 512, 6, 6)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         h = rt.normalize(x, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))  # (B, 3, 96, 96)
-        h = self.conv_1(h)  # (B, 64, 96, 96)
-        h = F.relu(h)  # (B, 64, 96, 96)
-        h = self.conv_2(h)  # (B, 64, 96, 96)
-        h = F.relu(h)  # (B, 64, 96, 96)
-        h = F.max_pool2d(h, 2)  # (B, 64, 48, 48)
-        h = self.conv_3(h)  # (B, 128, 48, 48)
-        h = F.relu(h)  # (B, 128, 48, 48)
-        h = self.conv_4(h)  # (B, 128, 48, 48)
-        h = F.relu(h)  # (B, 128, 48, 48)
-        h = F.max_pool2d(h, 2)  # (B, 128, 24, 24)
-        h = self.conv_5(h)  # (B, 256, 24, 24)
-        h = F.relu(h)  # (B, 256, 24, 24)
-        h = self.conv_6(h)  # (B, 256, 24, 24)
-        h = F.relu(h)  # (B, 256, 24, 24)
-        h = self.conv_7(h)  # (B, 256, 24, 24)
-        h = F.relu(h)  # (B, 256, 24, 24)
-        h = self.conv_8(h)  # (B, 256, 24, 24)
-        h = F.relu(h)  # (B, 256, 24, 24)
-        h = F.max_pool2d(h, 2)  # (B, 256, 12, 12)
-        h = self.conv_9(h)  # (B, 512, 12, 12)
-        h = F.relu(h)  # (B, 512, 12, 12)
-        h = self.conv_10(h)  # (B, 512, 12, 12)
-        h = F.relu(h)  # (B, 512, 12, 12)
-        h = self.conv_11(h)  # (B, 512, 12, 12)
-        h = F.relu(h)  # (B, 512, 12, 12)
-        h = self.conv_12(h)  # (B, 512, 12, 12)
-        h = F.relu(h)  # (B, 512, 12, 12)
-        h = F.max_pool2d(h, 2)  # (B, 512, 6, 6)
-        out = self.conv_13(h)  # (B, 512, 6, 6)
-        out = F.relu(out)  # (B, 512, 6, 6)
-        out = self.conv_14(out)  # (B, 512, 6, 6)
-        out = F.relu(out)  # (B, 512, 6, 6)
-        out = self.conv_15(out)  # (B, 512, 6, 6)
-        out = F.relu(out)  # (B, 512, 6, 6)
-        out = self.conv_16(out)  # (B, 512, 6, 6)
-        out = F.relu(out)  # (B, 512, 6, 6)
+        out = self.main(h)  # (B, 512, 6, 6)
         return out
 
 

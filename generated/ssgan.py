@@ -19,7 +19,7 @@ from gandsl import runtime as rt
 
 SPEC_SHA256 = "058f0d456afea2de21cc69e9aa8c40640e9dd7a730ac1fd60892363870011b0f"
 PARAMS = {"nz": 128, "gch": 256, "dch": 128, "alpha": 0.2, "beta": 1.0, "n_dis": 5}
-CONV_T_INIT = 0.02
+INIT_STD = 0.02
 # player → the networks its optimizer updates
 PLAYERS = {"D": ["D"], "G": ["G"]}
 # player → loss term → weight
@@ -38,24 +38,25 @@ class Gblock(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.batch_norm1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t1 = rt.initialized(
+        self.main = nn.Sequential(  # 1,181,184 params
+            nn.BatchNorm2d(256),  # (B, 256, H, W)
+            nn.ReLU(),  # (B, 256, H, W)
+            # (B, 256, 2H, 2W)
+            rt.initialized(
+                nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
+                std=INIT_STD),
+            nn.BatchNorm2d(256),  # (B, 256, 2H, 2W)
+            nn.ReLU(),  # (B, 256, 2H, 2W)
+            # (B, 256, 2H, 2W)
+            rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=INIT_STD),
+        )
+        self.conv_t = rt.initialized(
             nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=CONV_T_INIT)
-        self.batch_norm2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv = rt.initialized(nn.Conv2d(256, 256, 3, padding=1), "normal", std=CONV_T_INIT)
-        self.conv_t2 = rt.initialized(
-            nn.ConvTranspose2d(256, 256, 3, stride=2, padding=1, output_padding=1), "normal",
-            std=CONV_T_INIT)
+            std=INIT_STD)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.batch_norm1(x)  # (B, 256, H, W)
-        h = F.relu(h)  # (B, 256, H, W)
-        h = self.conv_t1(h)  # (B, 256, 2H, 2W)
-        h = self.batch_norm2(h)  # (B, 256, 2H, 2W)
-        h = F.relu(h)  # (B, 256, 2H, 2W)
-        h = self.conv(h)  # (B, 256, 2H, 2W)
-        h_1 = self.conv_t2(x)  # (B, 256, 2H, 2W)
+        h = self.main(x)  # (B, 256, 2H, 2W)
+        h_1 = self.conv_t(x)  # (B, 256, 2H, 2W)
         h = h + h_1  # (B, 256, 2H, 2W)
         return h
 
@@ -63,23 +64,26 @@ class Gblock(nn.Module):
 class Dblock(nn.Module):
     """`block dblock` (line 65 of the spec), 2 uses: 154,752 to 442,752 parameters.
 
-    (x: image[relu_1_dim0, H, W]) -> map[128, H/2, W/2]
+    (x: image[in_ch, H, W]) -> map[128, H/2, W/2]
     """
 
-    def __init__(self, relu_1_dim0: int) -> None:
+    def __init__(self, in_ch: int) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(relu_1_dim0, 128, 3, padding=1), "normal", std=CONV_T_INIT))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.main = nn.Sequential(
+            nn.ReLU(),  # (B, in_ch, H, W)
+            # (B, 128, H, W)
+            nn.utils.parametrizations.spectral_norm(
+                rt.initialized(nn.Conv2d(in_ch, 128, 3, padding=1), "normal", std=INIT_STD)),
+            nn.ReLU(),  # (B, 128, H, W)
+            # (B, 128, H, W)
+            nn.utils.parametrizations.spectral_norm(
+                rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=INIT_STD)),
+        )
         self.s = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(relu_1_dim0, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+            rt.initialized(nn.Conv2d(in_ch, 128, 3, padding=1), "normal", std=INIT_STD))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, relu_1_dim0, H, W)
-        h = self.conv1(h)  # (B, 128, H, W)
-        h = F.relu(h)  # (B, 128, H, W)
-        h = self.conv2(h)  # (B, 128, H, W)
+        h = self.main(x)  # (B, 128, H, W)
         s = self.s(x)  # (B, 128, H, W)
         h = F.avg_pool2d(h, 2)  # (B, 128, H/2, W/2)
         s = F.avg_pool2d(s, 2)  # (B, 128, H/2, W/2)
@@ -95,18 +99,21 @@ class Dblock_1(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
-        self.conv2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+        self.main = nn.Sequential(  # 295,168 params
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(
+                rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=INIT_STD)),
+            nn.ReLU(),  # (B, 128, 8, 8)
+            # (B, 128, 8, 8)
+            nn.utils.parametrizations.spectral_norm(
+                rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=INIT_STD)),
+        )
         self.s = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=CONV_T_INIT))
+            rt.initialized(nn.Conv2d(128, 128, 3, padding=1), "normal", std=INIT_STD))
 
     def forward(self, x: Tensor) -> Tensor:
-        h = F.relu(x)  # (B, 128, 8, 8)
-        h = self.conv1(h)  # (B, 128, 8, 8)
-        h = F.relu(h)  # (B, 128, 8, 8)
-        h = self.conv2(h)  # (B, 128, 8, 8)
+        h = self.main(x)  # (B, 128, 8, 8)
         s = self.s(x)  # (B, 128, 8, 8)
         h = h + s  # (B, 128, 8, 8)
         return h
@@ -120,20 +127,22 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = rt.initialized(nn.Linear(128, 4096), "normal", std=CONV_T_INIT)
-        self.gblocks = nn.ModuleList([Gblock() for _ in range(3)])  # 3 × 1,771,264 params
-        self.batch_norm_1 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_1 = rt.initialized(nn.Conv2d(256, 3, 3, padding=1), "normal", std=CONV_T_INIT)
+        self.linear_1 = rt.initialized(nn.Linear(128, 4096), "normal", std=INIT_STD)
+        self.main = nn.Sequential(  # 5,321,219 params
+            Gblock(),  # (B, 256, 8, 8)
+            Gblock(),  # (B, 256, 16, 16)
+            Gblock(),  # (B, 256, 32, 32)
+            nn.BatchNorm2d(256),  # (B, 256, 32, 32)
+            nn.ReLU(),  # (B, 256, 32, 32)
+            # (B, 3, 32, 32)
+            rt.initialized(nn.Conv2d(256, 3, 3, padding=1), "normal", std=INIT_STD),
+            nn.Tanh(),  # (B, 3, 32, 32)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.linear_1(z)  # (B, 4096)
         h = h.reshape(-1, 256, 4, 4)  # (B, 256, 4, 4)
-        for block in self.gblocks:  # (B, 256, 4, 4) → (B, 256, 32, 32)
-            h = block(h)
-        out = self.batch_norm_1(h)  # (B, 256, 32, 32)
-        out = F.relu(out)  # (B, 256, 32, 32)
-        out = self.conv_1(out)  # (B, 3, 32, 32)
-        out = torch.tanh(out)  # (B, 3, 32, 32)
+        out = self.main(h)  # (B, 3, 32, 32)
         return out
 
 
@@ -152,23 +161,20 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.dblocks = nn.ModuleList([  # 597,504 params
-            Dblock(3),  # 154,752
-            Dblock(128),  # 442,752
-        ])
-        self.dblocks_1 = nn.ModuleList([Dblock_1() for _ in range(2)])  # 2 × 442,752 params
+        self.main = nn.Sequential(  # 1,483,008 params
+            Dblock(3),  # (B, 128, 16, 16)
+            Dblock(128),  # (B, 128, 8, 8)
+            Dblock_1(),  # (B, 128, 8, 8)
+            Dblock_1(),  # (B, 128, 8, 8)
+            nn.ReLU(),  # (B, 128, 8, 8)
+        )
         self.linear_1 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Linear(128, 1), "normal", std=CONV_T_INIT))
+            rt.initialized(nn.Linear(128, 1), "normal", std=INIT_STD))
         self.linear_2 = nn.utils.parametrizations.spectral_norm(
-            rt.initialized(nn.Linear(128, 4), "normal", std=CONV_T_INIT))
+            rt.initialized(nn.Linear(128, 4), "normal", std=INIT_STD))
 
     def forward(self, x: Tensor) -> DOutput:
-        h = x
-        for block in self.dblocks:  # (B, 3, 32, 32) → (B, 128, 8, 8)
-            h = block(h)
-        for block in self.dblocks_1:  # (B, 128, 8, 8) → (B, 128, 8, 8)
-            h = block(h)
-        h = F.relu(h)  # (B, 128, 8, 8)
+        h = self.main(x)  # (B, 128, 8, 8)
         h = h.mean(dim=(2, 3))  # (B, 128)
         src = self.linear_1(h)  # (B, 1)
         rot = self.linear_2(h)  # (B, 4)

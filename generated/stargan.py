@@ -66,17 +66,16 @@ class Res(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.norm_relu_1 = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
-        self.conv2 = nn.Conv2d(256, 256, 3, padding=1, bias=False)  # 589,824 params
-        self.instance_norm = nn.InstanceNorm2d(256, affine=True, track_running_stats=True)
+        self.main = nn.Sequential(  # 1,180,672 params
+            nn.Conv2d(256, 256, 3, padding=1, bias=False),  # (B, 256, 32, 32)
+            nn.InstanceNorm2d(256, affine=True, track_running_stats=True),  # (B, 256, 32, 32)
+            nn.ReLU(),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 256, 3, padding=1, bias=False),  # (B, 256, 32, 32)
+            nn.InstanceNorm2d(256, affine=True, track_running_stats=True),  # (B, 256, 32, 32)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv1(x)  # (B, 256, 32, 32)
-        h = self.norm_relu_1(h)  # (B, 256, 32, 32)
-        h = F.relu(h)  # (B, 256, 32, 32)
-        h = self.conv2(h)  # (B, 256, 32, 32)
-        h = self.instance_norm(h)  # (B, 256, 32, 32)
+        h = self.main(x)  # (B, 256, 32, 32)
         h = h + x  # (B, 256, 32, 32)
         return h
 
@@ -89,36 +88,31 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(8, 64, 7, padding=3, bias=False)  # 25,088 params
-        self.norm_relu_1 = NormRelu(64)  # 128 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False)  # 131,072 params
-        self.norm_relu_2 = NormRelu(128)  # 256 params
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False)  # 524,288 params
-        self.norm_relu_3 = NormRelu(256)  # 512 params
-        self.res = nn.ModuleList([Res() for _ in range(6)])  # 6 × 1,180,672 params
-        self.conv_t_1 = nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False)
-        self.norm_relu_4 = NormRelu(128)  # 256 params
-        self.conv_t_2 = nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False)
-        self.norm_relu_5 = NormRelu(64)  # 128 params
-        self.conv_4 = nn.Conv2d(64, 3, 7, padding=3, bias=False)  # 9,408 params
+        self.main = nn.Sequential(  # 8,430,528 params
+            nn.Conv2d(8, 64, 7, padding=3, bias=False),  # (B, 64, 128, 128)
+            NormRelu(64),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 64, 64)
+            NormRelu(128),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 256, 4, stride=2, padding=1, bias=False),  # (B, 256, 32, 32)
+            NormRelu(256),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            Res(),  # (B, 256, 32, 32)
+            nn.ConvTranspose2d(256, 128, 4, stride=2, padding=1, bias=False),  # (B, 128, 64, 64)
+            NormRelu(128),  # (B, 128, 64, 64)
+            nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1, bias=False),  # (B, 64, 128, 128)
+            NormRelu(64),  # (B, 64, 128, 128)
+            nn.Conv2d(64, 3, 7, padding=3, bias=False),  # (B, 3, 128, 128)
+            nn.Tanh(),  # (B, 3, 128, 128)
+        )
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
         h = rt.tile(c, 128, 128)  # (B, 5, 128, 128)
         h = torch.cat([x, h], dim=1)  # (B, 8, 128, 128)
-        h = self.conv_1(h)  # (B, 64, 128, 128)
-        h = self.norm_relu_1(h)  # (B, 64, 128, 128)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = self.norm_relu_2(h)  # (B, 128, 64, 64)
-        h = self.conv_3(h)  # (B, 256, 32, 32)
-        h = self.norm_relu_3(h)  # (B, 256, 32, 32)
-        for block in self.res:  # (B, 256, 32, 32) → (B, 256, 32, 32)
-            h = block(h)
-        h = self.conv_t_1(h)  # (B, 128, 64, 64)
-        h = self.norm_relu_4(h)  # (B, 128, 64, 64)
-        h = self.conv_t_2(h)  # (B, 64, 128, 128)
-        h = self.norm_relu_5(h)  # (B, 64, 128, 128)
-        out = self.conv_4(h)  # (B, 3, 128, 128)
-        out = torch.tanh(out)  # (B, 3, 128, 128)
+        out = self.main(h)  # (B, 3, 128, 128)
         return out
 
 
@@ -137,28 +131,25 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 64, 4, stride=2, padding=1)  # 3,136 params
-        self.conv_2 = nn.Conv2d(64, 128, 4, stride=2, padding=1)  # 131,200 params
-        self.conv_3 = nn.Conv2d(128, 256, 4, stride=2, padding=1)  # 524,544 params
-        self.conv_4 = nn.Conv2d(256, 512, 4, stride=2, padding=1)  # 2,097,664 params
-        self.conv_5 = nn.Conv2d(512, 1024, 4, stride=2, padding=1)  # 8,389,632 params
-        self.conv_6 = nn.Conv2d(1024, 2048, 4, stride=2, padding=1)  # 33,556,480 params
+        self.main = nn.Sequential(  # 44,702,656 params
+            nn.Conv2d(3, 64, 4, stride=2, padding=1),  # (B, 64, 64, 64)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 64, 64, 64)
+            nn.Conv2d(64, 128, 4, stride=2, padding=1),  # (B, 128, 32, 32)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 256, 4, stride=2, padding=1),  # (B, 256, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 16, 16)
+            nn.Conv2d(256, 512, 4, stride=2, padding=1),  # (B, 512, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 8, 8)
+            nn.Conv2d(512, 1024, 4, stride=2, padding=1),  # (B, 1024, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 1024, 4, 4)
+            nn.Conv2d(1024, 2048, 4, stride=2, padding=1),  # (B, 2048, 2, 2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 2048, 2, 2)
+        )
         self.conv_7 = nn.Conv2d(2048, 1, 3, padding=1, bias=False)  # 18,432 params
         self.conv_8 = nn.Conv2d(2048, 5, 2, bias=False)  # 40,960 params
 
     def forward(self, x: Tensor) -> DOutput:
-        h = self.conv_1(x)  # (B, 64, 64, 64)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 32, 32)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 32, 32)
-        h = self.conv_3(h)  # (B, 256, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 16, 16)
-        h = self.conv_4(h)  # (B, 512, 8, 8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-        h = self.conv_5(h)  # (B, 1024, 4, 4)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 1024, 4, 4)
-        h = self.conv_6(h)  # (B, 2048, 2, 2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 2048, 2, 2)
+        h = self.main(x)  # (B, 2048, 2, 2)
         src = self.conv_7(h)  # (B, 1, 2, 2)
         cls = self.conv_8(h)  # (B, 5, 1, 1)
         return DOutput(src=src, cls=cls.flatten(1))

@@ -94,30 +94,32 @@ class ToRgb(nn.Module):
 class SynthesisBlock(nn.Module):
     """`block synthesis_block` (line 84 of the spec), 8 uses: 39,808 to 5,771,264 parameters.
 
-    (x: map[upsample_1_dim0, H, W], w0: latent[512], w1: latent[512]) -> map[ch, 2H, 2W]
+    (x: map[in_ch, H, W], w0: latent[512], w1: latent[512]) -> map[ch, 2H, 2W]
     """
 
-    def __init__(self, ch: int, upsample_1_dim0: int) -> None:
+    def __init__(self, in_ch: int, ch: int) -> None:
         super().__init__()
-        self.conv1 = rt.equalized_lr(nn.Conv2d(upsample_1_dim0, ch, 3, padding=1))
-        self.epilogue_1_noise_1 = rt.NoiseInjection(ch)
+        self.main = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, in_ch, 2H, 2W)
+            rt.equalized_lr(nn.Conv2d(in_ch, ch, 3, padding=1)),  # (B, ch, 2H, 2W)
+            nn.ZeroPad2d(1),  # (B, ch, ?, ?)
+            nn.AvgPool2d(2, stride=1),  # (B, ch, ?, ?)
+            nn.AvgPool2d(2, stride=1),  # (B, ch, 2H, 2W)
+            rt.NoiseInjection(ch),  # (B, ch, 2H, 2W)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch, 2H, 2W)
+        )
         self.epilogue_1_adain_1 = rt.AdaIN(ch, 512, eps=ADAIN_EPS)
-        self.conv2 = rt.equalized_lr(nn.Conv2d(ch, ch, 3, padding=1))
-        self.epilogue_2_noise_1 = rt.NoiseInjection(ch)
+        self.main_1 = nn.Sequential(
+            rt.equalized_lr(nn.Conv2d(ch, ch, 3, padding=1)),  # (B, ch, 2H, 2W)
+            rt.NoiseInjection(ch),  # (B, ch, 2H, 2W)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch, 2H, 2W)
+        )
         self.epilogue_2_adain_1 = rt.AdaIN(ch, 512, eps=ADAIN_EPS)
 
     def forward(self, x: Tensor, w0: Tensor, w1: Tensor) -> Tensor:
-        h = F.interpolate(x, scale_factor=2, mode="nearest")  # (B, upsample_1_dim0, 2H, 2W)
-        h = self.conv1(h)  # (B, ch, 2H, 2W)
-        h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, ch, ?, ?)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, ch, ?, ?)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, ch, 2H, 2W)
-        h = self.epilogue_1_noise_1(h)  # (B, ch, 2H, 2W)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, 2H, 2W)
+        h = self.main(x)  # (B, ch, 2H, 2W)
         h = self.epilogue_1_adain_1(h, w0)  # (B, ch, 2H, 2W)
-        h = self.conv2(h)  # (B, ch, 2H, 2W)
-        h = self.epilogue_2_noise_1(h)  # (B, ch, 2H, 2W)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch, 2H, 2W)
+        h = self.main_1(h)  # (B, ch, 2H, 2W)
         h = self.epilogue_2_adain_1(h, w1)  # (B, ch, 2H, 2W)
         return h
 
@@ -146,18 +148,19 @@ class DBlock(nn.Module):
 
     def __init__(self, ch0: int, ch1: int) -> None:
         super().__init__()
-        self.conv_lrelu_1 = rt.equalized_lr(nn.Conv2d(ch0, ch0, 3, padding=1))
-        self.conv = rt.equalized_lr(nn.Conv2d(ch0, ch1, 3, padding=1))
+        self.main = nn.Sequential(
+            rt.equalized_lr(nn.Conv2d(ch0, ch0, 3, padding=1)),  # (B, ch0, H, W)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch0, H, W)
+            nn.ZeroPad2d(1),  # (B, ch0, H+2, W+2)
+            nn.AvgPool2d(2, stride=1),  # (B, ch0, H+1, W+1)
+            nn.AvgPool2d(2, stride=1),  # (B, ch0, H, W)
+            rt.equalized_lr(nn.Conv2d(ch0, ch1, 3, padding=1)),  # (B, ch1, H, W)
+            nn.AvgPool2d(2),  # (B, ch1, H/2, W/2)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch1, H/2, W/2)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_lrelu_1(x)  # (B, ch0, H, W)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch0, H, W)
-        h = F.pad(h, (1, 1, 1, 1), mode="constant")  # (B, ch0, H+2, W+2)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, ch0, H+1, W+1)
-        h = F.avg_pool2d(h, 2, stride=1)  # (B, ch0, H, W)
-        h = self.conv(h)  # (B, ch1, H, W)
-        h = F.avg_pool2d(h, 2)  # (B, ch1, H/2, W/2)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, ch1, H/2, W/2)
+        h = self.main(x)  # (B, ch1, H/2, W/2)
         return h
 
 
@@ -203,15 +206,15 @@ class G_synthesis(nn.Module):
         self.to_rgb_3 = ToRgb(512)  # 1,539 params
         self.synthesis_block_3 = SynthesisBlock(512, 512)  # 5,771,264 params
         self.to_rgb_4 = ToRgb(512)  # 1,539 params
-        self.synthesis_block_4 = SynthesisBlock(256, 512)  # 2,295,808 params
+        self.synthesis_block_4 = SynthesisBlock(512, 256)  # 2,295,808 params
         self.to_rgb_5 = ToRgb(256)  # 771 params
-        self.synthesis_block_5 = SynthesisBlock(128, 256)  # 705,536 params
+        self.synthesis_block_5 = SynthesisBlock(256, 128)  # 705,536 params
         self.to_rgb_6 = ToRgb(128)  # 387 params
-        self.synthesis_block_6 = SynthesisBlock(64, 128)  # 242,176 params
+        self.synthesis_block_6 = SynthesisBlock(128, 64)  # 242,176 params
         self.to_rgb_7 = ToRgb(64)  # 195 params
-        self.synthesis_block_7 = SynthesisBlock(32, 64)  # 93,440 params
+        self.synthesis_block_7 = SynthesisBlock(64, 32)  # 93,440 params
         self.to_rgb_8 = ToRgb(32)  # 99 params
-        self.synthesis_block_8 = SynthesisBlock(16, 32)  # 39,808 params
+        self.synthesis_block_8 = SynthesisBlock(32, 16)  # 39,808 params
         self.to_rgb_9 = ToRgb(16)  # 51 params
 
     def forward(self, ws: Tensor) -> Tensor:

@@ -307,31 +307,25 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_act_1 = ConvAct(3, 32, k=1)  # 128 params
-        self.d_blocks = nn.ModuleList([  # 22,452,640 params
-            DBlock(32, 64),  # 29,792
-            DBlock(64, 128),  # 118,976
-            DBlock(128, 256),  # 475,520
-            DBlock(256, 512),  # 1,901,312
-            DBlock(512, 512),  # 4,981,760
-            DBlock(512, 512),  # 4,981,760
-            DBlock(512, 512),  # 4,981,760
-            DBlock(512, 512),  # 4,981,760
-        ])
-        self.minibatch_stddev_1 = rt.MinibatchStdDev()
-        self.conv_act_2 = ConvAct(513, 512, k=3)  # 2,364,416 params
-        self.fc_1 = Fc(8192, 1.0)  # 4,194,816 params
-        self.linear_1 = rt.equalized_lr(nn.Linear(512, 1), gain=1)  # 513 params
+        self.main = nn.Sequential(  # 29,012,513 params
+            ConvAct(3, 32, k=1),  # (B, 32, 1024, 1024)
+            DBlock(32, 64),  # (B, 64, 512, 512)
+            DBlock(64, 128),  # (B, 128, 256, 256)
+            DBlock(128, 256),  # (B, 256, 128, 128)
+            DBlock(256, 512),  # (B, 512, 64, 64)
+            DBlock(512, 512),  # (B, 512, 32, 32)
+            DBlock(512, 512),  # (B, 512, 16, 16)
+            DBlock(512, 512),  # (B, 512, 8, 8)
+            DBlock(512, 512),  # (B, 512, 4, 4)
+            rt.MinibatchStdDev(),  # (B, 513, 4, 4)
+            ConvAct(513, 512, k=3),  # (B, 512, 4, 4)
+            nn.Flatten(),  # (B, 8192)
+            Fc(8192, 1.0),  # (B, 512)
+            rt.equalized_lr(nn.Linear(512, 1), gain=1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_act_1(x)  # (B, 32, 1024, 1024)
-        for block in self.d_blocks:  # (B, 32, 1024, 1024) → (B, 512, 4, 4)
-            h = block(h)
-        h = self.minibatch_stddev_1(h)  # (B, 513, 4, 4)
-        h = self.conv_act_2(h)  # (B, 512, 4, 4)
-        out = h.flatten(1)  # (B, 8192)
-        out = self.fc_1(out)  # (B, 512)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 

@@ -10,7 +10,6 @@ D: 4,114,689 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -36,27 +35,28 @@ class G(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear_1 = nn.Linear(128, 8192)  # 1,056,768 params
-        self.batch_norm_1 = nn.BatchNorm1d(8192)  # 16,384 params
-        self.conv_t_1 = nn.ConvTranspose2d(512, 256, 5, stride=2, padding=2, output_padding=1)
-        self.batch_norm_2 = nn.BatchNorm2d(256)  # 512 params
-        self.conv_t_2 = nn.ConvTranspose2d(256, 128, 5, stride=2, padding=2, output_padding=1)
-        self.batch_norm_3 = nn.BatchNorm2d(128)  # 256 params
-        self.conv_t_3 = nn.ConvTranspose2d(128, 3, 5, stride=2, padding=2, output_padding=1)
+        self.main = nn.Sequential(  # 1,073,152 params
+            nn.Linear(128, 8192),  # (B, 8192)
+            nn.BatchNorm1d(8192),  # (B, 8192)
+            nn.ReLU(),  # (B, 8192)
+        )
+        self.main_1 = nn.Sequential(  # 4,106,755 params
+            # (B, 256, 8, 8)
+            nn.ConvTranspose2d(512, 256, 5, stride=2, padding=2, output_padding=1),
+            nn.BatchNorm2d(256),  # (B, 256, 8, 8)
+            nn.ReLU(),  # (B, 256, 8, 8)
+            # (B, 128, 16, 16)
+            nn.ConvTranspose2d(256, 128, 5, stride=2, padding=2, output_padding=1),
+            nn.BatchNorm2d(128),  # (B, 128, 16, 16)
+            nn.ReLU(),  # (B, 128, 16, 16)
+            nn.ConvTranspose2d(128, 3, 5, stride=2, padding=2, output_padding=1),  # (B, 3, 32, 32)
+            nn.Tanh(),  # (B, 3, 32, 32)
+        )
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.linear_1(z)  # (B, 8192)
-        h = self.batch_norm_1(h)  # (B, 8192)
-        h = F.relu(h)  # (B, 8192)
+        h = self.main(z)  # (B, 8192)
         h = h.reshape(-1, 512, 4, 4)  # (B, 512, 4, 4)
-        h = self.conv_t_1(h)  # (B, 256, 8, 8)
-        h = self.batch_norm_2(h)  # (B, 256, 8, 8)
-        h = F.relu(h)  # (B, 256, 8, 8)
-        h = self.conv_t_2(h)  # (B, 128, 16, 16)
-        h = self.batch_norm_3(h)  # (B, 128, 16, 16)
-        h = F.relu(h)  # (B, 128, 16, 16)
-        out = self.conv_t_3(h)  # (B, 3, 32, 32)
-        out = torch.tanh(out)  # (B, 3, 32, 32)
+        out = self.main_1(h)  # (B, 3, 32, 32)
         return out
 
 
@@ -68,20 +68,19 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 128, 5, stride=2, padding=2)  # 9,728 params
-        self.conv_2 = nn.Conv2d(128, 256, 5, stride=2, padding=2)  # 819,456 params
-        self.conv_3 = nn.Conv2d(256, 512, 5, stride=2, padding=2)  # 3,277,312 params
-        self.linear_1 = nn.Linear(8192, 1)  # 8,193 params
+        self.main = nn.Sequential(  # 4,114,689 params
+            nn.Conv2d(3, 128, 5, stride=2, padding=2),  # (B, 128, 16, 16)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 256, 5, stride=2, padding=2),  # (B, 256, 8, 8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 256, 8, 8)
+            nn.Conv2d(256, 512, 5, stride=2, padding=2),  # (B, 512, 4, 4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 512, 4, 4)
+            nn.Flatten(),  # (B, 8192)
+            nn.Linear(8192, 1),  # (B, 1)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 128, 16, 16)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 16, 16)
-        h = self.conv_2(h)  # (B, 256, 8, 8)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 8, 8)
-        h = self.conv_3(h)  # (B, 512, 4, 4)
-        h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
-        out = h.flatten(1)  # (B, 8192)
-        out = self.linear_1(out)  # (B, 1)
+        out = self.main(x)  # (B, 1)
         return out.reshape(-1)
 
 

@@ -79,3 +79,16 @@ network D(x: image[3, 32, 32]) -> vector[64] {
     assert "Down(32, 64, k=5)," in python
     assert "(B, ch, H/2, W/2)" in python
     assert "for block in self.downs:" in python
+
+
+def test_stargan_reads_like_the_authors_model():
+    """yunjey/stargan's model.py: one ResidualBlock class, G and D a `self.main`
+    `nn.Sequential` (the residual blocks inside G's), D's two heads apart."""
+    python = (ROOT / "generated" / "stargan.py").read_text()
+    classes = _classes(ast.parse(python))
+    assert [n for n in classes if n.startswith("Res")] == ["Res"]
+    g_init = ast.get_source_segment(python, classes["G"]).split("def forward")[0]
+    assert g_init.count("nn.Sequential(") == 1 and g_init.count("Res(),") == 6
+    assert "out = self.main(h)" in python
+    d = ast.get_source_segment(python, classes["D"])
+    assert "h = self.main(x)" in d and "src = self.conv_7(h)" in d and "cls = self.conv_8(h)" in d

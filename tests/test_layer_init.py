@@ -59,7 +59,7 @@ def test_generated_constructor_names_the_method(nets):
     assert 'rt.initialized(nn.Linear(64, 4096), "msr", gain=0.5)' in loaded.source
     assert 'rt.initialized(nn.Linear(4096, 64), "zeros")' in loaded.source
     # the weight is drawn first: spectral norm keeps the weight it is given
-    assert ('spectral_norm(\n            rt.initialized(nn.Linear(16384, 1), "orthogonal", '
+    assert ('spectral_norm(\n                rt.initialized(nn.Linear(16384, 1), "orthogonal", '
             'gain=2))') in loaded.source
 
 
@@ -71,7 +71,7 @@ def test_msr_is_normal_with_std_gain_over_root_fan_in(nets):
     assert w.mean().abs() < 3 * 0.5 / 8 / math.sqrt(w.numel())
     assert w.std().item() == pytest.approx(0.5 / 8, rel=0.01)
     assert torch.all(g_first.bias == 0)
-    conv = n["D"].conv_1
+    conv = n["D"].main[0]  # D is one nn.Sequential: conv, flatten, linear
     # a conv's fan-in counts the kernel: 1 channel · 3 · 3 = 9; gain 1 by default
     assert conv.weight.std().item() == pytest.approx(1 / 3, rel=0.05)
 
@@ -79,7 +79,7 @@ def test_msr_is_normal_with_std_gain_over_root_fan_in(nets):
 def test_zeros_and_orthogonal(nets):
     _, n = nets
     assert torch.all(n["G"].linear_2.weight == 0)
-    lin = n["D"].linear_1
+    lin = n["D"].main[2]
     w = lin.parametrizations.weight.original  # the stored weight under spectral norm
     # a 1 × 16384 orthogonal matrix is a row of norm 1, scaled by the gain
     assert torch.linalg.vector_norm(w).item() == pytest.approx(2.0, rel=1e-5)

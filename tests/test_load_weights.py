@@ -83,7 +83,7 @@ def test_a_missing_or_broken_file_is_named(tmp_path, content, words):
 def test_wrong_shapes_in_order_are_named(tmp_path):
     save_file(_vgg_features([3] * 16), str(tmp_path / "v.safetensors"))
     with pytest.raises(RunError, match=r"tensor 0\.weight \(3, 3, 3, 3\) would go into "
-                                       r"conv_1\.weight \(2, 3, 3, 3\)"):
+                                       r"main\.0\.weight \(2, 3, 3, 3\)"):
         _trainer(tmp_path, str(tmp_path / "v.safetensors"))
 
 

@@ -162,8 +162,8 @@ def test_init_normal_as_dcgan_does(tmp_path):
     t = Trainer(RunConfig(spec=str(ROOT / "specs" / "dcgan.gan"), data="shapes",
                           params={"ngf": 32, "ndf": 32}, steps=1, out=tmp_path / "r",
                           progress=False))
-    conv = t.networks["G"].conv_t_2.weight
-    bn = t.networks["G"].batch_norm_2
+    conv = t.networks["G"].main[3].weight  # PyTorch's DCGAN example: G.main, the second convT
+    bn = t.networks["G"].main[4]
     assert abs(conv.std().item() - 0.02) < 0.002 and abs(conv.mean().item()) < 0.002
     assert abs(bn.weight.mean().item() - 1) < 0.01 and bn.bias.abs().max() == 0
 

@@ -18,6 +18,7 @@ from conftest import ROOT
 
 import gandsl
 import gandsl.runtime as rt
+from gandsl.emit import classes
 
 SPEC = ROOT / "specs" / "r3gan.gan"
 # S 8 (2 resolutions), 8 channels expanded to 16 in 2 groups, 1 block per resolution
@@ -164,14 +165,22 @@ def test_fixup_initialization_at_the_reference_size():
     loaded = gandsl.load(SPEC)
     G, D = loaded.classes["G"](), loaded.classes["D"]()
     gain = math.sqrt(2 / (1 + 0.2 ** 2)) * 8 ** (-1 / (2 * 3 - 2))
-    for net, i in [(G.synthesis_1, 1), (G.synthesis_1, 4), (D.features_1, 8)]:
-        first, grouped, last = (getattr(net, f"res_{i}_conv_{k}").weight for k in (1, 2, 3))
+    sources, class_of, _ = classes(loaded.spec)
+    paths = {c.name: c.paths for c in sources}  # spec's layer → the module that holds it
+
+    def layer(net: str, module: torch.nn.Module, name: str) -> torch.nn.Module:
+        return module.get_submodule(paths[class_of[net]][name])
+
+    for net, i in [("G", 1), ("G", 4), ("D", 8)]:
+        module, block = (G, "synthesis_1") if net == "G" else (D, "features_1")
+        first, grouped, last = (layer(net, module, f"{block}_res_{i}_conv_{k}").weight
+                                for k in (1, 2, 3))
         assert first.shape == (1536, 768, 1, 1) and grouped.shape == (1536, 16, 3, 3)
         assert first.mean().abs() < 1e-4
         assert first.std().item() == pytest.approx(gain / math.sqrt(768), rel=0.01)
         assert grouped.std().item() == pytest.approx(gain / math.sqrt(16 * 9), rel=0.01)
         assert torch.count_nonzero(last) == 0
-        assert torch.count_nonzero(getattr(net, f"res_{i}_bias_1").bias) == 0
+        assert torch.count_nonzero(layer(net, module, f"{block}_res_{i}_bias_1").bias) == 0
     basis_map = G.synthesis_1.linear.weight    # GenerativeBasis: gain 1, fan_in 64 + 64
     assert basis_map.shape == (768, 128)
     assert basis_map.std().item() == pytest.approx(1 / math.sqrt(128), rel=0.02)

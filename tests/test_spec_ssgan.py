@@ -130,7 +130,8 @@ def test_up_convolution_is_unpool_then_conv():
     that equals the transposed conv of G's blocks (stride 2, padding 1, output padding 1) with
     its kernel flipped and its channel axes swapped."""
     torch.manual_seed(0)
-    up = gandsl.load(SPEC, **SMALL).classes["G"]().gblocks[0].conv_t1
+    g = gandsl.load(SPEC, **SMALL).classes["G"]()
+    up = g.main[0].main[2]  # the first G block (in G.main): BN, ReLU, then this conv_t
     assert (up.kernel_size, up.stride, up.padding, up.output_padding) == (
         (3, 3), (2, 2), (1, 1), (1, 1))
     x = torch.randn(2, 8, 4, 4)

@@ -9,12 +9,19 @@ from pathlib import Path
 
 import jinja2
 
-from .. import __version__
 from ..ir import Spec
 from ..naming import MODULE_NAMES, RESERVED, Namespace, comment, docstring, literal, sanitize
+from ..version import __version__
 from .blocks import plan_blocks
 from .constants import module_constants
-from .network import WIDTH, ClassSource, build_block_class, build_network_class, probe_block
+from .network import (
+    WIDTH,
+    ClassSource,
+    build_block_class,
+    build_network_class,
+    code_uses,
+    probe_block,
+)
 from .objective import build_objective
 from .symbolic import Renderer
 from .wrap import wrap_module
@@ -78,7 +85,8 @@ def emit(spec: Spec, display_path: str | None = None) -> str:
     uses = set().union(*(c.uses() for c in sources)) if sources else set()
     objective = build_objective(spec) if spec.objective and spec.objective.players else None
     if objective is not None:
-        uses |= {"torch", "rt"}
+        uses |= {"torch", "rt"} | code_uses([*objective.pipelines, *objective.body,
+                                             *objective.samples])
     overridden = [p for p in spec.params if p.overridden]
     flags = [arg for p in overridden for arg in ("--param", f"{p.name}={_flag(p.value)}")]
     command = comment(shlex.join(["gandsl", "compile", path, *flags]))

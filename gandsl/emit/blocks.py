@@ -10,6 +10,7 @@ structure (a bool that adds a layer) gets one class per structure.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -176,8 +177,11 @@ def _name_for(key: Key, vector: tuple, bc: BlockClass, block_args: list[str]) ->
             return arg, 1 + i
     body = bc.uses[0].body
     node = body.nodes[key[1]]
-    if key[0] == "dim" and node.op == "input":
-        return _port_dim(node, key[2]), 0
+    if key[0] == "dim":  # a size the input has (`in_ch`), wherever the body reads it
+        for port in body.nodes[:len(body.inputs)]:
+            for axis in range(len(port.type.dims)):
+                if tuple(u.body.nodes[port.id].type.dims[axis] for u in bc.uses) == vector:
+                    return _port_dim(port, axis), 0
     if key[0] == "dim":
         return f"{node.name}_dim{key[2]}", 1 + len(block_args)
     return sanitize(f"{node.name}_{key[2]}"), 1 + len(block_args)
@@ -250,3 +254,29 @@ def class_title(bc: BlockClass, where: Callable[[Span], str]) -> str:
     size = f"{counts[0]:,} parameters" if len(counts) == 1 else \
         f"{counts[0]:,} to {counts[-1]:,} parameters"
     return docstring(f"`block {inst.block}` ({where(inst.span)}), {uses}: {size}.")
+
+
+def module_roles(net: Network, inside: set[int] = frozenset()) -> dict[int, str]:
+    """Module attributes named as a person would: by the variable the spec gives the module's
+    value where that names it alone (`skip`), else by its layer (`conv`), numbered from 1
+    where the body has several (`conv1`, `conv2`); `inside`: the modules of an
+    `nn.Sequential`, which need no name. Used for block classes, whose bodies are new; a
+    network's modules keep the names checkpoints and tests know (`conv_1`)."""
+    # a module of a block inside the block keeps the inner block's name (`res_1_conv_1`)
+    out = {n.id: n.name for n in net.nodes if has_module(n.op) and len(n.scope) > 1}
+    modules = [n for n in net.nodes if has_module(n.op) and n.id not in out
+               and n.id not in inside]
+    ports = {n.var for n in net.nodes if n.op == "input"}
+    per_var = Counter(n.var for n in modules)
+    bases = {n.id: n.var if per_var[n.var] == 1 and n.var not in _GENERIC | ports else n.op
+             for n in modules}
+    totals = Counter(bases.values())
+    seen: Counter[str] = Counter()
+    for i, base in bases.items():
+        seen[base] += 1
+        sep = "_" if base[-1].isdigit() else ""
+        out[i] = base if totals[base] == 1 else f"{base}{sep}{seen[base]}"
+    return out
+
+
+_GENERIC = frozenset({"h", "x", "y", "out", "z"})  # variables that name no role

@@ -12,18 +12,18 @@ held is dead, so residual inputs and U-Net skips are never overwritten before th
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..diagnostics import Span
 from ..ir import BlockInstance, Network, Node
-from ..layers import has_module, layer_of
+from ..layers import layer_of
 from ..layers.base import ctx_for
 from ..naming import Namespace, attribute_namespace, comment, docstring, output_fields, sanitize
 from ..types import TensorType, conversion
 from . import progressive
-from .blocks import BlockClass, class_title, relative_name
+from .blocks import BlockClass, class_title, module_roles, relative_name
+from .chains import runs
 from .symbolic import Renderer, symbolic, symbolic_type
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
@@ -47,8 +47,13 @@ class ClassSource:
 
     def uses(self) -> set[str]:
         """Which module-level imports the code of this class needs."""
-        code = "\n".join([*self.init, *self.body, self.returns])
-        return {name for name, pattern in _USES.items() if pattern.search(code)}
+        return code_uses([*self.init, *self.body, self.returns])
+
+
+def code_uses(lines: list[str]) -> set[str]:
+    """Which of the module-level imports (`F`, `rt`, `torch`) these lines of code name."""
+    code = "\n".join(lines)
+    return {name for name, pattern in _USES.items() if pattern.search(code)}
 
 
 # Which class and which of its uses each block instance of a network is: (network, first node)
@@ -130,7 +135,8 @@ class _Builder:
         self.var_of: dict[int, str] = {}
         self.R, self.counts = renderer, counts
         self.types = {n.id: symbolic_type(n.type, ("dim", n.id), renderer) for n in net.nodes}
-        self.roles = _roles(net) if roles else {}
+        self.roles: dict[int, str] = {}
+        self.named_by_role = roles
 
     def build(self) -> None:
         net, cls = self.net, self.cls
@@ -154,17 +160,28 @@ class _Builder:
             self.attrs.create("level")  # the attribute the trainer sets
             cls.init.append(f"self.level = {float(k)!r}  # levels of detail grown, 0 to {k}")
         chunks = []
-        for idx, item in enumerate(items):
-            target = self._variable(prefer[item.output], idx, holder, last_use)
+        # chains of modules as `nn.Sequential` (not where levels of detail cut them)
+        chains = {} if k else runs(net, items, last_use, lambda it: not it.blocks[0][0].values)
+        if self.named_by_role:  # roles of the modules that stay attributes
+            inside = {items[j].output for i, end in chains.items() for j in range(i, end + 1)}
+            self.roles = module_roles(net, inside=inside)
+        idx = 0
+        while idx < len(items):
+            end = chains.get(idx, idx)
+            item = items[end]
+            target = self._variable(prefer[item.output], end, holder, last_use)
             start = len(cls.body)
             self.regions = regions[idx] if k else None
-            if item.node is not None:
+            if end > idx:
+                self._sequential(items[idx:end + 1], target, batch)
+            elif item.node is not None:
                 self._node(item.node, target, batch)
             else:
                 self._blocks(item, target)
             chunks.append((self.regions, cls.body[start:]))
             self.var_of[item.output] = target
             holder[target] = item.output
+            idx = end + 1
         if k:  # statements needed at some levels only go under `if self.level ...`
             cls.body[:] = progressive.group(chunks, k)
         self._returns()
@@ -213,16 +230,7 @@ class _Builder:
             f = symbolic(f, ("arg", node.id, "factor"), self.R)
             expr = f"-{x}" if (f, op) == (-1, "*") else f"{x} {op} {f!r}"
         else:
-            layer = layer_of(node.op)
-            names: dict[str, object] = {"x": x}
-            for name, ids in node.values.items():
-                param = layer.param(name)
-                many = param is not None and param.kind == "values"
-                names[name] = [self.var_of[i] for i in ids] if many else (
-                    self.var_of[ids[0]] if ids else None)
-            ctx = ctx_for(layer, node, self.types.__getitem__, names=names, batch=batch)
-            ctx.args = {k: symbolic(v, ("arg", node.id, k), self.R) for k, v in node.args.items()}
-            self.R.origin = node.op
+            layer, ctx = self._ctx(node, batch)
             if layer.module is not None:
                 ctx.attr = self.attrs.create(self.roles.get(node.id, node.name))
                 self.R.place = "init"
@@ -231,6 +239,52 @@ class _Builder:
             self.R.place = "forward"
             expr = layer.forward(ctx)
         self._line(f"{target} = {expr}", self.types[node.id])
+
+    def _ctx(self, node: Node, batch: str):
+        """The layer of a node and its `Ctx`, with symbolic numbers and the variables it reads."""
+        layer = layer_of(node.op)
+        names: dict[str, object] = {"x": self.var_of.get(node.x) if node.x is not None else None}
+        for name, ids in node.values.items():
+            param = layer.param(name)
+            many = param is not None and param.kind == "values"
+            names[name] = [self.var_of[i] for i in ids] if many else (
+                self.var_of[ids[0]] if ids else None)
+        ctx = ctx_for(layer, node, self.types.__getitem__, names=names, batch=batch)
+        ctx.args = {k: symbolic(v, ("arg", node.id, k), self.R) for k, v in node.args.items()}
+        self.R.origin = node.op
+        return layer, ctx
+
+    def _sequential(self, items: list[_Item], target: str, batch: str) -> None:
+        """A chain of modules (`chains.py`) as one `nn.Sequential`, each element's shape in
+        its comment."""
+        attr = self.attrs.create("main")
+        elements: list[tuple[str, int]] = []  # (constructor, node whose shape it gives)
+        total = 0
+        for item in items:
+            if item.node is not None:
+                layer, ctx = self._ctx(item.node, batch)
+                self.R.place = "init"
+                make = layer.module or layer.as_module
+                if layer.module is not None:
+                    self.cls.paths[item.node.name] = f"{attr}.{len(elements)}"
+                elements.append((make(ctx), item.node.id))
+                total += item.node.params
+                continue
+            for inst, bc, use in item.blocks:
+                for n in self.net.nodes[inst.first:inst.last + 1]:
+                    inner = bc.paths.get(relative_name(n, inst))
+                    if inner is not None:
+                        self.cls.paths[n.name] = f"{attr}.{len(elements)}.{inner}"
+                elements.append((self._construct(bc, use), inst.result))
+                total += sum(n.params for n in self.net.nodes[inst.first:inst.last + 1])
+        head = f"self.{attr} = nn.Sequential("
+        self.cls.init.append(head + (f"  # {total:,} params" if self.counts and total else ""))
+        self.R.place = "comment"
+        self.cls.init.extend(f"    {ctor},  # {self.types[i].shape_comment()}"
+                             for ctor, i in elements)
+        self.cls.init.append(")")
+        x = self.var_of[items[0].inputs[0]]
+        self._line(f"{target} = self.{attr}({x})", self.types[items[-1].output])
 
     def _blocks(self, item: _Item, target: str) -> None:
         (first, _, _), count = item.blocks[0], len(item.blocks)
@@ -329,30 +383,6 @@ def _continues(prev: _Item, inst: BlockInstance, bc: BlockClass) -> bool:
     the previous instance (a `repeat`, or a `for` whose iterations are one block each)?"""
     last, last_bc, _ = prev.blocks[-1]
     return bc is last_bc and inst.input == last.result and inst.values == last.values
-
-
-def _roles(net: Network) -> dict[int, str]:
-    """Module attributes named as a person would: by the variable the spec gives the module's
-    value where that names it alone (`skip`), else by its layer (`conv`), numbered from 1
-    where the body has several (`conv1`, `conv2`). Used for block classes, whose bodies are
-    new; a network's modules keep the names checkpoints and tests know (`conv_1`)."""
-    # a module of a block inside the block keeps the inner block's name (`res_1_conv_1`)
-    out = {n.id: n.name for n in net.nodes if has_module(n.op) and len(n.scope) > 1}
-    modules = [n for n in net.nodes if has_module(n.op) and n.id not in out]
-    ports = {n.var for n in net.nodes if n.op == "input"}
-    per_var = Counter(n.var for n in modules)
-    bases = {n.id: n.var if per_var[n.var] == 1 and n.var not in _GENERIC | ports else n.op
-             for n in modules}
-    totals = Counter(bases.values())
-    seen: Counter[str] = Counter()
-    for i, base in bases.items():
-        seen[base] += 1
-        sep = "_" if base[-1].isdigit() else ""
-        out[i] = base if totals[base] == 1 else f"{base}{sep}{seen[base]}"
-    return out
-
-
-_GENERIC = frozenset({"h", "x", "y", "out", "z"})  # variables that name no role
 
 
 def _last_uses(items: list[_Item], results: list[int]) -> dict[int, int]:

@@ -62,8 +62,10 @@ class Renderer:
             if name not in self.forward_params:
                 self.forward_params.append(name)
             return template.format(f"self.{name}")
-        if isinstance(value, float):
-            self.origins.setdefault(value, f"{self.origin}_{sym.key[2]}")
+        if isinstance(value, float):  # `leaky_relu_slope`; an option by its name: `init_std`
+            words = [k for k in sym.key[2:] if isinstance(k, str)]
+            self.origins.setdefault(value, f"{words[0]}_{words[-1]}" if len(words) > 1
+                                    else f"{self.origin}_{words[0]}")
         return self.literal(value)
 
     def literal(self, value: Any, count: bool = True) -> str:
@@ -141,8 +143,10 @@ def symbolic(value: Any, key: Key, renderer: Renderer) -> Any:
         return SymInt(value, key, renderer)
     if isinstance(value, float) and math.isfinite(value):
         return SymFloat(value, key, renderer)
-    if isinstance(value, tuple):
-        return tuple(symbolic(v, (*key, i), renderer) for i, v in enumerate(value))
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return value[0], symbolic(value[1], (*key, value[0]), renderer)  # an option by name
+    if isinstance(value, tuple | list):
+        return type(value)(symbolic(v, (*key, i), renderer) for i, v in enumerate(value))
     return value
 
 

@@ -115,6 +115,10 @@ def _pack(pieces: list[str], indent: str, width: int, tail: str,
         if not bare or first:
             lines.append(current.rstrip())
         broken = wrap_code(indent + piece, width)  # the tail goes after what it closes
+        if len(broken[-1] + end) > width and set(end) <= set("),"):
+            # the closing brackets push it over: break the piece with them
+            broken = wrap_code(indent + piece + end, width)
+            end = ""
         lines += broken[:-1]
         current, bare = broken[-1] + end, False
     if current and not bare:

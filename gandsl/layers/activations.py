@@ -8,12 +8,13 @@ from .base import FEATURES, Ctx, Layer, Param, need, same_type
 ANY = frozenset({"spatial", "flat", "scalar"})
 
 
-def _fn(name: str, expr: str, doc: str, params=(), example: str = "") -> Layer:
-    return Layer(name=name, doc=doc, params=params, accepts=ANY, infer=same_type,
-                 call=lambda ctx: expr.format(x=ctx.names["x"], **ctx.args), example=example)
+def _fn(name: str, expr: str, doc: str, module: str, example: str = "") -> Layer:
+    return Layer(name=name, doc=doc, params=(), accepts=ANY, infer=same_type,
+                 call=lambda ctx: expr.format(x=ctx.names["x"]),
+                 as_module=lambda ctx: module, example=example)
 
 
-relu = _fn("relu", "F.relu({x})", "Rectified linear unit.", example="h = h -> relu")
+relu = _fn("relu", "F.relu({x})", "Rectified linear unit.", "nn.ReLU()", example="h = h -> relu")
 leaky_relu = Layer(
     name="leaky_relu",
     doc="Leaky ReLU; the slope defaults to PyTorch's 0.01 (StarGAN's D); DCGAN uses 0.2.",
@@ -21,12 +22,13 @@ leaky_relu = Layer(
     accepts=ANY,
     infer=same_type,
     call=lambda ctx: f"F.leaky_relu({ctx.names['x']}, {ctx.args['slope']!r})",
+    as_module=lambda ctx: f"nn.LeakyReLU({ctx.args['slope']!r})",
     example="h = h -> leaky_relu(0.2)",
 )
-tanh = _fn("tanh", "torch.tanh({x})", "Hyperbolic tangent; images in [-1, 1].",
+tanh = _fn("tanh", "torch.tanh({x})", "Hyperbolic tangent; images in [-1, 1].", "nn.Tanh()",
            example="return h -> tanh")
 sigmoid = _fn("sigmoid", "torch.sigmoid({x})", "Logistic sigmoid. Losses that take logits "
-              "already include it; the checker warns when both are used.")
+              "already include it; the checker warns when both are used.", "nn.Sigmoid()")
 softplus = Layer(
     name="softplus",
     doc="Softplus `log(1 + exp(βx)) / β`.",
@@ -45,7 +47,7 @@ elu = Layer(
     call=lambda ctx: f"F.elu({ctx.names['x']}"
     f"{', alpha=' + repr(ctx.args['alpha']) if ctx.args['alpha'] != 1.0 else ''})",
 )
-gelu = _fn("gelu", "F.gelu({x})", "Gaussian error linear unit.")
+gelu = _fn("gelu", "F.gelu({x})", "Gaussian error linear unit.", "nn.GELU()")
 
 prelu = Layer(
     name="prelu",

@@ -102,6 +102,8 @@ class Layer:
     infer: Callable[[Ctx], TensorType]
     call: Callable[[Ctx], str] | None = None  # forward expression; default `self.<attr>(x)`
     module: Callable[[Ctx], str] | None = None  # constructor expression; None: functional
+    # a functional layer as a module (`nn.ReLU()`), for a chain written as `nn.Sequential`
+    as_module: Callable[[Ctx], str] | None = None
     count: Callable[[Ctx], int] = no_params
     weighted: bool = False  # accepts the `sn` / `eqlr` modifiers
     value_first: bool = False  # may be written `f(x, ...)` as well as `x -> f(...)`

@@ -128,6 +128,8 @@ def _pad_infer(ctx: Ctx) -> TensorType:
 
 _PAD_MODE = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate",
              "circular": "circular"}
+_PAD_MODULE = {"zeros": "ZeroPad2d", "reflect": "ReflectionPad2d",
+               "replicate": "ReplicationPad2d", "circular": "CircularPad2d"}
 
 pad = Layer(
     name="pad",
@@ -138,6 +140,7 @@ pad = Layer(
     infer=_pad_infer,
     call=lambda ctx: f"F.pad({ctx.names['x']}, {(ctx.args['p'],) * 4}, "
     f"mode={py(_PAD_MODE[ctx.args['mode']])})",
+    as_module=lambda ctx: f"nn.{_PAD_MODULE[ctx.args['mode']]}({ctx.args['p']})",
     example="h = x -> pad(3) -> conv(64, 7)",
 )
 

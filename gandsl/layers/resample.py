@@ -21,6 +21,12 @@ def _up_call(ctx: Ctx) -> str:
     return f"F.interpolate({ctx.names['x']}, scale_factor={scale}, mode={py(mode)}{extra})"
 
 
+def _up_module(ctx: Ctx) -> str:
+    mode = ctx.args["mode"]
+    extra = ", align_corners=False" if mode == "bilinear" else ""
+    return f"nn.Upsample(scale_factor={ctx.args['scale']}, mode={py(mode)}{extra})"
+
+
 upsample = Layer(
     name="upsample",
     doc="Upsample by an integer factor (nearest or bilinear interpolation).",
@@ -29,6 +35,7 @@ upsample = Layer(
     accepts=SPATIAL,
     infer=_up_infer,
     call=_up_call,
+    as_module=_up_module,
     example="h = h -> upsample -> conv(128, 3, pad=1)",
 )
 
@@ -56,6 +63,8 @@ downsample = Layer(
     accepts=SPATIAL,
     infer=_down_infer,
     call=_down_call,
+    as_module=lambda ctx: (f"nn.{ctx.args['mode'].capitalize()}Pool2d({ctx.args['scale']})"
+                           if ctx.args["mode"] in ("avg", "max") else None),
     example="skip = x -> downsample -> conv(256, 1)",
 )
 
@@ -71,7 +80,7 @@ def _pool(kind: str) -> Layer:
         need(oh >= 1 and ow >= 1, f"output would be {oh}×{ow} for input {ctx.x}", "k")
         return spatial(c, oh, ow, ctx.x.kind)
 
-    def call(ctx: Ctx) -> str:
+    def arguments(ctx: Ctx) -> str:
         a = ctx.args
         extra = ""
         if a["stride"] and a["stride"] != a["k"]:
@@ -80,7 +89,13 @@ def _pool(kind: str) -> Layer:
             extra += f", padding={a['pad']}"
         if kind == "avg" and a["pad"] and not a["count_pad"]:
             extra += ", count_include_pad=False"
-        return f"F.{kind}_pool2d({ctx.names['x']}, {a['k']}{extra})"
+        return f"{a['k']}{extra}"
+
+    def call(ctx: Ctx) -> str:
+        return f"F.{kind}_pool2d({ctx.names['x']}, {arguments(ctx)})"
+
+    def as_module(ctx: Ctx) -> str:
+        return f"nn.{kind.capitalize()}Pool2d({arguments(ctx)})"
 
     params = (Param("k", "int", min=1), Param("stride", "int", 0, min=0, doc="0: same as k"),
               Param("pad", "int", 0, min=0))
@@ -91,7 +106,7 @@ def _pool(kind: str) -> Layer:
         name=f"{kind}_pool",
         doc=f"{'Average' if kind == 'avg' else 'Max'} pooling; the stride defaults to the kernel.",
         params=params,
-        accepts=SPATIAL, infer=infer, call=call,
+        accepts=SPATIAL, infer=infer, call=call, as_module=as_module,
         example=f"h = h -> {kind}_pool(2)")
 
 

@@ -13,6 +13,7 @@ flatten = Layer(
     accepts=frozenset({"spatial"}),
     infer=lambda ctx: flat(ctx.x.numel),
     call=lambda ctx: f"{ctx.names['x']}.flatten(1)",
+    as_module=lambda ctx: "nn.Flatten()",
     example="h = h -> flatten -> linear(1)",
 )
 

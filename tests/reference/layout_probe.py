@@ -1,0 +1,82 @@
+"""What a network computes, independent of how its class names its modules: for every spec at
+its small configurations (`tests/test_specs.py` SMALL), each network's parameter and buffer
+shapes in `state_dict` order, and its outputs — for weights drawn in that order from a fixed
+seed, on fixed inputs — projected onto fixed random directions.
+
+`layout_v1.json` holds these for the generated code before block classes and `nn.Sequential`
+(gandsl at commit 32646cf); `tests/test_layout_compat.py` checks that today's code computes
+the same with the same weights given in the same order. That order is the documented mapping
+from old checkpoints' names to new ones (docs/training.md, "Checkpoints across versions").
+To rewrite the file from a checkout of that commit:
+
+    PYTHONPATH=<checkout> python tests/reference/layout_probe.py <checkout> \
+        tests/reference/layout_v1.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+PROJECTIONS = 4
+
+
+def _small(root: Path) -> dict:
+    src = (root / "tests" / "test_specs.py").read_text()
+    start = src.index("SMALL = {")
+    ns: dict = {}
+    exec(src[start:src.index("\n}\n", start) + 3], ns)  # our own test file's literal
+    return ns["SMALL"]
+
+
+def _example(t, batch: int) -> torch.Tensor:
+    if t.kind == "class":
+        return torch.randint(0, t.dims[0], (batch,))
+    if t.kind == "label":
+        return torch.randint(0, 2, (batch, *t.dims)).float()
+    return torch.randn(batch, *t.dims)
+
+
+def probe(root: Path) -> dict[str, dict]:
+    import gandsl
+
+    out = {}
+    for name, configs in _small(root).items():
+        for k, params in enumerate(configs):
+            loaded = gandsl.load(root / "specs" / f"{name}.gan", **params)
+            for net in loaded.spec.networks:
+                module = loaded.networks[net.name].eval()
+                state = module.state_dict()
+                g = torch.Generator().manual_seed(1)
+                weights = {}
+                for key, v in state.items():
+                    w = (torch.randn(v.shape, generator=g) * 0.1).to(v.dtype) \
+                        if v.is_floating_point() else v
+                    # variances and spectral norm's vectors positive: finite outputs
+                    if "running_var" in key or key.endswith(("_u", "_v")):
+                        w = w.abs() + 0.5
+                    weights[key] = w
+                module.load_state_dict(weights)
+                torch.manual_seed(2)
+                inputs = [_example(p.type, 3) for p in net.inputs]
+                torch.manual_seed(3)
+                with torch.no_grad():
+                    result = module(*inputs)
+                outputs = result if not net.single_output else (result,)
+                g = torch.Generator().manual_seed(4)
+                projected = []
+                for o in outputs:
+                    flat = o.double().flatten()
+                    dirs = torch.randn(PROJECTIONS, flat.numel(), generator=g, dtype=torch.double)
+                    projected.append((dirs @ flat).tolist())
+                out[f"{name}/{k}/{net.name}"] = {
+                    "shapes": [list(v.shape) for v in state.values()], "outputs": projected}
+    return out
+
+
+if __name__ == "__main__":
+    checkout, target = Path(sys.argv[1]), Path(sys.argv[2])
+    target.write_text(json.dumps(probe(checkout), indent=1) + "\n")
