@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, extern
+from . import extern
 from .diagnostics import GandslError, render_all
 from .errors import TrainingStopped, UserError
 from .pipeline import UsageError, check_source, compile_source, display, read_spec
 from .train.launch import say_error
+from .version import __version__
 
 
 def _color(stream) -> bool:

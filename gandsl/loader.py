@@ -18,11 +18,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import __version__
 from .atomic import replace_text
 from .errors import UserError
 from .ir import Objective, Spec
 from .pipeline import check_source, display, emit_checked, read_spec
+from .version import __version__
 
 
 def cache_dir() -> Path:

@@ -7,6 +7,8 @@ generated source.
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import os
 import sys
 import time
@@ -22,6 +24,7 @@ from .errors import UserError
 from .ir import Spec
 from .lower import lower
 from .parse import parse
+from .syntax import meaning
 
 RECURSION_LIMIT = 3_000
 
@@ -121,6 +124,21 @@ def emit_checked(result: Result, display_path: str | None = None) -> Result:
     return result
 
 
+def spec_identity(text: str, params: dict[str, Any], path: str | None = None) -> str:
+    """What a checkpoint must match to be resumed (`gandsl train --resume`): the spec's syntax
+    tree (so comments and layout may change), with the files it imports spliced in, and its
+    params."""
+    module = parse(text, path or "<spec>")
+    if path is not None:
+        try:
+            module = imports.resolve(module, text, str(path), Diagnostics()).module
+        except GandslError:  # compiling it reports this properly
+            pass
+    tree = repr(meaning(module))
+    return hashlib.sha256(json.dumps(["tree", tree, sorted(params.items())], default=str)
+                          .encode()).hexdigest()
+
+
 def read_spec(path: str | Path, keep_newlines: bool = False) -> str:
     """The spec's text. Line endings become "\\n" unless `keep_newlines` (`gandsl fmt` keeps a
     Windows file's CRLF)."""
@@ -167,4 +185,4 @@ def display(path: str | Path) -> str:
 
 
 __all__ = ["Result", "check_source", "compile_source", "read_spec", "SpecFileError",
-           "UsageError", "GandslError", "display"]
+           "UsageError", "GandslError", "display", "spec_identity"]

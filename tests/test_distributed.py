@@ -21,8 +21,8 @@ from safetensors.torch import load_file
 from test_objective import TINY
 from test_train import SMALL
 
+from gandsl import shard
 from gandsl.data.sampler import EpochBatchSampler
-from gandsl.runtime import shard
 from gandsl.train import checkpoint as ckpt
 from gandsl.train.draw import TrainDraw
 from gandsl.train.launch import ERRORS_ENV, report, say_error, without_nproc

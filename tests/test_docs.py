@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from gandsl.catalog import DATA_SOURCES, INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
 from gandsl.cli import parse_param
 from gandsl.diagnostics import CODES, GandslError, render_all
 from gandsl.functions import (
@@ -27,8 +28,6 @@ from gandsl.functions import (
     FUNCTIONS,
 )
 from gandsl.layers import LAYERS
-from gandsl.lower.globals import DATA_SOURCES
-from gandsl.lower.train import INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
 from gandsl.pipeline import check_source, compile_source
 from gandsl.types import KINDS
 

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import gandsl
-from gandsl.runtime import ConditionalBatchNorm, SyncBatchNorm, shard
+from gandsl import shard
+from gandsl.runtime import ConditionalBatchNorm, SyncBatchNorm
 from gandsl.runtime.sync_norm import sync_batch_norm
 
 

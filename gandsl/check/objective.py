@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ..catalog import MOMENTUM_OPTIMIZERS
 from ..diagnostics import Diagnostics, did_you_mean
 from ..functions import DISTRIBUTIONS, FUNCTIONS
 from ..ir import Network, ONode, Spec
-from ..lower.train import MOMENTUM_OPTIMIZERS
 from ..types import FLAT, LOSS, SCALAR, TensorType, assignable
 from .externs import extern_function_type
 from .tensor_math import arith_type, augment_type, describe, elementwise_type, reduction_type

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from ..catalog import DATA_SOURCES, PAIR_SOURCES
 from ..ir import Dataset, Spec
-from ..lower.globals import DATA_SOURCES, PAIR_SOURCES
 from .aligned import AlignedFolderDataset
 from .base import ImageDataset, Request, request
 from .celeba import CelebADataset

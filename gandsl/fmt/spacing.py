@@ -14,7 +14,7 @@ conventions elsewhere:
 
 from __future__ import annotations
 
-from ..lower.train import OPTIMIZERS, OPTIONS
+from ..catalog import OPTIMIZERS, OPTIONS
 from .lines import Source, Tok
 
 PLAYER_OPTIONS = frozenset({*OPTIMIZERS, *OPTIONS})

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import torch
 
-from gandsl.runtime import shard
+from gandsl import shard
 
 from .dispatch import on_device, use_triton
 

@@ -6,10 +6,11 @@ import hashlib
 from typing import Any
 
 from .. import syntax as S
+from ..catalog import DATA_SOURCES
 from ..diagnostics import Diagnostics
 from ..ir import ExternRef, Network, Spec
 from .budget import Budget
-from .globals import DATA_SOURCES, collect
+from .globals import collect
 from .network import NetworkLowering
 from .objective import ObjectiveLowering
 from .train import lower_train

@@ -17,7 +17,7 @@ from ..functions import FUNCTIONS
 from ..layers import LAYERS
 from ..types import KINDS
 from .binding import Callee, Sig, bind
-from .globals import POISON, Poison
+from .scope import POISON, Poison, Scope
 
 VALUES = ("int", "float", "bool", "str")  # compile-time parameters
 LAYER_INPUTS = tuple(k for k in KINDS if k not in ("class", "scalar"))
@@ -107,15 +107,13 @@ def declare(decl: S.ExternDecl, diags: Diagnostics) -> ExternSig | None:
 def apply_extern(low, sig: ExternSig, v, stage: S.Stage, scope) -> Any:
     """`h -> blur(5)`: an `extern` node of the network lowering `low`. Arguments are
     compile-time values; a default may use the input's sizes (`ch: int = x.channels`)."""
-    from .network import _Scope
-
     d = sig.decl
     params = d.params[1:]
     bound = bind(Callee(d.name), [Sig(p.name, required=p.default is None) for p in params],
                  stage.args, stage.kwargs, stage.span, low.diags)
     if bound is None:
         return POISON
-    inner = _Scope()  # where defaults are evaluated: the input and the earlier parameters
+    inner = Scope()  # where defaults are evaluated: the input and the earlier parameters
     inner.names[d.params[0].name] = v
     kwargs: list[tuple[str, Any]] = []
     spans = {}

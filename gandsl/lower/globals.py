@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 
 from .. import syntax as S
+from ..catalog import ALIGNED_SOURCES, DATA_SOURCES, PAIR_ONLY, PAIR_SOURCES
 from ..consteval import (
     CONSTANTS,
     ConstError,
@@ -27,36 +28,7 @@ from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import Dataset, Param
 from ..layers import LAYERS
 from ..types import KINDS, RANK, LabelPart, LabelSet, TensorType
-
-# Sources `data` may name; the trainer (issue 3) implements them. name: allowed keywords.
-DATA_SOURCES: dict[str, tuple[str, ...]] = {
-    "digits": ("split",),
-    "shapes": ("domain", "labels", "seed", "size", "segmentation"),
-    "image_folder": ("path", "labels"),
-    "celeba": ("path", "attrs", "attr_file"),
-    "segmentation_folder": ("path", "classes"),
-    "aligned_folder": ("path",),  # pix2pix's A|B files: one image holding both halves
-}
-ALIGNED_SOURCES = ("aligned_folder", "shapes")  # aligned image pairs (pix2pix's A and B)
-# Every source of a pair: the aligned ones, and (one-hot label map, photo) pairs for SPADE;
-# `shapes` serves those too with `segmentation=true`.
-PAIR_SOURCES = (*ALIGNED_SOURCES, "segmentation_folder")
-# Sources that yield nothing but pairs, with the example a declaration without one is shown.
-PAIR_ONLY = {
-    "aligned_folder": "`data facades: image[3, S, S], image[3, S, S] = aligned_folder(...)`",
-    "segmentation_folder": "`data ade: image[151, S, S], image[3, S, S] = "
-                           "segmentation_folder(...)` (the label map first)",
-}
-
-
-class Poison:
-    """Stands for a value whose error was already reported; silences follow-on errors."""
-
-    def __repr__(self) -> str:
-        return "<error>"
-
-
-POISON = Poison()
+from .scope import POISON, Poison
 
 
 @dataclass

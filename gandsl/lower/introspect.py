@@ -2,7 +2,7 @@
 `h.height`, `h.width`, `z.size`. A reusable block reads its input's channel count instead of
 taking it as an argument (`block res(c=in.channels)`).
 
-The sizes come from the same per-layer type rules the checker runs (`check.shapes.
+The sizes come from the same per-layer type rules the checker runs (`gandsl.infer.
 infer_node`), applied quietly to the nodes lowered so far: a failure there is reported once,
 by the checker, and here only makes the size unknown.
 """
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import syntax as S
-from ..check.shapes import infer_node
 from ..diagnostics import Diagnostics
+from ..infer import infer_node
 from ..ir import Node
 from ..types import TensorType
 

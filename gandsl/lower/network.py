@@ -9,11 +9,12 @@ expression means. Shapes are not known yet: the checker infers them afterwards.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .. import limits
 from .. import syntax as S
+from ..catalog import INITS
 from ..consteval import ConstError, NotConst, Silent, as_int, describe, evaluate, truth
 from ..diagnostics import Diagnostics, Span, did_you_mean
 from ..ir import BlockInstance, Network, Node, Port
@@ -22,9 +23,9 @@ from ..layers.base import MODIFIERS
 from .binding import Callee, Sig, bind
 from .budget import Budget, OverBudget
 from .externs import apply_extern
-from .globals import POISON, Globals, Poison, eval_type
+from .globals import Globals, eval_type
 from .introspect import SHAPE_ATTRS, Sizes, size, substitute
-from .train import INITS
+from .scope import POISON, Poison, Scope
 
 _ELEMENTWISE = {"+": "add", "-": "sub", "*": "mul"}  # tensor ⊙ tensor → node op
 
@@ -46,34 +47,6 @@ class _Failed(Exception):
 
 class _Abort(Exception):
     """Expansion went past a limit; the network is abandoned after one error."""
-
-
-@dataclass
-class _Scope:
-    """Local names of a network body or of one block instance (lexical: blocks see globals,
-    not their caller's locals)."""
-
-    names: dict[str, Any] = field(default_factory=dict)
-    spans: dict[str, Span] = field(default_factory=dict)
-    poisoned: set[str] = field(default_factory=set)  # names (and `e[...]` bases) gone bad
-
-    def poison(self, stmts: list) -> None:
-        """After a failed `for` range or `if` condition, what the body would assign is
-        unknown: make those names quiet poison instead of a flood of undefined names."""
-        stack = list(stmts)
-        while stack:
-            st = stack.pop()
-            if isinstance(st, S.Assign):
-                for t in st.targets:
-                    base = t.obj if isinstance(t, S.Index) else t
-                    if isinstance(base, S.Name):
-                        self.names[base.id] = POISON
-                        self.poisoned.add(base.id)
-            elif isinstance(st, S.For):
-                stack.extend(st.body)
-            elif isinstance(st, S.If):
-                stack.extend(st.then)
-                stack.extend(st.orelse or [])
 
 
 _TENSOR_CALLS_ONLY_IN_OBJECTIVE = "networks are called in the objective, not inside a network"
@@ -109,7 +82,7 @@ class NetworkLowering:
 
     def _run(self) -> Network | None:
         d = self.decl
-        scope = _Scope()
+        scope = Scope()
         inputs: list[Port] = []
         seen: dict[str, Span] = {}
         for i, arg in enumerate(d.inputs):
@@ -178,7 +151,7 @@ class NetworkLowering:
 
     # -- statements ---------------------------------------------------------------------
 
-    def _body(self, stmts: list[S.Stmt], scope: _Scope, kind: str):
+    def _body(self, stmts: list[S.Stmt], scope: Scope, kind: str):
         """Lower statements; returns (values, spans) when a `return` (or a final bare
         expression) was reached, else None. `kind` is "network" or "block"."""
         self.nesting += 1
@@ -195,7 +168,7 @@ class NetworkLowering:
         finally:
             self.nesting -= 1
 
-    def _statements(self, stmts: list[S.Stmt], scope: _Scope, kind: str):
+    def _statements(self, stmts: list[S.Stmt], scope: Scope, kind: str):
         for i, stmt in enumerate(stmts):
             self._spend(stmt.span)
             last = i == len(stmts) - 1
@@ -220,7 +193,7 @@ class NetworkLowering:
                 return result
         return None
 
-    def _values(self, exprs: list[S.Expr], scope: _Scope, kind: str):
+    def _values(self, exprs: list[S.Expr], scope: Scope, kind: str):
         """The returned values; each is named after its output (`src`, `cls`), or `out`."""
         names = [o.name or "out" for o in self.decl.outputs]
         values = []
@@ -237,7 +210,7 @@ class NetworkLowering:
         """A block's value takes the name of the variable its caller assigns it to."""
         return self.block_stack[-1][2] if self.block_stack else "out"
 
-    def _stmt(self, stmt: S.Stmt, scope: _Scope, kind: str):
+    def _stmt(self, stmt: S.Stmt, scope: Scope, kind: str):
         if isinstance(stmt, S.Assign):
             self._assign(stmt, scope)
         elif isinstance(stmt, S.Let):
@@ -266,7 +239,7 @@ class NetworkLowering:
             self.diags.error("E301", "unexpected statement", stmt.span)
         return None
 
-    def _assign(self, stmt: S.Assign, scope: _Scope) -> None:
+    def _assign(self, stmt: S.Assign, scope: Scope) -> None:
         targets = [self._target(t, scope) for t in stmt.targets]
         if len(targets) == 1:
             values = [stmt.value]
@@ -291,7 +264,7 @@ class NetworkLowering:
                 if isinstance(value, Val) and isinstance(expr, S.Name | S.Index):
                     self.nodes[value.node].aliases.append(target[1])  # `skip = h`
 
-    def _target(self, t: S.Expr, scope: _Scope) -> tuple[str, str] | None:
+    def _target(self, t: S.Expr, scope: Scope) -> tuple[str, str] | None:
         """(scope key, preferred python name) for `h` or `e[i]`."""
         if isinstance(t, S.Name):
             return t.id, t.id
@@ -301,7 +274,7 @@ class NetworkLowering:
         self.diags.error("E301", "can only assign to a name or `name[index]`", t.span)
         return None
 
-    def _index(self, t: S.Index, scope: _Scope) -> int | None:
+    def _index(self, t: S.Index, scope: Scope) -> int | None:
         """The integer index of `e[i]`, for reads and writes alike."""
         i = self._const(t.index, scope)
         if isinstance(i, Poison):
@@ -312,7 +285,7 @@ class NetworkLowering:
             self.diags.error(e.code, e.message, e.span)
             return None
 
-    def _for(self, stmt: S.For, scope: _Scope, kind: str):
+    def _for(self, stmt: S.For, scope: Scope, kind: str):
         items = self._iterable(stmt.iterable, scope)
         if items is None:
             scope.poison(stmt.body)
@@ -328,7 +301,7 @@ class NetworkLowering:
                 return result
         return None
 
-    def _iterable(self, it, scope: _Scope) -> list[Any] | None:
+    def _iterable(self, it, scope: Scope) -> list[Any] | None:
         """The loop's values; None after an error (reported here or before)."""
         if isinstance(it, S.Range):
             bounds = [self._const(e, scope) for e in (it.start, it.stop)]
@@ -362,7 +335,7 @@ class NetworkLowering:
 
     # -- expressions --------------------------------------------------------------------
 
-    def _resolver(self, scope: _Scope):
+    def _resolver(self, scope: Scope):
         def resolve(name: str, span: Span) -> Any:
             if name in scope.names:
                 v = scope.names[name]
@@ -374,7 +347,7 @@ class NetworkLowering:
             return self.g.resolve(name, span, visible=lambda: self._visible(scope))
         return resolve
 
-    def _size_of(self, expr: S.Attr, scope: _Scope) -> Any:
+    def _size_of(self, expr: S.Attr, scope: Scope) -> Any:
         """`in.channels`, `h.width`, `z.size`: a size of a tensor of this body, POISON after
         an error, or None when `expr` is not one (an output selection, a typo)."""
         if not isinstance(expr.obj, S.Name) or expr.name not in SHAPE_ATTRS:
@@ -398,7 +371,7 @@ class NetworkLowering:
             return POISON
         return n
 
-    def _sizes_known(self, expr: S.Expr, scope: _Scope) -> S.Expr:
+    def _sizes_known(self, expr: S.Expr, scope: Scope) -> S.Expr:
         """`expr` with the tensor sizes it reads (`in.channels`) as their numbers; raises
         Silent after an error."""
         def replace(e: S.Expr) -> S.Expr | None:
@@ -410,7 +383,7 @@ class NetworkLowering:
             return None if n is None else S.Lit(e.span, n)
         return substitute(expr, replace)
 
-    def _const(self, expr: S.Expr, scope: _Scope) -> Any:
+    def _const(self, expr: S.Expr, scope: Scope) -> Any:
         try:
             expr = self._sizes_known(expr, scope)
             value = evaluate(expr, self._resolver(scope))
@@ -426,10 +399,10 @@ class NetworkLowering:
         return POISON if isinstance(value, Poison) or (
             isinstance(value, tuple) and any(isinstance(v, Poison) for v in value)) else value
 
-    def _visible(self, scope: _Scope) -> list[str]:
+    def _visible(self, scope: Scope) -> list[str]:
         return [*scope.names, *self.g.names()]
 
-    def _value(self, expr: S.Expr, scope: _Scope) -> Any:
+    def _value(self, expr: S.Expr, scope: Scope) -> Any:
         """A tensor (`Val`), a compile-time value, or POISON."""
         if isinstance(expr, S.Name):
             if expr.id in scope.names:
@@ -485,7 +458,7 @@ class NetworkLowering:
             return POISON
         return self._const(expr, scope)
 
-    def _arith(self, expr: S.BinOp, scope: _Scope) -> Any:
+    def _arith(self, expr: S.BinOp, scope: Scope) -> Any:
         acc = self._value(expr.first, scope)
         prev = expr.first
         for k, (op, operand) in enumerate(expr.rest):
@@ -526,7 +499,7 @@ class NetworkLowering:
     def _what(v: Any) -> str:
         return "a tensor" if isinstance(v, Val) else describe(v)
 
-    def _chain(self, expr: S.Chain, scope: _Scope) -> Any:
+    def _chain(self, expr: S.Chain, scope: Scope) -> Any:
         head = expr.head
         v = self._value(head, scope)  # a tensor, or a source layer such as `const(512, 4, 4)`
         if not isinstance(v, Val | Poison):
@@ -541,7 +514,7 @@ class NetworkLowering:
             v = self._stage(v, stage, scope)
         return v
 
-    def _check_stage(self, stage: S.Stage, scope: _Scope) -> None:
+    def _check_stage(self, stage: S.Stage, scope: Scope) -> None:
         """What can be checked of a stage whose input failed: that it names a layer, block or
         `repeat`, that its arguments bind, and its compile-time arguments."""
         name = stage.name
@@ -565,7 +538,7 @@ class NetworkLowering:
             if p.name in bound and not p.is_value:
                 self._param_value(layer.name, p, bound[p.name], scope)
 
-    def _stage(self, v: Val, stage: S.Stage, scope: _Scope) -> Any:
+    def _stage(self, v: Val, stage: S.Stage, scope: Scope) -> Any:
         name = stage.name
         if name == "repeat":
             return self._repeat(v, stage, scope)
@@ -589,7 +562,7 @@ class NetworkLowering:
                                                      *self.g.externs]))
         return POISON
 
-    def _call(self, expr: S.Call, scope: _Scope) -> Any:
+    def _call(self, expr: S.Call, scope: Scope) -> Any:
         if not isinstance(expr.func, S.Name):
             self.diags.error("E103", "only layers, blocks and functions can be called",
                              expr.func.span)
@@ -629,7 +602,7 @@ class NetworkLowering:
     # -- layers -------------------------------------------------------------------------
 
     def _layer(self, layer: Layer, x: Val | None, args: list[S.Expr], kwargs: list[S.Kwarg],
-               stage: S.Stage, scope: _Scope) -> Any:
+               stage: S.Stage, scope: Scope) -> Any:
         if x is not None and not layer.accepts:
             self.diags.error("E204", f"`{layer.name}` starts a chain and takes no input",
                              stage.span, hint=f"write `h = {layer.name}(...)`")
@@ -687,7 +660,7 @@ class NetworkLowering:
         return self._node(layer.name, stage.span, x=x, values=values, args=consts,
                           arg_spans=spans)
 
-    def _param_value(self, callee: str, p, exprs, scope: _Scope) -> Any:
+    def _param_value(self, callee: str, p, exprs, scope: Scope) -> Any:
         if p.kind == "init":  # a name or a call of options, not a value
             return self._initialization(callee, exprs, scope)
         if p.kind == "ints":
@@ -700,7 +673,7 @@ class NetworkLowering:
             return tuple(out)
         return self._checked(callee, p, exprs, scope, p.kind)
 
-    def _checked(self, callee: str, p, expr: S.Expr, scope: _Scope, kind: str) -> Any:
+    def _checked(self, callee: str, p, expr: S.Expr, scope: Scope, kind: str) -> Any:
         value = self._value(expr, scope)
         if isinstance(value, Poison):
             return value
@@ -744,7 +717,7 @@ class NetworkLowering:
             return POISON
         return value
 
-    def _initialization(self, callee: str, expr: S.Expr, scope: _Scope) -> Any:
+    def _initialization(self, callee: str, expr: S.Expr, scope: Scope) -> Any:
         """`init=zeros`, `init=msr(gain=...)`: (method, ((option, value), ...))."""
         if isinstance(expr, S.Name):
             name, kwargs = expr.id, []
@@ -778,7 +751,7 @@ class NetworkLowering:
 
     # -- blocks and repeat ----------------------------------------------------------------
 
-    def _repeat(self, v: Val, stage: S.Stage, scope: _Scope) -> Any:
+    def _repeat(self, v: Val, stage: S.Stage, scope: Scope) -> Any:
         if len(stage.args) != 2 or stage.kwargs:
             self.diags.error("E105", "`repeat` takes a count and a body: `repeat(6, res(256))`",
                              stage.span)
@@ -827,7 +800,7 @@ class NetworkLowering:
                          "`res(256)` or `conv(64, 3, pad=1) -> relu`", expr.span)
         return None
 
-    def _block(self, block: S.BlockDecl, v: Val, stage: S.Stage, caller: _Scope) -> Any:
+    def _block(self, block: S.BlockDecl, v: Val, stage: S.Stage, caller: Scope) -> Any:
         if len(self.block_stack) >= MAX_BLOCK_DEPTH:
             chain = " → ".join(name for name, _, _ in self.block_stack[-6:])
             self.diags.error("E152", f"blocks nested deeper than {MAX_BLOCK_DEPTH} "
@@ -840,7 +813,7 @@ class NetworkLowering:
         bound = bind(Callee(block.name), sig, stage.args, stage.kwargs, stage.span, self.diags)
         if bound is None:
             return POISON
-        inner = _Scope()
+        inner = Scope()
         inner.names["in"] = v
         for bp in block.params:
             if bp.name in bound:
@@ -935,7 +908,7 @@ def _zero(init: tuple) -> bool:
          and opts.get("mean", 0) == 0)
 
 
-def _defined(base: str, scope: _Scope) -> str | None:
+def _defined(base: str, scope: Scope) -> str | None:
     """The hint for an undefined `e[i]`: the indices of `e` that are defined."""
     indexed = [k for k in scope.names if k.startswith(f"{base}[")]
     return f"defined: {', '.join(indexed[:8])}" if indexed else None

@@ -29,7 +29,8 @@ from ..ir import Network, Objective, ONode, Player, State, Term
 from .augment import Pipeline, read_pipeline
 from .binding import Callee, Sig, bind
 from .externs import call_extern
-from .globals import POISON, Globals, Poison, const_or_poison
+from .globals import Globals, const_or_poison
+from .scope import POISON, Poison
 
 
 class ObjectiveLowering:

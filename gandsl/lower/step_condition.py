@@ -11,7 +11,8 @@ from __future__ import annotations
 from .. import syntax as S
 from ..consteval import describe
 from ..diagnostics import Diagnostics
-from .globals import Globals, Poison, const_or_poison
+from .globals import Globals, const_or_poison
+from .scope import Poison
 
 STEP = "step"
 _PY_OPS = {"^": "**"}  # the language's power; every other operator is Python's own

@@ -6,46 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from .. import syntax as S
+from ..catalog import GROW, INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
 from ..consteval import ConstError, as_int, describe
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir import GridRow, Grow, Optimizer, PlayerOption, Ratio, Schedule, TrainConfig
-from .globals import Globals, Poison, const_or_poison
+from .globals import Globals, const_or_poison
+from .scope import Poison
 from .step_condition import step_condition
 
-OPTIMIZERS: dict[str, tuple[str, ...]] = {
-    "adam": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
-    "adamw": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
-    "rmsprop": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered"),
-    "sgd": ("lr", "momentum", "dampening", "weight_decay", "nesterov"),
-}
-SCHEDULES: dict[str, tuple[str, ...]] = {
-    "constant": (),
-    "linear_decay": ("start", "end"),  # lr × 1 until `start`, then linearly to 0 at `end`
-    "step_decay": ("every", "gamma", "min_lr"),
-    "cosine": ("start", "end", "min_lr"),  # half a cosine from the base lr to `min_lr`
-}
-# The optimizer's momentum, from its own value to `to` linearly between `start` and `end`
-MOMENTUM_SCHEDULES: dict[str, tuple[str, ...]] = {"ramp": ("to", "start", "end")}
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the optimizers with a `momentum` to schedule
-OPTIONS: dict[str, tuple[str, ...]] = {
-    "ema": ("decay", "start", "every"),
-    "clip": ("value",),
-    "load": ("path", "order", "prefix"),  # pretrained weights from a safetensors file
-}
-# Initializations (`gandsl.runtime.inits`), of a network (`init G normal(std=0.02)`) or of
-# one layer (`conv(64, 3, init=msr(gain=0.5))`): name → keyword options.
-INITS: dict[str, tuple[str, ...]] = {
-    "normal": ("mean", "std"),
-    "xavier": ("gain",),  # Glorot's uniform
-    "xavier_normal": ("gain",),
-    "kaiming": ("a",),
-    "orthogonal": ("gain",),
-    "uniform": ("range",),  # U(-range, range): pylearn2's `irange`
-    "msr": ("gain",),  # N(0, gain² / fan_in): R3GAN's MSRInitializer
-    "zeros": (),
-    "ones": (),
-}
-GROW = ("stable", "fade", "first")  # `grow stages(stable=..., fade=..., first=...)`
 KEYWORDS = [*OPTIMIZERS, *OPTIONS, "lr", "momentum", "grow", "init", "batch", "steps",
             "grid"]
 

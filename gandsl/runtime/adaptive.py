@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gandsl import shard
 from gandsl.functions import ADA_OPERATIONS, ADA_PRESETS, ADA_SETTINGS, ada_strengths
-from gandsl.runtime import shard
 
 # The symlet-6 low-pass wavelet filter: ADA's orthogonal filter for geometric resampling.
 SYM6 = (0.015404109327027373, 0.0034907120842174702, -0.11799011114819057, -0.048311742585633,

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gandsl.runtime import shard
+from gandsl import shard
 
 Images = list[Tensor]
 

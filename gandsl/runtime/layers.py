@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gandsl.runtime import shard
+from gandsl import shard
 from gandsl.runtime.inits import initialized
 
 __all__ = [

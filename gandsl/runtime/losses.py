@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gandsl.runtime import shard
+from gandsl import shard
 
 __all__ = [
     "ae_energy",

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from gandsl import shard
 from gandsl.kernels import penalty as fused
-from gandsl.runtime import shard
 
 __all__ = ["clip_weights", "gradient_penalty", "path_length", "r1", "r2"]
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import shard
+from .. import shard
 
 
 def sync_batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None,

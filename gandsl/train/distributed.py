@@ -8,7 +8,7 @@ process does, and the gradients of that player's parameters are averaged across 
 (one flattened all-reduce) before the optimizer step. Equal shards make the mean of the shard
 means the global mean, so every process takes the step one process would take on the global
 batch; the random numbers and batch-mixing operations are made global by
-`gandsl.runtime.shard`, the data by the sampler's shards.
+`gandsl.shard`, the data by the sampler's shards.
 
 The process group comes from the environment torchrun sets (RANK, WORLD_SIZE, MASTER_ADDR,
 ...): gloo on the CPU, NCCL on CUDA. Without it (WORLD_SIZE unset or 1) every function here

@@ -5,7 +5,7 @@ draws exactly the batches and numbers the uninterrupted run would have drawn."""
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import torch
@@ -14,13 +14,38 @@ from . import checkpoint as ckpt
 from .checkpoint import CheckpointError
 
 if TYPE_CHECKING:
-    from .trainer import Trainer
+    from ..loader import Loaded
+    from .config import RunConfig
+    from .ema import EMA
 
 # Keys of state.json that `restore` reads; a checkpoint without one of them is refused whole.
 REQUIRED = ("step", "optimizers", "data", "rng", "total_steps", "batch", "seed")
 
 
-def pack(t: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+class Run(Protocol):
+    """What a checkpoint packs and restores of a run: the parts of the `Trainer` read and set
+    here (a protocol, so that this module need not import the trainer, which imports it)."""
+
+    config: RunConfig
+    loaded: Loaded
+    identity: str
+    device: torch.device
+    world: int
+    networks: dict[str, torch.nn.Module]
+    ema: dict[str, EMA]
+    optimizers: dict[str, torch.optim.Optimizer]
+    sources: dict[str, Any]
+    objective: Any
+    step: int
+    bad: int
+    total: int
+    batch: int
+    seconds_before: float
+
+    def elapsed(self) -> float: ...
+
+
+def pack(t: Run) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     tensors: dict[str, torch.Tensor] = {}
     for name, net in t.networks.items():
         ckpt.pack_module(f"net/{name}", net, tensors)
@@ -76,7 +101,7 @@ def check(state: dict[str, Any], tensors: dict[str, torch.Tensor], where: str) -
                               "a number ≥ 0 (the file was edited?)")
 
 
-def restore(t: Trainer, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+def restore(t: Run, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
     where = f"checkpoint of {t.config.resume}"
     for name, net in t.networks.items():
         ckpt.unpack_module(f"net/{name}", net, tensors, where)

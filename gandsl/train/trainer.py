@@ -21,16 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import imports
+from .. import shard
 from ..atomic import WriteError
-from ..diagnostics import Diagnostics, GandslError
 from ..errors import TrainingStopped
 from ..loader import load
-from ..parse import parse
-from ..pipeline import read_spec
-from ..runtime import shard
+from ..pipeline import read_spec, spec_identity
 from ..runtime.penalties import clip_weights
-from ..syntax import meaning
 from . import checkpoint as ckpt
 from . import distributed, run_state
 from .config import RunConfig, RunError, data_root, pick_device, resumed, run_files
@@ -46,20 +42,6 @@ from .schedule import factor, level, min_lr, momentum
 from .weights import load_weights
 
 __all__ = ["RunError", "Trainer", "data_root"]
-
-
-def spec_identity(text: str, params: dict[str, Any], path: str | None = None) -> str:
-    """What a checkpoint must match to be resumed: the spec's syntax tree (so comments and
-    layout may change), with the files it imports spliced in, and its params."""
-    module = parse(text, path or "<spec>")
-    if path is not None:
-        try:
-            module = imports.resolve(module, text, str(path), Diagnostics()).module
-        except GandslError:  # compiling it reports this properly
-            pass
-    tree = repr(meaning(module))
-    return hashlib.sha256(json.dumps(["tree", tree, sorted(params.items())], default=str)
-                          .encode()).hexdigest()
 
 
 def _text_identity(text: str, params: dict[str, Any]) -> str:

@@ -248,8 +248,8 @@ def test_celeba_needs_a_label_field(tmp_path):
 
 
 def test_every_source_the_language_knows_has_a_loader():
+    from gandsl.catalog import DATA_SOURCES
     from gandsl.data.factory import BUILDERS
-    from gandsl.lower.globals import DATA_SOURCES
 
     assert set(BUILDERS) == set(DATA_SOURCES)
 

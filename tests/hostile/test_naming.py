@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safety import definitions_only
 
+from gandsl.catalog import DATA_SOURCES
 from gandsl.diagnostics import GandslError
 from gandsl.functions import DISTRIBUTIONS, FUNCTIONS
 from gandsl.layers import LAYERS
-from gandsl.lower.globals import DATA_SOURCES
 from gandsl.naming import MODULE_NAMES, NN_MODULE_ATTRS, OBJECTIVE_ATTRS
 from gandsl.pipeline import compile_source
 

@@ -10,7 +10,8 @@ A function that mixes samples across the batch (`shuffle`) gathers the batch fir
 
 Outside `sharded(...)` (one process, sample grids, a user's own loop) every function here is
 the identity of the single-process code: `rows` draws just the local rows, `gather` returns
-its argument. Kept free of gandsl imports: kernels and layers import it.
+its argument. A leaf below both the runtime and the kernels (the gradient penalty's α):
+it imports nothing of gandsl.
 """
 
 from __future__ import annotations
