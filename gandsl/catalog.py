@@ -42,6 +42,10 @@ SCHEDULES: dict[str, tuple[str, ...]] = {
 }
 # The optimizer's momentum, from its own value to `to` linearly between `start` and `end`
 MOMENTUM_SCHEDULES: dict[str, tuple[str, ...]] = {"ramp": ("to", "start", "end")}
+# torch.optim's class of each, and the one a player gets when the train section names none
+# (DCGAN's Adam)
+OPTIMIZER_CLASSES = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD"}
+DEFAULT_OPTIMIZER = ("adam", {"lr": 2e-4, "betas": (0.5, 0.999)})
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")  # the optimizers with a `momentum` to schedule
 OPTIONS: dict[str, tuple[str, ...]] = {
     "ema": ("decay", "start", "every"),

@@ -25,6 +25,7 @@ from . import progressive
 from .blocks import BlockClass, class_title, module_roles, relative_name
 from .chains import runs
 from .symbolic import Renderer, symbolic, symbolic_type
+from .variables import last_uses, preferred_names
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
 _USES = {"F": re.compile(r"(?<![\w.])F\."), "rt": re.compile(r"(?<![\w.])rt\."),
@@ -148,8 +149,8 @@ class _Builder:
                 params.append(f"{v}: Tensor")
         cls.signature = ", ".join(["self", *params])
         items = self._items()
-        last_use = _last_uses(items, net.results)
-        prefer = _preferred_names(net, items, last_use)
+        last_use = last_uses(items, net.results)
+        prefer = preferred_names(net, items, last_use)
         holder = {v: i for i, v in self.var_of.items()}  # python variable → node it holds
         batch = f"{self.var_of[net.nodes[0].id]}.shape[0]" if params else "1"
         self.levels = progressive.grow_levels(net)
@@ -383,31 +384,3 @@ def _continues(prev: _Item, inst: BlockInstance, bc: BlockClass) -> bool:
     the previous instance (a `repeat`, or a `for` whose iterations are one block each)?"""
     last, last_bc, _ = prev.blocks[-1]
     return bc is last_bc and inst.input == last.result and inst.values == last.values
-
-
-def _last_uses(items: list[_Item], results: list[int]) -> dict[int, int]:
-    last: dict[int, int] = {}
-    for idx, item in enumerate(items):
-        for i in item.inputs:
-            last[i] = idx
-    for r in results:
-        last[r] = len(items)
-    return last
-
-
-def _preferred_names(net: Network, items: list[_Item], last_use: dict[int, int]) -> dict[int, str]:
-    """The spec's name for each value; a value that outlives its name (`skip = h` before `h` is
-    rebound) takes its later name instead, so U-Net skips keep theirs."""
-    prefer = {item.output: net.nodes[item.output].var for item in items}
-    position = {item.output: k for k, item in enumerate(items)}
-    for item in items:
-        node = net.nodes[item.output]
-        if not node.aliases:
-            continue
-        k = position[item.output]
-        rebinds = [j for j in range(k + 1, len(items)) if prefer[items[j].output] == node.var]
-        if rebinds and last_use.get(item.output, -1) > rebinds[0]:
-            prefer[item.output] = node.aliases[-1]
-    return prefer
-
-
