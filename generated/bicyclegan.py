@@ -58,7 +58,7 @@ CONDITIONS = {}
 class Patch(nn.Module):
     """`block patch` (line 106 of the spec), 2 uses: 694,241 to 2,764,737 parameters.
 
-    (x: image[3, H, W]) -> map[1, ?, ?]
+    (x: image[3, H, W]) -> map[1, H/8-2, W/8-2]
     """
 
     def __init__(self, nf: int, conv_4_out: int) -> None:
@@ -66,20 +66,20 @@ class Patch(nn.Module):
         self.main = nn.Sequential(
             nn.Conv2d(3, nf, 4, stride=2, padding=1),  # (B, nf, H/2, W/2)
             nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, nf, H/2, W/2)
-            nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1),  # (B, H/2, nf, nf)
-            nn.InstanceNorm2d(2 * nf),  # (B, H/2, nf, nf)
-            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, H/2, nf, nf)
-            nn.Conv2d(2 * nf, 4 * nf, 4, stride=2, padding=1),  # (B, H, H/8, W/8)
-            nn.InstanceNorm2d(4 * nf),  # (B, H, H/8, W/8)
-            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, H, H/8, W/8)
-            nn.Conv2d(4 * nf, conv_4_out, 4, padding=1),  # (B, conv_4_out, ?, ?)
-            nn.InstanceNorm2d(conv_4_out),  # (B, conv_4_out, ?, ?)
-            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, conv_4_out, ?, ?)
-            nn.Conv2d(conv_4_out, 1, 4, padding=1),  # (B, 1, ?, ?)
+            nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1),  # (B, 2 * nf, H/4, W/4)
+            nn.InstanceNorm2d(2 * nf),  # (B, 2 * nf, H/4, W/4)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 2 * nf, H/4, W/4)
+            nn.Conv2d(2 * nf, 4 * nf, 4, stride=2, padding=1),  # (B, 4 * nf, H/8, W/8)
+            nn.InstanceNorm2d(4 * nf),  # (B, 4 * nf, H/8, W/8)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, 4 * nf, H/8, W/8)
+            nn.Conv2d(4 * nf, conv_4_out, 4, padding=1),  # (B, conv_4_out, H/8-1, W/8-1)
+            nn.InstanceNorm2d(conv_4_out),  # (B, conv_4_out, H/8-1, W/8-1)
+            nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, conv_4_out, H/8-1, W/8-1)
+            nn.Conv2d(conv_4_out, 1, 4, padding=1),  # (B, 1, H/8-2, W/8-2)
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.main(x)  # (B, 1, ?, ?)
+        h = self.main(x)  # (B, 1, H/8-2, W/8-2)
         return h
 
 

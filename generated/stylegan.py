@@ -102,8 +102,8 @@ class SynthesisBlock(nn.Module):
         self.main = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"),  # (B, in_ch, 2H, 2W)
             rt.equalized_lr(nn.Conv2d(in_ch, ch, 3, padding=1)),  # (B, ch, 2H, 2W)
-            nn.ZeroPad2d(1),  # (B, ch, ?, ?)
-            nn.AvgPool2d(2, stride=1),  # (B, ch, ?, ?)
+            nn.ZeroPad2d(1),  # (B, ch, 2H+2, 2W+2)
+            nn.AvgPool2d(2, stride=1),  # (B, ch, 2H+1, 2W+1)
             nn.AvgPool2d(2, stride=1),  # (B, ch, 2H, 2W)
             rt.NoiseInjection(ch),  # (B, ch, 2H, 2W)
             nn.LeakyReLU(LEAKY_RELU_SLOPE),  # (B, ch, 2H, 2W)

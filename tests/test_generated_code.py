@@ -92,3 +92,13 @@ def test_stargan_reads_like_the_authors_model():
     assert "out = self.main(h)" in python
     d = ast.get_source_segment(python, classes["D"])
     assert "h = self.main(x)" in d and "src = self.conv_7(h)" in d and "cls = self.conv_8(h)" in d
+
+
+def test_shape_comments_of_a_block_class_hold_for_every_use():
+    """BicycleGAN's PatchGAN is used at two widths and two image sizes: its class's comments
+    write channels as the code does and sizes from the input's, true of both uses."""
+    python = (ROOT / "generated" / "bicyclegan.py").read_text()
+    assert "nn.Conv2d(nf, 2 * nf, 4, stride=2, padding=1),  # (B, 2 * nf, H/4, W/4)" in python
+    assert "# (B, conv_4_out, H/8-1, W/8-1)" in python
+    stylegan = (ROOT / "generated" / "stylegan.py").read_text()
+    assert "nn.ZeroPad2d(1),  # (B, ch, 2H+2, 2W+2)" in stylegan

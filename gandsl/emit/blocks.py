@@ -149,7 +149,8 @@ def _parameters(bc: BlockClass) -> tuple[list[tuple[str, list[Any]]], Renderer]:
     exprs = {v: (t, final[b]) for v, (t, b) in derived.items()}
     renderer = Renderer(params={k: (("{}", final[v]) if v in final else exprs[v])
                                 for k, v in varying.items()},
-                        comments=_comment_names(bc, final))
+                        comments=_comment_names(bc, final | {
+                            v: t.format(final[b]) for v, (t, b) in derived.items()}))
     return params, renderer
 
 
@@ -194,9 +195,10 @@ def _port_dim(node: Node, axis: int) -> str:
     return "in_features" if node.name == "x" else f"{node.name}_dim"
 
 
-def _comment_names(bc: BlockClass, params: dict[tuple, str]) -> dict[Key, str]:
+def _comment_names(bc: BlockClass, sizes: dict[tuple, str]) -> dict[Key, str]:
     """How shape comments and the class's signature write each size: a number where every use
-    has the same, a parameter's name, or a multiple of the input's height and width (`2H`)."""
+    has the same; a channel or feature count as the code writes it (`out`, `2 * nf`); a height
+    or width from the input's (`H/2`, `W+2`, `H*up`); `?` when none of these holds."""
     bodies = [u.body for u in bc.uses]
     x = bodies[0].nodes[0]
     spatial = x.type is not None and len(x.type.dims) == 3
@@ -210,19 +212,17 @@ def _comment_names(bc: BlockClass, params: dict[tuple, str]) -> dict[Key, str]:
             key = ("dim", node.id, axis)
             if len(set(vector)) == 1:
                 out[key] = str(vector[0])
-            elif vector in params:
-                out[key] = params[vector]
+            elif len(node.type.dims) == 3 and axis in axes:  # height from H, width from W
+                out[key] = _relative(vector, bodies, [(axis, axes[axis])], sizes)
             else:
-                # the input's own axis first: a square input's width is W, not H
-                order = sorted(axes.items(), key=lambda a: a[0] != axis)
-                out[key] = _relative(vector, bodies, order, params)
+                out[key] = sizes.get(vector, "?")
     return out
 
 
 def _relative(vector: tuple, bodies: list[Network], axes: list[tuple[int, str]],
               params: dict[tuple, str]) -> str:
-    """A size as the input's height or width makes it: `H`, `2H`, `H/2`, `H+2`, `H*up`;
-    `?` when it is none of these."""
+    """A size as the input's height or width makes it: `H`, `2H`, `H/2`, `H+2`, `H/8-1`,
+    `H*up`; `?` when it is none of these."""
     for axis, letter in axes:
         base = tuple(b.nodes[0].type.dims[axis] for b in bodies)
         pairs = list(zip(vector, base, strict=True))
@@ -240,10 +240,15 @@ def _relative(vector: tuple, bodies: list[Network], axes: list[tuple[int, str]],
                 return f"{letter}/{ratios[0]}"
             if ratios in params:
                 return f"{letter}/{params[ratios]}"
-        shifts = {v - b for v, b in pairs}
-        if len(shifts) == 1:
-            d = shifts.pop()
-            return f"{letter}{'+' if d > 0 else '-'}{abs(d)}"
+        # `H+2`, `2H+2`, `H/8-1`: a shift of the size, a multiple or a part of it
+        for num, den in ((1, 1), (2, 1), (4, 1), (1, 2), (1, 4), (1, 8), (1, 16), (1, 32)):
+            if any(b % den for _, b in pairs):
+                break
+            shifts = {v - b * num // den for v, b in pairs}
+            if len(shifts) == 1:
+                d = shifts.pop()
+                part = f"{num if num > 1 else ''}{letter}{f'/{den}' if den > 1 else ''}"
+                return f"{part}{'+' if d > 0 else '-'}{abs(d)}"
     return "?"
 
 
