@@ -10,7 +10,6 @@ D: 13,405,379 parameters.
 """
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gandsl import runtime as rt
@@ -36,39 +35,33 @@ class Decode(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(64, 8192)  # 532,480 params
-        self.conv1 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv3 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv4 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv5 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv6 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv7 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv8 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv9 = nn.Conv2d(128, 3, 3, padding=1)  # 3,459 params
+        self.main = nn.Sequential(  # 1,184,131 params
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 8, 8)
+            nn.ELU(),  # (B, 128, 8, 8)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 8, 8)
+            nn.ELU(),  # (B, 128, 8, 8)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 16, 16)
+            nn.ELU(),  # (B, 128, 16, 16)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 16, 16)
+            nn.ELU(),  # (B, 128, 16, 16)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 32, 32)
+            nn.ELU(),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 32, 32)
+            nn.ELU(),  # (B, 128, 32, 32)
+            nn.Upsample(scale_factor=2, mode="nearest"),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 64, 64)
+            nn.ELU(),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 64, 64)
+            nn.ELU(),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 3, 3, padding=1),  # (B, 3, 64, 64)
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.linear(x)  # (B, 8192)
         h = h.reshape(-1, 128, 8, 8)  # (B, 128, 8, 8)
-        h = self.conv1(h)  # (B, 128, 8, 8)
-        h = F.elu(h)  # (B, 128, 8, 8)
-        h = self.conv2(h)  # (B, 128, 8, 8)
-        h = F.elu(h)  # (B, 128, 8, 8)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 16, 16)
-        h = self.conv3(h)  # (B, 128, 16, 16)
-        h = F.elu(h)  # (B, 128, 16, 16)
-        h = self.conv4(h)  # (B, 128, 16, 16)
-        h = F.elu(h)  # (B, 128, 16, 16)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 32, 32)
-        h = self.conv5(h)  # (B, 128, 32, 32)
-        h = F.elu(h)  # (B, 128, 32, 32)
-        h = self.conv6(h)  # (B, 128, 32, 32)
-        h = F.elu(h)  # (B, 128, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 64, 64)
-        h = self.conv7(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv8(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv9(h)  # (B, 3, 64, 64)
+        h = self.main(h)  # (B, 3, 64, 64)
         return h
 
 
@@ -95,50 +88,38 @@ class D(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv_1 = nn.Conv2d(3, 128, 3, padding=1)  # 3,584 params
-        self.conv_2 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_3 = nn.Conv2d(128, 128, 3, padding=1)  # 147,584 params
-        self.conv_4 = nn.Conv2d(128, 128, 3, stride=2, padding=1)  # 147,584 params
-        self.conv_5 = nn.Conv2d(128, 256, 3, padding=1)  # 295,168 params
-        self.conv_6 = nn.Conv2d(256, 256, 3, padding=1)  # 590,080 params
-        self.conv_7 = nn.Conv2d(256, 256, 3, stride=2, padding=1)  # 590,080 params
-        self.conv_8 = nn.Conv2d(256, 384, 3, padding=1)  # 885,120 params
-        self.conv_9 = nn.Conv2d(384, 384, 3, padding=1)  # 1,327,488 params
-        self.conv_10 = nn.Conv2d(384, 384, 3, stride=2, padding=1)  # 1,327,488 params
-        self.conv_11 = nn.Conv2d(384, 512, 3, padding=1)  # 1,769,984 params
-        self.conv_12 = nn.Conv2d(512, 512, 3, padding=1)  # 2,359,808 params
-        self.main = nn.Sequential(  # 3,813,827 params
+        self.main = nn.Sequential(  # 13,405,379 params
+            nn.Conv2d(3, 128, 3, padding=1),  # (B, 128, 64, 64)
+            nn.ELU(),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 64, 64)
+            nn.ELU(),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 128, 3, padding=1),  # (B, 128, 64, 64)
+            nn.ELU(),  # (B, 128, 64, 64)
+            nn.Conv2d(128, 128, 3, stride=2, padding=1),  # (B, 128, 32, 32)
+            nn.ELU(),  # (B, 128, 32, 32)
+            nn.Conv2d(128, 256, 3, padding=1),  # (B, 256, 32, 32)
+            nn.ELU(),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 256, 3, padding=1),  # (B, 256, 32, 32)
+            nn.ELU(),  # (B, 256, 32, 32)
+            nn.Conv2d(256, 256, 3, stride=2, padding=1),  # (B, 256, 16, 16)
+            nn.ELU(),  # (B, 256, 16, 16)
+            nn.Conv2d(256, 384, 3, padding=1),  # (B, 384, 16, 16)
+            nn.ELU(),  # (B, 384, 16, 16)
+            nn.Conv2d(384, 384, 3, padding=1),  # (B, 384, 16, 16)
+            nn.ELU(),  # (B, 384, 16, 16)
+            nn.Conv2d(384, 384, 3, stride=2, padding=1),  # (B, 384, 8, 8)
+            nn.ELU(),  # (B, 384, 8, 8)
+            nn.Conv2d(384, 512, 3, padding=1),  # (B, 512, 8, 8)
+            nn.ELU(),  # (B, 512, 8, 8)
+            nn.Conv2d(512, 512, 3, padding=1),  # (B, 512, 8, 8)
+            nn.ELU(),  # (B, 512, 8, 8)
             nn.Flatten(),  # (B, 32768)
             nn.Linear(32768, 64),  # (B, 64)
             Decode(),  # (B, 3, 64, 64)
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.conv_1(x)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv_2(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv_3(h)  # (B, 128, 64, 64)
-        h = F.elu(h)  # (B, 128, 64, 64)
-        h = self.conv_4(h)  # (B, 128, 32, 32)
-        h = F.elu(h)  # (B, 128, 32, 32)
-        h = self.conv_5(h)  # (B, 256, 32, 32)
-        h = F.elu(h)  # (B, 256, 32, 32)
-        h = self.conv_6(h)  # (B, 256, 32, 32)
-        h = F.elu(h)  # (B, 256, 32, 32)
-        h = self.conv_7(h)  # (B, 256, 16, 16)
-        h = F.elu(h)  # (B, 256, 16, 16)
-        h = self.conv_8(h)  # (B, 384, 16, 16)
-        h = F.elu(h)  # (B, 384, 16, 16)
-        h = self.conv_9(h)  # (B, 384, 16, 16)
-        h = F.elu(h)  # (B, 384, 16, 16)
-        h = self.conv_10(h)  # (B, 384, 8, 8)
-        h = F.elu(h)  # (B, 384, 8, 8)
-        h = self.conv_11(h)  # (B, 512, 8, 8)
-        h = F.elu(h)  # (B, 512, 8, 8)
-        h = self.conv_12(h)  # (B, 512, 8, 8)
-        h = F.elu(h)  # (B, 512, 8, 8)
-        out = self.main(h)  # (B, 3, 64, 64)
+        out = self.main(x)  # (B, 3, 64, 64)
         return out
 
 

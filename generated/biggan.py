@@ -142,10 +142,12 @@ class G(nn.Module):
         super().__init__()
         self.embedding_1 = nn.Embedding(1000, 128)  # 128,000 params
         self.linear_1 = nn.utils.parametrizations.spectral_norm(nn.Linear(20, 24576))
-        self.gblock_1 = Gblock(1536, 1536)  # 45,740,544 params
-        self.gblock_2 = Gblock(1536, 768)  # 17,789,184 params
-        self.gblock_3 = Gblock(768, 384)  # 4,618,368 params
-        self.gblock_4 = Gblock(384, 192)  # 1,240,128 params
+        self.gblocks = nn.ModuleList([  # 69,388,224 params
+            Gblock(1536, 1536),  # 45,740,544
+            Gblock(1536, 768),  # 17,789,184
+            Gblock(768, 384),  # 4,618,368
+            Gblock(384, 192),  # 1,240,128
+        ])
         self.self_attention_1 = rt.SelfAttention(192, kind="biggan", sn=True)  # 46,081 params
         self.gblock_5 = Gblock(192, 96)  # 352,800 params
         self.main = nn.Sequential(  # 2,787 params
@@ -161,18 +163,10 @@ class G(nn.Module):
         h = z.narrow(1, 0, 20)  # (B, 20)
         h = self.linear_1(h)  # (B, 24576)
         h = h.reshape(-1, 1536, 4, 4)  # (B, 1536, 4, 4)
-        c = z.narrow(1, 20, 20)  # (B, 20)
-        c = torch.cat([e, c], dim=1)  # (B, 148)
-        h = self.gblock_1(h, c)  # (B, 1536, 8, 8)
-        c = z.narrow(1, 40, 20)  # (B, 20)
-        c = torch.cat([e, c], dim=1)  # (B, 148)
-        h = self.gblock_2(h, c)  # (B, 768, 16, 16)
-        c = z.narrow(1, 60, 20)  # (B, 20)
-        c = torch.cat([e, c], dim=1)  # (B, 148)
-        h = self.gblock_3(h, c)  # (B, 384, 32, 32)
-        c = z.narrow(1, 80, 20)  # (B, 20)
-        c = torch.cat([e, c], dim=1)  # (B, 148)
-        h = self.gblock_4(h, c)  # (B, 192, 64, 64)
+        for i in range(4):
+            c = z.narrow(1, 20 + 20 * i, 20)  # (B, 20)
+            c = torch.cat([e, c], dim=1)  # (B, 148)
+            h = self.gblocks[i](h, c)  # (B, 1536, 8, 8) … (B, 192, 64, 64)
         h = self.self_attention_1(h)  # (B, 192, 64, 64)
         c = z.narrow(1, 100, 20)  # (B, 20)
         c = torch.cat([e, c], dim=1)  # (B, 148)

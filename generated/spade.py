@@ -107,10 +107,12 @@ class G(nn.Module):
         self.conv_1 = nn.Conv2d(151, 1024, 3, padding=1)  # 1,392,640 params
         self.spade_res_1 = SpadeRes()  # 23,947,264 params
         self.spade_res = nn.ModuleList([SpadeRes() for _ in range(2)])  # 2 × 23,947,264 params
-        self.spade_res_4 = SpadeRes_1(1024, 512)  # 14,028,800 params
-        self.spade_res_5 = SpadeRes_1(512, 256)  # 5,374,976 params
-        self.spade_res_6 = SpadeRes_1(256, 128)  # 2,473,472 params
-        self.spade_res_7 = SpadeRes_1(128, 64)  # 1,379,072 params
+        self.spade_res_2 = nn.ModuleList([  # 23,256,320 params
+            SpadeRes_1(1024, 512),  # 14,028,800
+            SpadeRes_1(512, 256),  # 5,374,976
+            SpadeRes_1(256, 128),  # 2,473,472
+            SpadeRes_1(128, 64),  # 1,379,072
+        ])
         self.conv_2 = nn.Conv2d(64, 3, 3, padding=1)  # 1,731 params
 
     def forward(self, seg: Tensor) -> Tensor:
@@ -120,14 +122,10 @@ class G(nn.Module):
         h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 16, 16)
         for block in self.spade_res:  # (B, 1024, 16, 16) → (B, 1024, 16, 16)
             h = block(h, seg)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 1024, 32, 32)
-        h = self.spade_res_4(h, seg)  # (B, 512, 32, 32)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 64, 64)
-        h = self.spade_res_5(h, seg)  # (B, 256, 64, 64)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 128, 128)
-        h = self.spade_res_6(h, seg)  # (B, 128, 128, 128)
-        h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 256, 256)
-        h = self.spade_res_7(h, seg)  # (B, 64, 256, 256)
+        for i in range(4):
+            # (B, 1024, 32, 32) … (B, 128, 256, 256)
+            h_1 = F.interpolate(h, scale_factor=2, mode="nearest")
+            h = self.spade_res_2[i](h_1, seg)  # (B, 512, 32, 32) … (B, 64, 256, 256)
         out = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
         out = self.conv_2(out)  # (B, 3, 256, 256)
         out = torch.tanh(out)  # (B, 3, 256, 256)

@@ -184,24 +184,38 @@ class G_synthesis(nn.Module):
         self.const_1 = rt.ConstantInput(512, 4, 4)  # 8,192 params
         self.style_conv_1 = StyleConv(512, 512, up=1)  # 2,622,465 params
         self.to_rgb_1 = ToRgb(512)  # 264,195 params
-        self.style_conv_2 = StyleConv(512, 512, up=2)  # 2,622,465 params
-        self.style_conv_3 = StyleConv(512, 512, up=1)  # 2,622,465 params
-        self.to_rgb_2 = ToRgb(512)  # 264,195 params
-        self.style_conv_4 = StyleConv(512, 512, up=2)  # 2,622,465 params
-        self.style_conv_5 = StyleConv(512, 512, up=1)  # 2,622,465 params
-        self.to_rgb_3 = ToRgb(512)  # 264,195 params
-        self.style_conv_6 = StyleConv(512, 512, up=2)  # 2,622,465 params
-        self.style_conv_7 = StyleConv(512, 512, up=1)  # 2,622,465 params
-        self.to_rgb_4 = ToRgb(512)  # 264,195 params
-        self.style_conv_8 = StyleConv(512, 256, up=2)  # 1,442,561 params
-        self.style_conv_9 = StyleConv(256, 256, up=1)  # 721,409 params
-        self.to_rgb_5 = ToRgb(256)  # 132,099 params
-        self.style_conv_10 = StyleConv(256, 128, up=2)  # 426,369 params
-        self.style_conv_11 = StyleConv(128, 128, up=1)  # 213,249 params
-        self.to_rgb_6 = ToRgb(128)  # 66,051 params
-        self.style_conv_12 = StyleConv(128, 64, up=2)  # 139,457 params
-        self.style_conv_13 = StyleConv(64, 64, up=1)  # 69,761 params
-        self.to_rgb_7 = ToRgb(64)  # 33,027 params
+        self.blocks = nn.ModuleList([
+            nn.ModuleDict({
+                "style_conv1": StyleConv(512, 512, up=2),
+                "style_conv2": StyleConv(512, 512, up=1),
+                "to_rgb": ToRgb(512),
+            }),
+            nn.ModuleDict({
+                "style_conv1": StyleConv(512, 512, up=2),
+                "style_conv2": StyleConv(512, 512, up=1),
+                "to_rgb": ToRgb(512),
+            }),
+            nn.ModuleDict({
+                "style_conv1": StyleConv(512, 512, up=2),
+                "style_conv2": StyleConv(512, 512, up=1),
+                "to_rgb": ToRgb(512),
+            }),
+            nn.ModuleDict({
+                "style_conv1": StyleConv(512, 256, up=2),
+                "style_conv2": StyleConv(256, 256, up=1),
+                "to_rgb": ToRgb(256),
+            }),
+            nn.ModuleDict({
+                "style_conv1": StyleConv(256, 128, up=2),
+                "style_conv2": StyleConv(128, 128, up=1),
+                "to_rgb": ToRgb(128),
+            }),
+            nn.ModuleDict({
+                "style_conv1": StyleConv(128, 64, up=2),
+                "style_conv2": StyleConv(64, 64, up=1),
+                "to_rgb": ToRgb(64),
+            }),
+        ])
 
     def forward(self, ws: Tensor) -> Tensor:
         h = self.const_1(ws.shape[0])  # (B, 512, 4, 4)
@@ -209,72 +223,19 @@ class G_synthesis(nn.Module):
         h = self.style_conv_1(h, h_1)  # (B, 512, 4, 4)
         img = ws.narrow(1, 512, 512)  # (B, 512)
         img = self.to_rgb_1(h, img)  # (B, 3, 4, 4)
-        h_1 = ws.narrow(1, 512, 512)  # (B, 512)
-        h = self.style_conv_2(h, h_1)  # (B, 512, 8, 8)
-        h_1 = ws.narrow(1, 1024, 512)  # (B, 512)
-        h = self.style_conv_3(h, h_1)  # (B, 512, 8, 8)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 8, 8)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 10, 10)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 9, 9)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 8, 8)
-        img_1 = ws.narrow(1, 1536, 512)  # (B, 512)
-        img_1 = self.to_rgb_2(h, img_1)  # (B, 3, 8, 8)
-        img = img + img_1  # (B, 3, 8, 8)
-        h_1 = ws.narrow(1, 1536, 512)  # (B, 512)
-        h = self.style_conv_4(h, h_1)  # (B, 512, 16, 16)
-        h_1 = ws.narrow(1, 2048, 512)  # (B, 512)
-        h = self.style_conv_5(h, h_1)  # (B, 512, 16, 16)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 16, 16)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 18, 18)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 17, 17)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 16, 16)
-        img_1 = ws.narrow(1, 2560, 512)  # (B, 512)
-        img_1 = self.to_rgb_3(h, img_1)  # (B, 3, 16, 16)
-        img = img + img_1  # (B, 3, 16, 16)
-        h_1 = ws.narrow(1, 2560, 512)  # (B, 512)
-        h = self.style_conv_6(h, h_1)  # (B, 512, 32, 32)
-        h_1 = ws.narrow(1, 3072, 512)  # (B, 512)
-        h = self.style_conv_7(h, h_1)  # (B, 512, 32, 32)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 32, 32)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 34, 34)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 33, 33)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 32, 32)
-        img_1 = ws.narrow(1, 3584, 512)  # (B, 512)
-        img_1 = self.to_rgb_4(h, img_1)  # (B, 3, 32, 32)
-        img = img + img_1  # (B, 3, 32, 32)
-        h_1 = ws.narrow(1, 3584, 512)  # (B, 512)
-        h = self.style_conv_8(h, h_1)  # (B, 256, 64, 64)
-        h_1 = ws.narrow(1, 4096, 512)  # (B, 512)
-        h = self.style_conv_9(h, h_1)  # (B, 256, 64, 64)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 64, 64)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 66, 66)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 65, 65)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 64, 64)
-        img_1 = ws.narrow(1, 4608, 512)  # (B, 512)
-        img_1 = self.to_rgb_5(h, img_1)  # (B, 3, 64, 64)
-        img = img + img_1  # (B, 3, 64, 64)
-        h_1 = ws.narrow(1, 4608, 512)  # (B, 512)
-        h = self.style_conv_10(h, h_1)  # (B, 128, 128, 128)
-        h_1 = ws.narrow(1, 5120, 512)  # (B, 512)
-        h = self.style_conv_11(h, h_1)  # (B, 128, 128, 128)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 128, 128)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 130, 130)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 129, 129)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 128, 128)
-        img_1 = ws.narrow(1, 5632, 512)  # (B, 512)
-        img_1 = self.to_rgb_6(h, img_1)  # (B, 3, 128, 128)
-        img = img + img_1  # (B, 3, 128, 128)
-        h_1 = ws.narrow(1, 5632, 512)  # (B, 512)
-        h = self.style_conv_12(h, h_1)  # (B, 64, 256, 256)
-        h_1 = ws.narrow(1, 6144, 512)  # (B, 512)
-        h = self.style_conv_13(h, h_1)  # (B, 64, 256, 256)
-        img = F.interpolate(img, scale_factor=2, mode="nearest")  # (B, 3, 256, 256)
-        img = F.pad(img, (1, 1, 1, 1), mode="constant")  # (B, 3, 258, 258)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 257, 257)
-        img = F.avg_pool2d(img, 2, stride=1)  # (B, 3, 256, 256)
-        img_1 = ws.narrow(1, 6656, 512)  # (B, 512)
-        img_1 = self.to_rgb_7(h, img_1)  # (B, 3, 256, 256)
-        img = img + img_1  # (B, 3, 256, 256)
+        for i in range(6):
+            h_1 = ws.narrow(1, 512 + 1024 * i, 512)  # (B, 512)
+            h = self.blocks[i].style_conv1(h, h_1)  # (B, 512, 8, 8) … (B, 64, 256, 256)
+            h_1 = ws.narrow(1, 1024 + 1024 * i, 512)  # (B, 512)
+            h = self.blocks[i].style_conv2(h, h_1)  # (B, 512, 8, 8) … (B, 64, 256, 256)
+            # (B, 3, 8, 8) … (B, 3, 256, 256)
+            img_1 = F.interpolate(img, scale_factor=2, mode="nearest")
+            img_1 = F.pad(img_1, (1, 1, 1, 1), mode="constant")  # (B, 3, 10, 10) … (B, 3, 258, 258)
+            img_1 = F.avg_pool2d(img_1, 2, stride=1)  # (B, 3, 9, 9) … (B, 3, 257, 257)
+            img_1 = F.avg_pool2d(img_1, 2, stride=1)  # (B, 3, 8, 8) … (B, 3, 256, 256)
+            img_2 = ws.narrow(1, 1536 + 1024 * i, 512)  # (B, 512)
+            img_2 = self.blocks[i].to_rgb(h, img_2)  # (B, 3, 8, 8) … (B, 3, 256, 256)
+            img = img_1 + img_2  # (B, 3, 8, 8) … (B, 3, 256, 256)
         return img
 
 

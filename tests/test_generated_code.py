@@ -102,3 +102,25 @@ def test_shape_comments_of_a_block_class_hold_for_every_use():
     assert "# (B, conv_4_out, H/8-1, W/8-1)" in python
     stylegan = (ROOT / "generated" / "stylegan.py").read_text()
     assert "nn.ZeroPad2d(1),  # (B, ch, 2H+2, 2W+2)" in stylegan
+
+
+def test_a_repeating_run_of_the_spec_stays_a_loop():
+    """StyleGAN2's synthesis `for r in 3..log_s`: one loop, the narrow offsets written from i,
+    each iteration's modules in one ModuleDict (their parameters in the spec's order)."""
+    python = (ROOT / "generated" / "stylegan2.py").read_text()
+    forward = python[python.index("class G_synthesis"):python.index("class D(")]
+    assert forward.count("for i in range(8):") == 1
+    assert "h_1 = ws.narrow(1, 512 + 1024 * i, 512)  # (B, 512)" in forward
+    assert "h = self.blocks[i].style_conv1(h, h_1)  # (B, 512, 8, 8) … (B, 32, 1024, 1024)" \
+        in forward
+    assert forward.count('"to_rgb": ToRgb(') == 8
+
+
+def test_a_loop_is_written_from_i_only_where_numbers_grow_evenly():
+    from gandsl.emit.loops import affine
+
+    assert affine([1536, 2560, 3584]) == "1536 + 1024 * i"
+    assert affine([0, 1, 2]) == "i"
+    assert affine([5, 3, 1]) == "5 - 2 * i"
+    assert affine([4, 8, 16]) is None  # doubling: the iterations are written out
+    assert affine([1.0, 2.0, 3.0]) is None

@@ -85,6 +85,13 @@ def block_network(inst: BlockInstance, net: Network) -> Network:
                    results=[result.id], result_spans=[inst.span], span=inst.span)
 
 
+def continues(last: BlockInstance, last_class: BlockClass, inst: BlockInstance,
+              bc: BlockClass) -> bool:
+    """Does `inst` extend a loop of uses ending with `last`: the same class, the same tensor
+    arguments, fed by the previous use (a `repeat`, or a `for` of one block each)?"""
+    return bc is last_class and inst.input == last.result and inst.values == last.values
+
+
 def relative_name(node: Node, inst: BlockInstance) -> str:
     """A node's name inside its block's class: without the instance's prefix (a block of one
     module names it after the instance; in the class it is its layer)."""

@@ -22,8 +22,10 @@ from ..layers.base import ctx_for
 from ..naming import Namespace, attribute_namespace, comment, docstring, output_fields, sanitize
 from ..types import TensorType, conversion
 from . import progressive
-from .blocks import BlockClass, class_title, module_roles, relative_name
+from .blocks import BlockClass, class_title, continues, module_roles, relative_name
 from .chains import runs
+from .loop_writer import LoopWriter
+from .loops import find_loops
 from .symbolic import Renderer, symbolic, symbolic_type
 from .variables import last_uses, preferred_names
 
@@ -118,7 +120,7 @@ class _Item:
     blocks: list[tuple[BlockInstance, BlockClass, int]] = field(default_factory=list)
 
 
-class _Builder:
+class _Builder(LoopWriter):
     def __init__(self, net: Network, cls: ClassSource,
                  classes: dict[int, tuple[BlockInstance, BlockClass, int]],
                  reserved: frozenset[str], renderer: Renderer, counts: bool = True,
@@ -138,6 +140,8 @@ class _Builder:
         self.types = {n.id: symbolic_type(n.type, ("dim", n.id), renderer) for n in net.nodes}
         self.roles: dict[int, str] = {}
         self.named_by_role = roles
+        self.loop_attrs: dict[int, str] = {}  # inside a loop: node → `convs[i]`
+        self.loop_comment: str | None = None  # inside a loop: the shapes, first … last
 
     def build(self) -> None:
         net, cls = self.net, self.cls
@@ -162,12 +166,23 @@ class _Builder:
             cls.init.append(f"self.level = {float(k)!r}  # levels of detail grown, 0 to {k}")
         chunks = []
         # chains of modules as `nn.Sequential` (not where levels of detail cut them)
+        # the spec's loops as loops (in a network's class: a block's body is its first use's)
+        loops = {} if k or self.named_by_role else {
+            lp.start: lp for lp in find_loops(net, items, last_use)}
         chains = {} if k else runs(net, items, last_use, lambda it: not it.blocks[0][0].values)
+        # a loop of a chain is written as the chain (`nn.Sequential`, as DCGAN's authors do)
+        loops = {s: lp for s, lp in loops.items()
+                 if not any(a <= lp.start and lp.end <= b for a, b in chains.items())}
+        chains = {a: b for a, b in chains.items()
+                  if not any(lp.start <= b and a <= lp.end for lp in loops.values())}
         if self.named_by_role:  # roles of the modules that stay attributes
             inside = {items[j].output for i, end in chains.items() for j in range(i, end + 1)}
             self.roles = module_roles(net, inside=inside)
         idx = 0
         while idx < len(items):
+            if idx in loops and self._loop(items, loops[idx], batch, holder, last_use, prefer):
+                idx = loops[idx].end + 1
+                continue
             end = chains.get(idx, idx)
             item = items[end]
             target = self._variable(prefer[item.output], end, holder, last_use)
@@ -201,7 +216,7 @@ class _Builder:
             if i in self.classes:
                 inst, bc, use = self.classes[i]
                 prev = items[-1] if items and items[-1].blocks else None
-                if prev is not None and _continues(prev, inst, bc):
+                if prev is not None and continues(*prev.blocks[-1][:2], inst, bc):
                     prev.blocks.append((inst, bc, use))
                     prev.output = inst.result
                 else:
@@ -232,7 +247,9 @@ class _Builder:
             expr = f"-{x}" if (f, op) == (-1, "*") else f"{x} {op} {f!r}"
         else:
             layer, ctx = self._ctx(node, batch)
-            if layer.module is not None:
+            if node.id in self.loop_attrs:  # an element of a loop's ModuleList
+                ctx.attr = self.loop_attrs[node.id]
+            elif layer.module is not None:
                 ctx.attr = self.attrs.create(self.roles.get(node.id, node.name))
                 self.R.place = "init"
                 self._init(ctx.attr, layer.module(ctx), node.params)
@@ -248,8 +265,8 @@ class _Builder:
         for name, ids in node.values.items():
             param = layer.param(name)
             many = param is not None and param.kind == "values"
-            names[name] = [self.var_of[i] for i in ids] if many else (
-                self.var_of[ids[0]] if ids else None)
+            names[name] = [self.var_of.get(i) for i in ids] if many else (
+                self.var_of.get(ids[0]) if ids else None)
         ctx = ctx_for(layer, node, self.types.__getitem__, names=names, batch=batch)
         ctx.args = {k: symbolic(v, ("arg", node.id, k), self.R) for k, v in node.args.items()}
         self.R.origin = node.op
@@ -340,7 +357,8 @@ class _Builder:
 
     def _line(self, code: str, t: TensorType | None) -> None:
         self.R.place = "comment"
-        self.cls.body.append(f"{code}  # {t.shape_comment()}" if t is not None else code)
+        shape = self.loop_comment or (t.shape_comment() if t is not None else None)
+        self.cls.body.append(f"{code}  # {shape}" if shape else code)
 
     # -- variables ------------------------------------------------------------------------
 
@@ -377,10 +395,3 @@ class _Builder:
                 f"{n}={v}" for (n, _), v in zip(cls.output_fields, results, strict=True)) + ")"
         else:
             cls.returns = results[0]
-
-
-def _continues(prev: _Item, inst: BlockInstance, bc: BlockClass) -> bool:
-    """Does this instance extend a loop: the same class, the same tensor arguments, fed by
-    the previous instance (a `repeat`, or a `for` whose iterations are one block each)?"""
-    last, last_bc, _ = prev.blocks[-1]
-    return bc is last_bc and inst.input == last.result and inst.values == last.values

@@ -45,6 +45,8 @@ class Renderer:
         self.seen: dict[Key, Any] = {}  # probing: the keys printed in code, with their values
         self.floats: Counter[float] = Counter()  # float literals printed in code
         self.forward_params: list[str] = []  # parameters `forward` reads (`self.<name>`)
+        # inside a re-rolled loop (`loops.py`): key → its expression in `i` (None: none)
+        self.loop: dict[Key, str | None] = {}
         self.origin = ""  # the layer whose code is asking (`leaky_relu`): names constants
         self.origins: dict[float, str] = {}  # float literal → `layer_argument` of its first use
 
@@ -55,6 +57,10 @@ class Renderer:
         if self.probe:
             self.seen[sym.key] = value
             return f"⟨{' '.join(map(str, sym.key))}⟩"
+        if self.place == "forward" and sym.key in self.loop:
+            if self.loop[sym.key] is None:
+                raise NotLoopable(sym.key)
+            return self.loop[sym.key]
         if sym.key in self.params:
             template, name = self.params[sym.key]
             if self.place == "init":
@@ -82,6 +88,10 @@ class Renderer:
         if self.probe or sym.key in self.params:
             return True
         return sym.plain != default or type(sym.plain) is not type(default)
+
+
+class NotLoopable(Exception):
+    """A number a loop's `forward` would print differs between iterations irregularly."""
 
 
 class SymInt(int):

@@ -37,6 +37,8 @@ softplus = Layer(
     infer=same_type,
     call=lambda ctx: f"F.softplus({ctx.names['x']}"
     f"{', beta=' + repr(ctx.args['beta']) if ctx.args['beta'] != 1.0 else ''})",
+    as_module=lambda ctx: "nn.Softplus("
+    f"{'beta=' + repr(ctx.args['beta']) if ctx.args['beta'] != 1.0 else ''})",
 )
 elu = Layer(
     name="elu",
@@ -46,6 +48,8 @@ elu = Layer(
     infer=same_type,
     call=lambda ctx: f"F.elu({ctx.names['x']}"
     f"{', alpha=' + repr(ctx.args['alpha']) if ctx.args['alpha'] != 1.0 else ''})",
+    as_module=lambda ctx: "nn.ELU("
+    f"{'alpha=' + repr(ctx.args['alpha']) if ctx.args['alpha'] != 1.0 else ''})",
 )
 gelu = _fn("gelu", "F.gelu({x})", "Gaussian error linear unit.", "nn.GELU()")
 
