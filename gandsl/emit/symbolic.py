@@ -94,12 +94,27 @@ class NotLoopable(Exception):
     """A number a loop's `forward` would print differs between iterations irregularly."""
 
 
-class SymInt(int):
+class _Printed:
+    """What SymInt and SymFloat share: a number that prints through its renderer."""
+
     key: Key
     renderer: Renderer
 
+    def keeps(self, default: Any) -> bool:
+        return self.renderer.keeps(self, default)
+
+    def __repr__(self) -> str:
+        return self.renderer.show(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.plain, spec) if spec else self.renderer.show(self)
+
+
+class SymInt(_Printed, int):
     def __new__(cls, value: int, key: Key, renderer: Renderer) -> SymInt:
-        self = super().__new__(cls, value)
+        self = int.__new__(cls, value)
         self.key, self.renderer = key, renderer
         return self
 
@@ -107,41 +122,16 @@ class SymInt(int):
     def plain(self) -> int:
         return int(self)
 
-    def keeps(self, default: Any) -> bool:
-        return self.renderer.keeps(self, default)
 
-    def __repr__(self) -> str:
-        return self.renderer.show(self)
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return format(int(self), spec) if spec else self.renderer.show(self)
-
-
-class SymFloat(float):
-    key: Key
-    renderer: Renderer
-
+class SymFloat(_Printed, float):
     def __new__(cls, value: float, key: Key, renderer: Renderer) -> SymFloat:
-        self = super().__new__(cls, value)
+        self = float.__new__(cls, value)
         self.key, self.renderer = key, renderer
         return self
 
     @property
     def plain(self) -> float:
         return float(self)
-
-    def keeps(self, default: Any) -> bool:
-        return self.renderer.keeps(self, default)
-
-    def __repr__(self) -> str:
-        return self.renderer.show(self)
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return format(float(self), spec) if spec else self.renderer.show(self)
 
 
 def symbolic(value: Any, key: Key, renderer: Renderer) -> Any:
