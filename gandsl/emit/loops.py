@@ -48,41 +48,44 @@ class Loop:
         return self.start + i * self.period + j
 
 
+MAX_FAILED_CHECKS = 32  # candidate loops tried and refused per network: bounded work
+
+
 def find_loops(net: Network, items: list[Item], last_use: dict[int, int]) -> list[Loop]:
-    """The loops of a forward, left to right, none overlapping."""
+    """The loops of a forward, left to right, none overlapping. Linear in the statements:
+    for each period, how far statement k's shape repeats `period` statements later is found
+    in one backward pass; only the longest candidate at a start is checked, and a network
+    stops looking after `MAX_FAILED_CHECKS` refusals."""
+    shapes = [_shape(net, it) for it in items]
+    runs: dict[int, list[int]] = {}  # period → from k, how many shapes equal the one p later
+    for p in range(2, MAX_PERIOD + 1):
+        run = [0] * (len(items) + p)
+        for k in range(len(items) - p - 1, -1, -1):
+            same = shapes[k] is not None and shapes[k] == shapes[k + p]
+            run[k] = run[k + 1] + 1 if same else 0
+        runs[p] = run
     out: list[Loop] = []
-    s = 0
-    while s < len(items):
-        best: Loop | None = None
+    failed, s = 0, 0
+    while s < len(items) and failed < MAX_FAILED_CHECKS:
+        best = None
         for p in range(2, MAX_PERIOD + 1):
-            loop = _longest(net, items, last_use, s, p)
-            if loop is not None and (best is None or loop.count * p > best.count * best.period):
-                best = loop
+            n = 1 + runs[p][s] // p
+            if n >= MIN_ITERATIONS and (best is None or n * p > best[0] * best[1]):
+                best = (n, p)
         if best is None:
             s += 1
             continue
-        out.append(best)
-        s = best.end + 1
-    return out
-
-
-def _longest(net: Network, items: list[Item], last_use: dict[int, int], s: int,
-             p: int) -> Loop | None:
-    if s + p * MIN_ITERATIONS > len(items):
-        return None
-    shapes = [_shape(net, items[s + j]) for j in range(p)]
-    if any(x is None for x in shapes):
-        return None
-    n = 1
-    while s + (n + 1) * p <= len(items) and all(
-            _shape(net, items[s + n * p + j]) == shapes[j] for j in range(p)):
-        n += 1
-    while n >= MIN_ITERATIONS:
+        n, p = best
         loop = _check(items, last_use, Loop(s, p, n, {}))
-        if loop is not None:
-            return loop
-        n -= 1
-    return None
+        if loop is None and n - 1 >= MIN_ITERATIONS:  # the last repetition read after it
+            loop = _check(items, last_use, Loop(s, p, n - 1, {}))
+        if loop is None:
+            failed += 1
+            s += 1
+            continue
+        out.append(loop)
+        s = loop.end + 1
+    return out
 
 
 def _shape(net: Network, item: Item) -> tuple | None:
@@ -106,11 +109,17 @@ def _numeric(value) -> bool:
     return isinstance(value, tuple) and all(_numeric(v) for v in value)
 
 
-def refs(items: list[Item], loop: Loop, i: int, j: int) -> list[Ref] | None:
+def positions(items: list[Item], loop: Loop) -> dict[int, tuple[int, int]]:
+    """Each value the loop makes → (iteration, statement)."""
+    return {items[loop.item(a, b)].output: (a, b) for a in range(loop.count)
+            for b in range(loop.period)}
+
+
+def refs(items: list[Item], loop: Loop, i: int, j: int,
+         where: dict[int, tuple[int, int]] | None = None) -> list[Ref] | None:
     """How statement (i, j) reads each input: a statement of its own iteration, of the
     previous one, or a value from outside the loop."""
-    where = {items[loop.item(a, b)].output: (a, b) for a in range(loop.count)
-             for b in range(loop.period)}
+    where = positions(items, loop) if where is None else where
     out: list[Ref] = []
     for v in items[loop.item(i, j)].inputs:
         if v not in where:
@@ -129,14 +138,15 @@ def refs(items: list[Item], loop: Loop, i: int, j: int) -> list[Ref] | None:
 def _check(items: list[Item], last_use: dict[int, int], loop: Loop) -> Loop | None:
     """The loop, with the values iteration 0 reads as its previous iteration's, when the
     iterations read alike and nothing but the last iteration is read after the loop."""
+    where = positions(items, loop)
     for j in range(loop.period):
-        first = refs(items, loop, 1, j)
+        first = refs(items, loop, 1, j, where)
         if first is None:
             return None
         for i in range(2, loop.count):
-            if refs(items, loop, i, j) != first:
+            if refs(items, loop, i, j, where) != first:
                 return None
-        zero = refs(items, loop, 0, j)
+        zero = refs(items, loop, 0, j, where)
         if zero is None or len(zero) != len(first):
             return None
         for r0, r1 in zip(zero, first, strict=True):
@@ -213,10 +223,12 @@ def _typed(items: list[Item], loop: Loop, j: int):
     """(iteration 0's node, that node in every iteration) for statement j and its inputs."""
     first = items[loop.item(0, j)]
     yield first.output, [items[loop.item(i, j)].output for i in range(loop.count)]
+    where = positions(items, loop)
+    per_iteration = [refs(items, loop, i, j, where) for i in range(loop.count)]
     for k, v in enumerate(first.inputs):
         per = []
         for i in range(loop.count):
-            ref = refs(items, loop, i, j)[k]
+            ref = per_iteration[i][k]
             if ref[0] == "out":
                 per.append(ref[1])
             elif ref[0] == "cur":
