@@ -7,6 +7,12 @@ kernels are tested against; `auto` takes Triton for CUDA tensors and the referen
 installed, a CPU tensor without the interpreter, float64) the op falls back to the reference
 and warns once per reason.
 
+A run chooses for every op it calls with `impl="auto"` (as generated code does) with
+`kernels(choice)`, a context the trainer enters around each iteration (`gandsl train
+--kernels`); outside one, the `GANDSL_KERNELS` environment variable is the default, else
+`auto`. The choice lives in a `ContextVar`, set and reset by the context: no module-level
+setting is assigned, and a thread or task outside the context never sees it.
+
 Triton is imported only when a kernel is about to run: compiling specs and CPU training never
 pay for the import.
 """
@@ -16,14 +22,19 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 
 import torch
 
 IMPLS = ("ref", "triton", "auto")
-# `GANDSL_KERNELS=ref` makes `auto` take the reference everywhere: the same run without the
-# kernels, for comparing (`gandsl bench --kernels ref`).
+# The default of a run's choice (`gandsl train/bench --kernels` name it explicitly):
+# `GANDSL_KERNELS=ref` makes `auto` take the reference everywhere, the same run without the
+# kernels, for comparing.
 KERNELS_ENV = "GANDSL_KERNELS"
+# The choice of the `kernels(...)` block being run, None outside one.
+_CHOICE: ContextVar[str | None] = ContextVar("gandsl_kernels", default=None)
 KERNEL_DTYPES = (torch.float32, torch.bfloat16, torch.float16)  # computed in fp32 inside
 
 _warned: set[str] = set()
@@ -38,13 +49,43 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
 
 
+def check_choice(choice: str, what: str = "kernels") -> str:
+    """`choice` if it is one of `IMPLS`; else a ValueError naming them."""
+    if choice not in IMPLS:
+        raise ValueError(f"{what} must be one of {', '.join(IMPLS)}, got {choice!r}")
+    return choice
+
+
+def default_kernels() -> str:
+    """The choice of a run that names none: `GANDSL_KERNELS` if set, else `auto`."""
+    value = os.environ.get(KERNELS_ENV) or "auto"
+    return check_choice(value, KERNELS_ENV)
+
+
+@contextmanager
+def kernels(choice: str) -> Iterator[None]:
+    """Within the block, ops called with `impl="auto"` run as `choice` says: `ref` the
+    references, `triton` the kernels wherever Triton can run, `auto` Triton on CUDA tensors."""
+    token = _CHOICE.set(check_choice(choice))
+    try:
+        yield
+    finally:
+        _CHOICE.reset(token)
+
+
+def chosen() -> str:
+    """What `impl="auto"` means here: the enclosing `kernels(...)`'s choice, else the
+    default (`default_kernels`)."""
+    return _CHOICE.get() or default_kernels()
+
+
 def use_triton(op: str, impl: str, *tensors: torch.Tensor) -> bool:
-    """True to run `op` as a Triton kernel for these tensors, False for the reference."""
-    if impl not in IMPLS:
-        raise ValueError(f"{op}: impl must be one of {', '.join(IMPLS)}, got {impl!r}")
+    """True to run `op` as a Triton kernel for these tensors, False for the reference. An
+    explicit `ref` or `triton` stands; `auto` takes the run's choice (`chosen`)."""
+    check_choice(impl, f"{op}: impl")
     cuda = all(t.is_cuda for t in tensors)
-    if impl == "auto" and os.environ.get(KERNELS_ENV) == "ref":
-        impl = "ref"
+    if impl == "auto":
+        impl = chosen()
     if impl == "ref" or (impl == "auto" and not cuda):
         return False
     why = _cannot(cuda, tensors)

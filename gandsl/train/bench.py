@@ -11,7 +11,6 @@ device is synchronized at each split, so the parts add up to the iteration.
 
 from __future__ import annotations
 
-import os
 import statistics
 import tempfile
 import time
@@ -21,7 +20,6 @@ from pathlib import Path
 
 import torch
 
-from ..kernels.dispatch import KERNELS_ENV
 from .config import RunConfig, RunError
 
 
@@ -43,32 +41,26 @@ class Bench:
         return statistics.fmean(self.iterations)
 
 
-def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str = "auto",
+def bench(config: RunConfig, iters: int = 20, warmup: int = 3, kernels: str | None = None,
           at_step: int = 0) -> Bench:
     """Time `iters` iterations after `warmup`, from iteration `at_step` of the run (what a
     progressive spec's stage and the schedules depend on); `kernels="ref"` runs the fused
-    ops' PyTorch references instead of the Triton kernels, for comparison."""
+    ops' PyTorch references instead of the Triton kernels, for comparison (None: the
+    config's choice, as `gandsl train` makes it)."""
     from .trainer import Trainer
 
-    before = os.environ.get(KERNELS_ENV)
-    os.environ[KERNELS_ENV] = kernels
-    try:
-        with tempfile.TemporaryDirectory(prefix="gandsl-bench-") as tmp:
-            trainer = Trainer(replace(config, out=Path(tmp) / "run", resume=None,
-                                      progress=False))
-            if at_step >= trainer.total:
-                raise RunError(f"--at-step {at_step}: the run has {trainer.total:,} iterations; "
-                               "expected a step before its end (or a larger --steps)")
-            trainer.step = at_step
-            try:
-                return _measure(trainer, iters, warmup)
-            finally:
-                trainer.metrics.close()
-    finally:
-        if before is None:
-            del os.environ[KERNELS_ENV]
-        else:
-            os.environ[KERNELS_ENV] = before
+    if kernels is not None:
+        config = replace(config, kernels=kernels)
+    with tempfile.TemporaryDirectory(prefix="gandsl-bench-") as tmp:
+        trainer = Trainer(replace(config, out=Path(tmp) / "run", resume=None, progress=False))
+        if at_step >= trainer.total:
+            raise RunError(f"--at-step {at_step}: the run has {trainer.total:,} iterations; "
+                           "expected a step before its end (or a larger --steps)")
+        trainer.step = at_step
+        try:
+            return _measure(trainer, iters, warmup)
+        finally:
+            trainer.metrics.close()
 
 
 def _measure(trainer, iters: int, warmup: int) -> Bench:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
+from ..kernels.dispatch import IMPLS, default_kernels
 
 
 class RunError(UserError):
@@ -46,6 +47,9 @@ class RunConfig:
     channels_last: bool = False  # CUDA only: channels-last memory format
     max_bad_steps: int = 10  # consecutive non-finite losses before the run stops
     progress: bool = True
+    # which implementation the fused ops (AdaIN, gradient penalties) run: triton | ref | auto;
+    # None: the GANDSL_KERNELS environment variable, else auto (`kernels_of`)
+    kernels: str | None = None
     # torchrun restarted the command before its first checkpoint: the files it wrote into
     # `out` are its own, to be written again
     restarted: bool = False
@@ -59,6 +63,8 @@ class RunConfig:
                                "of at least 1")
         if not isinstance(self.workers, int) or self.workers < 0:
             raise RunError(f"--workers {self.workers}: expected a whole number of at least 0")
+        if self.kernels is not None and self.kernels not in IMPLS:
+            raise RunError(f"--kernels {self.kernels}: expected one of {', '.join(IMPLS)}")
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -111,6 +117,16 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return " ".join(f"{k}={v}" for k, v in sorted(value.items())) or "no params"
     return str(value)
+
+
+def kernels_of(config: RunConfig) -> str:
+    """The run's choice of kernels: `--kernels`, else `GANDSL_KERNELS`, else auto."""
+    if config.kernels is not None:
+        return config.kernels
+    try:
+        return default_kernels()
+    except ValueError as e:
+        raise RunError(f"{e} (the default of --kernels)") from None
 
 
 def pick_device(name: str) -> torch.device:

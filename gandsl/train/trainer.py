@@ -7,77 +7,49 @@ weight clipping, EMA, metrics), the draws, schedules, checkpoints and sample gri
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from .. import shard
-from ..atomic import WriteError
 from ..errors import TrainingStopped
+from ..kernels.dispatch import kernels
 from ..loader import load
 from ..pipeline import read_spec, spec_identity
-from ..runtime.penalties import clip_weights
-from . import checkpoint as ckpt
 from . import distributed, run_state
-from .config import RunConfig, RunError, data_root, pick_device, resumed, run_files
-from .draw import FixedDraw, TrainDraw
-from .ema import EMA
-from .fixed import fixed_batches
+from .config import RunConfig, RunError, data_root, kernels_of, pick_device
+from .draw import FixedDraw
+from .feed import build_feed
 from .grid import save_grid
-from .init import initialize
+from .log import StepLog, columns, open_metrics
 from .memory import check_fits
-from .metrics import Metrics
+from .networks import after_steps, build_networks, initialize_networks
+from .optimizers import PlayerOptimizers
+from .run_dir import check_spec, kept, open_run, save_checkpoint, start_run_dir
 from .sampling import sampling
-from .schedule import factor, level, min_lr, momentum
-from .weights import load_weights
+from .schedule import level
 
 __all__ = ["RunError", "Trainer", "data_root"]
 
 
-def _text_identity(text: str, params: dict[str, Any]) -> str:
-    """The identity of checkpoints written before 2026-11-23: the spec's exact text."""
-    return hashlib.sha256(json.dumps([text, sorted(params.items())], default=str)
-                          .encode()).hexdigest()
-
-
 class Trainer:
+    """A run, put together from its parts: the run directory and checkpoint it resumes from
+    (`run_dir`), the networks and what follows a step (`networks`), the optimizers and their
+    schedules (`optimizers`), the data (`feed`), and the metrics (`log`)."""
+
     def __init__(self, config: RunConfig) -> None:
         self.text = read_spec(config.spec)
-        resume_state = None
-        if config.resume is not None:
-            # A resumed run continues with its own seed, batch, data and params, and in its
-            # own directory, whatever path to it (run, checkpoints folder, checkpoint) was given.
-            tensors, state = ckpt.load(Path(config.resume))
-            self.out = ckpt.find(Path(config.resume)).parent.parent
-            config = resumed(config, self.out, state)
-            run_state.check(state, tensors, f"checkpoint of {config.resume}")
-            resume_state = tensors, state
-        else:
-            self.out = Path(config.out)
-            config = replace(config, seed=0 if config.seed is None else config.seed)
+        config, self.out, resume = open_run(config)
         self.config = config
         self.identity = spec_identity(self.text, config.params, config.spec)
-        if resume_state is not None and resume_state[1].get("identity") not in (
-                self.identity, _text_identity(self.text, config.params)):
-            # `resumed` has already refused other params, so the spec itself changed
-            raise RunError(
-                f"{config.resume} was trained from "
-                f"{resume_state[1].get('spec_path', '?')}, and {config.spec} is not that spec "
-                "any more (it changed beyond comments and layout), so the run cannot be "
-                f"resumed. Resume with the run's own copy, {self.out / 'spec.gan'}, or start a "
-                "new run with another --out.")
-        if resume_state is None and self.out.exists() and not self.out.is_dir():
-            raise RunError(f"--out {self.out}: that is a file; expected a directory for the run")
+        check_spec(config, self.out, self.text, self.identity, resume)
+        self.kernels = kernels_of(config)  # the fused ops' implementation, for every iteration
         # Data-parallel under torchrun: this process's device and place in the group; rank 0
         # alone writes the run directory, metrics, grids and checkpoints.
         self.device = distributed.device_for(pick_device(config.device))
@@ -94,93 +66,52 @@ class Trainer:
             raise RunError(f"batch {self.batch} does not split into {self.world} equal shards, "
                            f"one per process: choose a --batch that is a multiple of "
                            f"{self.world}, or run {self.batch} or fewer processes that divide it")
-        if resume_state is not None and config.steps is None:
-            self.total = int(resume_state[1]["total_steps"])  # as the run was planned
+        if resume is not None and config.steps is None:
+            self.total = int(resume[1]["total_steps"])  # as the run was planned
         else:
             self.total = config.steps or (train.steps if train and train.steps else 1000)
         _seed_everything(config.seed)
         check_fits(spec, self.batch // self.world, self.device)
 
         # Networks, initialized as the train section says, then the generated objective.
-        self.networks: dict[str, nn.Module] = {
-            name: cls().to(self.device) for name, cls in self.loaded.classes.items()}
-        if config.channels_last and self.device.type == "cuda":
-            for net in self.networks.values():
-                net.to(memory_format=torch.channels_last)
-        # A frozen network (a fixed feature extractor) never learns and runs in eval mode.
-        self.frozen = frozenset(n.name for n in spec.networks if n.frozen)
-        for name in self.frozen:
-            self.networks[name].eval().requires_grad_(False)
+        self.networks, self.frozen = build_networks(self.loaded, self.device,
+                                                    config.channels_last)
         module = self.loaded.module
         self.players: dict[str, list[str]] = dict(module.PLAYERS)
         options = train.options if train else []
-        for opt in options:
-            if opt.kind == "init":
-                for net in self._networks_of(opt.player):
-                    initialize(self.networks[net], opt.fn, opt.kwargs)
-        for opt in options:  # pretrained weights, after `init`; a checkpoint holds them
-            if opt.kind == "load" and resume_state is None:
-                self._load(opt, config)
+        initialize_networks(self.networks, self.players, options, config.spec,
+                            load=resume is None, note=self._note)
         distributed.broadcast_modules(self.networks.values())
         self.objective = module.Objective(self.networks)
-        self.optimizers: dict[str, torch.optim.Optimizer] = self.objective.optimizers()
-        self.params = {p: [q for n in nets for q in self.networks[n].parameters()]
-                       for p, nets in self.players.items()}
+        self.opt = PlayerOptimizers(self.objective, self.players, self.networks, train,
+                                    self.total)
+        self.optimizers, self.params = self.opt.optimizers, self.opt.params
         # data-parallel: the running statistics averaged over the processes at each step
         self.stats = {p: [b for n in nets if n not in self.frozen
                           for b in self.networks[n].buffers() if b.is_floating_point()]
                       for p, nets in self.players.items()} if self.world > 1 else {}
-        self._schedules(train)
-        # EMA and clipping name a player or one of its networks; they act after that
-        # player's step, on the networks named.
-        owner = {n: p for p, nets in self.players.items() for n in nets}
-        self.ema: dict[str, EMA] = {}
-        self.after: dict[str, list[Callable[[], None]]] = {p: [] for p in self.players}
-        for opt in options:
-            if opt.kind not in ("ema", "clip"):
-                continue
-            nets = self._networks_of(opt.player)
-            player = opt.player if opt.player in self.players else owner[opt.player]
-            if opt.kind == "ema":
-                ema = EMA({n: self.networks[n] for n in nets},
-                          float(opt.kwargs.get("decay", 0.999)), int(opt.kwargs.get("start", 0)),
-                          int(opt.kwargs.get("every", 1)))
-                self.ema[opt.player] = ema
-                self.after[player].append(lambda ema=ema: ema.update(self.step))
-            elif opt.kind == "clip":
-                value = float(opt.kwargs["value"])
-                self.after[player] += [lambda net=self.networks[n], value=value:
-                                       clip_weights(net, value) for n in nets]
+        self.ema, self.after = after_steps(self.networks, self.players, options,
+                                           lambda: self.step)
 
         # Data, draws, metrics.
-        from ..data import build_sources
-
-        names = sorted({n.name for n in spec.objective.nodes if n.op == "data"})
-        self.sources = build_sources(spec, names, self.batch, self.device, config.seed,
-                                     override=config.data, root=data_root(config.spec),
-                                     workers=config.workers, shard=(self.rank, self.world))
-        self.draw = TrainDraw(self.sources, self.batch, self.device, (self.rank, self.world))
-        self.fixed = self._fixed_draw(spec, names) if self.main else None
-        terms = module.TERMS
-        self.columns = [c for p, ts in terms.items() for c in (f"{p}/loss",
-                                                              *(f"{p}/{t}" for t in ts))]
-        self.columns += [f"state/{k}" for k in getattr(self.objective, "state", {})]
+        feed = build_feed(spec, config, self.batch, self.device, self.rank, self.world)
+        self.sources, self.draw, self.fixed = feed.sources, feed.draw, feed.fixed
+        self.grid_columns = feed.grid_columns
         # progressive growing: each growing network's full level; the schedule sets `level`
         self.full_level = {n: float(net.level) for n, net in self.networks.items()
                            if hasattr(net, "level")}
         self.grow = train.grow if train and self.full_level else None
-        if self.grow is not None:
-            self.columns.append("grow/level")
+        self.columns = columns(module.TERMS, getattr(self.objective, "state", {}),
+                               self.grow is not None)
         self.step = 0
         self.bad = 0  # consecutive non-finite losses
         self.seconds_before = 0.0  # training time of the runs this one resumes
         self.started: float | None = None
-        self.sums: dict[str, torch.Tensor] = {}
-        self.counts: dict[str, int] = {}
+        self.log = StepLog()
         self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
                          if config.bf16 and self.device.type == "cuda" else None)
-        if resume_state is not None:
-            run_state.restore(self, *resume_state)
+        if resume is not None:
+            run_state.restore(self, *resume)
             if self.step >= self.total and not distributed.restarted():
                 # nothing to do: say so rather than "trained N" (a torchrun restart after the
                 # last checkpoint just finishes)
@@ -191,63 +122,16 @@ class Trainer:
         else:
             distributed.barrier()  # every process has chosen the run directory before it exists
             if self.main:
-                self._start_run_dir()
-        self.metrics = (Metrics(self.out / "metrics.csv", self.columns, device=self.device,
-                                resume_step=self.step if resume_state else None)
-                        if self.main else distributed.NoMetrics())
+                start_run_dir(self.out, self.text, self.loaded.imports, config)
+        self.metrics = open_metrics(self.out, self.columns, self.device, self.main,
+                                    self.step if resume else None)
 
     # -- set-up -----------------------------------------------------------------------------
 
-    def _networks_of(self, name: str) -> list[str]:
-        """The networks a train option names: a player's, or one network."""
-        return self.players.get(name, [name])
-
-    def _start_run_dir(self) -> None:
-        if (self.out / "checkpoints").exists():
-            raise RunError(f"{self.out} already holds a run: continue it with --resume "
-                           f"{self.out}, or choose another --out")
-        held = run_files(self.out)
-        if held and not self.config.restarted:  # someone's files, or another run's: kept
-            raise RunError(f"{self.out} already holds {', '.join(held)} but no checkpoint to "
-                           "resume from: choose another --out, or remove them first")
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "spec.gan").write_text(self.text, encoding="utf-8")
-        for rel, text in self.loaded.imports.items():  # the run's copy compiles on its own
-            target = self.out / rel
-            if target.resolve().is_relative_to(self.out.resolve()):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text, encoding="utf-8")
-        (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=1))
-
-    def _schedules(self, train) -> None:
-        """Per player: the factor of its base learning rate at a step, the floor, and the
-        momentum at a step (None: the optimizer's own, unchanged)."""
-        self.lr_factor = {}
-        self.lr_floor = {}
-        self.momentum_at: dict[str, Callable[[int], float] | None] = {}
-        base = {p: [g["lr"] for g in opt.param_groups] for p, opt in self.optimizers.items()}
-        self.base_lr = base
-        schedules = train.schedules if train else []
-        for p in self.players:
-            chosen = _schedule_of(p, [s for s in schedules if s.setting == "lr"])
-            kind, kwargs = (chosen.kind, chosen.kwargs) if chosen else ("constant", {})
-            self.lr_factor[p] = factor(kind, kwargs, self.total, base[p][0])
-            self.lr_floor[p] = min_lr(kind, kwargs)
-            ramp = _schedule_of(p, [s for s in schedules if s.setting == "momentum"])
-            start = self.optimizers[p].param_groups[0].get("momentum", 0.0)
-            self.momentum_at[p] = momentum(ramp.kwargs, start) if ramp else None
-
-    def _load(self, opt, config: RunConfig) -> None:
-        """`load NET ("file")`: a path relative to the project folder, as data paths are;
-        an empty path keeps the network's initial weights, said once."""
-        given = str(opt.kwargs["path"])
-        if not given:
-            self._note(f"`{opt.player}` keeps its initial weights: its `load` path is empty")
-            return
-        path = Path(given) if Path(given).is_absolute() else data_root(config.spec) / given
-        line = load_weights(self.networks[opt.player], path, bool(opt.kwargs.get("order")),
-                            f"{config.spec}: load {opt.player}", opt.kwargs.get("prefix", ""))
-        self._note(f"`{opt.player}`: {line}")
+    @property
+    def lr_factor(self) -> dict[str, Callable[[int], float]]:
+        """Per player: the factor of its base learning rate at a step."""
+        return self.opt.lr_factor
 
     def _set_level(self) -> None:
         """Progressive growing: every growing network (EMA copies too) at the schedule's
@@ -262,25 +146,7 @@ class Trainer:
                     net.level = min(self.level, self.full_level[name])
 
     def _set_lr(self) -> None:
-        for p, opt in self.optimizers.items():
-            f = self.lr_factor[p](self.step)
-            m = self.momentum_at[p]
-            for g, lr in zip(opt.param_groups, self.base_lr[p], strict=True):
-                g["lr"] = max(lr * f, self.lr_floor[p]) if f > 0 else 0.0
-                if m is not None:
-                    g["momentum"] = m(self.step)
-
-    def _fixed_draw(self, spec, names: list[str]) -> FixedDraw:
-        """The draw of every sample grid. With class labels, the grid shows every class in
-        turn, as many whole rows of them as fit in `samples`."""
-        classes = [f.dims[0] for name in names for f in spec.dataset(name).fields[1:]
-                   if f.kind == "class"]
-        n = self.config.samples
-        if classes:
-            n = classes[0] * max(1, n // classes[0])
-        self.grid_columns = classes[0] if classes else n
-        batches = fixed_batches(self.sources, n, self.config.seed + 1)
-        return FixedDraw(batches, n, self.device, self.config.seed + 2)
+        self.opt.set_lr(self.step)
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -310,10 +176,7 @@ class Trainer:
             opt.step()
             for act in self.after[player]:  # weight clipping, EMA
                 act()
-        for key, value in [("loss", loss), *terms.items()]:
-            name = f"{player}/{key}"
-            self.sums[name] = self.sums.get(name, 0.0) + value.detach().float()
-            self.counts[name] = self.counts.get(name, 0) + 1
+        self.log.record(player, loss, terms)
 
     def elapsed(self) -> float:
         """Seconds of training so far, the resumed runs' included (checkpoints keep it)."""
@@ -359,17 +222,17 @@ class Trainer:
         recorded; `gandsl bench` times exactly this."""
         self._set_lr()
         self._set_level()
-        with self.autocast or nullcontext(), shard.sharded(self.rank, self.world):
+        with self.autocast or nullcontext(), shard.sharded(self.rank, self.world), \
+                kernels(self.kernels):
             self.objective.iteration(self.step, self.draw, self.update)
         distributed.average_state(getattr(self.objective, "state", {}))
-        values = distributed.average_values({k: v / self.counts[k] for k, v in self.sums.items()})
+        values = distributed.average_values(self.log.means())
         if self.grow is not None:
             values["grow/level"] = torch.tensor(self.level, device=self.device)
         for name, v in getattr(self.objective, "state", {}).items():  # BEGAN's k
             values[f"state/{name}"] = torch.as_tensor(v, dtype=torch.float32, device=self.device)
         self.metrics.add(self.step, values)
-        self.sums.clear()
-        self.counts.clear()
+        self.log.clear()
         self.step += 1
 
     def _bad_step(self, player: str, what: str) -> None:
@@ -378,13 +241,7 @@ class Trainer:
         if self.bad >= self.config.max_bad_steps:
             raise TrainingStopped(f"{self.bad} consecutive non-finite steps (the last: "
                                   f"{player} at step {self.step}); the run stops. "
-                                  f"{self._kept()}")
-
-    def _kept(self) -> str:
-        """What a stopped run leaves to resume from."""
-        if (self.out / "checkpoints" / "latest.json").exists():
-            return f"The last good checkpoint is intact: {ckpt.find(self.out)}"
-        return "No checkpoint had been written yet."
+                                  f"{kept(self.out)}")
 
     def _note(self, text: str) -> None:
         from tqdm import tqdm
@@ -408,29 +265,16 @@ class Trainer:
         """Images from a fixed draw, with the EMA weights where there are some; the run's
         state is left exactly as it was (see `sampling`)."""
         nets = self.sample_networks()
-        with sampling(nets, self.device, self.config.seed + 3, self.frozen):
+        with sampling(nets, self.device, self.config.seed + 3, self.frozen), \
+                kernels(self.kernels):
             draw.reset()
             return self.loaded.module.Objective(nets).samples(draw)
 
     # -- checkpoints ------------------------------------------------------------------------
 
     def save(self) -> Path | None:
-        """Write a checkpoint of the run as it is now, metrics up to now included; not while
-        steps are failing (the last good checkpoint is the one to resume from)."""
-        if self.bad:
-            self._note(f"step {self.step}: the last update was not finite; no checkpoint is "
-                       "written, the last one stays")
-            return None
-        if not all(torch.isfinite(t).all() for n in self.networks.values()
-                   for t in n.state_dict().values() if t.is_floating_point()):
-            self._note(f"step {self.step}: the networks hold non-finite values; no checkpoint "
-                       "is written, the last one stays")
-            return None
-        self.metrics.flush()  # a resumed run keeps exactly the rows before its checkpoint
-        try:
-            return ckpt.save(self.out, self.step, *run_state.pack(self))
-        except WriteError as e:
-            raise TrainingStopped(f"{e}. {self._kept()}") from None
+        """Write a checkpoint of the run as it is now (see `run_dir.save_checkpoint`)."""
+        return save_checkpoint(self, self._note)
 
 
 def _seed_everything(seed: int) -> None:
@@ -438,9 +282,3 @@ def _seed_everything(seed: int) -> None:
     np.random.seed(seed % 2 ** 32)
     torch.manual_seed(seed)
 
-
-def _schedule_of(player: str, schedules: list) -> Any:
-    """The schedule for `player`: its own, else the one for every player, else None."""
-    own = [s for s in schedules if s.player == player]
-    every = [s for s in schedules if s.player is None]
-    return (own or every or [None])[0]
