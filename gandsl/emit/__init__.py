@@ -16,6 +16,7 @@ from .blocks import plan_blocks
 from .constants import module_constants
 from .network import (
     WIDTH,
+    BlockUses,
     ClassSource,
     build_block_class,
     build_network_class,
@@ -43,20 +44,28 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def classes(spec: Spec, constants: dict[float, str] | None = None
-            ) -> tuple[list[ClassSource], dict[str, str], list[Renderer]]:
+def classes(spec: Spec) -> tuple[list[ClassSource], dict[str, str], list[Renderer]]:
     """The classes of the module (blocks first, then networks), each network's class, and the
-    renderers that printed their numbers (which count the float literals written).
-    `constants`: float → the module constant that names it."""
-    constants = constants or {}
-    module_names = Namespace(RESERVED | {e.alias for e in spec.externs} | set(constants.values()))
+    renderers that printed their numbers (which count the float literals written)."""
+    return _classes(spec, {}, None)[:3]
+
+
+def _classes(spec: Spec, constants: dict[float, str], uses: BlockUses | None
+             ) -> tuple[list[ClassSource], dict[str, str], list[Renderer], BlockUses]:
+    """`classes`, with the module's constants (float → its name) and, on a second pass, the
+    block classes the first one planned (probing every use of a block is most of the work)."""
+    module_names = Namespace(RESERVED | {e.alias for e in spec.externs})
     network_names = {}
     for net in spec.networks:  # network classes are named first: they keep the spec's names
         if net.copy_of is None:
             network_names[net.name] = module_names.create(net.name)
-    probe_reserved = RESERVED | MODULE_NAMES
-    uses = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names,
-                       lambda body: probe_block(body, probe_reserved))
+    if uses is None:
+        probe_reserved = RESERVED | MODULE_NAMES
+        uses = plan_blocks([n for n in spec.networks if n.copy_of is None], module_names,
+                           lambda body: probe_block(body, probe_reserved))
+    else:  # the names the plan gave, in the order it gave them
+        for bc in {id(bc): bc for bc, _ in uses.values()}.values():
+            module_names.create(bc.name)
     output_names = {n.name: module_names.create(f"{n.name}Output") for n in spec.networks
                     if n.copy_of is None and not n.single_output}
     # locals never shadow the module's own names (its classes, imports and tables)
@@ -73,15 +82,16 @@ def classes(spec: Spec, constants: dict[float, str] | None = None
         out.append(build_network_class(net, network_names[net.name], output_names.get(net.name),
                                        uses, taken, spec.where, renderers[-1]))
         class_of[net.name] = network_names[net.name]
-    return out, class_of, renderers
+    return out, class_of, renderers, uses
 
 
 def emit(spec: Spec, display_path: str | None = None) -> str:
     path = comment((display_path or spec.path).replace("\\", "/"))
-    sources, class_of, renderers = classes(spec)
-    constants = module_constants(renderers, RESERVED | MODULE_NAMES)
+    sources, class_of, renderers, planned = _classes(spec, {}, None)
+    constants = module_constants(renderers, RESERVED | MODULE_NAMES |
+                                 {c.name for c in sources} | {c.output_class for c in sources})
     if constants:  # again, with the module's repeated numbers named
-        sources, class_of, _ = classes(spec, {value: name for name, value in constants})
+        sources, class_of, _, _ = _classes(spec, {v: name for name, v in constants}, planned)
     uses = set().union(*(c.uses() for c in sources)) if sources else set()
     objective = build_objective(spec) if spec.objective and spec.objective.players else None
     if objective is not None:

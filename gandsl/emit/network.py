@@ -26,7 +26,7 @@ from .blocks import BlockClass, class_title, continues, module_roles, relative_n
 from .chains import runs
 from .loop_writer import LoopWriter
 from .loops import find_loops
-from .symbolic import Renderer, symbolic, symbolic_type
+from .symbolic import Renderer, SymbolicTypes, symbolic, symbolic_type
 from .variables import last_uses, preferred_names
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
@@ -137,7 +137,7 @@ class _Builder(LoopWriter):
         self.local = Namespace(self.reserved)
         self.var_of: dict[int, str] = {}
         self.R, self.counts = renderer, counts
-        self.types = {n.id: symbolic_type(n.type, ("dim", n.id), renderer) for n in net.nodes}
+        self.types = SymbolicTypes(net, renderer)
         self.roles: dict[int, str] = {}
         self.named_by_role = roles
         self.loop_attrs: dict[int, str] = {}  # inside a loop: node → `convs[i]`

@@ -166,3 +166,15 @@ def plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(plain(v) for v in value)
     return value
+
+
+class SymbolicTypes(dict):
+    """A network's node id → its type with symbolic sizes, made when first asked for."""
+
+    def __init__(self, net, renderer: Renderer) -> None:
+        super().__init__()
+        self.net, self.renderer = net, renderer
+
+    def __missing__(self, i: int) -> TensorType | None:
+        self[i] = symbolic_type(self.net.nodes[i].type, ("dim", i), self.renderer)
+        return self[i]
