@@ -99,6 +99,21 @@ def relative_name(node: Node, inst: BlockInstance) -> str:
     return node.name.removeprefix(prefix) if node.name.startswith(prefix) else node.op
 
 
+def use_params(net: Network, inst: BlockInstance) -> int:
+    """The learnable parameters of one use of a block."""
+    return sum(n.params for n in net.nodes[inst.first:inst.last + 1])
+
+
+def place_use(paths: dict[str, str], net: Network, inst: BlockInstance, bc: BlockClass,
+              where: str) -> None:
+    """Record where each layer of a block use lives in the module, given the use's own path
+    (`d_blocks.3`): the class's path for the layer below it."""
+    for n in net.nodes[inst.first:inst.last + 1]:
+        inner = bc.paths.get(relative_name(n, inst))
+        if inner is not None:
+            paths[n.name] = f"{where}.{inner}"
+
+
 def plan_blocks(networks: list[Network], names: Namespace,
                 probe: Callable[[Network], tuple[str, dict[Key, Any]]]
                 ) -> dict[tuple[str, int], tuple[BlockClass, int]]:

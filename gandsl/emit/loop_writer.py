@@ -9,7 +9,7 @@ from collections import Counter
 
 from ..layers import has_module, layer_of
 from ..naming import attribute_namespace, literal, sanitize
-from .blocks import relative_name
+from .blocks import place_use, use_params
 from .loops import Item, Loop, numbers, refs
 from .symbolic import NotLoopable
 from .wrap import WIDTH
@@ -123,8 +123,7 @@ class LoopWriter:
             uses = [it.blocks[0] for it in per]
             ctors = [self._construct(bc, use) for _, bc, use in uses]
             base = uses[0][0].block
-            params = [sum(n.params for n in self.net.nodes[inst.first:inst.last + 1])
-                      for inst, _, _ in uses]
+            params = [use_params(self.net, inst) for inst, _, _ in uses]
         else:
             if not has_module(first.node.op):
                 return {}
@@ -142,10 +141,7 @@ class LoopWriter:
                 self.cls.paths[it.node.name] = f"{attr}.{k}"
                 continue
             inst, bc, _ = it.blocks[0]
-            for node in self.net.nodes[inst.first:inst.last + 1]:
-                inner = bc.paths.get(relative_name(node, inst))
-                if inner is not None:
-                    self.cls.paths[node.name] = f"{attr}.{k}.{inner}"
+            place_use(self.cls.paths, self.net, inst, bc, f"{attr}.{k}")
         head = f"self.{attr} = nn.ModuleList(["
         if len(set(ctors)) == 1:
             self.cls.init.append(f"{head}{ctors[0]} for _ in range({loop.count})])")
@@ -176,10 +172,7 @@ class LoopWriter:
                 if it.node is None:
                     inst, bc, use = it.blocks[0]
                     entries.append(f"{literal(roles[j])}: {self._construct(bc, use)}")
-                    for node in self.net.nodes[inst.first:inst.last + 1]:
-                        inner = bc.paths.get(relative_name(node, inst))
-                        if inner is not None:
-                            self.cls.paths[node.name] = f"{attr}.{i}.{roles[j]}.{inner}"
+                    place_use(self.cls.paths, self.net, inst, bc, f"{attr}.{i}.{roles[j]}")
                 else:
                     _, ctx = self._ctx(it.node, batch)
                     self.R.place = "init"

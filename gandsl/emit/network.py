@@ -22,7 +22,7 @@ from ..layers.base import ctx_for
 from ..naming import Namespace, attribute_namespace, comment, docstring, output_fields, sanitize
 from ..types import TensorType, conversion
 from . import progressive
-from .blocks import BlockClass, class_title, continues, module_roles, relative_name
+from .blocks import BlockClass, class_title, continues, module_roles, place_use, use_params
 from .chains import runs
 from .loop_writer import LoopWriter
 from .loops import find_loops
@@ -289,12 +289,9 @@ class _Builder(LoopWriter):
                 total += item.node.params
                 continue
             for inst, bc, use in item.blocks:
-                for n in self.net.nodes[inst.first:inst.last + 1]:
-                    inner = bc.paths.get(relative_name(n, inst))
-                    if inner is not None:
-                        self.cls.paths[n.name] = f"{attr}.{len(elements)}.{inner}"
+                place_use(self.cls.paths, self.net, inst, bc, f"{attr}.{len(elements)}")
                 elements.append((self._construct(bc, use), inst.result))
-                total += sum(n.params for n in self.net.nodes[inst.first:inst.last + 1])
+                total += use_params(self.net, inst)
         head = f"self.{attr} = nn.Sequential("
         self.cls.init.append(head + (f"  # {total:,} params" if self.counts and total else ""))
         self.R.place = "comment"
@@ -307,8 +304,7 @@ class _Builder(LoopWriter):
     def _blocks(self, item: _Item, target: str) -> None:
         (first, _, _), count = item.blocks[0], len(item.blocks)
         result_type = self.net.nodes[item.output].type
-        counts = [sum(n.params for n in self.net.nodes[inst.first:inst.last + 1])
-                  for inst, _, _ in item.blocks]
+        counts = [use_params(self.net, inst) for inst, _, _ in item.blocks]
         calls = [self._construct(b, use) for _, b, use in item.blocks]
         extra = "".join(f", {self.var_of[v]}" for v in first.values)
         x = self.var_of[first.input]
@@ -334,11 +330,7 @@ class _Builder(LoopWriter):
                                  f"{result_type.shape_comment()}")
             self.cls.body.append(f"    {target} = block({target}{extra})")
         for k, (inst, b, _) in enumerate(item.blocks):
-            where = attr if count == 1 else f"{attr}.{k}"
-            for n in self.net.nodes[inst.first:inst.last + 1]:
-                inner = b.paths.get(relative_name(n, inst))
-                if inner is not None:
-                    self.cls.paths[n.name] = f"{where}.{inner}"
+            place_use(self.cls.paths, self.net, inst, b, attr if count == 1 else f"{attr}.{k}")
 
     def _construct(self, bc: BlockClass, use: int) -> str:
         """`DBlock(64, 128, out=128)`: a block class's constructor call for one of its uses;
