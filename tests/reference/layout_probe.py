@@ -1,7 +1,8 @@
 """What a network computes, independent of how its class names its modules: for every spec at
 its small configurations (`tests/test_specs.py` SMALL), each network's parameter and buffer
 shapes in `state_dict` order, and its outputs — for weights drawn in that order from a fixed
-seed, on fixed inputs — projected onto fixed random directions.
+seed, on fixed inputs — projected onto fixed random directions; a progressive network's at
+every half level of detail too (grown, fading in).
 
 `layout_v1.json` holds these for the generated code before block classes and `nn.Sequential`
 (gandsl at commit 32646cf); `tests/test_layout_compat.py` checks that today's code computes
@@ -24,9 +25,12 @@ import torch
 PROJECTIONS = 4
 
 
-# Sizes at which StyleGAN2's synthesis loop runs three times (the loop is kept as a loop
-# from three iterations on), beside the small configurations of tests/test_specs.py.
+# Sizes at which StyleGAN2's synthesis loop and the levels of PGGAN and StyleGAN run three
+# times or more (a loop is kept as a loop from three iterations on), beside the small
+# configurations of tests/test_specs.py.
 EXTRA = {
+    "pggan": [{"S": 64, "nz": 16, "fbase": 64, "fmax": 16}],
+    "stylegan": [{"S": 64, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
     "stylegan2": [{"S": 32, "cbase": 256, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
     "stylegan2_ada": [{"S": 32, "cbase": 256, "cmax": 8, "z_dim": 8, "w_dim": 8,
                        "map_layers": 2, "mbstd": 4}],
@@ -72,19 +76,29 @@ def probe(root: Path) -> dict[str, dict]:
                 module.load_state_dict(weights)
                 torch.manual_seed(2)
                 inputs = [_example(p.type, 3) for p in net.inputs]
-                torch.manual_seed(3)
-                with torch.no_grad():
-                    result = module(*inputs)
-                outputs = result if not net.single_output else (result,)
-                g = torch.Generator().manual_seed(4)
-                projected = []
-                for o in outputs:
-                    flat = o.double().flatten()
-                    dirs = torch.randn(PROJECTIONS, flat.numel(), generator=g, dtype=torch.double)
-                    projected.append((dirs @ flat).tolist())
+                shapes = [list(v.shape) for v in state.values()]
                 out[f"{name}/{k}/{net.name}"] = {
-                    "shapes": [list(v.shape) for v in state.values()], "outputs": projected}
+                    "shapes": shapes, "outputs": _outputs(net, module, inputs)}
+                top = getattr(module, "level", None)  # a progressive network: every level
+                for half in range(int(2 * top) if top is not None else 0):
+                    module.level = half / 2
+                    out[f"{name}/{k}/{net.name}@{half / 2}"] = {
+                        "shapes": shapes, "outputs": _outputs(net, module, inputs)}
     return out
+
+
+def _outputs(net, module, inputs) -> list[list[float]]:
+    torch.manual_seed(3)
+    with torch.no_grad():
+        result = module(*inputs)
+    outputs = result if not net.single_output else (result,)
+    g = torch.Generator().manual_seed(4)
+    projected = []
+    for o in outputs:
+        flat = o.double().flatten()
+        dirs = torch.randn(PROJECTIONS, flat.numel(), generator=g, dtype=torch.double)
+        projected.append((dirs @ flat).tolist())
+    return projected
 
 
 if __name__ == "__main__":
