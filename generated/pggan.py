@@ -48,46 +48,64 @@ class G(nn.Module):
         self.conv_1 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
         self.pixel_norm_3 = rt.PixelNorm()
         self.conv_2 = rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1)  # 1,539 params
-        self.conv_3 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_4 = rt.PixelNorm()
-        self.conv_4 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_5 = rt.PixelNorm()
-        self.conv_5 = rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1)  # 1,539 params
-        self.conv_6 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_6 = rt.PixelNorm()
-        self.conv_7 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_7 = rt.PixelNorm()
-        self.conv_8 = rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1)  # 1,539 params
-        self.conv_9 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_8 = rt.PixelNorm()
-        self.conv_10 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.pixel_norm_9 = rt.PixelNorm()
-        self.conv_11 = rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1)  # 1,539 params
-        self.conv_12 = rt.equalized_lr(nn.Conv2d(512, 256, 3, padding=1))  # 1,179,904 params
-        self.pixel_norm_10 = rt.PixelNorm()
-        self.conv_13 = rt.equalized_lr(nn.Conv2d(256, 256, 3, padding=1))  # 590,080 params
-        self.pixel_norm_11 = rt.PixelNorm()
-        self.conv_14 = rt.equalized_lr(nn.Conv2d(256, 3, 1), gain=1)  # 771 params
-        self.conv_15 = rt.equalized_lr(nn.Conv2d(256, 128, 3, padding=1))  # 295,040 params
-        self.pixel_norm_12 = rt.PixelNorm()
-        self.conv_16 = rt.equalized_lr(nn.Conv2d(128, 128, 3, padding=1))  # 147,584 params
-        self.pixel_norm_13 = rt.PixelNorm()
-        self.conv_17 = rt.equalized_lr(nn.Conv2d(128, 3, 1), gain=1)  # 387 params
-        self.conv_18 = rt.equalized_lr(nn.Conv2d(128, 64, 3, padding=1))  # 73,792 params
-        self.pixel_norm_14 = rt.PixelNorm()
-        self.conv_19 = rt.equalized_lr(nn.Conv2d(64, 64, 3, padding=1))  # 36,928 params
-        self.pixel_norm_15 = rt.PixelNorm()
-        self.conv_20 = rt.equalized_lr(nn.Conv2d(64, 3, 1), gain=1)  # 195 params
-        self.conv_21 = rt.equalized_lr(nn.Conv2d(64, 32, 3, padding=1))  # 18,464 params
-        self.pixel_norm_16 = rt.PixelNorm()
-        self.conv_22 = rt.equalized_lr(nn.Conv2d(32, 32, 3, padding=1))  # 9,248 params
-        self.pixel_norm_17 = rt.PixelNorm()
-        self.conv_23 = rt.equalized_lr(nn.Conv2d(32, 3, 1), gain=1)  # 99 params
-        self.conv_24 = rt.equalized_lr(nn.Conv2d(32, 16, 3, padding=1))  # 4,624 params
-        self.pixel_norm_18 = rt.PixelNorm()
-        self.conv_25 = rt.equalized_lr(nn.Conv2d(16, 16, 3, padding=1))  # 2,320 params
-        self.pixel_norm_19 = rt.PixelNorm()
-        self.conv_26 = rt.equalized_lr(nn.Conv2d(16, 3, 1), gain=1)  # 51 params
+        self.blocks = nn.ModuleList([
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(512, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 256, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(256, 256, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(256, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(256, 128, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(128, 128, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(128, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(128, 64, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(64, 64, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(64, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(64, 32, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(32, 32, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(32, 3, 1), gain=1),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(32, 16, 3, padding=1)),
+                "pixel_norm1": rt.PixelNorm(),
+                "conv2": rt.equalized_lr(nn.Conv2d(16, 16, 3, padding=1)),
+                "pixel_norm2": rt.PixelNorm(),
+                "conv3": rt.equalized_lr(nn.Conv2d(16, 3, 1), gain=1),
+            }),
+        ])
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.pixel_norm_1(z)  # (B, 512)
@@ -101,148 +119,26 @@ class G(nn.Module):
         h = self.pixel_norm_3(h)  # (B, 512, 4, 4)
         if self.level < 1:
             rgb = self.conv_2(h)  # (B, 3, 4, 4)
-        if 0 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 8, 8)
-            h = self.conv_3(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-            h = self.pixel_norm_4(h)  # (B, 512, 8, 8)
-            h = self.conv_4(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-            h = self.pixel_norm_5(h)  # (B, 512, 8, 8)
-        if 0 < self.level < 2:
-            rgb_1 = self.conv_5(h)  # (B, 3, 8, 8)
-        if self.level < 2:
-            # level 1: (B, 3, 8, 8)
-            if self.level == 0:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 0 < self.level < 1:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level)
-            else:  # grown
-                rgb = rgb_1
-        if 1 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 16, 16)
-            h = self.conv_6(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-            h = self.pixel_norm_6(h)  # (B, 512, 16, 16)
-            h = self.conv_7(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-            h = self.pixel_norm_7(h)  # (B, 512, 16, 16)
-        if 1 < self.level < 3:
-            rgb_1 = self.conv_8(h)  # (B, 3, 16, 16)
-        if self.level < 3:
-            # level 2: (B, 3, 16, 16)
-            if self.level <= 1:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 1 < self.level < 2:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 1)
-            else:  # grown
-                rgb = rgb_1
-        if 2 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 32, 32)
-            h = self.conv_9(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
-            h = self.pixel_norm_8(h)  # (B, 512, 32, 32)
-            h = self.conv_10(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
-            h = self.pixel_norm_9(h)  # (B, 512, 32, 32)
-        if 2 < self.level < 4:
-            rgb_1 = self.conv_11(h)  # (B, 3, 32, 32)
-        if self.level < 4:
-            # level 3: (B, 3, 32, 32)
-            if self.level <= 2:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 2 < self.level < 3:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 2)
-            else:  # grown
-                rgb = rgb_1
-        if 3 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 512, 64, 64)
-            h = self.conv_12(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
-            h = self.pixel_norm_10(h)  # (B, 256, 64, 64)
-            h = self.conv_13(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
-            h = self.pixel_norm_11(h)  # (B, 256, 64, 64)
-        if 3 < self.level < 5:
-            rgb_1 = self.conv_14(h)  # (B, 3, 64, 64)
-        if self.level < 5:
-            # level 4: (B, 3, 64, 64)
-            if self.level <= 3:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 3 < self.level < 4:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 3)
-            else:  # grown
-                rgb = rgb_1
-        if 4 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 256, 128, 128)
-            h = self.conv_15(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
-            h = self.pixel_norm_12(h)  # (B, 128, 128, 128)
-            h = self.conv_16(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
-            h = self.pixel_norm_13(h)  # (B, 128, 128, 128)
-        if 4 < self.level < 6:
-            rgb_1 = self.conv_17(h)  # (B, 3, 128, 128)
-        if self.level < 6:
-            # level 5: (B, 3, 128, 128)
-            if self.level <= 4:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 4 < self.level < 5:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 4)
-            else:  # grown
-                rgb = rgb_1
-        if 5 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 128, 256, 256)
-            h = self.conv_18(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
-            h = self.pixel_norm_14(h)  # (B, 64, 256, 256)
-            h = self.conv_19(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
-            h = self.pixel_norm_15(h)  # (B, 64, 256, 256)
-        if 5 < self.level < 7:
-            rgb_1 = self.conv_20(h)  # (B, 3, 256, 256)
-        if self.level < 7:
-            # level 6: (B, 3, 256, 256)
-            if self.level <= 5:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 5 < self.level < 6:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 5)
-            else:  # grown
-                rgb = rgb_1
-        if 6 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 64, 512, 512)
-            h = self.conv_21(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
-            h = self.pixel_norm_16(h)  # (B, 32, 512, 512)
-            h = self.conv_22(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
-            h = self.pixel_norm_17(h)  # (B, 32, 512, 512)
-        if 6 < self.level < 8:
-            rgb_1 = self.conv_23(h)  # (B, 3, 512, 512)
-        if self.level < 8:
-            # level 7: (B, 3, 512, 512)
-            if self.level <= 6:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 6 < self.level < 7:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 6)
-            else:  # grown
-                rgb = rgb_1
-        if 7 < self.level:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")  # (B, 32, 1024, 1024)
-            h = self.conv_24(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
-            h = self.pixel_norm_18(h)  # (B, 16, 1024, 1024)
-            h = self.conv_25(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
-            h = self.pixel_norm_19(h)  # (B, 16, 1024, 1024)
-            rgb_1 = self.conv_26(h)  # (B, 3, 1024, 1024)
-        # level 8: (B, 3, 1024, 1024)
-        if self.level <= 7:  # not grown yet
-            rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-        elif 7 < self.level < 8:  # fading in
-            rgb = rt.fade_in(rgb, rgb_1, self.level - 7)
-        else:  # grown
-            rgb = rgb_1
+        for i in range(8):
+            if i < self.level:
+                # (B, 512, 8, 8) … (B, 32, 1024, 1024)
+                h = F.interpolate(h, scale_factor=2, mode="nearest")
+                h = self.blocks[i].conv1(h)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = self.blocks[i].pixel_norm1(h)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = self.blocks[i].conv2(h)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = self.blocks[i].pixel_norm2(h)  # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+            if i < self.level < i + 2:
+                rgb_1 = self.blocks[i].conv3(h)  # (B, 3, 8, 8) … (B, 3, 1024, 1024)
+            if self.level < i + 2:
+                # level i + 1: (B, 3, 8, 8) … (B, 3, 1024, 1024)
+                if self.level <= i:  # not grown yet
+                    rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
+                elif i < self.level < i + 1:  # fading in
+                    rgb = rt.fade_in(rgb, rgb_1, self.level - i)
+                else:  # grown
+                    rgb = rgb_1
         return rgb
 
 
@@ -256,30 +152,48 @@ class D(nn.Module):
         super().__init__()
         self.level = 8.0  # levels of detail grown, 0 to 8
         self.conv_1 = rt.equalized_lr(nn.Conv2d(3, 16, 1))  # 64 params
-        self.conv_2 = rt.equalized_lr(nn.Conv2d(16, 16, 3, padding=1))  # 2,320 params
-        self.conv_3 = rt.equalized_lr(nn.Conv2d(16, 32, 3, padding=1))  # 4,640 params
-        self.conv_4 = rt.equalized_lr(nn.Conv2d(3, 32, 1))  # 128 params
-        self.conv_5 = rt.equalized_lr(nn.Conv2d(32, 32, 3, padding=1))  # 9,248 params
-        self.conv_6 = rt.equalized_lr(nn.Conv2d(32, 64, 3, padding=1))  # 18,496 params
-        self.conv_7 = rt.equalized_lr(nn.Conv2d(3, 64, 1))  # 256 params
-        self.conv_8 = rt.equalized_lr(nn.Conv2d(64, 64, 3, padding=1))  # 36,928 params
-        self.conv_9 = rt.equalized_lr(nn.Conv2d(64, 128, 3, padding=1))  # 73,856 params
-        self.conv_10 = rt.equalized_lr(nn.Conv2d(3, 128, 1))  # 512 params
-        self.conv_11 = rt.equalized_lr(nn.Conv2d(128, 128, 3, padding=1))  # 147,584 params
-        self.conv_12 = rt.equalized_lr(nn.Conv2d(128, 256, 3, padding=1))  # 295,168 params
-        self.conv_13 = rt.equalized_lr(nn.Conv2d(3, 256, 1))  # 1,024 params
-        self.conv_14 = rt.equalized_lr(nn.Conv2d(256, 256, 3, padding=1))  # 590,080 params
-        self.conv_15 = rt.equalized_lr(nn.Conv2d(256, 512, 3, padding=1))  # 1,180,160 params
-        self.conv_16 = rt.equalized_lr(nn.Conv2d(3, 512, 1))  # 2,048 params
-        self.conv_17 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_18 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_19 = rt.equalized_lr(nn.Conv2d(3, 512, 1))  # 2,048 params
-        self.conv_20 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_21 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_22 = rt.equalized_lr(nn.Conv2d(3, 512, 1))  # 2,048 params
-        self.conv_23 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_24 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
-        self.conv_25 = rt.equalized_lr(nn.Conv2d(3, 512, 1))  # 2,048 params
+        self.blocks = nn.ModuleList([
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(16, 16, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(16, 32, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 32, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(32, 32, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(32, 64, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 64, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(64, 64, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(64, 128, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 128, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(128, 128, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(128, 256, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 256, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(256, 256, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(256, 512, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 512, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 512, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 512, 1)),
+            }),
+            nn.ModuleDict({
+                "conv1": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv2": rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1)),
+                "conv3": rt.equalized_lr(nn.Conv2d(3, 512, 1)),
+            }),
+        ])
         self.minibatch_stddev_1 = rt.MinibatchStdDev()
         self.conv_26 = rt.equalized_lr(nn.Conv2d(513, 512, 3, padding=1))  # 2,364,416 params
         self.linear_1 = rt.equalized_lr(nn.Linear(8192, 512))  # 4,194,816 params
@@ -289,125 +203,25 @@ class D(nn.Module):
         if 7 < self.level:
             h = self.conv_1(x)  # (B, 16, 1024, 1024)
             h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
-            h = self.conv_2(h)  # (B, 16, 1024, 1024)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024)
-            h = self.conv_3(h)  # (B, 32, 1024, 1024)
-            h = F.avg_pool2d(h, 2)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
-        if 6 < self.level < 8:
-            low = F.avg_pool2d(x, 2)  # (B, 3, 512, 512)
-            low = self.conv_4(low)  # (B, 32, 512, 512)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
-        if 6 < self.level:
-            # level 8: (B, 32, 512, 512)
-            if 6 < self.level <= 7:  # not grown yet
-                h = low
-            elif 7 < self.level < 8:  # fading in
-                h = rt.fade_in(low, h, self.level - 7)
-            h = self.conv_5(h)  # (B, 32, 512, 512)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512)
-            h = self.conv_6(h)  # (B, 64, 512, 512)
-            h = F.avg_pool2d(h, 2)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
-        if 5 < self.level < 7:
-            low = F.avg_pool2d(x, 4)  # (B, 3, 256, 256)
-            low = self.conv_7(low)  # (B, 64, 256, 256)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
-        if 5 < self.level:
-            # level 7: (B, 64, 256, 256)
-            if 5 < self.level <= 6:  # not grown yet
-                h = low
-            elif 6 < self.level < 7:  # fading in
-                h = rt.fade_in(low, h, self.level - 6)
-            h = self.conv_8(h)  # (B, 64, 256, 256)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 64, 256, 256)
-            h = self.conv_9(h)  # (B, 128, 256, 256)
-            h = F.avg_pool2d(h, 2)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
-        if 4 < self.level < 6:
-            low = F.avg_pool2d(x, 8)  # (B, 3, 128, 128)
-            low = self.conv_10(low)  # (B, 128, 128, 128)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
-        if 4 < self.level:
-            # level 6: (B, 128, 128, 128)
-            if 4 < self.level <= 5:  # not grown yet
-                h = low
-            elif 5 < self.level < 6:  # fading in
-                h = rt.fade_in(low, h, self.level - 5)
-            h = self.conv_11(h)  # (B, 128, 128, 128)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 128, 128, 128)
-            h = self.conv_12(h)  # (B, 256, 128, 128)
-            h = F.avg_pool2d(h, 2)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
-        if 3 < self.level < 5:
-            low = F.avg_pool2d(x, 16)  # (B, 3, 64, 64)
-            low = self.conv_13(low)  # (B, 256, 64, 64)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
-        if 3 < self.level:
-            # level 5: (B, 256, 64, 64)
-            if 3 < self.level <= 4:  # not grown yet
-                h = low
-            elif 4 < self.level < 5:  # fading in
-                h = rt.fade_in(low, h, self.level - 4)
-            h = self.conv_14(h)  # (B, 256, 64, 64)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 256, 64, 64)
-            h = self.conv_15(h)  # (B, 512, 64, 64)
-            h = F.avg_pool2d(h, 2)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
-        if 2 < self.level < 4:
-            low = F.avg_pool2d(x, 32)  # (B, 3, 32, 32)
-            low = self.conv_16(low)  # (B, 512, 32, 32)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
-        if 2 < self.level:
-            # level 4: (B, 512, 32, 32)
-            if 2 < self.level <= 3:  # not grown yet
-                h = low
-            elif 3 < self.level < 4:  # fading in
-                h = rt.fade_in(low, h, self.level - 3)
-            h = self.conv_17(h)  # (B, 512, 32, 32)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 32, 32)
-            h = self.conv_18(h)  # (B, 512, 32, 32)
-            h = F.avg_pool2d(h, 2)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-        if 1 < self.level < 3:
-            low = F.avg_pool2d(x, 64)  # (B, 3, 16, 16)
-            low = self.conv_19(low)  # (B, 512, 16, 16)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-        if 1 < self.level:
-            # level 3: (B, 512, 16, 16)
-            if 1 < self.level <= 2:  # not grown yet
-                h = low
-            elif 2 < self.level < 3:  # fading in
-                h = rt.fade_in(low, h, self.level - 2)
-            h = self.conv_20(h)  # (B, 512, 16, 16)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 16, 16)
-            h = self.conv_21(h)  # (B, 512, 16, 16)
-            h = F.avg_pool2d(h, 2)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-        if 0 < self.level < 2:
-            low = F.avg_pool2d(x, 128)  # (B, 3, 8, 8)
-            low = self.conv_22(low)  # (B, 512, 8, 8)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-        if 0 < self.level:
-            # level 2: (B, 512, 8, 8)
-            if 0 < self.level <= 1:  # not grown yet
-                h = low
-            elif 1 < self.level < 2:  # fading in
-                h = rt.fade_in(low, h, self.level - 1)
-            h = self.conv_23(h)  # (B, 512, 8, 8)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 8, 8)
-            h = self.conv_24(h)  # (B, 512, 8, 8)
-            h = F.avg_pool2d(h, 2)  # (B, 512, 4, 4)
-            h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
-        if self.level < 1:
-            low = F.avg_pool2d(x, 256)  # (B, 3, 4, 4)
-            low = self.conv_25(low)  # (B, 512, 4, 4)
-            low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)
-        # level 1: (B, 512, 4, 4)
-        if self.level == 0:  # not grown yet
-            h = low
-        elif 0 < self.level < 1:  # fading in
-            h = rt.fade_in(low, h, self.level)
+        for i in range(8):
+            if 7 - i < self.level:
+                h_1 = self.blocks[i].conv1(h)  # (B, 16, 1024, 1024) … (B, 512, 8, 8)
+                h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 16, 1024, 1024) … (B, 512, 8, 8)
+                h_1 = self.blocks[i].conv2(h_1)  # (B, 32, 1024, 1024) … (B, 512, 8, 8)
+                h_1 = F.avg_pool2d(h_1, 2)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+                h_1 = F.leaky_relu(h_1, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+            if 6 - i < self.level < 8 - i:
+                low = F.avg_pool2d(x, 2 ** (i + 1))  # (B, 3, 512, 512) … (B, 3, 4, 4)
+                low = self.blocks[i].conv3(low)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+                low = F.leaky_relu(low, LEAKY_RELU_SLOPE)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+            if 6 - i < self.level:
+                # level 8 - i: (B, 32, 512, 512) … (B, 512, 4, 4)
+                if 6 - i < self.level <= 7 - i:  # not grown yet
+                    h = low
+                elif 7 - i < self.level < 8 - i:  # fading in
+                    h = rt.fade_in(low, h_1, self.level - (7 - i))
+                else:  # grown
+                    h = h_1
         h = self.minibatch_stddev_1(h)  # (B, 513, 4, 4)
         h = self.conv_26(h)  # (B, 512, 4, 4)
         h = F.leaky_relu(h, LEAKY_RELU_SLOPE)  # (B, 512, 4, 4)

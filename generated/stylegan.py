@@ -200,22 +200,16 @@ class G_synthesis(nn.Module):
         self.conv_1 = rt.equalized_lr(nn.Conv2d(512, 512, 3, padding=1))  # 2,359,808 params
         self.epilogue_2 = Epilogue()  # 525,824 params
         self.to_rgb_1 = ToRgb(512)  # 1,539 params
-        self.synthesis_block_1 = SynthesisBlock(512, 512)  # 5,771,264 params
-        self.to_rgb_2 = ToRgb(512)  # 1,539 params
-        self.synthesis_block_2 = SynthesisBlock(512, 512)  # 5,771,264 params
-        self.to_rgb_3 = ToRgb(512)  # 1,539 params
-        self.synthesis_block_3 = SynthesisBlock(512, 512)  # 5,771,264 params
-        self.to_rgb_4 = ToRgb(512)  # 1,539 params
-        self.synthesis_block_4 = SynthesisBlock(512, 256)  # 2,295,808 params
-        self.to_rgb_5 = ToRgb(256)  # 771 params
-        self.synthesis_block_5 = SynthesisBlock(256, 128)  # 705,536 params
-        self.to_rgb_6 = ToRgb(128)  # 387 params
-        self.synthesis_block_6 = SynthesisBlock(128, 64)  # 242,176 params
-        self.to_rgb_7 = ToRgb(64)  # 195 params
-        self.synthesis_block_7 = SynthesisBlock(64, 32)  # 93,440 params
-        self.to_rgb_8 = ToRgb(32)  # 99 params
-        self.synthesis_block_8 = SynthesisBlock(32, 16)  # 39,808 params
-        self.to_rgb_9 = ToRgb(16)  # 51 params
+        self.blocks = nn.ModuleList([
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(512, 512), "to_rgb": ToRgb(512)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(512, 512), "to_rgb": ToRgb(512)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(512, 512), "to_rgb": ToRgb(512)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(512, 256), "to_rgb": ToRgb(256)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(256, 128), "to_rgb": ToRgb(128)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(128, 64), "to_rgb": ToRgb(64)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(64, 32), "to_rgb": ToRgb(32)}),
+            nn.ModuleDict({"synthesis_block": SynthesisBlock(32, 16), "to_rgb": ToRgb(16)}),
+        ])
 
     def forward(self, ws: Tensor) -> Tensor:
         h = self.const_1(ws.shape[0])  # (B, 512, 4, 4)
@@ -227,116 +221,22 @@ class G_synthesis(nn.Module):
         h = self.epilogue_2(h, h_1)  # (B, 512, 4, 4)
         if self.level < 1:
             rgb = self.to_rgb_1(h)  # (B, 3, 4, 4)
-        if 0 < self.level:
-            h_1 = ws.narrow(1, 1024, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 1536, 512)  # (B, 512)
-            h = self.synthesis_block_1(h, h_1, h_2)  # (B, 512, 8, 8)
-        if 0 < self.level < 2:
-            rgb_1 = self.to_rgb_2(h)  # (B, 3, 8, 8)
-        if self.level < 2:
-            # level 1: (B, 3, 8, 8)
-            if self.level == 0:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 0 < self.level < 1:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level)
-            else:  # grown
-                rgb = rgb_1
-        if 1 < self.level:
-            h_1 = ws.narrow(1, 2048, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 2560, 512)  # (B, 512)
-            h = self.synthesis_block_2(h, h_1, h_2)  # (B, 512, 16, 16)
-        if 1 < self.level < 3:
-            rgb_1 = self.to_rgb_3(h)  # (B, 3, 16, 16)
-        if self.level < 3:
-            # level 2: (B, 3, 16, 16)
-            if self.level <= 1:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 1 < self.level < 2:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 1)
-            else:  # grown
-                rgb = rgb_1
-        if 2 < self.level:
-            h_1 = ws.narrow(1, 3072, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 3584, 512)  # (B, 512)
-            h = self.synthesis_block_3(h, h_1, h_2)  # (B, 512, 32, 32)
-        if 2 < self.level < 4:
-            rgb_1 = self.to_rgb_4(h)  # (B, 3, 32, 32)
-        if self.level < 4:
-            # level 3: (B, 3, 32, 32)
-            if self.level <= 2:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 2 < self.level < 3:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 2)
-            else:  # grown
-                rgb = rgb_1
-        if 3 < self.level:
-            h_1 = ws.narrow(1, 4096, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 4608, 512)  # (B, 512)
-            h = self.synthesis_block_4(h, h_1, h_2)  # (B, 256, 64, 64)
-        if 3 < self.level < 5:
-            rgb_1 = self.to_rgb_5(h)  # (B, 3, 64, 64)
-        if self.level < 5:
-            # level 4: (B, 3, 64, 64)
-            if self.level <= 3:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 3 < self.level < 4:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 3)
-            else:  # grown
-                rgb = rgb_1
-        if 4 < self.level:
-            h_1 = ws.narrow(1, 5120, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 5632, 512)  # (B, 512)
-            h = self.synthesis_block_5(h, h_1, h_2)  # (B, 128, 128, 128)
-        if 4 < self.level < 6:
-            rgb_1 = self.to_rgb_6(h)  # (B, 3, 128, 128)
-        if self.level < 6:
-            # level 5: (B, 3, 128, 128)
-            if self.level <= 4:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 4 < self.level < 5:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 4)
-            else:  # grown
-                rgb = rgb_1
-        if 5 < self.level:
-            h_1 = ws.narrow(1, 6144, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 6656, 512)  # (B, 512)
-            h = self.synthesis_block_6(h, h_1, h_2)  # (B, 64, 256, 256)
-        if 5 < self.level < 7:
-            rgb_1 = self.to_rgb_7(h)  # (B, 3, 256, 256)
-        if self.level < 7:
-            # level 6: (B, 3, 256, 256)
-            if self.level <= 5:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 5 < self.level < 6:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 5)
-            else:  # grown
-                rgb = rgb_1
-        if 6 < self.level:
-            h_1 = ws.narrow(1, 7168, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 7680, 512)  # (B, 512)
-            h = self.synthesis_block_7(h, h_1, h_2)  # (B, 32, 512, 512)
-        if 6 < self.level < 8:
-            rgb_1 = self.to_rgb_8(h)  # (B, 3, 512, 512)
-        if self.level < 8:
-            # level 7: (B, 3, 512, 512)
-            if self.level <= 6:  # not grown yet
-                rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-            elif 6 < self.level < 7:  # fading in
-                rgb = rt.fade_in(rgb, rgb_1, self.level - 6)
-            else:  # grown
-                rgb = rgb_1
-        if 7 < self.level:
-            h_1 = ws.narrow(1, 8192, 512)  # (B, 512)
-            h_2 = ws.narrow(1, 8704, 512)  # (B, 512)
-            h = self.synthesis_block_8(h, h_1, h_2)  # (B, 16, 1024, 1024)
-            rgb_1 = self.to_rgb_9(h)  # (B, 3, 1024, 1024)
-        # level 8: (B, 3, 1024, 1024)
-        if self.level <= 7:  # not grown yet
-            rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
-        elif 7 < self.level < 8:  # fading in
-            rgb = rt.fade_in(rgb, rgb_1, self.level - 7)
-        else:  # grown
-            rgb = rgb_1
+        for i in range(8):
+            if i < self.level:
+                h_1 = ws.narrow(1, 1024 + 1024 * i, 512)  # (B, 512)
+                h_2 = ws.narrow(1, 1536 + 1024 * i, 512)  # (B, 512)
+                # (B, 512, 8, 8) … (B, 16, 1024, 1024)
+                h = self.blocks[i].synthesis_block(h, h_1, h_2)
+            if i < self.level < i + 2:
+                rgb_1 = self.blocks[i].to_rgb(h)  # (B, 3, 8, 8) … (B, 3, 1024, 1024)
+            if self.level < i + 2:
+                # level i + 1: (B, 3, 8, 8) … (B, 3, 1024, 1024)
+                if self.level <= i:  # not grown yet
+                    rgb = F.interpolate(rgb, scale_factor=2, mode="nearest")
+                elif i < self.level < i + 1:  # fading in
+                    rgb = rt.fade_in(rgb, rgb_1, self.level - i)
+                else:  # grown
+                    rgb = rgb_1
         return rgb
 
 
@@ -350,22 +250,16 @@ class D(nn.Module):
         super().__init__()
         self.level = 8.0  # levels of detail grown, 0 to 8
         self.conv_lrelu_1 = ConvLrelu(3, 16, k=1)  # 64 params
-        self.d_block_1 = DBlock(16, 32)  # 6,960 params
-        self.conv_lrelu_2 = ConvLrelu(3, 32, k=1)  # 128 params
-        self.d_block_2 = DBlock(32, 64)  # 27,744 params
-        self.conv_lrelu_3 = ConvLrelu(3, 64, k=1)  # 256 params
-        self.d_block_3 = DBlock(64, 128)  # 110,784 params
-        self.conv_lrelu_4 = ConvLrelu(3, 128, k=1)  # 512 params
-        self.d_block_4 = DBlock(128, 256)  # 442,752 params
-        self.conv_lrelu_5 = ConvLrelu(3, 256, k=1)  # 1,024 params
-        self.d_block_5 = DBlock(256, 512)  # 1,770,240 params
-        self.conv_lrelu_6 = ConvLrelu(3, 512, k=1)  # 2,048 params
-        self.d_block_6 = DBlock(512, 512)  # 4,719,616 params
-        self.conv_lrelu_7 = ConvLrelu(3, 512, k=1)  # 2,048 params
-        self.d_block_7 = DBlock(512, 512)  # 4,719,616 params
-        self.conv_lrelu_8 = ConvLrelu(3, 512, k=1)  # 2,048 params
-        self.d_block_8 = DBlock(512, 512)  # 4,719,616 params
-        self.conv_lrelu_9 = ConvLrelu(3, 512, k=1)  # 2,048 params
+        self.blocks = nn.ModuleList([
+            nn.ModuleDict({"d_block": DBlock(16, 32), "conv_lrelu": ConvLrelu(3, 32, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(32, 64), "conv_lrelu": ConvLrelu(3, 64, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(64, 128), "conv_lrelu": ConvLrelu(3, 128, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(128, 256), "conv_lrelu": ConvLrelu(3, 256, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(256, 512), "conv_lrelu": ConvLrelu(3, 512, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(512, 512), "conv_lrelu": ConvLrelu(3, 512, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(512, 512), "conv_lrelu": ConvLrelu(3, 512, k=1)}),
+            nn.ModuleDict({"d_block": DBlock(512, 512), "conv_lrelu": ConvLrelu(3, 512, k=1)}),
+        ])
         self.minibatch_stddev_1 = rt.MinibatchStdDev()
         self.conv_lrelu_10 = ConvLrelu(513, 512, k=3)  # 2,364,416 params
         self.linear_1 = rt.equalized_lr(nn.Linear(8192, 512))  # 4,194,816 params
@@ -374,85 +268,20 @@ class D(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if 7 < self.level:
             h = self.conv_lrelu_1(x)  # (B, 16, 1024, 1024)
-            h = self.d_block_1(h)  # (B, 32, 512, 512)
-        if 6 < self.level < 8:
-            low = F.avg_pool2d(x, 2)  # (B, 3, 512, 512)
-            low = self.conv_lrelu_2(low)  # (B, 32, 512, 512)
-        if 6 < self.level:
-            # level 8: (B, 32, 512, 512)
-            if 6 < self.level <= 7:  # not grown yet
-                h = low
-            elif 7 < self.level < 8:  # fading in
-                h = rt.fade_in(low, h, self.level - 7)
-            h = self.d_block_2(h)  # (B, 64, 256, 256)
-        if 5 < self.level < 7:
-            low = F.avg_pool2d(x, 4)  # (B, 3, 256, 256)
-            low = self.conv_lrelu_3(low)  # (B, 64, 256, 256)
-        if 5 < self.level:
-            # level 7: (B, 64, 256, 256)
-            if 5 < self.level <= 6:  # not grown yet
-                h = low
-            elif 6 < self.level < 7:  # fading in
-                h = rt.fade_in(low, h, self.level - 6)
-            h = self.d_block_3(h)  # (B, 128, 128, 128)
-        if 4 < self.level < 6:
-            low = F.avg_pool2d(x, 8)  # (B, 3, 128, 128)
-            low = self.conv_lrelu_4(low)  # (B, 128, 128, 128)
-        if 4 < self.level:
-            # level 6: (B, 128, 128, 128)
-            if 4 < self.level <= 5:  # not grown yet
-                h = low
-            elif 5 < self.level < 6:  # fading in
-                h = rt.fade_in(low, h, self.level - 5)
-            h = self.d_block_4(h)  # (B, 256, 64, 64)
-        if 3 < self.level < 5:
-            low = F.avg_pool2d(x, 16)  # (B, 3, 64, 64)
-            low = self.conv_lrelu_5(low)  # (B, 256, 64, 64)
-        if 3 < self.level:
-            # level 5: (B, 256, 64, 64)
-            if 3 < self.level <= 4:  # not grown yet
-                h = low
-            elif 4 < self.level < 5:  # fading in
-                h = rt.fade_in(low, h, self.level - 4)
-            h = self.d_block_5(h)  # (B, 512, 32, 32)
-        if 2 < self.level < 4:
-            low = F.avg_pool2d(x, 32)  # (B, 3, 32, 32)
-            low = self.conv_lrelu_6(low)  # (B, 512, 32, 32)
-        if 2 < self.level:
-            # level 4: (B, 512, 32, 32)
-            if 2 < self.level <= 3:  # not grown yet
-                h = low
-            elif 3 < self.level < 4:  # fading in
-                h = rt.fade_in(low, h, self.level - 3)
-            h = self.d_block_6(h)  # (B, 512, 16, 16)
-        if 1 < self.level < 3:
-            low = F.avg_pool2d(x, 64)  # (B, 3, 16, 16)
-            low = self.conv_lrelu_7(low)  # (B, 512, 16, 16)
-        if 1 < self.level:
-            # level 3: (B, 512, 16, 16)
-            if 1 < self.level <= 2:  # not grown yet
-                h = low
-            elif 2 < self.level < 3:  # fading in
-                h = rt.fade_in(low, h, self.level - 2)
-            h = self.d_block_7(h)  # (B, 512, 8, 8)
-        if 0 < self.level < 2:
-            low = F.avg_pool2d(x, 128)  # (B, 3, 8, 8)
-            low = self.conv_lrelu_8(low)  # (B, 512, 8, 8)
-        if 0 < self.level:
-            # level 2: (B, 512, 8, 8)
-            if 0 < self.level <= 1:  # not grown yet
-                h = low
-            elif 1 < self.level < 2:  # fading in
-                h = rt.fade_in(low, h, self.level - 1)
-            h = self.d_block_8(h)  # (B, 512, 4, 4)
-        if self.level < 1:
-            low = F.avg_pool2d(x, 256)  # (B, 3, 4, 4)
-            low = self.conv_lrelu_9(low)  # (B, 512, 4, 4)
-        # level 1: (B, 512, 4, 4)
-        if self.level == 0:  # not grown yet
-            h = low
-        elif 0 < self.level < 1:  # fading in
-            h = rt.fade_in(low, h, self.level)
+        for i in range(8):
+            if 7 - i < self.level:
+                h_1 = self.blocks[i].d_block(h)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+            if 6 - i < self.level < 8 - i:
+                low = F.avg_pool2d(x, 2 ** (i + 1))  # (B, 3, 512, 512) … (B, 3, 4, 4)
+                low = self.blocks[i].conv_lrelu(low)  # (B, 32, 512, 512) … (B, 512, 4, 4)
+            if 6 - i < self.level:
+                # level 8 - i: (B, 32, 512, 512) … (B, 512, 4, 4)
+                if 6 - i < self.level <= 7 - i:  # not grown yet
+                    h = low
+                elif 7 - i < self.level < 8 - i:  # fading in
+                    h = rt.fade_in(low, h_1, self.level - (7 - i))
+                else:  # grown
+                    h = h_1
         h = self.minibatch_stddev_1(h)  # (B, 513, 4, 4)
         h = self.conv_lrelu_10(h)  # (B, 512, 4, 4)
         h = h.flatten(1)  # (B, 8192)

@@ -49,9 +49,7 @@ def test_networks_repeat_no_float_literal_more_than_twice(path):
     assert not [v for v, k in floats.items() if k > 2], floats.most_common(3)
 
 
-# generated/stylegan.py (progressive growing: each level's branches are still written out,
-# 523 lines) is not yet within its 400.
-@pytest.mark.parametrize(("name", "most"), [("stylegan2", 450)])
+@pytest.mark.parametrize(("name", "most"), [("stylegan2", 450), ("stylegan", 400)])
 def test_big_models_are_short(name, most):
     assert len((ROOT / "generated" / f"{name}.py").read_text().splitlines()) <= most
 
@@ -122,5 +120,28 @@ def test_a_loop_is_written_from_i_only_where_numbers_grow_evenly():
     assert affine([1536, 2560, 3584]) == "1536 + 1024 * i"
     assert affine([0, 1, 2]) == "i"
     assert affine([5, 3, 1]) == "5 - 2 * i"
-    assert affine([4, 8, 16]) is None  # doubling: the iterations are written out
+    assert affine([4, 8, 16]) == "2 ** (i + 2)"  # a pooling factor per resolution
+    assert affine([3, 6, 12]) is None  # neither: the iterations are written out
     assert affine([1.0, 2.0, 3.0]) is None
+
+
+def test_a_progressive_loop_moves_its_level_bounds_with_i():
+    """Each iteration of StyleGAN's loops is one level of detail: the conditions on
+    `self.level` are written in `i`, a bound past the end of the level axis left out."""
+    from gandsl.emit.progressive import condition
+
+    grown_from = [frozenset(range(2 * i + 1, 17)) for i in range(8)]  # level > i
+    assert condition(grown_from, 8, 1) == "i < self.level"
+    # a ToRGB needed from level i up to i + 2; the last one up to the top (16 = 2K)
+    heads = [frozenset(range(2 * i + 1, min(2 * i + 4, 17))) for i in range(8)]
+    assert condition(heads, 8, 1) == "i < self.level < i + 2"
+    assert condition([frozenset(range(0, 17))], 8) is None
+    assert condition([frozenset({4})], 8) == "self.level == 2"
+    d_heads = [frozenset(range(13 - 2 * i, 16 - 2 * i)) & frozenset(range(17))
+               for i in range(8)]  # D: from the top down
+    assert condition(d_heads, 8, -1) == "6 - i < self.level < 8 - i"
+    text = (ROOT / "generated" / "stylegan.py").read_text()
+    synthesis = text[text.index("class G_synthesis"):text.index("class D(")]
+    assert "for i in range(8):" in synthesis
+    assert "rgb = rt.fade_in(rgb, rgb_1, self.level - i)" in synthesis
+    assert "low = F.avg_pool2d(x, 2 ** (i + 1))" in text

@@ -9,6 +9,7 @@ from collections import Counter
 
 from ..layers import has_module, layer_of
 from ..naming import attribute_namespace, literal, sanitize
+from . import progressive
 from .blocks import place_use, use_params
 from .loops import Item, Loop, numbers, refs
 from .symbolic import NotLoopable
@@ -29,6 +30,7 @@ class LoopWriter:
             del self.cls.init[saved[0]:], self.cls.body[saved[1]:]
             self.var_of = saved[2]
             self.R.loop, self.loop_attrs, self.loop_comment = {}, {}, None
+            self.loop_nodes = {}
             return False
         return True
 
@@ -45,7 +47,12 @@ class LoopWriter:
             lists.update(self._module_list(items, loop, j, batch))
         before = [f"{names[j]} = {self.var_of[v]}" for j, v in sorted(loop.init.items())
                   if names[j] != self.var_of[v]]
-        body: list[str] = []
+        if before and self.levels:  # the value it starts from may not exist at every level
+            raise NotLoopable("a progressive loop would start from a copied variable")
+        chunks: list[tuple[str | None, list[str]]] = []  # each statement, its condition
+        step = next((self.levels[items[loop.item(1, j)].node.id] - self.levels[it.node.id]
+                     for j in range(p) for it in [items[loop.item(0, j)]]
+                     if it.node is not None and it.node.op == "grow"), 0)  # levels per iteration
         for j in range(p):
             first = items[loop.item(0, j)]
             for k, ref in enumerate(refs(items, loop, 1, j)):  # where iteration i reads
@@ -55,18 +62,26 @@ class LoopWriter:
             ends = [self.net.nodes[items[loop.item(i, j)].output].type for i in (0, n - 1)]
             self.loop_comment = ends[0].shape_comment() if ends[0] == ends[1] else \
                 f"{ends[0].shape_comment()} … {ends[1].shape_comment()}"
+            self.regions = [self.item_regions[loop.item(i, j)] for i in range(n)] \
+                if self.levels else []
             if first.node is not None:
                 self.loop_attrs = {first.node.id: lists[j]} if j in lists else {}
+                self.loop_nodes = {first.node.id: [items[loop.item(i, j)].node
+                                                   for i in range(n)]}
                 self._node(first.node, names[j], batch)
             else:
                 inst = first.blocks[0][0]
                 extra = "".join(f", {self.var_of[v]}" for v in inst.values)
                 self._line(f"{names[j]} = self.{lists[j]}({self.var_of[inst.input]}{extra})",
                            None)
-            body += ["    " + line for line in self.cls.body[start:]]
+            cond = progressive.condition(self.regions, len(self.levels), step) \
+                if self.levels else None
+            chunks.append((cond, self.cls.body[start:]))
             del self.cls.body[start:]
+        body = ["    " + line for line in progressive.group(chunks)]
         self.cls.body += [*before, f"for i in range({n}):", *body]
         self.R.loop, self.loop_attrs, self.loop_comment = {}, {}, None
+        self.loop_nodes = {}
         for j in range(p):  # after the loop, the last iteration's values are in its variables
             out = items[loop.item(n - 1, j)].output
             self.var_of[out] = names[j]

@@ -94,7 +94,7 @@ def _shape(net: Network, item: Item) -> tuple | None:
     if item.node is None:
         return ("block", id(item.blocks[0][1])) if len(item.blocks) == 1 else None
     n = item.node
-    if n.op in ("input", "grow", "extern"):
+    if n.op in ("input", "extern"):
         return None
     words = tuple(sorted((k, v) for k, v in n.args.items() if not _numeric(v)))
     return (n.op, tuple(sorted(n.args)), words, tuple((k, len(v)) for k, v in n.values.items()),
@@ -163,20 +163,27 @@ def _check(items: list[Item], last_use: dict[int, int], loop: Loop) -> Loop | No
     return loop
 
 
-def affine(values: list) -> str | None:
-    """`1536 + 1024 * i`: the expression of the loop index that gives these integers in turn;
-    None when they do not grow by one step."""
+def affine(values: list, index_first: bool = False) -> str | None:
+    """`1536 + 1024 * i`: the expression of the loop index that gives these integers in turn,
+    or `2 ** (i + 1)` for powers of two whose exponent grows so (a pooling factor per
+    resolution); None when they do neither. `index_first`: `i + 2` rather than `2 + i`."""
     if not all(type(v) is int for v in values):
         return None
     a, b = values[0], values[1] - values[0]
     if any(v != a + b * i for i, v in enumerate(values)):
+        if all(v > 0 and v & (v - 1) == 0 for v in values):
+            exponent = affine([v.bit_length() - 1 for v in values], index_first=True)
+            if exponent is not None:
+                return f"2 ** {exponent if ' ' not in exponent else f'({exponent})'}"
         return None
     if b == 0:
         return repr(a)
     step = "i" if abs(b) == 1 else f"{abs(b)} * i"
     if a == 0:
         return step if b > 0 else f"-{step}"
-    return f"{a} + {step}" if b > 0 else f"{a} - {step}"
+    if b < 0:
+        return f"{a} - {step}"
+    return f"{a} + {step}" if not index_first else f"{step} {'+' if a > 0 else '-'} {abs(a)}"
 
 
 def _leaves(value, path: tuple = ()):

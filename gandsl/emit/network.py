@@ -26,7 +26,7 @@ from .blocks import BlockClass, class_title, continues, module_roles, place_use,
 from .chains import runs
 from .loop_writer import LoopWriter
 from .loops import find_loops
-from .symbolic import Renderer, SymbolicTypes, symbolic, symbolic_type
+from .symbolic import NotLoopable, Renderer, SymbolicTypes, symbolic, symbolic_type
 from .variables import last_uses, preferred_names
 
 WIDTH = 100  # generated lines stay within this, comments included, where possible
@@ -142,6 +142,8 @@ class _Builder(LoopWriter):
         self.named_by_role = roles
         self.loop_attrs: dict[int, str] = {}  # inside a loop: node → `convs[i]`
         self.loop_comment: str | None = None  # inside a loop: the shapes, first … last
+        self.loop_nodes: dict[int, list[Node]] = {}  # inside a loop: node → it per iteration
+        self.regions: list = []  # levels of detail where the statement runs, per iteration
 
     def build(self) -> None:
         net, cls = self.net, self.cls
@@ -167,7 +169,8 @@ class _Builder(LoopWriter):
         chunks = []
         # chains of modules as `nn.Sequential` (not where levels of detail cut them)
         # the spec's loops as loops (in a network's class: a block's body is its first use's)
-        loops = {} if k or self.named_by_role else {
+        self.item_regions = regions
+        loops = {} if self.named_by_role else {
             lp.start: lp for lp in find_loops(net, items, last_use)}
         chains = {} if k else runs(net, items, last_use, lambda it: not it.blocks[0][0].values)
         # a loop of a chain is written as the chain (`nn.Sequential`, as DCGAN's authors do)
@@ -180,26 +183,28 @@ class _Builder(LoopWriter):
             self.roles = module_roles(net, inside=inside)
         idx = 0
         while idx < len(items):
+            start = len(cls.body)
             if idx in loops and self._loop(items, loops[idx], batch, holder, last_use, prefer):
+                chunks.append((None, cls.body[start:]))  # its statements' conditions inside
                 idx = loops[idx].end + 1
                 continue
             end = chains.get(idx, idx)
             item = items[end]
             target = self._variable(prefer[item.output], end, holder, last_use)
-            start = len(cls.body)
-            self.regions = regions[idx] if k else None
+            self.regions = [regions[idx]] if k else []
             if end > idx:
                 self._sequential(items[idx:end + 1], target, batch)
             elif item.node is not None:
                 self._node(item.node, target, batch)
             else:
                 self._blocks(item, target)
-            chunks.append((self.regions, cls.body[start:]))
+            chunks.append((progressive.condition(self.regions, k) if k else None,
+                           cls.body[start:]))
             self.var_of[item.output] = target
             holder[target] = item.output
             idx = end + 1
         if k:  # statements needed at some levels only go under `if self.level ...`
-            cls.body[:] = progressive.group(chunks, k)
+            cls.body[:] = progressive.group(chunks)
         self._returns()
 
     # -- the statements -----------------------------------------------------------------
@@ -230,12 +235,15 @@ class _Builder(LoopWriter):
 
     def _node(self, node: Node, target: str, batch: str) -> None:
         x = self.var_of.get(node.x) if node.x is not None else None
-        if node.op == "grow":
-            old_type = self.net.nodes[node.x].type
+        if node.op == "grow":  # in a loop: the grows of every iteration, one level each
+            grows = self.loop_nodes.get(node.id, [node])
+            ups = {self.net.nodes[g.x].type.dims[1] != g.type.dims[1] for g in grows}
+            if len(ups) > 1:
+                raise NotLoopable("a grow upsamples in some iterations only")
             self.cls.body.extend(progressive.grow_lines(
-                target, x, self.var_of[node.values["new"][0]], self.levels[node.id],
-                len(self.levels), self.regions, old_type.dims[1] != node.type.dims[1],
-                node.type.shape_comment()))
+                target, x, self.var_of[node.values["new"][0]], [self.levels[g.id] for g in grows],
+                len(self.levels), self.regions, ups.pop(),
+                self.loop_comment or node.type.shape_comment()))
             return
         if node.op in ("add", "sub", "mul"):
             sign = {"add": "+", "sub": "-", "mul": "*"}[node.op]
