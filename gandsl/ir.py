@@ -199,6 +199,33 @@ class Optimizer(BaseModel):
     player_span: Span
 
 
+class StepExpr(BaseModel):
+    """A condition on the iteration `step` (`step < 25 or step % 500 == 0`), everything in it
+    that does not involve `step` folded to a number. The emitter prints it as Python."""
+
+    model_config = _CONFIG
+    kind: Literal["step", "number", "neg", "not", "arith", "compare", "bool"]
+    value: int | float | None = None  # a number
+    items: list[StepExpr] = Field(default_factory=list)  # operands, in order
+    ops: list[str] = Field(default_factory=list)  # arith: + - * / // % ^ between the items;
+    # compare: one of < <= > >= == !=; bool: `and` or `or`
+
+    def text(self) -> str:
+        """In the spec's own words, for messages."""
+        if self.kind == "step":
+            return "step"
+        if self.kind == "number":
+            return repr(self.value)
+        if self.kind in ("neg", "not"):
+            return ("-" if self.kind == "neg" else "not ") + self.items[0].nested()
+        parts = [x.nested() if self.kind != "compare" else x.text() for x in self.items]
+        ops = self.ops if self.kind == "arith" else self.ops * (len(parts) - 1)
+        return parts[0] + "".join(f" {op} {x}" for op, x in zip(ops, parts[1:], strict=True))
+
+    def nested(self) -> str:
+        return f"({self.text()})" if self.kind in ("arith", "bool") else self.text()
+
+
 class Ratio(BaseModel):
     """`D steps 5 per G step`, or with a condition on the iteration `step`:
     `D steps 100 per G step if step < 25 or step % 500 == 0` (WGAN's critic warm-up)."""
@@ -210,7 +237,7 @@ class Ratio(BaseModel):
     span: Span
     player_span: Span
     per_span: Span
-    condition: str | None = None  # a Python expression of `step`; None: the default count
+    condition: StepExpr | None = None  # None: the default count
 
 
 class Schedule(BaseModel):

@@ -207,3 +207,32 @@ def test_d_trains_on_the_fakes_of_gs_step(tmp_path):
 
     objective.iteration(0, Batch(), update)
     assert calls == ["G"]
+
+
+def test_a_step_condition_is_ir_that_the_emitter_prints_as_python():
+    """Lowering folds what does not involve `step` and keeps the rest as a tree (no Python
+    text in the IR); the emitter writes the language's power `^` as `**` and parenthesizes
+    nested operations."""
+    from gandsl.emit.schedule import step_python
+    from gandsl.pipeline import check_source
+
+    spec = HEAD.split("network Q")[0] + """objective {
+  x ~ imgs
+  z ~ normal(8)
+  c ~ categorical(4)
+  D minimizes gan_d(D(x).src, D(G(z, c)).src)
+  G minimizes gan_g(D(G(z, c)).src)
+}
+param warm = 3
+train {
+  D steps 2 per G step
+  D steps 4 per G step if not (step^2 < warm * 10 or (step + 1) % 2^2 == 0)
+}
+"""
+    ratio = next(r for r in check_source(spec, "c.gan").spec.train.ratios if r.condition)
+    assert ratio.condition.kind == "not" and ratio.condition.items[0].kind == "bool"
+    assert ratio.condition.text() == "not (step ^ 2 < 30 or (step + 1) % 4 == 0)"
+    text = step_python(ratio.condition)
+    assert text == "not (step ** 2 < 30 or (step + 1) % 4 == 0)"
+    assert [eval(text, {"step": s}) for s in range(8)] == [
+        not (s ** 2 < 30 or (s + 1) % 4 == 0) for s in range(8)]

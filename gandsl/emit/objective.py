@@ -261,7 +261,7 @@ class _Writer(ValueWriter, SampleRows):
             body += self._step(s, need, [], computed, updated, counter=f"step * {k} + i")
             loop_var = "i" if any(t.every for t in s.player.terms) else "_"
             if s.cases:  # the count is an expression: the comment gets a line of its own
-                cases = "".join(f", {n} if {c}" for n, c in s.cases)
+                cases = "".join(f", {n} if {c.text()}" for n, c in s.cases)
                 lines.append(f"# {s.player.name} steps {k} times{cases}; each on a fresh draw")
                 lines.append(f"for {loop_var} in range({s.count()}):")
             else:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from ..ir import ONode, Player, Spec
+from ..ir import ONode, Player, Spec, StepExpr
 
 RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never merged
 
@@ -17,7 +17,7 @@ RANDOM_FNS = {"shuffle", "mix_styles", "path_lengths"}  # each draws anew: never
 class Step:
     player: Player
     repeat: int  # > 1: a loop of fresh draws
-    cases: list[tuple[int, str]] = field(default_factory=list)  # (count, condition on step)
+    cases: list[tuple[int, StepExpr]] = field(default_factory=list)  # (count, condition)
 
     @property
     def loops(self) -> bool:
@@ -25,7 +25,27 @@ class Step:
 
     def count(self) -> str:
         """How many times, as Python: `5`, or `100 if step < 25 or step % 500 == 0 else 5`."""
-        return "".join(f"{n} if {c} else " for n, c in self.cases) + str(self.repeat)
+        return "".join(f"{n} if {step_python(c)} else " for n, c in self.cases) + \
+            str(self.repeat)
+
+
+def step_python(e: StepExpr) -> str:
+    """A condition on `step` as Python: the language's power `^` is `**`, every other
+    operator Python's own; a nested operation in parentheses, so Python's precedence cannot
+    regroup it."""
+    if e.kind == "step":
+        return "step"
+    if e.kind == "number":
+        return repr(e.value)
+    if e.kind in ("neg", "not"):
+        inner = step_python(e.items[0])
+        return f"-({inner})" if e.kind == "neg" else f"not ({inner})"
+    nest = e.kind != "compare"  # a comparison binds more loosely than arithmetic
+    parts = [f"({step_python(x)})" if nest and x.kind in ("arith", "bool") else step_python(x)
+             for x in e.items]
+    ops = [{"^": "**"}.get(op, op) for op in e.ops] if e.kind == "arith" else \
+        e.ops * (len(parts) - 1)
+    return parts[0] + "".join(f" {op} {x}" for op, x in zip(ops, parts[1:], strict=True))
 
 
 def critic_paths(nodes: list[ONode], canon: dict[int, int],

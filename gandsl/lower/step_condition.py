@@ -1,9 +1,9 @@
-"""`if step < 25 or step % 500 == 0` → the Python condition the generated iteration tests.
+"""`if step < 25 or step % 500 == 0` → the condition on `step` the generated iteration tests.
 
 A condition of a train statement is evaluated at run time, once per iteration, with `step` the
 iteration number (0, 1, ...). Everything in it that does not involve `step` is a compile-time
-value (numbers, params, lets) and is folded to a literal, so the generated line reads
-`100 if step < 25 or step % 500 == 0 else 5` whatever names the spec used.
+value (numbers, params, lets) and is folded to a number (`ir.StepExpr`), so the generated
+line reads `100 if step < 25 or step % 500 == 0 else 5` whatever names the spec used.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from __future__ import annotations
 from .. import syntax as S
 from ..consteval import describe
 from ..diagnostics import Diagnostics
+from ..ir import StepExpr
 from .globals import Globals, const_or_poison
 from .scope import Poison
 
 STEP = "step"
-_PY_OPS = {"^": "**"}  # the language's power; every other operator is Python's own
 ALLOWED = ("`step`, numbers, params and lets, arithmetic (+ - * / // % ^), comparisons and "
            "and / or / not")
 
 
-def step_condition(expr: S.Expr, g: Globals, diags: Diagnostics) -> str | None:
-    """The Python source of a condition on `step`, or None after reporting why it is not one."""
+def step_condition(expr: S.Expr, g: Globals, diags: Diagnostics) -> StepExpr | None:
+    """A condition on `step` with its compile-time parts folded, or None after reporting why
+    it is not one."""
     if not _mentions_step(expr):
         diags.error("E304", "this condition does not depend on `step`, so it is always true or "
                     "always false", expr.span, hint="e.g. `if step < 25 or step % 500 == 0`")
@@ -47,7 +48,7 @@ def _mentions_step(e: S.Expr) -> bool:
     return False
 
 
-def _source(e: S.Expr, g: Globals, diags: Diagnostics) -> str | None:
+def _source(e: S.Expr, g: Globals, diags: Diagnostics) -> StepExpr | None:
     if not _mentions_step(e):  # a compile-time value: fold it
         value = const_or_poison(e, g.resolve, diags)
         if isinstance(value, Poison):
@@ -56,23 +57,20 @@ def _source(e: S.Expr, g: Globals, diags: Diagnostics) -> str | None:
             diags.error("E304", f"a step condition works with numbers, got {describe(value)}",
                         e.span, hint=f"it may use {ALLOWED}")
             return None
-        return repr(value)
+        return StepExpr(kind="number", value=value)
     if isinstance(e, S.Name):
-        return STEP
-    parts: list[str | None]
-    if isinstance(e, S.Neg):
+        return StepExpr(kind="step")
+    if isinstance(e, S.Neg | S.Not):
         inner = _source(e.operand, g, diags)
-        return None if inner is None else f"-({inner})"
-    if isinstance(e, S.Not):
-        inner = _source(e.operand, g, diags)
-        return None if inner is None else f"not ({inner})"
+        return None if inner is None else StepExpr(
+            kind="neg" if isinstance(e, S.Neg) else "not", items=[inner])
     if isinstance(e, S.BinOp):
         parts = [_source(e.first, g, diags), *(_source(x, g, diags) for _, x in e.rest)]
         if None in parts:
             return None
         for (op, x), part in zip(e.rest, parts[1:], strict=True):
             # What would fail or run away at every iteration is refused here.
-            if op in ("/", "//", "%") and not _mentions_step(x) and float(part) == 0:
+            if op in ("/", "//", "%") and part.kind == "number" and part.value == 0:
                 diags.error("E151", "division by zero", x.span)
                 return None
             if op == "^" and _mentions_step(x):
@@ -80,23 +78,14 @@ def _source(e: S.Expr, g: Globals, diags: Diagnostics) -> str | None:
                             "grow without bound", x.span, hint="compare `step` with a "
                             "number instead, e.g. `step < 2^10`")
                 return None
-        text = _wrap(e.first, parts[0])
-        for (op, x), part in zip(e.rest, parts[1:], strict=True):
-            text += f" {_PY_OPS.get(op, op)} {_wrap(x, part)}"
-        return text
-    if isinstance(e, S.Compare):
-        left, right = _source(e.left, g, diags), _source(e.right, g, diags)
-        return None if left is None or right is None else f"{left} {e.op} {right}"
-    if isinstance(e, S.BoolOp):
-        parts = [_source(x, g, diags) for x in e.items]
+        return StepExpr(kind="arith", items=parts, ops=[op for op, _ in e.rest])
+    if isinstance(e, S.Compare | S.BoolOp):
+        items = [e.left, e.right] if isinstance(e, S.Compare) else e.items
+        parts = [_source(x, g, diags) for x in items]
         if None in parts:
             return None
-        return f" {e.op} ".join(_wrap(x, p) for x, p in zip(e.items, parts, strict=True))
+        return StepExpr(kind="compare" if isinstance(e, S.Compare) else "bool", items=parts,
+                        ops=[e.op])
     diags.error("E304", "this cannot be part of a step condition", e.span,
                 hint=f"it may use {ALLOWED}")
     return None
-
-
-def _wrap(e: S.Expr, text: str | None) -> str:
-    """Parentheses around a nested operation, so Python's precedence cannot regroup it."""
-    return f"({text})" if isinstance(e, S.BinOp | S.BoolOp) else str(text)

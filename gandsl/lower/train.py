@@ -128,8 +128,8 @@ def default_ratio_missing(cfg: TrainConfig, diags: Diagnostics) -> None:
     for r in cfg.ratios:
         if r.condition is not None and not any(
                 o.player == r.player and o.condition is None for o in cfg.ratios):
-            diags.error("E304", f"`{r.player}` steps {r.steps} times if {r.condition}, but how "
-                        "many times otherwise?", r.span,
+            diags.error("E304", f"`{r.player}` steps {r.steps} times if {r.condition.text()}, "
+                        "but how many times otherwise?", r.span,
                         hint=f"add e.g. `{r.player} steps 5 per {r.per} step`")
 
 
