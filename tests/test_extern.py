@@ -224,3 +224,13 @@ def test_wrong_functions(project, decl, loss, error):
 def test_declaration_syntax_in_the_docs_form(project):
     spec = textwrap.dedent(SPEC)
     assert codes_at(spec) == []
+
+
+def test_an_objective_variable_cannot_hide_a_functions_import(project):
+    """The generated module imports `gap` as `gap_extern`; a value the spec names `gap_extern`
+    gets another local name, so the call still reaches the function."""
+    spec = SPEC.replace("D minimizes gap(D(x), D(G(z)), margin=0.5)",
+                        "gap_extern = D(x)\n  D minimizes gap(gap_extern, D(G(z)), margin=0.5)")
+    python = compile_source(spec, "spec.gan").python
+    assert "gap_extern_ = D(x)" in python
+    assert "gap = gap_extern(gap_extern_, D_out, margin=0.5)" in python

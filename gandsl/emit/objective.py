@@ -25,7 +25,6 @@ the order of their `minimizes` statements. Gradient routing is decided here, sta
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -122,7 +121,9 @@ class _Writer(ValueWriter, SampleRows):
         self.owner, self.attr, self.steps = owner, attr, steps
         # The iteration's own names: its arguments, `loss` and `terms`, the loop's `i`.
         self.reserved = RESERVED | set(attr.values()) | {"step", STEP, "draw", "update",
-                                                          "loss", "terms", "i"}
+                                                          "loss", "terms", "i"} | {
+            e.alias for e in spec.externs}  # the user's functions, imported by alias
+        self.called: set[str] = set()  # networks the method being written calls
         self.fields = {net.name: output_fields([o.name for o in net.outputs])
                        for net in spec.networks}
         self.names = Namespace(self.reserved)
@@ -173,9 +174,9 @@ class _Writer(ValueWriter, SampleRows):
     # -- iteration ------------------------------------------------------------------------
 
     def _bind_networks(self, lines: list[str]) -> list[str]:
-        """`G, D = self.G, self.D` for the networks `lines` use, then `lines`."""
-        words = set(_WORDS.findall("\n".join(lines)))
-        used = [a for a in self.attr.values() if a in words]
+        """`G, D = self.G, self.D` for the networks `lines` call, then `lines`."""
+        used = [a for a in self.attr.values() if a in self.called]
+        self.called = set()
         if not used:
             return lines
         return [f"{', '.join(used)} = {', '.join('self.' + a for a in used)}", *lines]
@@ -391,8 +392,5 @@ class _Writer(ValueWriter, SampleRows):
             root = self.canon[t.node]
             need |= nx.ancestors(self.graph, root) | {root}
         return sorted(need)
-
-
-_WORDS = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # names a line uses (not `.attributes`)
 
 

@@ -4,8 +4,6 @@ A mixin of the iteration writer (`objective.py`), which holds the state these re
 
 from __future__ import annotations
 
-import re
-
 from ..functions import FUNCTIONS
 from ..ir import ONode
 from ..naming import literal, sanitize
@@ -133,13 +131,18 @@ class ValueWriter:
 
     # -- expressions ----------------------------------------------------------------------
 
+    def _network(self, name: str) -> str:
+        """The local name of a network (or augmentation pipeline) the code calls, noted so
+        that the method binds it (`G, D = self.G, self.D`)."""
+        self.called.add(self.attr[name])
+        return self.attr[name]
+
     def _critic_lambda(self, node: ONode, refs: dict[int, str]) -> str:
         """`lambda v: D(self.aug(v), y)`: the critic's expression with its image as the
         parameter, the values it takes from outside as computed."""
         at, path = self.canon[node.inputs[1]], self.critics[node.id]
-        outside = {self.canon[j] for i in path for j in self.nodes[i].inputs} - path - {at}
-        param = "v" if not any(re.search(r"\bv\b", refs[i]) for i in outside) else \
-            self.names.create("v")
+        # `v` unless a variable, network or function of the method has that name
+        param = "v" if "v" not in self.names.used | self.reserved else self.names.create("v")
 
         def inline(i: int) -> str:
             if i == at:
@@ -179,7 +182,7 @@ class ValueWriter:
             return self._critic_lambda(node, refs)
         args = [refs[self.canon[i]] for i in node.inputs]
         if node.op == "call":
-            return f"{self.attr[node.name]}({', '.join(map(_unwrap, args))})"
+            return f"{self._network(node.name)}({', '.join(map(_unwrap, args))})"
         if node.op == "select":
             record = refs[self.canon[node.inputs[0]]]
             field = self.fields[self.nodes[self.canon[node.inputs[0]]].name][node.name]
@@ -188,7 +191,7 @@ class ValueWriter:
             return f"{args[0]}.{field}"
         if node.op == "netfn":
             out = node.kwargs.get("output", "")
-            net = self.attr[node.name]
+            net = self._network(node.name)
             return f"lambda v: {net}(v).{self.fields[node.name][out]}" if out else net
         if node.op == "const":
             return repr(node.args[0])
@@ -202,7 +205,8 @@ class ValueWriter:
             images = [_unwrap(a) for a in args[:len(args) - len(node.named)]]
             p = args[-1] if node.named else (repr(node.kwargs["p"]) if "p" in node.kwargs
                                              else None)
-            return f"{self.attr[node.name]}({', '.join(images)}{f', p={_unwrap(p)}' if p else ''})"
+            aug = self._network(node.name)
+            return f"{aug}({', '.join(images)}{f', p={_unwrap(p)}' if p else ''})"
         if node.op == "item":
             return f"{atom(args[0])}[{node.field}]"
         if node.op == "extern":  # the user's function; a score is (B,) as a network's
