@@ -25,14 +25,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
-# The edit-test loop (under a minute here): the compiler's passes — parse, lower, check, emit,
-# fmt — the docs' examples and the generated files; no training, kernels or data. `make test`
-# stays the whole suite and is what CI runs.
-FAST_TESTS := tests/test_parse.py tests/test_errors.py tests/test_warnings.py \
-	tests/test_sizes_of.py tests/test_tensor_math.py tests/test_roles.py tests/test_imports.py \
-	tests/test_objective.py tests/test_layers.py tests/test_critic_expressions.py \
-	tests/test_extern.py tests/test_properties.py tests/test_emit.py tests/test_wrap.py \
-	tests/test_generated_code.py tests/test_fmt.py tests/test_docs.py tests/test_regressions.py
+# The edit-test loop (under a minute here): the compiler's passes — tests/parse, check (lower
+# and check), emit, fmt — the layer catalog, the docs' examples and the generated files; no
+# training, kernels or data. `make test` stays the whole suite and is what CI runs.
+FAST_TESTS := tests/parse tests/check tests/emit tests/fmt tests/layers/test_layers.py \
+	tests/test_docs.py
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -q $(FAST_TESTS)
 

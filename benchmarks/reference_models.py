@@ -1,5 +1,5 @@
 """Hand-written PyTorch modules of the reference implementations, as their repositories write
-them: the oracle of tests/test_reference_modules.py (the compiled networks compute what these
+them: the oracle of tests/layers/test_reference_modules.py (the compiled networks compute what these
 compute) and the networks of the hand-written baselines in benchmarks/.
 """
 

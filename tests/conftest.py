@@ -8,6 +8,7 @@ kernel modules lazily, at the first launch).
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
@@ -101,3 +102,92 @@ def run_iteration(spec: Path, draws, seed: int = 0, step: int = 0,
     return SimpleNamespace(terms=terms, reached=reached, nets=nets, objective=objective,
                            source=loaded.source)
 
+
+
+# The smallest spec that trains with a lazy regularizer (tests of the objective, the trainer's
+# parts, `gandsl bench` and DDP).
+TINY = """\
+gan tiny
+data images: image[1, 8, 8] = digits()
+network G(z: latent[4]) -> image[1, 8, 8] {
+  return z -> linear(64) -> tanh -> reshape(1, 8, 8)
+}
+network D(x: image[1, 8, 8]) -> scalar { return x -> flatten -> linear(8) -> relu -> linear(1) }
+objective {
+  x ~ images
+  z ~ normal(4)
+  fake = G(z)
+  D minimizes gan_d(D(x), D(fake)) + 10 * r1(D, x) every 4
+  G minimizes gan_g(D(fake))
+}
+train {
+  batch 4
+  adam G (lr=1e-3)
+  adam D (lr=1e-3)
+  TRAIN
+}
+"""
+
+
+# `gandsl train` params of every spec at the suite's tiny sizes, and the offline data for each
+TRAIN_SMALL = {  # tiny versions of every spec, and offline data for each
+    "dcgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
+    "stargan": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3}, "shapes"),
+    "stargan-both": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3, "both": True},
+                     "shapes"),
+    "cyclegan": ({"S": 16, "ngf": 4, "ndf": 4, "blocks": 1, "d_layers": 2}, "shapes"),
+    "cgan": ({"S": 12, "nz": 8}, "digits"),
+    "wgan_gp": ({"dim": 4, "nz": 8}, "shapes"),
+    "wgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
+    "lsgan": ({"S": 32, "nz": 16, "gf": 8, "df": 8}, "shapes"),
+    "acgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 4}, "digits"),
+    "sgan": ({"S": 16, "nz": 8, "g_ch": 16, "d_ch": 4}, "digits"),
+    "infogan": ({"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}, "digits"),
+    "ebgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}, "digits"),
+    "pix2pix": ({"S": 64, "ngf": 8, "ndf": 8}, "shapes"),
+    "gan": ({"S": 8, "nz": 8, "g_units": 32, "d_units": 8}, "digits"),
+    "began": ({"S": 16, "n": 8, "nz": 8}, "shapes"),
+    "pggan": ({"S": 16, "nz": 16, "fbase": 64, "fmax": 16, "stage": 1}, "shapes"),
+    "stylegan": ({"S": 16, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2,
+                  "stage": 1}, "shapes"),
+    "stylegan2": ({"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2},
+                  "shapes"),
+    "projection": ({"S": 16, "ch": 4, "nz": 16, "classes": 10}, "shapes"),
+    "sngan": ({"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}, "shapes"),
+    "sagan": ({"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}, "shapes"),
+    "biggan": ({"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}, "shapes"),
+    "srgan": ({"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8,
+               "vgg_weights": ""}, "shapes"),
+    "spade": ({"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4,
+               "vgg_weights": ""}, "shapes"),
+}
+
+
+# ---- docs/language.md's examples (tests/test_docs.py compiles them, tests/fmt formats them) ----
+
+LANGUAGE = ROOT / "docs" / "language.md"
+FENCE = re.compile(r"^```(\w*)\s*$")
+
+
+def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
+    """(tag, line of the block's first line, code) of every fenced block, in order."""
+    blocks: list[tuple[str, int, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        opening = FENCE.match(lines[i])
+        if opening is None:
+            i += 1
+            continue
+        start = i + 1
+        end = start
+        while end < len(lines) and lines[end].rstrip() != "```":
+            end += 1
+        assert end < len(lines), f"the block opened at line {i + 1} is never closed"
+        blocks.append((opening.group(1), start + 1, "\n".join(lines[start:end]) + "\n"))
+        i = end + 1
+    return blocks
+
+
+LANGUAGE_TEXT = LANGUAGE.read_text(encoding="utf-8")
+GAN_BLOCKS = [(line, code) for tag, line, code in fenced_blocks(LANGUAGE_TEXT) if tag == "gan"]

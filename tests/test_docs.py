@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
+from conftest import GAN_BLOCKS, LANGUAGE, LANGUAGE_TEXT, ROOT, fenced_blocks
 
 from gandsl.catalog import DATA_SOURCES, INITS, MOMENTUM_SCHEDULES, OPTIMIZERS, OPTIONS, SCHEDULES
 from gandsl.cli import parse_param
@@ -31,35 +31,8 @@ from gandsl.layers import LAYERS
 from gandsl.pipeline import check_source, compile_source
 from gandsl.types import KINDS
 
-ROOT = Path(__file__).resolve().parents[1]
-LANGUAGE = ROOT / "docs" / "language.md"
 ERRORS = ROOT / "docs" / "errors.md"
 
-FENCE = re.compile(r"^```(\w*)\s*$")
-
-
-def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
-    """(tag, line of the block's first line, code) of every fenced block, in order."""
-    blocks: list[tuple[str, int, str]] = []
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        opening = FENCE.match(lines[i])
-        if opening is None:
-            i += 1
-            continue
-        start = i + 1
-        end = start
-        while end < len(lines) and lines[end].rstrip() != "```":
-            end += 1
-        assert end < len(lines), f"the block opened at line {i + 1} is never closed"
-        blocks.append((opening.group(1), start + 1, "\n".join(lines[start:end]) + "\n"))
-        i = end + 1
-    return blocks
-
-
-LANGUAGE_TEXT = LANGUAGE.read_text(encoding="utf-8")
-GAN_BLOCKS = [(line, code) for tag, line, code in fenced_blocks(LANGUAGE_TEXT) if tag == "gan"]
 
 
 # ---- docs/language.md ----------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """What a network computes, independent of how its class names its modules: for every spec at
-its small configurations (`tests/test_specs.py` SMALL), each network's parameter and buffer
+its small configurations (`tests/gans/test_specs.py` SMALL), each network's parameter and buffer
 shapes in `state_dict` order, and its outputs — for weights drawn in that order from a fixed
 seed, on fixed inputs — projected onto fixed random directions; a progressive network's at
 every half level of detail too (grown, fading in).
 
 `layout_v1.json` holds these for the generated code before block classes and `nn.Sequential`
-(gandsl at commit 32646cf); `tests/test_layout_compat.py` checks that today's code computes
+(gandsl at commit 32646cf); `tests/emit/test_layout_compat.py` checks that today's code computes
 the same with the same weights given in the same order. That order is the documented mapping
 from old checkpoints' names to new ones (docs/training.md, "Checkpoints across versions").
 To rewrite the file from a checkout of that commit:
@@ -27,7 +27,7 @@ PROJECTIONS = 4
 
 # Sizes at which StyleGAN2's synthesis loop and the levels of PGGAN and StyleGAN run three
 # times or more (a loop is kept as a loop from three iterations on), beside the small
-# configurations of tests/test_specs.py.
+# configurations of tests/gans/test_specs.py.
 EXTRA = {
     "pggan": [{"S": 64, "nz": 16, "fbase": 64, "fmax": 16}],
     "stylegan": [{"S": 64, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2}],
@@ -38,7 +38,8 @@ EXTRA = {
 
 
 def _small(root: Path) -> dict:
-    src = (root / "tests" / "test_specs.py").read_text()
+    path = root / "tests" / "gans" / "test_specs.py"  # tests/test_specs.py before the split
+    src = (path if path.exists() else root / "tests" / "test_specs.py").read_text()
     start = src.index("SMALL = {")
     ns: dict = {}
     exec(src[start:src.index("\n}\n", start) + 3], ns)  # our own test file's literal

@@ -1,6 +1,6 @@
 """`rt.SyncBatchNorm` and synchronized conditional batch norm in one process are batch norm
 itself: values, gradients, running statistics and checkpoint keys. (Across processes:
-tests/test_distributed.py.)"""
+tests/train/test_distributed.py.)"""
 
 from __future__ import annotations
 

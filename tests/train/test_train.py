@@ -13,43 +13,12 @@ import numpy as np
 import pytest
 import torch
 from conftest import ROOT
+from conftest import TRAIN_SMALL as SMALL
 
 from gandsl.errors import TrainingStopped
 from gandsl.train import checkpoint as ckpt
 from gandsl.train.config import RunConfig
 from gandsl.train.trainer import RunError, Trainer
-
-SMALL = {  # tiny versions of every spec, and offline data for each
-    "dcgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
-    "stargan": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3}, "shapes"),
-    "stargan-both": ({"S": 16, "g_ch": 4, "d_ch": 4, "g_res": 1, "d_layers": 3, "both": True},
-                     "shapes"),
-    "cyclegan": ({"S": 16, "ngf": 4, "ndf": 4, "blocks": 1, "d_layers": 2}, "shapes"),
-    "cgan": ({"S": 12, "nz": 8}, "digits"),
-    "wgan_gp": ({"dim": 4, "nz": 8}, "shapes"),
-    "wgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),
-    "lsgan": ({"S": 32, "nz": 16, "gf": 8, "df": 8}, "shapes"),
-    "acgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 4}, "digits"),
-    "sgan": ({"S": 16, "nz": 8, "g_ch": 16, "d_ch": 4}, "digits"),
-    "infogan": ({"S": 8, "nz": 8, "ch": 8, "g_fc": 32, "d_fc": 32, "q_fc": 16}, "digits"),
-    "ebgan": ({"S": 16, "nz": 8, "ngf": 8, "ndf": 8, "code": 8}, "digits"),
-    "pix2pix": ({"S": 64, "ngf": 8, "ndf": 8}, "shapes"),
-    "gan": ({"S": 8, "nz": 8, "g_units": 32, "d_units": 8}, "digits"),
-    "began": ({"S": 16, "n": 8, "nz": 8}, "shapes"),
-    "pggan": ({"S": 16, "nz": 16, "fbase": 64, "fmax": 16, "stage": 1}, "shapes"),
-    "stylegan": ({"S": 16, "fbase": 32, "fmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2,
-                  "stage": 1}, "shapes"),
-    "stylegan2": ({"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8, "map_layers": 2},
-                  "shapes"),
-    "projection": ({"S": 16, "ch": 4, "nz": 16, "classes": 10}, "shapes"),
-    "sngan": ({"S": 16, "gch": 8, "dch": 8, "nz": 16, "conditional": True}, "shapes"),
-    "sagan": ({"S": 32, "ch": 8, "K": 10, "nz": 16, "attn": 16}, "shapes"),
-    "biggan": ({"S": 32, "ch": 8, "K": 10, "nz": 24, "shared_dim": 8, "attn": 16}, "shapes"),
-    "srgan": ({"S": 16, "ngf": 8, "blocks": 2, "ndf": 8, "fc": 16, "vgg": 8,
-               "vgg_weights": ""}, "shapes"),
-    "spade": ({"S": 32, "label_nc": 3, "ngf": 4, "hidden": 8, "ndf": 4, "vgg": 4,
-               "vgg_weights": ""}, "shapes"),
-}
 
 
 def config(tmp_path: Path, name: str, **kw) -> RunConfig:

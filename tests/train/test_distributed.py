@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, TINY
+from conftest import TRAIN_SMALL as SMALL
 from safetensors.torch import load_file
-from test_objective import TINY
-from test_train import SMALL
 
 from gandsl import shard
 from gandsl.data.sampler import EpochBatchSampler

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import GAN_BLOCKS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,10 +24,8 @@ from gandsl.fmt import FormatterBug, format_source
 from gandsl.fmt.lines import read
 from gandsl.fmt.spacing import Spacing
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.gan"))
-sys.path.insert(0, str(Path(__file__).parent))
-from test_docs import GAN_BLOCKS  # noqa: E402
 
 
 def fmt(text: str) -> str:

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from test_objective import TINY
+from conftest import TINY
 
 import gandsl
 from gandsl.cli import main

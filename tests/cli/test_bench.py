@@ -8,7 +8,7 @@ import tempfile
 from collections import Counter
 
 import pytest
-from test_objective import TINY
+from conftest import TINY
 
 from gandsl.cli import main
 from gandsl.kernels.dispatch import KERNELS_ENV
@@ -99,7 +99,7 @@ def test_the_gpu_scripts_bench_commands_parse_and_their_specs_check():
     from gandsl.cli import build_parser
     from gandsl.pipeline import check_source, read_spec
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     script = (root / "benchmarks" / "on_gpu.sh").read_text().replace("\\\n", " ")
     commands = [line.split("-m gandsl", 1)[1].split(" 2>&1")[0] for line in script.splitlines()
                 if "-m gandsl bench" in line]

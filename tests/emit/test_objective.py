@@ -7,34 +7,12 @@ import math
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, TINY
 
 import gandsl
 from gandsl.train.config import RunConfig
 from gandsl.train.schedule import factor, momentum
 from gandsl.train.trainer import Trainer
-
-TINY = """\
-gan tiny
-data images: image[1, 8, 8] = digits()
-network G(z: latent[4]) -> image[1, 8, 8] {
-  return z -> linear(64) -> tanh -> reshape(1, 8, 8)
-}
-network D(x: image[1, 8, 8]) -> scalar { return x -> flatten -> linear(8) -> relu -> linear(1) }
-objective {
-  x ~ images
-  z ~ normal(4)
-  fake = G(z)
-  D minimizes gan_d(D(x), D(fake)) + 10 * r1(D, x) every 4
-  G minimizes gan_g(D(fake))
-}
-train {
-  batch 4
-  adam G (lr=1e-3)
-  adam D (lr=1e-3)
-  TRAIN
-}
-"""
 
 
 def tiny(tmp_path, train: str = "", **kw) -> Trainer:
