@@ -197,13 +197,31 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
         "matrices (weight it with β = 1e-4)."),
 ]}
 
-# Distributions for `z ~ normal(128)`; name: (result kind, keyword arguments)
-DISTRIBUTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "normal": ("latent", ("mean", "std")),
-    "uniform": ("latent", ("low", "high")),
-    "categorical": ("class", ()),
-    "bernoulli": ("label", ("p",)),
-}
+@dataclass(frozen=True)
+class Distribution:
+    """What `z ~ normal(128)` may draw from: the kind of its values (`latent[N]`), its
+    settings with their defaults, and whether it may take a value's shape (`like=x`). The
+    generated iteration draws it with `draw.<name>(...)` (`gandsl.runtime.Draw`)."""
+
+    name: str
+    kind: str
+    defaults: tuple[tuple[str, float], ...] = ()
+    shaped: bool = True
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.defaults)
+
+    def default(self, keyword: str) -> float:
+        return dict(self.defaults)[keyword]
+
+
+DISTRIBUTIONS: dict[str, Distribution] = {d.name: d for d in [
+    Distribution("normal", "latent", (("mean", 0), ("std", 1))),
+    Distribution("uniform", "latent", (("low", 0), ("high", 1))),
+    Distribution("categorical", "class", shaped=False),
+    Distribution("bernoulli", "label", (("p", 0.5),)),
+]}
 
 
 # ADA's pipeline (NVlabs/stylegan2-ada-pytorch `training/augment.py` AugmentPipe, run by

@@ -7,12 +7,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .catalog import DEFAULT_OPTIMIZER, OPTIMIZERS
 from .ir import Network, Spec
 
 FLOAT_BYTES = 4  # weights, gradients, optimizer state and activations in float32
-DEFAULT_BATCH = 64  # the trainer's batch when neither the spec nor --batch gives one
-# Optimizer state: float32 copies of the weights each optimizer keeps.
-OPTIMIZER_COPIES = {"adam": 2, "adamw": 2, "rmsprop": 1, "sgd": 1}
 
 
 def parameters(net: Network) -> int:
@@ -47,7 +45,7 @@ def training_memory(spec: Spec, batch: int) -> Estimate:
         copies = 1
         if net.name in trained and not net.frozen:
             player = trained[net.name]
-            copies += 1 + OPTIMIZER_COPIES.get(optimizer.get(player, "adam"), 2)
+            copies += 1 + OPTIMIZERS[optimizer.get(player, DEFAULT_OPTIMIZER[0])].state_copies
             copies += net.name in averaged or player in averaged
         params = parameters(net)
         need = FLOAT_BYTES * (copies * params + batch * activations(net))

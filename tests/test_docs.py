@@ -113,16 +113,31 @@ def _number(v: float) -> str:
 def test_every_function_and_distribution_is_documented():
     assert _missing(FUNCTIONS, r"^\| `{}` \|") == []
     assert _missing(DISTRIBUTIONS, r"^\| `{}\(N\)` \|") == []
+    for d in DISTRIBUTIONS.values():  # each row as its catalog entry
+        shaped = " (with `like=x`: x's type)" if d.shaped else ""
+        settings = [f"`{k}` ({v})" for k, v in d.defaults] + (["`like`"] if d.shaped else [])
+        row = f"| `{d.name}(N)` | `{d.kind}[N]`{shaped} | {', '.join(settings) or '—'} |"
+        assert row in LANGUAGE_TEXT.splitlines(), d.name
 
 
 def test_every_type_kind_is_documented():
     assert _missing(KINDS, r"^\| `{}(\[[^`]*\])?` \|") == []  # a row of the types table
 
 
-def test_every_data_source_and_train_keyword_is_documented():
-    assert _missing(DATA_SOURCES, r"`{}`") == []
-    keywords = [*OPTIMIZERS, *SCHEDULES, *MOMENTUM_SCHEDULES, *OPTIONS, *INITS]
-    assert _missing(keywords, r"^\| `{}` \|") == []
+def _catalog_row(entry, note: str = "") -> str:
+    options = ", ".join(f"`{k}`" for k in entry.keywords) or "—"
+    return f"| `{entry.name}` | {options} | {entry.doc}{note} |"
+
+
+@pytest.mark.parametrize("table", [DATA_SOURCES, OPTIMIZERS, SCHEDULES, MOMENTUM_SCHEDULES,
+                                   OPTIONS, INITS],
+                         ids=["data", "optimizers", "schedules", "momentum", "options", "inits"])
+def test_the_tables_of_data_sources_and_train_settings_are_the_catalogs(table):
+    """Each row is its `gandsl.catalog` entry: name, keyword arguments in order, what it is."""
+    note = " (a momentum schedule)" if table is MOMENTUM_SCHEDULES else ""
+    lines = LANGUAGE_TEXT.splitlines()
+    for entry in table.values():
+        assert _catalog_row(entry, note) in lines, entry.name
 
 
 # ---- docs/errors.md ------------------------------------------------------------------------

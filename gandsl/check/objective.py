@@ -72,7 +72,7 @@ def _node_type(node: ONode, types, nets: dict[str, Network], spec: Spec, nodes: 
                             node.span)
                 return None
             return t
-        kind = DISTRIBUTIONS[node.name][0]
+        kind = DISTRIBUTIONS[node.name].kind
         return TensorType(kind=kind, dims=(node.args[0],))
     if node.op == "const":
         return "const"

@@ -75,7 +75,8 @@ def members(spec: Spec, name: str) -> list[Dataset]:
 
 def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Request:
     """What to build for one declaration: its own source, or the override's."""
-    base = request(ds, spec.path, DATA_SOURCES.get(ds.source or "", ()))
+    source = DATA_SOURCES.get(ds.source or "")
+    base = request(ds, spec.path, source.keywords if source else ())
     if override is None:
         return base
     kwargs: dict[str, object] = {}

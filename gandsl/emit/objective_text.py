@@ -4,7 +4,7 @@ minimizes."""
 
 from __future__ import annotations
 
-from ..catalog import DEFAULT_OPTIMIZER, OPTIMIZER_CLASSES
+from ..catalog import DEFAULT_OPTIMIZER, OPTIMIZERS
 from ..ir import ONode, Player, Spec
 from ..naming import (
     literal,
@@ -34,7 +34,8 @@ def optimizer_lines(spec: Spec, attr: dict[str, str]) -> list[str]:
         nets = [f"self.{attr[n]}.parameters()" for n in p.networks]
         params = nets[0] if len(nets) == 1 else "[" + ", ".join(f"*{n}" for n in nets) + "]"
         args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-        lines.append(f"{literal(p.name)}: torch.optim.{OPTIMIZER_CLASSES[kind]}({params}{args}),")
+        optim = OPTIMIZERS[kind].torch_class
+        lines.append(f"{literal(p.name)}: torch.optim.{optim}({params}{args}),")
     return lines
 
 

@@ -4,7 +4,7 @@ arguments checked), and unions and aliases of datasets (`celeba | rafd`)."""
 from __future__ import annotations
 
 from .. import syntax as S
-from ..catalog import ALIGNED_SOURCES, DATA_SOURCES, PAIR_ONLY, PAIR_SOURCES
+from ..catalog import ALIGNED_SOURCES, DATA_SOURCES, PAIR_SOURCES
 from ..consteval import DatasetRef, describe
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir import Dataset
@@ -38,19 +38,19 @@ def dataset(item: S.DataDecl, g: Globals, diags: Diagnostics) -> Dataset | None:
                     f"sources are {', '.join(DATA_SOURCES)}")
         return None
     for kw in src.kwargs:
-        if kw.name not in DATA_SOURCES[name]:
+        if kw.name not in DATA_SOURCES[name].keywords:
             diags.error("E104", f"`{name}` has no argument `{kw.name}`", kw.span,
-                        did_you_mean(kw.name, DATA_SOURCES[name]))
+                        did_you_mean(kw.name, DATA_SOURCES[name].keywords))
     pair = len(fields) == 2 and fields[1].kind == "image"
     if pair and name not in PAIR_SOURCES:
         diags.error("E305", f"`{name}` yields single images; a pair of images comes from "
                     f"{' or '.join(f'`{s}`' for s in ALIGNED_SOURCES)}", src.func.span,
                     "a label map and its photo come from `segmentation_folder`")
         return None
-    if name in PAIR_ONLY and not pair:
+    if DATA_SOURCES[name].pairs == "only" and not pair:
         what = "aligned pairs" if name == "aligned_folder" else "(label map, photo) pairs"
         diags.error("E305", f"`{name}` yields {what}: declare two image fields, e.g. "
-                    f"{PAIR_ONLY[name]}", src.func.span)
+                    f"{DATA_SOURCES[name].example}", src.func.span)
         return None
     args = [const_or_poison(a, g.resolve, diags) for a in src.args]
     kwargs = {kw.name: const_or_poison(kw.value, g.resolve, diags) for kw in src.kwargs}

@@ -154,10 +154,11 @@ class Layers(NodeBuilder):
             return POISON
         options = []
         for kw in kwargs:
-            if kw.name not in INITS[name]:
+            allowed = INITS[name].keywords
+            if kw.name not in allowed:
                 self.diags.error("E104", f"`{name}` has no option `{kw.name}`", kw.span,
-                                 did_you_mean(kw.name, INITS[name]) or (
-                                     f"its options: {', '.join(INITS[name])}" if INITS[name]
+                                 did_you_mean(kw.name, allowed) or (
+                                     f"its options: {', '.join(allowed)}" if allowed
                                      else f"`{name}` takes no options"))
                 return POISON
             value = self._const(kw.value, scope)

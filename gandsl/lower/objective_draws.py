@@ -44,7 +44,7 @@ class Draws(Values):
         if isinstance(src, S.Call) and isinstance(src.func, S.Name) and \
                 src.func.id in DISTRIBUTIONS:
             dist = src.func.id
-            _, keywords = DISTRIBUTIONS[dist]
+            keywords = DISTRIBUTIONS[dist].keywords
             if len(names) != 1:
                 self.diags.error("E301", f"`{dist}(...)` gives one value", stmt.span)
                 return
@@ -64,7 +64,7 @@ class Draws(Values):
     def _draw(self, dist: str, src: S.Call, keywords: tuple[str, ...], var: str) -> Any:
         """`z ~ normal(128, std=0.5)`, or `n ~ normal(like=x)`: noise of a size, or shaped
         and typed as a value of the objective (its type, not its value, is used)."""
-        shaped = dist != "categorical"
+        shaped = DISTRIBUTIONS[dist].shaped
         allowed = (*keywords, "like") if shaped else keywords
         args = [self._const(a) for a in src.args]
         kwargs: dict[str, Any] = {}
@@ -115,11 +115,13 @@ class Draws(Values):
                                  f"{describe(value)}", spans[name])
                 return False
         problem = None
-        if kwargs.get("std", 1) < 0:
+        d = DISTRIBUTIONS[dist]
+        setting = {**dict(d.defaults), **kwargs}.get
+        if setting("std", 1) < 0:
             problem = "std", "`std` of `normal` is at least 0"
-        elif not 0 <= kwargs.get("p", 0.5) <= 1:
+        elif not 0 <= setting("p", 0.5) <= 1:
             problem = "p", "`p` of `bernoulli` is a probability, in [0, 1]"
-        elif kwargs.get("low", 0) >= kwargs.get("high", 1):
+        elif setting("low", 0) >= setting("high", 1):
             problem = "high" if "high" in kwargs else "low", \
                 "`low` of `uniform` must be below `high` (default: 0 and 1)"
         if problem is not None:

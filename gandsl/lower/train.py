@@ -184,7 +184,7 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
             diags.error("E304", f"`{word}` takes keyword options, e.g. `{word} {player} "
                         "(lr=2e-4)`", st.args[0].span)
             return
-        kwargs = _kwargs(st, OPTIMIZERS[word], word, g, diags)
+        kwargs = _kwargs(st, OPTIMIZERS[word].keywords, word, g, diags)
         if kwargs is not None:
             if any(o.player == player for o in cfg.optimizers):
                 diags.error("E102", f"player `{player}` already has an optimizer", st.span)
@@ -196,7 +196,7 @@ def _option(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics) -
     elif word in ("lr", "momentum"):  # `lr linear_decay(...)`: a schedule for every player
         _schedule(st, player, None, cfg, g, diags, st.words[1][1], setting=word)
     elif word in OPTIONS:
-        allowed = OPTIONS[word]
+        allowed = OPTIONS[word].keywords
         kwargs = _kwargs(st, allowed, word, g, diags)
         if kwargs is None:
             return
@@ -276,9 +276,9 @@ def _player_fn(st: S.TrainStmt, cfg: TrainConfig, g: Globals, diags: Diagnostics
             return
         if st.args:
             diags.error("E304", f"`{fn}` takes keyword options, e.g. `init {player} "
-                        f"{fn}({INITS[fn][-1]}=...)`", st.args[0].span)
+                        f"{fn}({INITS[fn].keywords[-1]}=...)`", st.args[0].span)
             return
-        kwargs = _kwargs(st, INITS[fn], fn, g, diags)
+        kwargs = _kwargs(st, INITS[fn].keywords, fn, g, diags)
         if kwargs is not None:
             cfg.options.append(PlayerOption(kind="init", player=player, fn=fn, kwargs=kwargs,
                                             span=st.span, player_span=player_span))
@@ -300,7 +300,7 @@ def _schedule(st, kind: str, player: str | None, cfg: TrainConfig, g: Globals,
     if st.args:
         diags.error("E304", f"schedules take keyword options, e.g. {example}", st.args[0].span)
         return
-    kwargs = _kwargs(st, table[kind], kind, g, diags)
+    kwargs = _kwargs(st, table[kind].keywords, kind, g, diags)
     if kwargs is None:
         return
     missing = [k for k in ("to", "end") if kind == "ramp" and k not in kwargs]

@@ -33,7 +33,7 @@ class RunConfig:
     params: dict[str, Any] = field(default_factory=dict)  # --param overrides
     data: str | None = None  # --data: a source name (digits, shapes) or an image folder
     steps: int | None = None  # iterations; None: the spec's `steps` (or 1000)
-    batch: int | None = None  # None: the spec's `batch` (or 64)
+    batch: int | None = None  # None: the spec's `batch` (or catalog.DEFAULT_BATCH)
     out: Path = Path("runs/run")
     resume: Path | None = None
     device: str = "auto"  # auto | cpu | cuda

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .. import shard
+from ..catalog import DEFAULT_BATCH
 from ..errors import TrainingStopped
 from ..kernels.dispatch import kernels
 from ..loader import load
@@ -61,7 +62,7 @@ class Trainer:
         if spec.objective is None or not spec.objective.players:
             raise RunError(f"{config.spec} has no objective: there is nothing to train")
         train = spec.train
-        self.batch = config.batch or (train.batch if train and train.batch else 64)
+        self.batch = config.batch or (train.batch if train and train.batch else DEFAULT_BATCH)
         if self.batch % self.world:
             raise RunError(f"batch {self.batch} does not split into {self.world} equal shards, "
                            f"one per process: choose a --batch that is a multiple of "

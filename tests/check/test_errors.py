@@ -1235,7 +1235,7 @@ def test_e304_momentum_schedules():
                                  "  momentum D linear_decay(end=10)"))
     ds = diagnostics(src)
     assert [(d.code, d.span.line, d.span.col, d.message) for d in ds] == [
-        ("E304", 25, 3, "a momentum schedule moves the momentum of sgd or rmsprop; `G` uses "
+        ("E304", 25, 3, "a momentum schedule moves the momentum of rmsprop or sgd; `G` uses "
                         "`adam`"),
         ("E304", 26, 20, "`to` of `ramp` must be a momentum in [0, 1), got `1.5`"),
         ("E304", 27, 3, "`ramp` needs `to`: the momentum it reaches at step `end`"),
