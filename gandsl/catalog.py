@@ -50,6 +50,12 @@ DATA_SOURCES: dict[str, DataSource] = _table(
     DataSource("shapes", ("domain", "labels", "seed", "size", "segmentation"),
                "procedural shapes drawn on the fly: classes, attributes, two domains, aligned "
                "pairs and segmentation maps", pairs="also", aligned=True),
+    DataSource("fashion_mnist", ("split",),
+               "Zalando's Fashion-MNIST, 28×28 grey, 10 classes (60,000 train, 10,000 test), "
+               "from Debian's `dataset-fashion-mnist`"),
+    DataSource("idx", ("path", "split"),
+               "a folder of IDX files (MNIST's format: `train-images-idx3-ubyte[.gz]` and its "
+               "labels), grey, with their classes"),
     DataSource("image_folder", ("path", "labels"),
                "a folder of images, one subfolder per class (torchvision's `ImageFolder`)"),
     DataSource("celeba", ("path", "attrs", "attr_file"),

@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     def workload(p: argparse.ArgumentParser) -> None:
         """The flags of `train` that change the work of an iteration (`bench` takes them)."""
         p.add_argument("--data", metavar="NAME|PATH", help="data instead of the spec's "
-                       "sources: digits, shapes, or an image folder")
+                       "sources: digits, shapes, fashion-mnist, idx:FOLDER (MNIST's format) "
+                       "or an image folder")
         p.add_argument("--batch", type=_positive, metavar="N",
                        help="batch size (default: the spec's)")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")

@@ -16,6 +16,10 @@ image shape and label field; declarations are numbered in spec order (unions ski
 
 `--data digits` serves every declaration with the digits train split (1-channel specs only).
 
+`--data fashion-mnist` serves every declaration with Fashion-MNIST's train split, and
+`--data idx:FOLDER` with the train split of any folder of IDX files (MNIST's format): grey
+images and their classes (1-channel specs only; `idx.py`).
+
 `--data PATH` (any other value; a folder, relative to the working directory like any
 command-line path) serves every declaration from that folder: `image_folder(PATH)`, with
 class subfolders for a label field, `celeba(PATH, attrs=...)` for a `celeba` declaration
@@ -37,15 +41,19 @@ from .celeba import CelebADataset
 from .digits import DigitsDataset
 from .errors import DataError
 from .folder import ImageFolderDataset
+from .idx import IdxDataset, fashion_mnist
 from .segmentation import SegmentationFolderDataset
 from .shapes import ShapesDataset
 
-OVERRIDES = ("shapes", "digits")
+OVERRIDES = ("shapes", "digits", "fashion-mnist")  # and `idx:FOLDER`, or a folder of images
+IDX_PREFIX = "idx:"
 
 Builder = Callable[[Request, Path], ImageDataset]
 BUILDERS: dict[str, Builder] = {
     "digits": lambda req, root: DigitsDataset(req),
     "shapes": lambda req, root: ShapesDataset(req),
+    "fashion_mnist": fashion_mnist,
+    "idx": IdxDataset,
     "image_folder": ImageFolderDataset,
     "celeba": CelebADataset,
     "aligned_folder": AlignedFolderDataset,
@@ -57,11 +65,17 @@ def check_override(override: str | None) -> None:
     """A `--data` value is a name from OVERRIDES or an existing folder."""
     if override is None or override in OVERRIDES:
         return
-    folder = Path(override).expanduser().absolute()
+    idx = override.startswith(IDX_PREFIX)
+    folder = Path(override.removeprefix(IDX_PREFIX)).expanduser().absolute()
     if not folder.is_dir():
         raise DataError(f"--data {override}: unknown dataset; expected one of "
-                        f"{', '.join(OVERRIDES)} or a folder of images ({folder} is "
-                        f"{'a file' if folder.exists() else 'not there'})")
+                        f"{', '.join(OVERRIDES)}, idx:FOLDER (a folder of IDX files) or a "
+                        f"folder of images ({folder} is "
+                        f"{'a file' if folder.exists() else 'not there'})" if not idx else
+                        f"--data {override}: {folder} is "
+                        f"{'a file' if folder.exists() else 'not there'}; expected a folder "
+                        "of IDX files (train-images-idx3-ubyte[.gz], "
+                        "train-labels-idx1-ubyte[.gz])")
 
 
 def members(spec: Spec, name: str) -> list[Dataset]:
@@ -81,7 +95,12 @@ def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Reques
         return base
     kwargs: dict[str, object] = {}
     source = override
-    if override not in OVERRIDES:  # a folder
+    if override == "fashion-mnist":
+        source = "fashion_mnist"
+    elif override.startswith(IDX_PREFIX):
+        source = "idx"
+        kwargs["path"] = str(Path(override.removeprefix(IDX_PREFIX)).expanduser().absolute())
+    elif override not in OVERRIDES:  # a folder
         source, kwargs = _folder_source(base)
         kwargs["path"] = str(Path(override).expanduser().absolute())
     elif override == "shapes":
