@@ -175,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="sample quality of a trained run against its real data")
     p.add_argument("run", metavar="RUN_DIR|CHECKPOINT")
     p.add_argument("--n", type=_at_least(10), default=1000, help="how many samples (1000)")
-    p.add_argument("--data", metavar="NAME|PATH", help="digits or shapes: whose classifier "
-                   "measures (default: the run's data)")
+    p.add_argument("--data", metavar="NAME|PATH", help="digits, shapes or fashion-mnist: "
+                   "whose classifier measures (default: the run's data)")
     p.add_argument("--metrics", default="fd,kid,pr,cond", metavar="LIST",
                    help="of fd, kid, pr (precision and recall), cond (conditional accuracy)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")

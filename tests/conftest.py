@@ -7,12 +7,15 @@ kernel modules lazily, at the first launch).
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
+import struct
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 
@@ -191,3 +194,29 @@ def fenced_blocks(text: str) -> list[tuple[str, int, str]]:
 
 LANGUAGE_TEXT = LANGUAGE.read_text(encoding="utf-8")
 GAN_BLOCKS = [(line, code) for tag, line, code in fenced_blocks(LANGUAGE_TEXT) if tag == "gan"]
+
+
+# ---- IDX files (MNIST's format), written by the tests that read them --------------------
+
+IDX_N, IDX_SIZE = 40, (6, 5)
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """An IDX file of unsigned bytes: magic 0x0000080D (D dimensions), sizes, values."""
+    head = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    return head + array.astype(np.uint8).tobytes()
+
+
+def write_idx(folder: Path, split: str = "train", n: int = IDX_N, gz: bool = True,
+              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, *IDX_SIZE), dtype=np.uint8)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    rng.shuffle(labels)
+    folder.mkdir(parents=True, exist_ok=True)
+    prefix = {"train": "train", "test": "t10k"}[split]
+    for part, array in (("images-idx3", images), ("labels-idx1", labels)):
+        path = folder / f"{prefix}-{part}-ubyte{'.gz' if gz else ''}"
+        data = idx_bytes(array)
+        path.write_bytes(gzip.compress(data) if gz else data)
+    return images, labels

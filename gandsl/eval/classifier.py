@@ -10,6 +10,8 @@ on held-out data is reported beside every figure: a metric is only as good as th
   297 are the held-out set).
 - `shapes`: four heads, kind (5), color (4), size (2) and background (2), read off procedural
   scenes (6,000 of seed 101 to train, 1,000 of seed 102 held out).
+- `fashion_mnist`: one head, the class (the 60,000 training images; the 10,000 test images
+  are the held-out set).
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ from ..loader import cache_dir
 
 FEATURES = 128
 VERSION = 1  # part of the cache key: a change of architecture or recipe retrains
-SOURCES = ("digits", "shapes")
+SOURCES = ("digits", "shapes", "fashion_mnist")
 HEADS = {"digits": {"class": 10},
-         "shapes": {"kind": len(KINDS), "color": len(COLORS), "size": 2, "dark": 2}}
+         "shapes": {"kind": len(KINDS), "color": len(COLORS), "size": 2, "dark": 2},
+         "fashion_mnist": {"class": 10}}
+# (steps, batch) of each classifier's training: Fashion-MNIST's 60,000 images take about
+# three epochs to pass 90% held-out accuracy
+TRAINING = {"digits": (800, 64), "shapes": (800, 64), "fashion_mnist": (4000, 128)}
 
 
 class FeatureNet(nn.Module):
@@ -84,8 +90,8 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
     the tensors."""
     from ..pipeline import check_source
 
-    if source == "digits":
-        decl = f'digits(split="{"test" if held_out else "train"}")'
+    if source in ("digits", "fashion_mnist"):
+        decl = f'{source}(split="{"test" if held_out else "train"}")'
         field = ", class[10]"
     else:
         decl = f"shapes(seed={102 if held_out else 101}, size={1000 if held_out else 6000})"
@@ -93,6 +99,9 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
     spec = check_source(f"gan judge\ndata d: image[{channels}, {size}, {size}]{field} = "
                         f"{decl}\n", "judge.gan").spec
     ds = build_dataset(spec, spec.datasets[0])
+    if hasattr(ds, "batch"):  # held in memory: the whole split in one call
+        images, classes = ds.batch(list(range(len(ds))))
+        return images, {"class": classes}
     items = [ds[i] for i in range(len(ds))]
     images = torch.stack([it[0] for it in items])
     if source == "digits":
@@ -129,10 +138,10 @@ def _train(net: FeatureNet, source: str, channels: int, size: int) -> dict[str, 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    steps = 800
+    steps, batch = TRAINING[source]
     net.train()
     for _ in range(steps):
-        idx = torch.randint(len(images), (64,), generator=gen)
+        idx = torch.randint(len(images), (batch,), generator=gen)
         out = net(images[idx])
         loss = sum(F.cross_entropy(out[k], targets[k][idx]) for k in out)
         opt.zero_grad(set_to_none=True)

@@ -17,9 +17,9 @@ def as_labels(source: str, pred: dict[str, torch.Tensor], kind: str, n: int,
     """Predicted labels, shaped as the spec's: class indices (B,) for `class[n]`, multi-hot
     (B, n) for `label[n]`. A prediction the layout cannot express (a kind outside the
     layout's) is class −1: always wrong."""
-    if source == "digits":
+    if "class" in pred:  # a classifier of classes (digits, Fashion-MNIST)
         cls = pred["class"]
-        return cls if kind == "class" else torch.nn.functional.one_hot(cls, 10).float()
+        return cls if kind == "class" else torch.nn.functional.one_hot(cls, n).float()
     if kind == "class":
         return _class_index(pred, n)
     return torch.stack([_attribute(pred, a) for a in attributes], dim=1).float()

@@ -135,6 +135,7 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
     """The offline dataset whose classifier measures this run: --data, the run's --data, or
     the spec's own source; None where there is none and none is `required`."""
     override = data or r.config.get("data")
+    override = {"fashion-mnist": "fashion_mnist"}.get(override, override)  # the flag's name
     if override in SOURCES:
         return override
     declared = sorted({d.source for d in r.spec.datasets if d.source in SOURCES})
@@ -145,8 +146,8 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
     what = f"--data {data} is neither" if data else \
         f"this run's data is {r.config.get('data') or 'its own files'}"
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
-                   f"classifier trained on {' or '.join(SOURCES)}; {what}: pass --data "
-                   "digits or --data shapes for "
+                   f"classifier trained on {', '.join(SOURCES)}; {what}: pass --data "
+                   "digits, --data shapes or --data fashion-mnist for "
                    "a spec trained on them (Inception features for other data are not "
                    "available offline unless you pass --inception WEIGHTS)")
 

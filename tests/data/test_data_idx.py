@@ -4,8 +4,6 @@ classes; every kind of broken file is an exit-2 error naming the file and what w
 
 from __future__ import annotations
 
-import gzip
-import struct
 import textwrap
 from pathlib import Path
 
@@ -13,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import IDX_N as N
+from conftest import IDX_SIZE, idx_bytes, write_idx
 from torch.utils.data import DataLoader
 
 from gandsl.cli import main
@@ -21,7 +21,7 @@ from gandsl.data import idx as idx_module
 from gandsl.data.sampler import EpochBatchSampler
 from gandsl.pipeline import check_source
 
-N, H, W = 40, 6, 5
+H, W = IDX_SIZE
 TRAINABLE = textwrap.dedent("""\
     data d: image[1, 8, 8], class[10] = digits()
     network G(z: latent[4], c: class[10]) -> image[1, 8, 8] {
@@ -36,27 +36,6 @@ TRAINABLE = textwrap.dedent("""\
     }
     train { batch 16 }
     """)
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """An IDX file of unsigned bytes: magic 0x0000080D (D dimensions), sizes, values."""
-    head = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return head + array.astype(np.uint8).tobytes()
-
-
-def write_idx(folder: Path, split: str = "train", n: int = N, gz: bool = True,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, H, W), dtype=np.uint8)
-    labels = (np.arange(n) % 10).astype(np.uint8)
-    rng.shuffle(labels)
-    folder.mkdir(parents=True, exist_ok=True)
-    prefix = {"train": "train", "test": "t10k"}[split]
-    for part, array in (("images-idx3", images), ("labels-idx1", labels)):
-        path = folder / f"{prefix}-{part}-ubyte{'.gz' if gz else ''}"
-        data = idx_bytes(array)
-        path.write_bytes(gzip.compress(data) if gz else data)
-    return images, labels
 
 
 def spec_of(decl: str, size: tuple[int, int] = (H, W)):

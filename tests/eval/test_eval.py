@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, TINY
 
 from gandsl.eval.classifier import judge, real_data
 from gandsl.eval.labels import accuracy, as_labels
@@ -112,8 +112,6 @@ def test_eval_errors(tmp_path):
 
 
 def test_a_condition_check_of_an_unconditional_run_is_refused_and_keeps_eval_json(tmp_path):
-    from test_objective import TINY
-
     spec = tmp_path / "tiny.gan"
     spec.write_text(TINY.replace("TRAIN", ""))
     Trainer(RunConfig(spec=str(spec), steps=1, out=tmp_path / "run", progress=False)).run()
