@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "or an image folder")
         p.add_argument("--batch", type=_positive, metavar="N",
                        help="batch size (default: the spec's)")
+        p.add_argument("--threads", type=_positive, metavar="N",
+                       help="torch's CPU threads (default: torch's choice; see docs/training.md "
+                       "on sharing a machine)")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
         p.add_argument("--bf16", action="store_true", help="CUDA: bf16 autocast")
         p.add_argument("--channels-last", action="store_true",
@@ -136,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=_positive, default=10, metavar="N")
     p.add_argument("--workers", type=_at_least(0), default=0, metavar="N",
                    help="data-loading processes (default 0: in the main process)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar: a line every --print-every iterations instead (as "
+                   "when stderr is not a terminal)")
+    p.add_argument("--print-every", type=_positive, default=100, metavar="N",
+                   help="iterations between progress lines without a bar (default 100)")
     p.add_argument("--nproc", type=_positive, default=1, metavar="N",
                    help="data-parallel processes on this machine, launched through torchrun "
                    "(the batch is split among them)")

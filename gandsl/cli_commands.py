@@ -148,7 +148,7 @@ def cmd_train(args) -> int:
         seed=args.seed, sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, workers=args.workers, bf16=args.bf16,
         channels_last=args.channels_last, progress=not args.no_progress, restarted=restarted,
-        kernels=args.kernels)
+        kernels=args.kernels, threads=args.threads, print_every=args.print_every)
     t0 = time.perf_counter()
     trainer = None
     try:
@@ -179,7 +179,7 @@ def cmd_bench(args) -> int:
     config = RunConfig(spec=args.spec, params=params_of(args), data=args.data, steps=args.steps,
                        batch=args.batch, device=args.device, seed=args.seed, bf16=args.bf16,
                        channels_last=args.channels_last, progress=False,
-                       kernels=args.kernels)
+                       kernels=args.kernels, threads=args.threads)
     print(table(bench(config, iters=args.iters, warmup=args.warmup, at_step=args.at_step)))
     return 0
 

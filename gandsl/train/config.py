@@ -41,6 +41,10 @@ class RunConfig:
     sample_every: int = 500  # iterations between sample grids (and always at the end)
     checkpoint_every: int = 1000  # iterations between checkpoints (and always at the end)
     log_every: int = 10  # iterations between progress-bar updates and metric flushes
+    # iterations between the progress lines printed when there is no progress bar (no
+    # terminal, or --no-progress): a batch job's log still shows how far the run is
+    print_every: int = 100
+    threads: int | None = None  # torch's CPU threads; None: torch's own choice (recorded)
     samples: int = 8  # images per row of a sample grid
     workers: int = 0  # data-loading worker processes
     bf16: bool = False  # CUDA only: bf16 autocast
@@ -56,7 +60,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "sample_every", "checkpoint_every", "log_every",
-                     "samples", "max_bad_steps"):
+                     "print_every", "samples", "max_bad_steps", "threads"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise RunError(f"--{name.replace('_', '-')} {value}: expected a whole number "

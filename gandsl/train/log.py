@@ -1,9 +1,10 @@
 """The logging part of a run: which columns `metrics.csv` has, the loss terms of one
-iteration (each player's steps averaged), and the writer of the rows (`Metrics` in rank 0,
-nothing in the other processes)."""
+iteration (each player's steps averaged), the writer of the rows (`Metrics` in rank 0,
+nothing in the other processes), and the progress lines of a run without a terminal."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import torch
@@ -51,3 +52,31 @@ def open_metrics(out: Path, names: list[str], device: torch.device, main: bool,
     if not main:
         return NoMetrics()
     return Metrics(out / "metrics.csv", names, device=device, resume_step=resume_step)
+
+
+class ProgressLines:
+    """One line every N iterations on stdout, for a run whose progress bar is off (a batch
+    job, `--no-progress`): `step 500/4,000  31.2 it/s  D/loss 0.693  G/loss 0.701  ETA 1m52s`.
+    The speed is of the iterations since the previous line."""
+
+    def __init__(self, total: int, start: int, every: int, clock=time.perf_counter,
+                 out=print) -> None:
+        self.total, self.every, self.clock, self.out = total, every, clock, out
+        self.mark = (start, clock())
+
+    def write(self, step: int, values: dict[str, float]) -> None:
+        now = self.clock()
+        done, since = step - self.mark[0], now - self.mark[1]
+        rate = done / since if since > 0 else float("inf")
+        self.mark = (step, now)
+        losses = "  ".join(f"{k} {v:.4g}" for k, v in values.items() if k.endswith("/loss"))
+        eta = (self.total - step) / rate if rate > 0 else 0.0
+        self.out(f"step {step:,}/{self.total:,}  {rate:.1f} it/s"
+                 + (f"  {losses}" if losses else "") + f"  ETA {_duration(eta)}", flush=True)
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"

@@ -8,9 +8,11 @@ weight clipping, EMA, metrics), the draws, schedules, checkpoints and sample gri
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from .config import RunConfig, RunError, data_root, kernels_of, pick_device
 from .draw import FixedDraw
 from .feed import build_feed
 from .grid import save_grid
-from .log import StepLog, columns, open_metrics
+from .log import ProgressLines, StepLog, columns, open_metrics
 from .memory import check_fits
 from .networks import after_steps, build_networks, initialize_networks
 from .optimizers import PlayerOptimizers
@@ -45,6 +47,10 @@ class Trainer:
     schedules (`optimizers`), the data (`feed`), and the metrics (`log`)."""
 
     def __init__(self, config: RunConfig) -> None:
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        # the threads the run used, as config.json records them: what was chosen or torch's
+        config = replace(config, threads=torch.get_num_threads())
         self.text = read_spec(config.spec)
         config, self.out, resume = open_run(config)
         self.config = config
@@ -193,17 +199,24 @@ class Trainer:
 
         cfg = self.config
         self.started = time.perf_counter()
-        bar = tqdm(total=self.total, initial=self.step, disable=not cfg.progress or not self.main,
+        # a bar where a person watches a terminal; else a line every `print_every` iterations
+        watched = cfg.progress and self.main and sys.stderr.isatty()
+        bar = tqdm(total=self.total, initial=self.step, disable=not watched,
                    unit="it", dynamic_ncols=True, desc=Path(cfg.spec).stem)
+        lines = ProgressLines(self.total, self.step, cfg.print_every) \
+            if self.main and not watched else None
+        shown: dict[str, float] = {}
         try:
             while self.step < self.total:
                 self.iterate()
                 bar.update(1)
                 last = self.step == self.total
                 if self.step % cfg.log_every == 0 or last:
-                    shown = self.metrics.flush()
+                    shown = self.metrics.flush() or shown
                     bar.set_postfix({k: f"{v:.3g}" for k, v in shown.items()
                                      if k.endswith("/loss") or len(shown) <= 6}, refresh=False)
+                if lines is not None and (self.step % cfg.print_every == 0 or last):
+                    lines.write(self.step, shown)
                 if (self.step % cfg.sample_every == 0 or last) and self.main:
                     self.sample_grid()
                 if self.step % cfg.checkpoint_every == 0 or last:
