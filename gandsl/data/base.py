@@ -82,6 +82,14 @@ class ImageDataset(TorchDataset, ABC):
     def __getitem__(self, index: int) -> tuple[Any, ...]:
         """Sample `index`: `(image,)`, `(image, label)` or a pair `(a, b)`."""
 
+    # A dataset held in memory makes a whole batch at once (`batch`): a stream without worker
+    # processes then calls it instead of a DataLoader's one call per sample and its collate.
+    in_memory = False
+
+    def batch(self, indices: list[int]) -> list[Any]:
+        """Samples `indices` as a DataLoader would collate them (only where `in_memory`)."""
+        raise NotImplementedError
+
     def describe(self) -> str:
         """One line for the trainer's log: where the images come from."""
         return f"{self.req.name}: {len(self)} images"

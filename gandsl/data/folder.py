@@ -3,18 +3,21 @@
 Labels are read only when the declaration has a label field (or `labels=true` insists): the
 classes are the immediate subfolders in sorted order, as torchvision's ImageFolder numbers
 them, so a folder prepared for the reference code gets the same class indices. A `label[N]`
-field gets the class one-hot. Every file's
-header is read when the dataset is built, so an unreadable image stops the run before
-training, naming the file.
+field gets the class one-hot. Every image is decoded once into a cached array
+(`decoded.py`; a folder too large for it has every file's header read instead), so an
+unreadable image stops the run before training, naming the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .base import ImageDataset, Request
+from .decoded import decoded
 from .errors import DataError, plural
 from .images import EXTENSIONS, check_readable, list_images, load_image
 from .paths import existing_folder, path_arg
@@ -45,8 +48,11 @@ class ImageFolderDataset(ImageDataset):
                                 f"{self.folder}")
         else:
             self.files, self.targets = self._classes()
-        for f in self.files:
-            check_readable(f, req.what)
+        self.pixels = decoded(self.files, self.mode, req.height, req.width, req.what)
+        self.in_memory = self.pixels is not None
+        if self.pixels is None:
+            for f in self.files:
+                check_readable(f, req.what)
 
     def _classes(self) -> tuple[list[Path], list[int]]:
         req = self.req
@@ -80,9 +86,23 @@ class ImageFolderDataset(ImageDataset):
     def __len__(self) -> int:
         return len(self.files)
 
+    def batch(self, indices: list[int]) -> list[torch.Tensor]:
+        """Samples from the decoded array, as a DataLoader would collate them."""
+        pixels = torch.from_numpy(np.ascontiguousarray(self.pixels[np.asarray(indices)]))
+        images = pixels.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0).contiguous()
+        if self.req.label is None:
+            return [images]
+        targets = torch.tensor([self.targets[i] for i in indices])
+        if self.req.label == "label":
+            return [images, F.one_hot(targets, self.req.n_labels).float()]
+        return [images, targets]
+
     def __getitem__(self, index: int) -> tuple:
         req = self.req
-        img = load_image(self.files[index], self.mode, req.height, req.width, req.what)
+        if self.pixels is not None:
+            img = self.batch([index])[0][0]
+        else:
+            img = load_image(self.files[index], self.mode, req.height, req.width, req.what)
         if req.label is None:
             return (img,)
         target = self.targets[index]

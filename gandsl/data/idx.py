@@ -107,6 +107,8 @@ def fashion_mnist_folder() -> Path:
 class IdxDataset(ImageDataset):
     """The images of one split of an IDX folder, with their classes where the spec asks."""
 
+    in_memory = True
+
     def __init__(self, req: Request, root: Path, folder: Path | None = None,
                  title: str = "idx") -> None:
         super().__init__(req)

@@ -45,14 +45,18 @@ def check_readable(path: Path, what: str) -> None:
 
 def load_image(path: Path, mode: str, height: int, width: int, what: str) -> torch.Tensor:
     """The image at `path` as a float32 (C, H, W) tensor in [-1, 1]."""
+    return to_tensor(read_pixels(path, mode, height, width, what))
+
+
+def read_pixels(path: Path, mode: str, height: int, width: int, what: str) -> np.ndarray:
+    """The image at `path` as uint8 (H, W) or (H, W, C), resized and cropped to H×W."""
     try:
         with Image.open(path) as img:
             img = img.convert(mode)
             img = resize_crop(img, height, width)
-            array = np.array(img, dtype=np.uint8)  # a writable copy, as torch wants
+            return np.array(img, dtype=np.uint8)  # a writable copy, as torch wants
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{what}: cannot read image {path}: {_reason(e)}") from None
-    return to_tensor(array)
 
 
 def resize_crop(img: Image.Image, height: int, width: int) -> Image.Image:

@@ -45,11 +45,9 @@ class Stream:
         sampler = EpochBatchSampler(len(self.dataset), self.batch_size, self.seed,
                                     self.dataset.order_key, self.epoch, self.position,
                                     self.shard)
-        batch = getattr(self.dataset, "batch", None)
-        if batch is not None and self.workers == 0:
-            # a dataset held in memory makes a whole batch at once (`IdxDataset.batch`): the
-            # same batches as through a DataLoader, without one call per sample and a collate
-            self._batches = (batch(indices) for indices in sampler)
+        if self.dataset.in_memory and self.workers == 0:
+            # the same batches as through a DataLoader, without one call per sample
+            self._batches = (self.dataset.batch(indices) for indices in sampler)
             return
         # A generator of its own: creating the iterator draws a base seed, and from torch's
         # global generator that draw would shift every later random number of the run, so a

@@ -99,7 +99,7 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
     spec = check_source(f"gan judge\ndata d: image[{channels}, {size}, {size}]{field} = "
                         f"{decl}\n", "judge.gan").spec
     ds = build_dataset(spec, spec.datasets[0])
-    if hasattr(ds, "batch"):  # held in memory: the whole split in one call
+    if ds.in_memory:  # the whole split in one call
         images, classes = ds.batch(list(range(len(ds))))
         return images, {"class": classes}
     items = [ds[i] for i in range(len(ds))]

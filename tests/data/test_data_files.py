@@ -114,11 +114,24 @@ def test_folder_unreadable_image(tmp_path):
     assert "cannot read image" in msg and "broken.png" in msg
 
 
-def test_folder_truncated_image_in_a_worker(tmp_path):
+def _truncated(tmp_path):
     buf = io.BytesIO()
     Image.effect_noise((64, 64), 50).convert("RGB").save(buf, format="PNG")
     (tmp_path / "f").mkdir()
     (tmp_path / "f" / "cut.png").write_bytes(buf.getvalue()[:200])  # the header reads fine
+
+
+def test_folder_truncated_image_stops_before_training(tmp_path):
+    _truncated(tmp_path)  # decoded into the cache when the dataset is built
+    msg = error('data d: image[3, 8, 8] = image_folder("f")', tmp_path)
+    assert msg.startswith("t.gan:2: data `d`: cannot read image") and "cut.png" in msg
+
+
+def test_folder_truncated_image_in_a_worker(tmp_path, monkeypatch):
+    from gandsl.data import decoded
+
+    monkeypatch.setattr(decoded, "LIMIT_BYTES", 0)  # too large to decode once: file by file
+    _truncated(tmp_path)
     src = sources('data d: image[3, 8, 8] = image_folder("f")', tmp_path, batch=1,
                   workers=1)["d"]
     with pytest.raises(DataError) as e:
