@@ -170,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=_positive, default=64, help="how many samples")
     p.add_argument("--label", action="append", metavar="K",
                    help="class index (or 0/1 multi-hot string) for conditional specs; repeatable")
+    p.add_argument("--per-class", type=_positive, metavar="K",
+                   help="a conditional generator's grid: K samples of every class, one row per "
+                   "class with its name (replaces -n and --label)")
     p.add_argument("-o", "--output", metavar="FILE", help="a .png grid or an .npz of raw samples")
     p.add_argument("--truncation", type=_positive_float, metavar="T",
                    help="truncation trick: redraw latent values beyond ±T")

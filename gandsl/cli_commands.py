@@ -199,7 +199,7 @@ def cmd_sample(args) -> int:
 
     out = sample(Path(args.run), n=args.n, labels=args.label, out=Path(args.output)
                  if args.output else None, truncation=args.truncation, device=args.device,
-                 data=args.data, seed=args.seed)
+                 data=args.data, seed=args.seed, per_class=args.per_class)
     print(out)
     return 0
 

@@ -12,8 +12,9 @@ data is a `DataError` raised by `build_sources`, before training, with a message
 from .base import ImageDataset, Request
 from .errors import DataError
 from .factory import OVERRIDES, build_dataset
+from .names import names_of_classes
 from .shapes import ATTRIBUTES, CLASS_LAYOUTS, class_names
 from .source import Source, build_sources
 
 __all__ = ["ATTRIBUTES", "CLASS_LAYOUTS", "OVERRIDES", "DataError", "ImageDataset", "Request",
-           "Source", "build_dataset", "build_sources", "class_names"]
+           "Source", "build_dataset", "build_sources", "class_names", "names_of_classes"]

@@ -159,11 +159,21 @@ def generate(r: Restored, n: int, labels: list[str] | None = None,
 
 def sample(source: Path, n: int = 64, labels: list[str] | None = None,
            out: Path | None = None, truncation: float | None = None, device: str = "auto",
-           data: str | None = None, seed: int = 0) -> Path:
+           data: str | None = None, seed: int = 0, per_class: int | None = None) -> Path:
+    """A grid (or an .npz) of samples; `per_class=K`: K samples of each class of a
+    conditional generator, one row per class with the class's name."""
     if truncation is not None and not truncation > 0:
         raise RunError(f"--truncation {truncation}: expected a positive number (2 keeps "
                        "|z| ≤ 2)")
     r = restore(source, device)
+    names: list[str] = []
+    if per_class is not None:
+        if labels:
+            raise RunError("--per-class sets the labels itself (every class in turn): leave "
+                           "--label out")
+        names = class_row_names(r, data)
+        labels = [str(c) for c in range(len(names)) for _ in range(per_class)]
+        n = len(labels)
     rows = generate(r, n, labels, truncation, data, seed)
     module = r.loaded.module
     generated = [k for k in module.GENERATED if k in rows]
@@ -172,9 +182,37 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
                        "images")
     out = out or r.run_dir / "samples" / f"sample_step_{r.state['step']:07d}.png"
     if out.suffix != ".npz":
+        if per_class is not None:  # one row per class: its name, its K samples
+            images = rows[generated[0]]
+            rows = {name: images[c * per_class:(c + 1) * per_class]
+                    for c, name in enumerate(names)}
+            return save_grid(rows, out, columns=per_class)
         return save_grid(rows, out, columns=min(n, 16))
     arrays = {"images": rows[generated[0]].float().clamp(-1, 1).cpu().numpy()}
     condition = getattr(module, "CONDITIONS", {}).get(generated[0])
     if condition is not None:  # the labels the generator was given for these images
         arrays["labels"] = rows[condition].cpu().numpy()
     return replace_file(out, lambda tmp: np.savez(tmp, **arrays), "samples")
+
+
+def class_row_names(r: Restored, data: str | None) -> list[str]:
+    """The names of the classes the run's generator is conditioned on, in index order: the
+    data's own where it has them (Fashion-MNIST's, an image folder's subfolders, `shapes`'
+    kinds), else the indices. Raises RunError for a generator given no class."""
+    module = r.loaded.module
+    key = getattr(module, "CONDITIONS", {}).get(module.GENERATED[0]) \
+        if module.GENERATED else None
+    node = next((nd for nd in r.spec.objective.nodes if key is not None and nd.var == key
+                 and nd.type is not None), None)
+    if node is None or node.type.kind != "class":
+        raise RunError(f"--per-class: {r.run_dir}'s generator is given no class (it needs a "
+                       "`class[N]` condition)")
+    from ..data import names_of_classes
+
+    n = node.type.dims[0]
+    source = data or r.config.get("data")
+    declared = [d for d in r.spec.datasets if len(d.fields) > 1 and d.fields[1].kind == "class"
+                and d.fields[1].dims[0] == n]
+    found = names_of_classes(source, declared[0].source if declared else None, n,
+                             declared[0].kwargs.get("path") if declared else None)
+    return found or [str(c) for c in range(n)]
