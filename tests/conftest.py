@@ -132,6 +132,24 @@ train {
 """
 
 
+# A conditional GAN on the digits at 8×8, the smallest that `eval` and `sample` judge by class.
+CONDITIONAL = """\
+data digits: image[1, 8, 8], class[10] = digits()
+network G(z: latent[8], y: class[10]) -> image[1, 8, 8] {
+  return concat(z, y -> one_hot) -> linear(64) -> tanh -> reshape(1, 8, 8)
+}
+network D(x: image[1, 8, 8], y: class[10]) -> scalar {
+  return concat(x -> flatten, y -> one_hot) -> linear(1)
+}
+objective {
+  x, y ~ digits
+  z ~ normal(8)
+  fake = G(z, y)
+  D minimizes gan_d(D(x, y), D(fake, y))
+  G minimizes gan_g(D(fake, y))
+}
+"""
+
 # `gandsl train` params of every spec at the suite's tiny sizes, and the offline data for each
 TRAIN_SMALL = {  # tiny versions of every spec, and offline data for each
     "dcgan": ({"S": 16, "ngf": 4, "ndf": 4, "nz": 8}, "shapes"),

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import torch
-from conftest import ROOT, TINY
+from conftest import CONDITIONAL, ROOT, TINY
 
 from gandsl.eval.classifier import judge, real_data
 from gandsl.eval.labels import accuracy, as_labels
@@ -65,23 +64,7 @@ def test_the_classifier_is_cached(digits_judge, tmp_path):
     assert torch.equal(again.features(x), digits_judge.features(x))
 
 
-SPEC = textwrap.dedent("""\
-    gan tiny
-    data digits: image[1, 8, 8], class[10] = digits()
-    network G(z: latent[8], y: class[10]) -> image[1, 8, 8] {
-      return concat(z, y -> one_hot) -> linear(64) -> tanh -> reshape(1, 8, 8)
-    }
-    network D(x: image[1, 8, 8], y: class[10]) -> scalar {
-      return concat(x -> flatten, y -> one_hot) -> linear(1)
-    }
-    objective {
-      x, y ~ digits
-      z ~ normal(8)
-      fake = G(z, y)
-      D minimizes gan_d(D(x, y), D(fake, y))
-      G minimizes gan_g(D(fake, y))
-    }
-    """)
+SPEC = "gan tiny\n" + CONDITIONAL
 
 
 def test_eval_of_a_run_writes_every_figure(tmp_path, digits_judge):

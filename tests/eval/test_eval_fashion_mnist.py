@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import write_idx
+from conftest import CONDITIONAL, write_idx
 
 from gandsl.data import idx as idx_module
 from gandsl.eval import classifier
@@ -17,22 +17,8 @@ from gandsl.eval.run import evaluate
 from gandsl.train.config import RunConfig
 from gandsl.train.trainer import Trainer
 
-SPEC = """\
-data fm: image[1, 8, 8], class[10] = fashion_mnist()
-network G(z: latent[8], y: class[10]) -> image[1, 8, 8] {
-  return concat(z, y -> one_hot) -> linear(64) -> tanh -> reshape(1, 8, 8)
-}
-network D(x: image[1, 8, 8], y: class[10]) -> scalar {
-  return concat(x -> flatten, y -> one_hot) -> linear(1)
-}
-objective {
-  x, y ~ fm
-  z ~ normal(8)
-  fake = G(z, y)
-  D minimizes gan_d(D(x, y), D(fake, y))
-  G minimizes gan_g(D(fake, y))
-}
-"""
+SPEC = CONDITIONAL.replace("data digits:", "data fm:").replace("digits()", "fashion_mnist()") \
+    .replace("x, y ~ digits", "x, y ~ fm")
 
 
 @pytest.fixture

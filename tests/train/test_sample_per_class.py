@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import CONDITIONAL, TINY
 from PIL import Image
 
 from gandsl.cli import main
@@ -13,23 +13,6 @@ from gandsl.data import names_of_classes
 from gandsl.train.config import RunConfig, RunError
 from gandsl.train.sample import sample
 from gandsl.train.trainer import Trainer
-
-CONDITIONAL = """\
-data digits: image[1, 8, 8], class[10] = digits()
-network G(z: latent[8], y: class[10]) -> image[1, 8, 8] {
-  return concat(z, y -> one_hot) -> linear(64) -> tanh -> reshape(1, 8, 8)
-}
-network D(x: image[1, 8, 8], y: class[10]) -> scalar {
-  return concat(x -> flatten, y -> one_hot) -> linear(1)
-}
-objective {
-  x, y ~ digits
-  z ~ normal(8)
-  fake = G(z, y)
-  D minimizes gan_d(D(x, y), D(fake, y))
-  G minimizes gan_g(D(fake, y))
-}
-"""
 
 
 def run(tmp_path, text: str):
