@@ -81,6 +81,8 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     result["metrics"], result["floor"] = measure(j, fakes, which, seed)
     if "cond" in which and labels is not None:
         result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
+    if "pr" in which and labels is not None and labels.dim() == 1 and "class" in j.net.heads:
+        result["within_class"] = within_class(j, fakes, labels, seed)
     if "cond" in which:
         moved = translation_metrics(r.spec, j, rows, getattr(module, "CONDITIONS", {}), data)
         for key, entry in moved.items():
@@ -129,6 +131,38 @@ def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS, seed: int 
         if "pr" in which:
             out["precision"], out["recall"] = M.precision_recall(ref, other)
     return figures
+
+
+def within_class(j, fakes: torch.Tensor, labels: torch.Tensor, seed: int = 0,
+                 least: int = 20) -> dict[str, Any]:
+    """Diversity inside each class of a class-conditional generator: precision and recall of
+    the samples asked for class c against the real images of class c (the classifier's
+    `class` head's classes), beside the same for held-out real images of c, at one N per
+    class; the means over the classes with at least `least` samples. A generator that draws
+    one item per class has its overall recall from the classes' spread, and a within-class
+    recall near 0."""
+    channels, size = fakes.shape[1], fakes.shape[2]
+    real, real_t = real_data(j.source, channels, size, held_out=False)
+    held, held_t = real_data(j.source, channels, size, held_out=True)
+    per_class: dict[str, dict[str, float]] = {}
+    for c in sorted(set(labels.tolist())):
+        mine, theirs, kept = fakes[labels == c], real[real_t["class"] == c], \
+            held[held_t["class"] == c]
+        m = min(len(mine), len(kept), len(theirs))
+        if m < least:
+            continue
+        f_real, f_fake, f_held = (j.features(x[:m]).double().numpy()
+                                  for x in (theirs, mine, kept))
+        scale = float(np.sqrt((f_real ** 2).mean())) or 1.0
+        p, rc = M.precision_recall(f_real / scale, f_fake / scale)
+        fp, fr = M.precision_recall(f_real / scale, f_held / scale)
+        per_class[str(c)] = {"n": m, "precision": p, "recall": rc, "precision_floor": fp,
+                             "recall_floor": fr}
+    if not per_class:
+        return {"classes": 0}
+    mean = {k: float(np.mean([v[k] for v in per_class.values()]))
+            for k in ("precision", "recall", "precision_floor", "recall_floor")}
+    return {"classes": len(per_class), **mean, "per_class": per_class}
 
 
 def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
@@ -239,6 +273,11 @@ def table(result: dict[str, Any]) -> str:
         rows.append((f"conditional accuracy ({cond['labels']})",
                      f"{cond['accuracy']['overall']:.3f}",
                      ", ".join(f"{k} {v:.3f}" for k, v in acc.items())))
+    inside = result.get("within_class", {})
+    if inside.get("classes"):
+        for name in ("precision", "recall"):
+            rows.append((f"within-class {name} (mean of {inside['classes']})",
+                         f"{inside[name]:.4g}", f"{inside[name + '_floor']:.4g}"))
     for key, entry in result.get("translation", {}).items():
         for name, label in (("target_accuracy", f"{key}: {entry.get('target')} kind"),
                             ("changed_accuracy", f"{key}: changed labels"),

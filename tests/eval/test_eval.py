@@ -141,3 +141,22 @@ def test_comparison_table_puts_wall_times_side_by_side():
                                       "| training wall time (s) | 516 | 523 |"]
     # a checkpoint from before gandsl recorded its time: no row rather than a guess
     assert "wall time" not in comparison([("KID", 0.1, 0.2)], (None, 87.0))
+
+
+def test_within_class_diversity_is_the_floor_for_real_images_and_zero_for_one_per_class(
+        digits_judge):
+    from gandsl.eval.run import within_class
+
+    held, t = real_data("digits", 1, 8, held_out=True)
+    real = within_class(digits_judge, held, t["class"])
+    assert real["classes"] == 10  # ~30 held-out images of each digit
+    for c in real["per_class"].values():
+        assert (c["precision"], c["recall"]) == (c["precision_floor"], c["recall_floor"])
+    assert real["recall"] > 0.5
+    # one image per class, repeated: every class's samples cover none of its real spread
+    first = {c: held[t["class"] == c][0] for c in range(10)}
+    collapsed = torch.stack([first[int(c)] for c in t["class"]])
+    one = within_class(digits_judge, collapsed, t["class"])
+    assert one["recall"] < 0.1 and one["recall_floor"] == real["recall_floor"]
+    # a class with fewer samples than `least` is left out of the means
+    assert within_class(digits_judge, held[:50], t["class"][:50])["classes"] == 0
