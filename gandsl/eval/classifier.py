@@ -12,6 +12,8 @@ on held-out data is reported beside every figure: a metric is only as good as th
   scenes (6,000 of seed 101 to train, 1,000 of seed 102 held out).
 - `fashion_mnist`: one head, the class (the 60,000 training images; the 10,000 test images
   are the held-out set).
+- any other data with classes, an IDX folder or an image folder of class subfolders
+  (`labelled.py`): one head, the class.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ..data import build_dataset
 from ..data.shapes_draw import KINDS
 from ..data.shapes_scene import COLORS
 from ..loader import cache_dir
+from .labelled import classes_of, identity, is_labelled, labelled_split
 
 FEATURES = 128
 VERSION = 1  # part of the cache key: a change of architecture or recipe retrains
@@ -39,6 +42,16 @@ HEADS = {"digits": {"class": 10},
 # (steps, batch) of each classifier's training: Fashion-MNIST's 60,000 images take about
 # three epochs to pass 90% held-out accuracy
 TRAINING = {"digits": (800, 64), "shapes": (800, 64), "fashion_mnist": (4000, 128)}
+EPOCHS = 3  # a labelled folder's classifier: about three passes, 800 to 4,000 steps of 64
+
+
+def heads(source: str) -> dict[str, int]:
+    return {"class": classes_of(source)} if is_labelled(source) else HEADS[source]
+
+
+def _training(source: str, n: int) -> tuple[int, int]:
+    return (min(4000, max(800, EPOCHS * n // 64)), 64) if is_labelled(source) else \
+        TRAINING[source]
 
 
 class FeatureNet(nn.Module):
@@ -90,6 +103,8 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
     the tensors."""
     from ..pipeline import check_source
 
+    if is_labelled(source):
+        return labelled_split(source, channels, size, held_out)
     if source in ("digits", "fashion_mnist"):
         decl = f'{source}(split="{"test" if held_out else "train"}")'
         field = ", class[10]"
@@ -116,18 +131,20 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
 
 def judge(source: str, channels: int, size: int, log=print) -> Judge:
     """The classifier for this dataset and image shape: from the cache, or trained now."""
-    if source not in SOURCES:
+    if source not in SOURCES and not is_labelled(source):
         raise ValueError(source)
-    stem = cache_dir() / "eval" / f"{source}-{channels}x{size}x{size}-v{VERSION}"
-    net = FeatureNet(channels, HEADS[source])
+    # a folder's classifier is the folder's files' (`labelled.identity`)
+    name = f"{source.split(':')[0]}-{identity(source)}" if is_labelled(source) else source
+    stem = cache_dir() / "eval" / f"{name}-{channels}x{size}x{size}-v{VERSION}"
+    net = FeatureNet(channels, heads(source))
     weights, meta = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     if weights.is_file() and meta.is_file():
         from safetensors.torch import load_file
 
         net.load_state_dict(load_file(str(weights)))
         return Judge(source, net.eval(), json.loads(meta.read_text())["accuracy"])
-    log(f"training the {source} classifier for {channels}×{size}×{size} images (once; cached "
-        f"in {stem.parent})")
+    log(f"training the classifier of {source} for {channels}×{size}×{size} images (once; "
+        f"cached in {stem.parent})")
     accuracy = _train(net, source, channels, size)
     _save(net, accuracy, weights, meta)
     return Judge(source, net.eval(), accuracy)
@@ -138,7 +155,7 @@ def _train(net: FeatureNet, source: str, channels: int, size: int) -> dict[str, 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    steps, batch = TRAINING[source]
+    steps, batch = _training(source, len(images))
     net.train()
     for _ in range(steps):
         idx = torch.randint(len(images), (batch,), generator=gen)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..atomic import replace_text
+from ..catalog import DATA_SOURCES
 from ..data import build_dataset
 from ..data.shapes_draw import KINDS
 from ..train.config import RunError, data_root
@@ -166,24 +167,42 @@ def within_class(j, fakes: torch.Tensor, labels: torch.Tensor, seed: int = 0,
 
 
 def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
-    """The offline dataset whose classifier measures this run: --data, the run's --data, or
-    the spec's own source; None where there is none and none is `required`."""
+    """The data whose classifier measures this run: --data, the run's --data, or the spec's
+    own source — a dataset that ships, or any data with classes (`labelled.py`: an IDX folder,
+    an image folder of class subfolders); None where there is none and none is `required`."""
     override = data or r.config.get("data")
     override = {"fashion-mnist": "fashion_mnist"}.get(override, override)  # the flag's name
+    classes = [d for d in r.spec.datasets if len(d.fields) > 1 and d.fields[1].kind == "class"]
     if override in SOURCES:
         return override
+    if override is not None and override.startswith("idx:"):
+        return f"idx:{Path(override[4:]).expanduser().absolute()}"
+    if override is not None and classes and Path(override).expanduser().is_dir():
+        return f"folder:{Path(override).expanduser().absolute()}"
     declared = sorted({d.source for d in r.spec.datasets if d.source in SOURCES})
     if override is None and len(declared) == 1:
         return declared[0]
+    own = [(d.source, _arguments(d).get("path")) for d in classes
+           if d.source in ("idx", "image_folder")]
+    if override is None and own and own[0][1] is not None:  # a folder the spec names
+        root = data_root(r.state.get("spec_path", r.run_dir / "spec.gan"))
+        kind = "idx" if own[0][0] == "idx" else "folder"
+        return f"{kind}:{(root / str(own[0][1])).absolute()}"
     if not required:
         return None
     what = f"--data {data} is neither" if data else \
         f"this run's data is {r.config.get('data') or 'its own files'}"
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
-                   f"classifier trained on {', '.join(SOURCES)}; {what}: pass --data "
-                   "digits, --data shapes or --data fashion-mnist for "
-                   "a spec trained on them (Inception features for other data are not "
-                   "available offline unless you pass --inception WEIGHTS)")
+                   f"classifier trained on the real data, which needs classes: "
+                   f"{', '.join(SOURCES)}, an IDX folder or an image folder of class "
+                   f"subfolders; {what}: pass --data with one of them (Inception features "
+                   "for data without classes are not available offline unless you pass "
+                   "--inception WEIGHTS)")
+
+
+def _arguments(ds) -> dict[str, Any]:
+    """A declaration's source arguments by name (positional ones in the source's order)."""
+    return {**dict(zip(DATA_SOURCES[ds.source].keywords, ds.args, strict=False)), **ds.kwargs}
 
 
 def _real_images(r: Restored, kind: str | None, data: str | None,
