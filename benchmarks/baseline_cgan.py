@@ -4,12 +4,13 @@ docs/results.md (issue: the compiled spec must reach the same quality in the sam
 
 Same networks (the paper's MNIST MLPs with maxout), losses (BCE with logits, non-saturating
 G), optimizers (Adam 2e-4, β = (0.5, 0.999)), batch (100), noise (U(−1, 1)^100) and data
-(scikit-learn's 1,500 training digits resized to 28×28, shuffled each epoch). D steps first,
+(scikit-learn's 1,500 training digits resized to 28×28, or with `--data fashion-mnist`
+Fashion-MNIST's 60,000 training images, shuffled each epoch). D steps first,
 on G's fakes detached; G then steps on the same fakes, as pytorch/examples' DCGAN loop does.
-The samples are then scored by `gandsl eval`'s own measure: the digits classifier's features
-and its reading of the labels.
+The samples are then scored by `gandsl eval`'s own measure: the dataset's classifier's
+features and its reading of the labels.
 
-    python benchmarks/baseline_cgan.py --steps 3000 [--compare runs/cgan-3k]
+    python benchmarks/baseline_cgan.py --steps 3000 [--data fashion-mnist] [--compare RUN]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch import nn
 
 from gandsl.eval.classifier import judge
 from gandsl.eval.labels import accuracy
-from gandsl.eval.run import comparison, measure
+from gandsl.eval.run import comparison, measure, within_class
 
 
 class Maxout(nn.Module):
@@ -71,9 +72,21 @@ def digits() -> tuple[torch.Tensor, torch.Tensor]:
     return x, torch.from_numpy(bunch.target[:1500]).long()
 
 
-def train(steps: int, seed: int = 0) -> tuple[Generator, float]:
+def fashion_mnist() -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST's 60,000 training images as (N, 1, 28, 28) in [−1, 1], and their classes."""
+    from gandsl.data.idx import fashion_mnist_folder, load_split
+
+    images, labels = load_split(fashion_mnist_folder(), "train")
+    return images.unsqueeze(1).float() / 127.5 - 1, labels
+
+
+DATA = {"digits": digits, "fashion-mnist": fashion_mnist}
+SOURCE = {"digits": "digits", "fashion-mnist": "fashion_mnist"}  # the classifier of each
+
+
+def train(steps: int, seed: int = 0, data: str = "digits") -> tuple[Generator, float]:
     torch.manual_seed(seed)
-    x_all, y_all = digits()
+    x_all, y_all = DATA[data]()
     G, D = Generator(), Discriminator()
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -102,25 +115,28 @@ def train(steps: int, seed: int = 0) -> tuple[Generator, float]:
 
 
 @torch.no_grad()
-def score(G: Generator, n: int = 1000) -> dict:
+def score(G: Generator, n: int = 1000, data: str = "digits") -> dict:
     G.eval()  # dropout off, as gandsl's sample grids and eval have it
     torch.manual_seed(1)
     y = torch.arange(n) % 10
     fakes = G(torch.rand(n, 100) * 2 - 1, y)
-    j = judge("digits", 1, 28)
+    j = judge(SOURCE[data], 1, 28)
     metrics, floor = measure(j, fakes)
     cond = accuracy(j.predict(fakes)["class"], y, "class")["overall"]
     return {"metrics": metrics, "floor": floor, "conditional_accuracy": cond,
+            "within_class": within_class(j, fakes, y),
             "classifier_accuracy": j.accuracy["class"]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--data", choices=sorted(DATA), default="digits")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--compare", type=Path, help="a gandsl run with its eval.json")
     args = parser.parse_args()
-    G, seconds = train(args.steps)
-    result = {"steps": args.steps, "seconds": round(seconds, 1), **score(G)}
+    G, seconds = train(args.steps, args.seed, args.data)
+    result = {"steps": args.steps, "seconds": round(seconds, 1), **score(G, data=args.data)}
     print(json.dumps(result, indent=1))
     if args.compare:
         ours = json.loads((args.compare / "eval.json").read_text())
