@@ -83,7 +83,7 @@ def evaluate(source: Path, data: str | None = None, n: int = 1000,
     if "cond" in which and labels is not None:
         result["conditional"] = _conditional(r, j, fakes, labels, label_key, data)
     if "pr" in which and labels is not None and labels.dim() == 1 and "class" in j.net.heads:
-        result["within_class"] = within_class(j, fakes, labels, seed)
+        result["within_class"] = within_class(j, fakes, labels)
     if "cond" in which:
         moved = translation_metrics(r.spec, j, rows, getattr(module, "CONDITIONS", {}), data)
         for key, entry in moved.items():
@@ -134,7 +134,7 @@ def measure(j, fakes: torch.Tensor, which: tuple[str, ...] = METRICS, seed: int 
     return figures
 
 
-def within_class(j, fakes: torch.Tensor, labels: torch.Tensor, seed: int = 0,
+def within_class(j, fakes: torch.Tensor, labels: torch.Tensor,
                  least: int = 20) -> dict[str, Any]:
     """Diversity inside each class of a class-conditional generator: precision and recall of
     the samples asked for class c against the real images of class c (the classifier's
@@ -190,7 +190,7 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
         return f"{kind}:{(root / str(own[0][1])).absolute()}"
     if not required:
         return None
-    what = f"--data {data} is neither" if data else \
+    what = f"--data {data} is none of these" if data else \
         f"this run's data is {r.config.get('data') or 'its own files'}"
     raise RunError(f"{r.run_dir}: gandsl eval measures samples in the feature space of a "
                    f"classifier trained on the real data, which needs classes: "

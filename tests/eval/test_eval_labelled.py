@@ -80,3 +80,23 @@ def test_eval_of_a_run_on_a_labelled_folder(tmp_path):
         cached.cache_clear()
     evaluate(tmp_path / "run", n=30, which=("fd",), log=again.append)
     assert len(again) == 1
+
+
+def test_data_without_classes_has_no_classifier(tmp_path, capsys):
+    from conftest import TINY
+
+    from gandsl.cli import main
+
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for i in range(10):
+        Image.new("L", (8, 8), 20 * i).save(folder / f"{i}.png")
+    spec = tmp_path / "t.gan"
+    spec.write_text(TINY.replace("TRAIN", "").replace("batch 4", "batch 2"))
+    Trainer(RunConfig(spec=str(spec), data=str(folder), steps=1, out=tmp_path / "run",
+                      progress=False)).run()
+    assert main(["eval", str(tmp_path / "run"), "--n", "10"]) == 2
+    err = capsys.readouterr().err
+    assert "which needs classes: digits, shapes, fashion_mnist, an IDX folder or an image " \
+        "folder of class subfolders" in err
+    assert f"this run's data is {folder}" in err and "--inception WEIGHTS" in err
