@@ -137,7 +137,7 @@ class Objective:
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
         """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
         G = self.G
-        _, y = draw.data("digits")
+        (y,) = draw.labels("digits")
         z = draw.uniform(100, low=-1, high=1)
         fake = G(z, y)
         return {"fake": fake, "y": y}

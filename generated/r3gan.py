@@ -437,7 +437,7 @@ class Objective:
     def samples(self, draw: rt.Draw) -> dict[str, Tensor]:
         """Images for sample grids: real inputs and generator outputs, from a fixed draw."""
         G = self.G
-        _, y = draw.data("cifar10")
+        (y,) = draw.labels("cifar10")
         z = draw.normal(64)
         fake = G(z, y)
         return {"fake": fake, "y": y}

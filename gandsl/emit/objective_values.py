@@ -125,8 +125,11 @@ class ValueWriter:
             targets = ["_"] * len(ds.fields)
             for n in ns:
                 targets[n.field] = drawn[n.id] = self._var(n)
+            # no image used (CGAN's grid): its labels only, which `sample --label` sets
+            method = "labels" if targets[0] == "_" and len(targets) > 1 else "data"
+            targets = targets[1:] if method == "labels" else targets
             lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
-            data.append(f"{lhs} = draw.data({literal(ns[0].name)})")
+            data.append(f"{lhs} = draw.{method}({literal(ns[0].name)})")
         return data + noise, drawn
 
     # -- expressions ----------------------------------------------------------------------

@@ -16,6 +16,10 @@ class Draw(Protocol):
     def data(self, name: str) -> tuple[Tensor, ...]:
         """A batch of the dataset `name`: the image, then its labels if it has any."""
 
+    def labels(self, name: str) -> tuple[Tensor, ...]:
+        """The labels of a batch of `name`, for code that uses no image of it (CGAN's sample
+        grid); a draw told the labels (`gandsl sample --label`) reads no data for them."""
+
     def normal(self, n: int | tuple[int, ...], mean: float = 0.0, std: float = 1.0) -> Tensor:
         """(B, n) Gaussian noise; (B, *n) for a shape (`normal(like=x)`)."""
 

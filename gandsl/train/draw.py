@@ -31,6 +31,9 @@ class TrainDraw:
         n = self.batch_size // self.world
         return t[self.rank * n:(self.rank + 1) * n]
 
+    def labels(self, name: str) -> tuple[Tensor, ...]:
+        return self.data(name)[1:]
+
     def data(self, name: str) -> tuple[Tensor, ...]:
         return self.sources[name].next()
 

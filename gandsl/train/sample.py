@@ -40,14 +40,15 @@ class LabelDraw(FixedDraw):
 
     def __init__(self, *args, spec: Spec, labels: list[str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.spec, self.labels = spec, labels
+        self.spec, self.labels_given = spec, labels
         self.asked = False  # whether the objective drew any labels the flag could set
 
     def _chosen(self, n_classes: int, multi_hot: bool) -> torch.Tensor | None:
         self.asked = True
-        if not self.labels:
+        if not self.labels_given:
             return None
-        rows = [self.labels[i % len(self.labels)] for i in range(self.batch_size)]
+        given = self.labels_given
+        rows = [given[i % len(given)] for i in range(self.batch_size)]
         if multi_hot:
             bad = [r for r in rows if len(r) != n_classes or set(r) - {"0", "1"}]
             if bad:
@@ -60,6 +61,13 @@ class LabelDraw(FixedDraw):
         if any(not 0 <= v < n_classes for v in values):
             raise RunError(f"--label: class indices go from 0 to {n_classes - 1}")
         return torch.tensor(values, device=self.device)
+
+    def labels(self, name: str) -> tuple[torch.Tensor, ...]:
+        """The labels asked for, without reading the data; else the data's."""
+        fields = self.spec.dataset(name).fields
+        if self.labels_given and len(fields) == 2 and fields[1].kind in ("class", "label"):
+            return (self._chosen(fields[1].dims[0], fields[1].kind == "label"),)
+        return super().labels(name)
 
     def data(self, name: str) -> tuple[torch.Tensor, ...]:
         batch = super().data(name)

@@ -55,3 +55,28 @@ def test_the_names_of_classes(tmp_path):
     assert names_of_classes(None, "image_folder", 2, tmp_path / "pets") == ["a_cat", "b_dog"]
     assert names_of_classes(None, "image_folder", 3, tmp_path / "pets") is None
     assert names_of_classes(f"idx:{tmp_path}", None, 10) is None
+
+
+def test_labels_given_read_no_data(tmp_path):
+    """CGAN's grid uses only the labels of its data: with `--label` or `--per-class` the
+    generator is given them and the data is never read, so a run samples after its data has
+    gone; without them the grid's labels come from the data, which must be there."""
+    import shutil
+
+    from conftest import write_idx
+
+    write_idx(tmp_path / "m", n=40)
+    spec = tmp_path / "s.gan"
+    spec.write_text(CONDITIONAL.replace("image[1, 8, 8]", "image[1, 6, 5]", 1)
+                    .replace("reshape(1, 8, 8)", "reshape(1, 6, 5)")
+                    .replace("image[1, 8, 8]", "image[1, 6, 5]").replace("linear(64)",
+                                                                          "linear(30)"))
+    Trainer(RunConfig(spec=str(spec), data=f"idx:{tmp_path / 'm'}", steps=1, batch=8,
+                      out=tmp_path / "run", progress=False)).run()
+    shutil.rmtree(tmp_path / "m")
+    arrays = np.load(sample(tmp_path / "run", labels=["3", "7"], n=4, device="cpu",
+                            out=tmp_path / "a.npz"))
+    assert arrays["labels"].tolist() == [3, 7, 3, 7]
+    assert sample(tmp_path / "run", per_class=1, device="cpu", out=tmp_path / "g.png")
+    with pytest.raises(RunError, match="to read it from elsewhere"):
+        sample(tmp_path / "run", n=4, device="cpu", out=tmp_path / "b.npz")
