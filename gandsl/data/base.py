@@ -11,7 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import default_collate
 
 from ..ir import Dataset
 from .errors import DataError, where
@@ -87,8 +90,24 @@ class ImageDataset(TorchDataset, ABC):
     in_memory = False
 
     def batch(self, indices: list[int]) -> list[Any]:
-        """Samples `indices` as a DataLoader would collate them (only where `in_memory`)."""
-        raise NotImplementedError
+        """Samples `indices` as a DataLoader collates them: here one sample at a time; a
+        dataset held in memory makes them at once."""
+        return list(default_collate([self[i] for i in indices]))
+
+    def with_labels(self, images: torch.Tensor, classes: torch.Tensor) -> list[torch.Tensor]:
+        """A batch as the declaration asks for it: the images alone, with their class
+        indices (`class[N]`), or with them one-hot (`label[N]`)."""
+        if self.req.label is None:
+            return [images]
+        if self.req.label == "label":
+            return [images, F.one_hot(classes, self.req.n_labels).float()]
+        return [images, classes]
+
+    def first(self, batch: list[torch.Tensor]) -> tuple:
+        """The sample of a one-sample `batch`, as `__getitem__` returns it (a class as an
+        `int`)."""
+        return (batch[0][0], *(t[0] if self.req.label == "label" else int(t[0])
+                               for t in batch[1:]))
 
     def describe(self) -> str:
         """One line for the trainer's log: where the images come from."""

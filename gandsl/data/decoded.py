@@ -33,19 +33,12 @@ def decoded(files: list[Path], mode: str, height: int, width: int, what: str,
     channels = len(mode)  # "L", "RGB", "RGBA"
     if len(files) * height * width * channels > LIMIT_BYTES:
         return None
-    key = hashlib.sha256(f"{VERSION}\0{mode}\0{height}\0{width}\n".encode())
-    for f in files:
-        st = f.stat()
-        key.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    path = cache_dir() / "images" / f"{key.hexdigest()[:40]}.npy"
+    key = files_digest(f"{VERSION}\0{mode}\0{height}\0{width}", files)
+    path = cache_dir() / "images" / f"{key[:40]}.npy"
     shape = (len(files), height, width, channels)
-    if path.is_file():
-        try:
-            array = np.load(path, mmap_mode="r")
-            if array.shape == shape and array.dtype == np.uint8:
-                return array
-        except (OSError, ValueError):
-            pass  # a damaged file: made again below
+    kept = _kept(path, shape)
+    if kept is not None:
+        return kept
     (log or _say)(f"{what}: decoding {len(files):,} images once, into {path.parent}")
     array = np.empty(shape, np.uint8)
     for i, f in enumerate(files):
@@ -56,6 +49,28 @@ def decoded(files: list[Path], mode: str, height: int, width: int, what: str,
     np.save(tmp, array)
     tmp.replace(path)
     return np.load(path, mmap_mode="r")
+
+
+def files_digest(header: str, files: list[Path]) -> str:
+    """A digest of `header` and each file's path, size and modification time: what names
+    a cache made from the files (a file added, removed or rewritten changes it)."""
+    digest = hashlib.sha256(f"{header}\n".encode())
+    for f in files:
+        st = f.stat()
+        digest.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _kept(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The cached array, memory-mapped; None when there is none, or a damaged or other one
+    (then it is made again)."""
+    if not path.is_file():
+        return None
+    try:
+        array = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return None
+    return array if array.shape == shape and array.dtype == np.uint8 else None
 
 
 def _say(text: str) -> None:

@@ -46,6 +46,8 @@ from .segmentation import SegmentationFolderDataset
 from .shapes import ShapesDataset
 
 OVERRIDES = ("shapes", "digits", "fashion-mnist")  # and `idx:FOLDER`, or a folder of images
+# the source each name of `--data` stands for (the flag's `fashion-mnist` is `fashion_mnist`)
+FLAG_SOURCES = {"shapes": "shapes", "digits": "digits", "fashion-mnist": "fashion_mnist"}
 IDX_PREFIX = "idx:"
 
 Builder = Callable[[Request, Path], ImageDataset]
@@ -94,10 +96,8 @@ def declaration_request(spec: Spec, ds: Dataset, override: str | None) -> Reques
     if override is None:
         return base
     kwargs: dict[str, object] = {}
-    source = override
-    if override == "fashion-mnist":
-        source = "fashion_mnist"
-    elif override.startswith(IDX_PREFIX):
+    source = FLAG_SOURCES.get(override, override)
+    if override.startswith(IDX_PREFIX):
         source = "idx"
         kwargs["path"] = str(Path(override.removeprefix(IDX_PREFIX)).expanduser().absolute())
     elif override not in OVERRIDES:  # a folder

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .base import ImageDataset, Request
 from .decoded import decoded
 from .errors import DataError, plural
 from .images import EXTENSIONS, check_readable, list_images, load_image
 from .paths import existing_folder, path_arg
+
+
+def class_folders(folder: Path) -> list[Path]:
+    """The class subfolders of an image folder, in the order that numbers them (sorted, as
+    torchvision's ImageFolder; hidden ones are not classes)."""
+    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
 class ImageFolderDataset(ImageDataset):
@@ -56,8 +61,7 @@ class ImageFolderDataset(ImageDataset):
 
     def _classes(self) -> tuple[list[Path], list[int]]:
         req = self.req
-        subdirs = sorted(d for d in self.folder.iterdir() if d.is_dir()
-                         and not d.name.startswith("."))
+        subdirs = class_folders(self.folder)
         if len(subdirs) != req.n_labels:
             shown = ", ".join(d.name for d in subdirs[:12]) + (", ..." if len(subdirs) > 12
                                                                  else "")
@@ -90,25 +94,19 @@ class ImageFolderDataset(ImageDataset):
         """Samples from the decoded array, as a DataLoader would collate them."""
         pixels = torch.from_numpy(np.ascontiguousarray(self.pixels[np.asarray(indices)]))
         images = pixels.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0).contiguous()
-        if self.req.label is None:
-            return [images]
-        targets = torch.tensor([self.targets[i] for i in indices])
-        if self.req.label == "label":
-            return [images, F.one_hot(targets, self.req.n_labels).float()]
-        return [images, targets]
+        return self.with_labels(images, self._classes_of(indices))
 
     def __getitem__(self, index: int) -> tuple:
-        req = self.req
         if self.pixels is not None:
-            img = self.batch([index])[0][0]
-        else:
-            img = load_image(self.files[index], self.mode, req.height, req.width, req.what)
-        if req.label is None:
-            return (img,)
-        target = self.targets[index]
-        if req.label == "label":
-            return (img, torch.nn.functional.one_hot(torch.tensor(target), req.n_labels).float())
-        return (img, target)
+            return self.first(self.batch([index]))
+        req = self.req
+        img = load_image(self.files[index], self.mode, req.height, req.width, req.what)
+        return self.first(self.with_labels(img[None], self._classes_of([index])))
+
+    def _classes_of(self, indices: list[int]) -> torch.Tensor:
+        """The samples' classes (zeros for a folder read without labels: never used)."""
+        return torch.tensor([self.targets[i] for i in indices] if self.targets
+                            else [0] * len(indices), dtype=torch.long)
 
     def describe(self) -> str:
         classes = f", {len(self.classes)} classes" if self.classes else ""

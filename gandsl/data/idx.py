@@ -139,8 +139,7 @@ class IdxDataset(ImageDataset):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple:
-        return tuple(t[0] if k == 0 or self.req.label == "label" else int(t[0])
-                     for k, t in enumerate(self.batch([index])))
+        return self.first(self.batch([index]))
 
     def batch(self, indices: list[int]) -> list[torch.Tensor]:
         """A whole batch, as the DataLoader would collate it, in one cast and one resize."""
@@ -149,12 +148,7 @@ class IdxDataset(ImageDataset):
         if images.shape[-2:] != (self.req.height, self.req.width):
             images = F.interpolate(images, size=(self.req.height, self.req.width),
                                    mode="bilinear", align_corners=False)
-        if self.req.label is None:
-            return [images]
-        labels = self.labels[index]
-        if self.req.label == "label":
-            return [images, F.one_hot(labels, self.req.n_labels).float()]
-        return [images, labels]
+        return self.with_labels(images, self.labels[index])
 
     def describe(self) -> str:
         return (f"{self.req.name}: {self.title}, {self.split} split, {len(self):,} images "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .factory import FLAG_SOURCES
+from .folder import class_folders
 from .idx import FASHION_MNIST_CLASSES
 from .shapes import CLASS_LAYOUTS, class_names
 
@@ -13,7 +15,7 @@ def names_of_classes(override: str | None, declared: str | None, n: int,
                      path: object = None) -> list[str] | None:
     """For `--data override` (else the declaration's source `declared`, reading `path`):
     the names of its `n` classes; None where they are only numbers or cannot be known."""
-    source = {"fashion-mnist": "fashion_mnist"}.get(override or "", override) or declared
+    source = FLAG_SOURCES.get(override or "", override) or declared
     if source == "fashion_mnist" and n == len(FASHION_MNIST_CLASSES):
         return list(FASHION_MNIST_CLASSES)
     if source == "digits" and n == 10:
@@ -23,8 +25,7 @@ def names_of_classes(override: str | None, declared: str | None, n: int,
     folder = Path(override) if override and source == override else \
         Path(str(path)) if source == "image_folder" and path is not None else None
     if folder is not None and folder.is_dir():  # an image folder: its class subfolders
-        subdirs = sorted(d.name for d in folder.iterdir()
-                         if d.is_dir() and not d.name.startswith("."))
+        subdirs = [d.name for d in class_folders(folder)]
         if len(subdirs) == n:
             return subdirs
     return None

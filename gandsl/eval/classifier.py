@@ -114,13 +114,10 @@ def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
     spec = check_source(f"gan judge\ndata d: image[{channels}, {size}, {size}]{field} = "
                         f"{decl}\n", "judge.gan").spec
     ds = build_dataset(spec, spec.datasets[0])
-    if ds.in_memory:  # the whole split in one call
+    if source != "shapes":  # images and classes, collated by the dataset
         images, classes = ds.batch(list(range(len(ds))))
         return images, {"class": classes}
-    items = [ds[i] for i in range(len(ds))]
-    images = torch.stack([it[0] for it in items])
-    if source == "digits":
-        return images, {"class": torch.tensor([int(it[1]) for it in items])}
+    images = ds.batch(list(range(len(ds))))[0]
     scenes = [ds.scene(i) for i in range(len(ds))]
     colors = list(COLORS)
     return images, {"kind": torch.tensor([KINDS.index(s.kind) for s in scenes]),

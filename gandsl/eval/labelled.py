@@ -11,12 +11,13 @@ modification times, so a changed folder trains a new one.
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import torch
 
 from ..data import build_dataset
+from ..data.decoded import files_digest
+from ..data.folder import class_folders
 from ..data.idx import SPLITS, load_split
 from ..data.images import list_images
 
@@ -40,27 +41,19 @@ def _has_test(folder: Path) -> bool:
     return any(p.name.startswith(SPLITS["test"] + "-images") for p in _idx_files(folder))
 
 
-def _subfolders(folder: Path) -> list[Path]:
-    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
-
-
 @functools.lru_cache(maxsize=8)
 def classes_of(source: str) -> int:
     folder = folder_of(source)
     if source.startswith("idx:"):
         return int(load_split(folder, "train")[1].max()) + 1
-    return len(_subfolders(folder))
+    return len(class_folders(folder))
 
 
 def identity(source: str) -> str:
     """A digest of the data's files, their sizes and modification times."""
     folder = folder_of(source)
     files = _idx_files(folder) if source.startswith("idx:") else list_images(folder)
-    digest = hashlib.sha256(source.encode())
-    for f in files:
-        st = f.stat()
-        digest.update(f"{f.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+    return files_digest(source, files)[:16]
 
 
 def labelled_split(source: str, channels: int, size: int,
@@ -81,12 +74,7 @@ def labelled_split(source: str, channels: int, size: int,
     ds = build_dataset(spec, spec.datasets[0])
     indices = [i for i in range(len(ds))
                if not set_aside or (i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1) == held_out]
-    if ds.in_memory:
-        images, classes = ds.batch(indices)
-    else:
-        items = [ds[i] for i in indices]
-        images = torch.stack([it[0] for it in items])
-        classes = torch.tensor([int(it[1]) for it in items])
+    images, classes = ds.batch(indices)
     return images, {"class": classes}
 
 

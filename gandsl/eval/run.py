@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from ..atomic import replace_text
-from ..catalog import DATA_SOURCES
 from ..data import build_dataset
+from ..data.factory import FLAG_SOURCES, declaration_request
 from ..data.shapes_draw import KINDS
 from ..train.config import RunError, data_root
-from ..train.sample import Restored, generate, restore
+from ..train.sample import Restored, condition_node, generate, restore
 from . import metrics as M
 from .classifier import SOURCES, judge, real_data
 from .inception import check_weights, inception_figures, load_extractor
@@ -171,7 +171,7 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
     own source — a dataset that ships, or any data with classes (`labelled.py`: an IDX folder,
     an image folder of class subfolders); None where there is none and none is `required`."""
     override = data or r.config.get("data")
-    override = {"fashion-mnist": "fashion_mnist"}.get(override, override)  # the flag's name
+    override = FLAG_SOURCES.get(override, override)
     classes = [d for d in r.spec.datasets if len(d.fields) > 1 and d.fields[1].kind == "class"]
     if override in SOURCES:
         return override
@@ -182,7 +182,7 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
     declared = sorted({d.source for d in r.spec.datasets if d.source in SOURCES})
     if override is None and len(declared) == 1:
         return declared[0]
-    own = [(d.source, _arguments(d).get("path")) for d in classes
+    own = [(d.source, declaration_request(r.spec, d, None).kwargs.get("path")) for d in classes
            if d.source in ("idx", "image_folder")]
     if override is None and own and own[0][1] is not None:  # a folder the spec names
         root = data_root(r.state.get("spec_path", r.run_dir / "spec.gan"))
@@ -198,11 +198,6 @@ def _source(r: Restored, data: str | None, required: bool = True) -> str | None:
                    f"subfolders; {what}: pass --data with one of them (Inception features "
                    "for data without classes are not available offline unless you pass "
                    "--inception WEIGHTS)")
-
-
-def _arguments(ds) -> dict[str, Any]:
-    """A declaration's source arguments by name (positional ones in the source's order)."""
-    return {**dict(zip(DATA_SOURCES[ds.source].keywords, ds.args, strict=False)), **ds.kwargs}
 
 
 def _real_images(r: Restored, kind: str | None, data: str | None,
@@ -250,7 +245,7 @@ def _samples(r: Restored, n: int, data: str | None, seed: int) -> dict[str, torc
 
 def _conditional(r: Restored, j, fakes: torch.Tensor, labels: torch.Tensor, key: str,
                  data: str | None) -> dict[str, Any]:
-    node = next(nd for nd in r.spec.objective.nodes if nd.var == key and nd.type is not None)
+    node = condition_node(r.spec, key)
     kind, n = node.type.kind, node.type.dims[0]
     attributes: tuple[str, ...] = ()
     if j.source == "shapes" and kind == "label" and node.type.labels is not None:

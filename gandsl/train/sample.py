@@ -203,6 +203,13 @@ def sample(source: Path, n: int = 64, labels: list[str] | None = None,
     return replace_file(out, lambda tmp: np.savez(tmp, **arrays), "samples")
 
 
+def condition_node(spec: Spec, var: str):
+    """The objective's value held in `var`, the labels a generated image was made from
+    (`CONDITIONS` of the generated module); None for none."""
+    return next((nd for nd in spec.objective.nodes if nd.var == var and nd.type is not None),
+                None)
+
+
 def class_row_names(r: Restored, data: str | None) -> list[str]:
     """The names of the classes the run's generator is conditioned on, in index order: the
     data's own where it has them (Fashion-MNIST's, an image folder's subfolders, `shapes`'
@@ -210,8 +217,7 @@ def class_row_names(r: Restored, data: str | None) -> list[str]:
     module = r.loaded.module
     key = getattr(module, "CONDITIONS", {}).get(module.GENERATED[0]) \
         if module.GENERATED else None
-    node = next((nd for nd in r.spec.objective.nodes if key is not None and nd.var == key
-                 and nd.type is not None), None)
+    node = condition_node(r.spec, key) if key is not None else None
     if node is None or node.type.kind != "class":
         raise RunError(f"--per-class: {r.run_dir}'s generator is given no class (it needs a "
                        "`class[N]` condition)")
