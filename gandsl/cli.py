@@ -21,6 +21,7 @@ from .cli_commands import (
     cmd_check,
     cmd_compile,
     cmd_eval,
+    cmd_export,
     cmd_fmt,
     cmd_graph,
     cmd_sample,
@@ -198,6 +199,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "downloaded; needs pip install 'gandsl[inception]')")
     trust(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export", help="a trained run's generators as a standalone PyTorch "
+                       "file with safetensors weights, ONNX or TorchScript")
+    p.add_argument("run", metavar="RUN_DIR|CHECKPOINT")
+    p.add_argument("--format", choices=["python", "onnx", "torchscript"], default="python")
+    p.add_argument("-o", "--out", type=Path, metavar="DIR",
+                   help="folder for the files (default: RUN_DIR/export)")
+    p.add_argument("--network", action="append", metavar="NAME",
+                   help="export this network alone (repeatable); default: every generator, "
+                   "with the networks that feed it (StyleGAN's mapping)")
+    p.add_argument("--no-ema", dest="ema", action="store_false",
+                   help="the trained weights, not their moving average (EMA is the default "
+                   "where the run keeps one)")
+    trust(p)
+    p.set_defaults(func=cmd_export)
     return parser
 
 

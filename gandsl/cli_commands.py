@@ -220,3 +220,13 @@ def cmd_eval(args) -> int:
     print(table(result))
     print(f"→ {Path(result['run']) / 'eval.json'}")
     return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export
+    from .train import checkpoint as ckpt
+
+    run = Path(args.run)
+    out = args.out or (ckpt.find(run).parent.parent / "export")
+    export(run, args.format, out, networks=args.network, ema=args.ema)
+    return 0

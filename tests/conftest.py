@@ -183,6 +183,18 @@ TRAIN_SMALL = {  # tiny versions of every spec, and offline data for each
                "vgg_weights": ""}, "shapes"),
 }
 
+# Every spec of specs/ at a tiny size: the ones `test_every_spec_trains` covers, and the rest
+EVERY_SPEC_SMALL = {
+    **TRAIN_SMALL,
+    "bicyclegan": ({"S": 64, "ngf": 4, "ndf": 4, "nef": 4}, "shapes"),
+    "biggan_diffaug": ({"S": 16, "ch": 4, "nz": 16}, "shapes"),
+    "lecam": ({"S": 16, "ch": 4, "nz": 16}, "shapes"),
+    "ragan": ({"ch": 4, "nz": 8, "sn": False}, "shapes"),
+    "ssgan": ({"gch": 8, "dch": 8, "nz": 8}, "shapes"),
+    "r3gan": ({"S": 8, "nz": 8, "ch": 8, "groups": 2, "blocks": 1}, "shapes"),
+    "stylegan2_ada": ({"S": 16, "cbase": 128, "cmax": 8, "z_dim": 8, "w_dim": 8,
+                       "map_layers": 2}, "shapes"),
+}
 
 # ---- docs/language.md's examples (tests/test_docs.py compiles them, tests/fmt formats them) ----
 

@@ -67,8 +67,13 @@ class NoiseInjection(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(channels))  # (C,) per-channel noise strength
+        # Noise given from outside, (B or 1, 1, H, W), used instead of a fresh draw: an
+        # exported generator takes its noise as inputs, so that its graph is deterministic.
+        self.fixed: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        if noise is None:
+            noise = self.fixed
         if noise is None:
             b, _, h, w = x.shape
             # each sample of the global batch its own noise in data-parallel training

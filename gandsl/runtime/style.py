@@ -87,6 +87,11 @@ class ModulatedConv2d(nn.Module):
         self.weight_gain = 1.0 / math.sqrt(in_channels * kernel_size**2)
         if up == 2:
             self.register_buffer("blur", _blur_kernel(up), persistent=False)  # (4, 4)
+        # One grouped convolution for the batch (the reference's `fused_modconv=True`), or the
+        # styles applied to the activations around one shared convolution (`False`): the same
+        # values, and the form an exporter can write with a fixed number of groups
+        # (`gandsl export` turns it off; ONNX's Conv takes no batch-sized group count).
+        self.fused = True
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         b, c, h, wd = x.shape
@@ -94,6 +99,8 @@ class ModulatedConv2d(nn.Module):
         styles = self.affine(w)  # (B, I)
         if not self.demodulate:
             styles = styles * self.weight_gain  # ToRGB: the equalized-lr scale of the weight
+        if not self.fused:
+            return self._unfused(x, styles)
         # Modulate: every sample gets its own copy of the weight, input channels scaled.
         weight = self.weight.unsqueeze(0) * styles.reshape(b, 1, c, 1, 1)  # (B, O, I, k, k)
         if self.demodulate:
@@ -117,6 +124,28 @@ class ModulatedConv2d(nn.Module):
             blur = self.blur.to(out.dtype).expand(b * o, 1, 4, 4)  # one filter per channel
             out = F.conv2d(out, blur, groups=b * o)  # (1, B·O, 2H, 2W)
         out = out.reshape(b, o, h * self.up, wd * self.up)  # (B, O, H·up, W·up)
+        if self.bias is not None:
+            out = out + self.bias.reshape(1, o, 1, 1)
+        return out
+
+    def _unfused(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+        """`forward` with the batch kept as the batch: conv(x · s, W) · d equals
+        conv(x, W · s · d) sample by sample, d the demodulation factors."""
+        b, c = x.shape[:2]
+        o, k = self.out_channels, self.kernel_size
+        x = x * styles.reshape(b, c, 1, 1)  # (B, I, H, W)
+        if self.up == 1:
+            out = F.conv2d(x, self.weight, padding=k // 2)  # (B, O, H, W)
+        else:
+            out = F.conv_transpose2d(x, self.weight.transpose(0, 1), stride=2)
+            p = (5 - k) // 2
+            out = F.pad(out, [p, p, p, p])
+            blur = self.blur.to(out.dtype).expand(o, 1, 4, 4)
+            out = F.conv2d(out, blur, groups=o)  # (B, O, 2H, 2W)
+        if self.demodulate:
+            weight = self.weight.unsqueeze(0) * styles.reshape(b, 1, c, 1, 1)  # (B, O, I, k, k)
+            dcoefs = (weight.square().sum(dim=[2, 3, 4]) + self.eps).rsqrt()  # (B, O)
+            out = out * dcoefs.reshape(b, o, 1, 1)
         if self.bias is not None:
             out = out + self.bias.reshape(1, o, 1, 1)
         return out
@@ -149,7 +178,8 @@ class Truncation(nn.Module):
             with torch.no_grad():
                 self.avg.lerp_(styles[:, 0].mean(0).to(self.avg.dtype), 1 - self.decay)
             return ws
-        if self.psi == 1 or self.cutoff == 0:
+        # ψ may be a tensor (an exported generator's input): then it is always applied
+        if self.cutoff == 0 or (not torch.is_tensor(self.psi) and self.psi == 1):
             return ws
         near = self.avg.to(styles.dtype) + self.psi * (styles[:, :self.cutoff] - self.avg)
         return torch.cat([near, styles[:, self.cutoff:]], dim=1).reshape(ws.shape)

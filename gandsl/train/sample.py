@@ -93,15 +93,16 @@ class Restored:
     run_dir: Path
     config: dict[str, Any]  # the run's config.json
     device: torch.device
+    ema: frozenset[str] = frozenset()  # the networks whose weights are their EMA
 
     @property
     def spec(self) -> Spec:
         return self.loaded.spec
 
 
-def restore(source: Path, device: str = "auto") -> Restored:
-    """The networks of a run (EMA weights where there are some) at the level of detail the
-    run had reached. Raises RunError / CheckpointError."""
+def restore(source: Path, device: str = "auto", ema: bool = True) -> Restored:
+    """The networks of a run (EMA weights where there are some, unless not `ema`) at the level
+    of detail the run had reached. Raises RunError / CheckpointError."""
     tensors, state = ckpt.load(source)
     run_dir = ckpt.find(source).parent.parent
     spec_file = run_dir / "spec.gan"
@@ -113,10 +114,13 @@ def restore(source: Path, device: str = "auto") -> Restored:
     dev = pick_device(device)
     nets = {name: cls().to(dev) for name, cls in loaded.classes.items()}
     where = f"checkpoint {ckpt.find(source)}"
+    averaged = set()
     for name, net in nets.items():
-        prefix = f"ema/{name}" if any(k.startswith(f"ema/{name}/") for k in tensors) \
+        prefix = f"ema/{name}" if ema and any(k.startswith(f"ema/{name}/") for k in tensors) \
             else f"net/{name}"
         ckpt.unpack_module(prefix, net, tensors, where)
+        if prefix.startswith("ema/"):
+            averaged.add(name)
     spec = loaded.spec
     grow = spec.train.grow if spec.train else None
     if grow is not None:  # progressive growing: the level the run had reached
@@ -125,7 +129,7 @@ def restore(source: Path, device: str = "auto") -> Restored:
         for net in nets.values():
             if hasattr(net, "level"):
                 net.level = min(reached, net.level)
-    return Restored(loaded, nets, state, run_dir, config, dev)
+    return Restored(loaded, nets, state, run_dir, config, dev, frozenset(averaged))
 
 
 def generate(r: Restored, n: int, labels: list[str] | None = None,
