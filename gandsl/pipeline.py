@@ -124,6 +124,16 @@ def emit_checked(result: Result, display_path: str | None = None) -> Result:
     return result
 
 
+def module_paths(spec: Spec) -> dict[str, dict[str, str]]:
+    """Network → its layers' node names → their module paths in the network's generated
+    class (`main.3`, `blocks.0.conv`): where a layer's weights live."""
+    from .emit import classes
+
+    sources, class_of, _ = classes(spec)
+    paths = {c.name: c.paths for c in sources}
+    return {net: dict(paths.get(cls, {})) for net, cls in class_of.items()}
+
+
 def spec_identity(text: str, params: dict[str, Any], path: str | None = None) -> str:
     """What a checkpoint must match to be resumed (`gandsl train --resume`): the spec's syntax
     tree (so comments and layout may change), with the files it imports spliced in, and its

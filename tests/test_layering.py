@@ -45,7 +45,7 @@ RULES = (
     Rule("fmt", ("fmt",), forbidden=("syntax_build", "imports", "consteval", "lower", "infer",
                                      "check", "emit"),
          why="fmt works from the parser's public functions (`parse`, `tokens`, `meaning`)"),
-    Rule("clients", ("data", "train", "eval"), forbidden=PASSES,
+    Rule("clients", ("data", "train", "eval", "export"), forbidden=PASSES,
          why="they reach the compiler through `gandsl.pipeline` and `gandsl.loader` only, "
              "and never parse a spec themselves"),
     Rule("runtime", ("runtime",), only=("kernels", "shard", "functions", "errors"),

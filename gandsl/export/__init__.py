@@ -26,6 +26,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..naming import attribute_namespace, comment, sanitize
+from ..pipeline import module_paths
 from ..runtime.layers import NoiseInjection
 from ..runtime.style import Truncation
 from ..train.sample import Restored, class_row_names, restore
@@ -202,10 +203,8 @@ def _types_doc(unit: Unit, r: Restored) -> str:
 
 def _where(r: Restored, unit: Unit, layout: Layout) -> Callable[[str | None], str]:
     """Module path of the exported `Model` → the spec's layer there, with its line."""
-    from ..emit import classes
-
-    sources, class_of, _ = classes(r.spec)
-    paths = {c.name: {p: node for node, p in c.paths.items()} for c in sources}
+    paths = {net: {p: node for node, p in of.items()}
+             for net, of in module_paths(r.spec).items()}
     network_of = {attr: name for name, attr in layout.attrs.items()}
     spec_file = r.run_dir / "spec.gan"
 
@@ -213,7 +212,7 @@ def _where(r: Restored, unit: Unit, layout: Layout) -> Callable[[str | None], st
         attr, _, rest = (path or "").partition(".")
         name = network_of.get(attr, unit.calls[-1].network)
         net = r.spec.network(name)
-        inverse = paths.get(class_of.get(name, ""), {})
+        inverse = paths.get(name, {})
         parts = rest.split(".") if rest else []
         for k in range(len(parts), 0, -1):  # the longest prefix that is a layer's module
             node = next((n for n in net.nodes if n.name == inverse.get(".".join(parts[:k]))),
