@@ -24,6 +24,7 @@ from .cli_commands import (
     cmd_export,
     cmd_fmt,
     cmd_graph,
+    cmd_lsp,
     cmd_sample,
     cmd_train,
     color,
@@ -199,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "downloaded; needs pip install 'gandsl[inception]')")
     trust(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("lsp", help="the language server for editors, over stdio "
+                       "(docs/editor.md)")
+    trust(p)
+    p.set_defaults(func=cmd_lsp)
 
     p = sub.add_parser("export", help="a trained run's generators as a standalone PyTorch "
                        "file with safetensors weights, ONNX or TorchScript")

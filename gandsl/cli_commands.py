@@ -230,3 +230,10 @@ def cmd_export(args) -> int:
     out = args.out or (ckpt.find(run).parent.parent / "export")
     export(run, args.format, out, networks=args.network, ema=args.ema)
     return 0
+
+
+def cmd_lsp(args) -> int:
+    from .lsp import serve
+
+    serve()
+    return 0

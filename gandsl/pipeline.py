@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import imports
+from . import syntax as S
 from .check import check
 from .diagnostics import Diagnostic, Diagnostics, GandslError, Sources
 from .errors import UserError
@@ -100,6 +101,45 @@ def _check_source(text: str, path: str, params: dict[str, Any] | None) -> Result
     diags.raise_if_errors(text, path)
     return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings,
                   imports=imported.relative, sources=diags.sources)
+
+
+@dataclass
+class Analysis:
+    """What the checker knows of a spec, errors or not (for the language server)."""
+
+    spec: Spec | None  # None when the text does not parse or an import is missing
+    diagnostics: list[Diagnostic]  # every error and warning, in source order
+    sources: Sources | None = None  # the imported files' texts, when it imports some
+
+
+def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Analysis:
+    """Parse, lower and check without raising for the spec's errors: the IR, typed wherever
+    the checker could type it, beside every diagnostic. Params that the spec does not declare
+    are left out (a language server's setting may name another spec's)."""
+    with _compiling():
+        diags = Diagnostics()
+        try:
+            module = parse(text, path)
+            imported = imports.resolve(module, text, path, diags)
+            diags.raise_if_errors(text, path)
+            declared = _param_names(imported.module.items)
+            given = {k: v for k, v in (params or {}).items() if k in declared}
+            spec = lower(imported.module, text, path, given, diags)
+            check(spec, diags)
+        except GandslError as e:
+            return Analysis(None, list(e.diagnostics), e.sources)
+        return Analysis(spec, diags.sorted(), diags.sources)
+
+
+def _param_names(items: list) -> set[str]:
+    """The params a spec declares, in top-level `if`s too."""
+    names: set[str] = set()
+    for item in items:
+        if isinstance(item, S.ParamDecl):
+            names.add(item.name)
+        elif isinstance(item, S.If):
+            names |= _param_names([*item.then, *(item.orelse or [])])
+    return names
 
 
 def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None,

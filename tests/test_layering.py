@@ -45,6 +45,10 @@ RULES = (
     Rule("fmt", ("fmt",), forbidden=("syntax_build", "imports", "consteval", "lower", "infer",
                                      "check", "emit"),
          why="fmt works from the parser's public functions (`parse`, `tokens`, `meaning`)"),
+    Rule("lsp", ("lsp",), forbidden=("syntax_build", "imports", "consteval", "lower",
+                                      "infer", "check", "emit"),
+         why="the language server works from the parser's public functions and "
+             "`pipeline.analyze`"),
     Rule("clients", ("data", "train", "eval", "export"), forbidden=PASSES,
          why="they reach the compiler through `gandsl.pipeline` and `gandsl.loader` only, "
              "and never parse a spec themselves"),

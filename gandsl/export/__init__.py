@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..naming import attribute_namespace, comment, sanitize
+from ..naming import RESERVED, attribute_namespace, comment, sanitize
 from ..pipeline import module_paths
 from ..runtime.layers import NoiseInjection
 from ..runtime.style import Truncation
@@ -64,7 +64,7 @@ def export(source: Path, fmt: str, out: Path, networks: list[str] | None = None,
 def _export(r: Restored, unit: Unit, fmt: str, out: Path, log) -> list[Path]:
     layout = _layout(r, unit)
     header = _header(r, unit)
-    text = python_module(r.loaded.source, unit, layout, header, r.spec.name,
+    text = python_module(r.loaded.source, unit, layout, header, sanitize(r.spec.name),
                          _types_doc(unit, r))
     folder = out if fmt == "python" else Path(tempfile.mkdtemp(prefix="gandsl-export-"))
     py = folder / f"{layout.stem}.py"
@@ -101,7 +101,9 @@ def _export(r: Restored, unit: Unit, fmt: str, out: Path, log) -> list[Path]:
 def _layout(r: Restored, unit: Unit) -> Layout:
     attrs = attribute_namespace()
     names = list(dict.fromkeys(unit.networks))
-    layout = Layout(stem=sanitize(unit.name), attrs={n: attrs.create(n) for n in names},
+    # a file named like a module it imports (`json.py`, `torch.py`) would import itself
+    stem = sanitize(unit.name, RESERVED | frozenset(sys.stdlib_module_names))
+    layout = Layout(stem=stem, attrs={n: attrs.create(n) for n in names},
                     classes={n: r.loaded.classes[n].__name__ for n in names})
     for n in names:
         net = r.nets[n]

@@ -1,4 +1,4 @@
-"""`gandsl export` on every spec of specs/: each generator leaves a 1-step run as a Python file
+"""`gandsl export` on every spec of specs/: each generator leaves a 2-step run as a Python file
 that runs with torch alone, as ONNX and as TorchScript, and each gives the run's own outputs
 (Python exactly, ONNX within 1e-4) on inputs and noise the test draws itself."""
 
@@ -29,7 +29,7 @@ ONNX_TOLERANCE = 1e-4
 
 @pytest.fixture(scope="module")
 def run_of(tmp_path_factory):
-    """A spec's 1-step run, trained on first use."""
+    """A spec's 2-step run, trained on first use."""
     root = tmp_path_factory.mktemp("runs")
     done: dict[str, Path] = {}
 
@@ -38,7 +38,7 @@ def run_of(tmp_path_factory):
             params, data = EVERY_SPEC_SMALL[name]
             out = root / name
             Trainer(RunConfig(spec=str(ROOT / "specs" / f"{name.split('-')[0]}.gan"),
-                              params=dict(params), data=data, steps=1, batch=4, out=out,
+                              params=dict(params), data=data, steps=2, batch=4, out=out,
                               progress=False, sample_every=1000, checkpoint_every=1000,
                               log_every=5)).run()
             done[name] = out
