@@ -202,16 +202,33 @@ def _word_at(doc: Document, line: int, col: int) -> tuple[str, Span] | None:
 
 def _catalog_doc(name: str) -> str | None:
     """A layer's or function's signature and documentation line, from the catalog."""
+    sig = _signature(name)
+    return f"```\n{sig[0]}\n```\n{sig[2]}" if sig else None
+
+
+def _spec_literal(value: object) -> str:
+    """A default as a spec writes it: `true`, `"zeros"`, `0.2`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+def _signature(name: str) -> tuple[str, list[tuple[str, str]], str] | None:
+    """(label, [(parameter label, its documentation)], documentation) of a layer or a
+    function of the catalog, its defaults as a spec writes them."""
     if name in LAYERS:
         layer = LAYERS[name]
-        params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}"
-                           for p in layer.params)
-        return f"```\n{name}({params})\n```\n{layer.doc}"
+        params = [(p.name if p.required or p.default is None else
+                   f"{p.name}={_spec_literal(p.default)}", p.doc or p.kind)
+                  for p in layer.all_params]
+        return f"{name}({', '.join(p for p, _ in params)})", params, layer.doc
     if name in FUNCTIONS:
         fn = FUNCTIONS[name]
-        doc = getattr(fn, "doc", "") or ""
-        args = ", ".join(a.name for a in getattr(fn, "args", ()))
-        return f"```\n{name}({args})\n```\n{doc}".rstrip()
+        params = [(a.name if a.default is None else f"{a.name}={_spec_literal(a.default)}",
+                   a.kind) for a in fn.args]
+        return f"{name}({', '.join(p for p, _ in params)})", params, fn.doc
     return None
 
 

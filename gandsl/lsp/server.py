@@ -14,13 +14,16 @@ import logging
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from ..diagnostics import GandslError
 from ..fmt import format_source
 from ..version import __version__
+from . import editing as E
 from . import features as F
 
+REQUEST_FAILED = -32803  # LSP's RequestFailed: a request understood and refused
 DEBOUNCE_S = 0.05  # a burst of keystrokes is analysed once, after it
 log = logging.getLogger("gandsl.lsp")
 
@@ -162,6 +165,56 @@ def formatting(ls: GandslServer, params: T.DocumentFormattingParams) -> list[T.T
     lines = text.split("\n")
     whole = T.Range(T.Position(0, 0), T.Position(len(lines) - 1, len(lines[-1])))
     return [T.TextEdit(range=whole, new_text=formatted)]
+
+
+@server.feature(T.TEXT_DOCUMENT_COMPLETION,
+                T.CompletionOptions(trigger_characters=[">", "(", ",", " "]))
+@_guarded
+def completion(ls: GandslServer, params: T.CompletionParams) -> T.CompletionList:
+    doc = ls.analyse(params.text_document.uri)
+    items = E.completion(doc, params.position.line, params.position.character)
+    return T.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(T.TEXT_DOCUMENT_SIGNATURE_HELP,
+                T.SignatureHelpOptions(trigger_characters=["(", ","]))
+@_guarded
+def signature_help(ls: GandslServer, params: T.SignatureHelpParams) -> T.SignatureHelp | None:
+    doc = ls.analyse(params.text_document.uri)
+    return E.signature_help(doc, params.position.line, params.position.character)
+
+
+@server.feature(T.TEXT_DOCUMENT_PREPARE_RENAME)
+@_guarded
+def prepare_rename(ls: GandslServer, params: T.PrepareRenameParams) -> T.Range | None:
+    doc = ls.analyse(params.text_document.uri)
+    return E.prepare_rename(doc, params.position.line, params.position.character)
+
+
+@server.feature(T.TEXT_DOCUMENT_RENAME)
+@_guarded
+def rename(ls: GandslServer, params: T.RenameParams) -> T.WorkspaceEdit:
+    doc = ls.analyse(params.text_document.uri)
+    try:
+        return E.rename(doc, params.position.line, params.position.character, params.new_name)
+    except ValueError as e:  # the refusal, shown by the editor
+        raise JsonRpcException(str(e), code=REQUEST_FAILED) from None
+
+
+@server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
+                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.QuickFix]))
+@_guarded
+def code_action(ls: GandslServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+    doc = ls.analyse(params.text_document.uri)
+    return E.code_actions(doc, list(params.context.diagnostics))
+
+
+@server.feature(T.TEXT_DOCUMENT_RANGE_FORMATTING)
+@_guarded
+def range_formatting(ls: GandslServer, params: T.DocumentRangeFormattingParams
+                     ) -> list[T.TextEdit]:
+    doc = ls.analyse(params.text_document.uri)
+    return E.range_formatting(doc, params.range.start.line, params.range.end.line)
 
 
 def serve() -> None:

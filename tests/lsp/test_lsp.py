@@ -114,7 +114,7 @@ async def test_hover_shows_the_values_type_and_the_layers_docs(client):
         T.TextDocumentIdentifier(uri), at(line, "conv")))
     text = hover.contents.value
     assert "conv → map[64, 128, 128]" in text and "(B, 64, 128, 128) · 25,088 parameters" in text
-    assert "conv(out, k, stride=1, pad=0, dilation=1, groups=1, bias=True" in text
+    assert "conv(out, k, stride=1, pad=0, dilation=1, groups=1, bias=true" in text
     assert "2-D convolution (`nn.Conv2d`)" in text
     param = await client.text_document_hover_async(T.HoverParams(
         T.TextDocumentIdentifier(uri), at(line_of("h = x -> conv(d_ch"), "d_ch")))
