@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-fast fuzz bench bench-gpu
+.PHONY: demo test test-fast fuzz bench bench-gpu grammar-snapshots
 
 # torch comes first, pinned to the CPU wheel this machine keeps on disk; the project's range
 # (torch>=2.11,<2.14) is then already satisfied and pip downloads no CUDA build. Where pip
@@ -22,8 +22,21 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	BIN=$(BIN) bash examples/demo.sh
 
-test: $(VENV)/.installed
+# The VS Code extension's grammar tools (vscode-tmgrammar-test), from its package-lock.json;
+# node and npm from Debian where the machine has none.
+EDITOR := editors/vscode
+$(EDITOR)/node_modules/.installed: $(EDITOR)/package.json $(EDITOR)/package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs npm)
+	npm ci --prefix $(EDITOR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: $(VENV)/.installed $(EDITOR)/node_modules/.installed
 	$(BIN)/python -m pytest
+
+# After a change to the grammar or to a spec: rewrite the grammar's snapshot of every spec
+# (editors/vscode/tests/snap/*.snap; review the diff), which tests/editors compares against.
+grammar-snapshots: $(VENV)/.installed $(EDITOR)/node_modules/.installed
+	GANDSL_UPDATE_SNAPSHOTS=1 $(BIN)/python -m pytest -q tests/editors
 
 # The edit-test loop (under a minute here): the compiler's passes — tests/parse, check (lower
 # and check), emit, fmt — the layer catalog, the docs' examples and the generated files; no
