@@ -77,6 +77,30 @@ def parse(source: str, path: str = "<spec>", file: int = 0) -> S.Module:
     return module
 
 
+def parse_partial(source: str, path: str = "<spec>") -> S.Module:
+    """The top-level items of a spec that parse on their own, each parsed alone (the rest of
+    the text blanked, so places stay the whole file's): what an editor can still outline in
+    a spec with syntax errors. Never raises for the spec's errors."""
+    if len(source.encode()) > MAX_SOURCE_BYTES:
+        return S.Module(header=None, items=[])
+    header, items = None, []
+    for _, chunk in _top_level_chunks(source):
+        diags = Diagnostics()
+        _check_brackets(chunk, diags)
+        if diags.items:
+            continue
+        STATE.reset(diags)
+        try:
+            module = _parser().parse(chunk, on_error=_soft_keyword)
+        except UnexpectedInput:
+            continue
+        if diags.items:
+            continue
+        header = header or module.header
+        items += module.items
+    return S.Module(header=header, items=items)
+
+
 # The words NAME never matches: the alternatives of its negative lookahead in grammar.lark.
 RESERVED = frozenset(re.search(r"^NAME: /\(\?!\(([a-z|]+)\)", _GRAMMAR.read_text(),
                                re.MULTILINE).group(1).split("|"))
@@ -304,4 +328,4 @@ def _check_brackets(source: str, diags: Diagnostics) -> None:
             depth -= 1
 
 
-__all__ = ["parse", "tokens", "number_value", "GandslError"]
+__all__ = ["parse", "parse_partial", "tokens", "number_value", "GandslError"]

@@ -110,6 +110,8 @@ class Analysis:
     spec: Spec | None  # None when the text does not parse or an import is missing
     diagnostics: list[Diagnostic]  # every error and warning, in source order
     sources: Sources | None = None  # the imported files' texts, when it imports some
+    # imported file index (`Span.file`) → its path relative to the spec's folder
+    imports: dict[int, str] = field(default_factory=dict)
 
 
 def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Analysis:
@@ -128,7 +130,7 @@ def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = Non
             check(spec, diags)
         except GandslError as e:
             return Analysis(None, list(e.diagnostics), e.sources)
-        return Analysis(spec, diags.sorted(), diags.sources)
+        return Analysis(spec, diags.sorted(), diags.sources, dict(imported.relative))
 
 
 def _param_names(items: list) -> set[str]:

@@ -17,7 +17,8 @@ from ..fmt import format_source
 from ..functions import FUNCTIONS
 from ..layers import LAYERS
 from ..parse import RESERVED as SPEC_RESERVED
-from .features import Document, _contains, _resolve, _scopes, _signature, _word_at, lsp_range
+from .features import Document, contains, lsp_range, signature, word_at
+from .names import imported, resolve, scopes
 
 _CALL = re.compile(r"([A-Za-z_]\w*)\s*\($")
 _IDENT = re.compile(r"[A-Za-z_]\w*\Z")
@@ -46,8 +47,8 @@ def completion(doc: Document, line: int, character: int) -> list[T.CompletionIte
 
 def _in_scope(doc: Document, line: int, character: int) -> list[T.CompletionItem]:
     seen: dict[str, T.CompletionItem] = {}
-    for span, names in _scopes(doc):
-        if _contains(span, line + 1, character + 1):
+    for span, names in scopes(doc):
+        if contains(span, line + 1, character + 1):
             for name in names:
                 seen[name] = T.CompletionItem(name, kind=T.CompletionItemKind.Variable,
                                               detail=_what(doc, name))
@@ -71,20 +72,20 @@ def _what(doc: Document, name: str) -> str | None:
 
 
 def _layer_item(name: str) -> T.CompletionItem:
-    label, _, doc = _signature(name)
+    label, _, doc = signature(name)
     return T.CompletionItem(name, kind=T.CompletionItemKind.Function, detail=label,
                             documentation=doc)
 
 
 def _function_item(name: str) -> T.CompletionItem:
-    label, _, doc = _signature(name)
+    label, _, doc = signature(name)
     return T.CompletionItem(name, kind=T.CompletionItemKind.Function, detail=label,
                             documentation=doc)
 
 
 def _keywords(name: str) -> list[T.CompletionItem]:
     """`stride=` and the other keyword arguments of a layer or function, with defaults."""
-    sig = _signature(name)
+    sig = signature(name)
     if sig is None:
         return []
     return [T.CompletionItem(f"{p.split('=')[0]}=", kind=T.CompletionItemKind.Property,
@@ -121,7 +122,7 @@ def _open_call(doc: Document, line: int, character: int) -> tuple[str, int, str]
 
 def signature_help(doc: Document, line: int, character: int) -> T.SignatureHelp | None:
     call = _open_call(doc, line, character)
-    sig = _signature(call[0]) if call else None
+    sig = signature(call[0]) if call else None
     if sig is None:
         return None
     label, params, documentation = sig
@@ -142,8 +143,11 @@ def rename(doc: Document, line: int, character: int, new_name: str) -> T.Workspa
     the new name would break the spec: not a name, a reserved word, a layer's or a
     function's name, or a name that would change what another name refers to (checked by
     resolving every name of the renamed text again) or add an error."""
-    word = _word_at(doc, line + 1, character + 1)
-    target = _resolve(doc, *word) if word else None
+    word = word_at(doc, line + 1, character + 1)
+    target = resolve(doc, *word) if word else None
+    if target is None and word and word[0] in imported(doc):
+        raise ValueError(f"`{word[0]}` is defined in {imported(doc)[word[0]][2]}: rename it "
+                         "there, where the other specs that import it see it too")
     if target is None:
         raise ValueError("nothing to rename here: put the cursor on a name the spec defines")
     if not _IDENT.match(new_name) or keyword.iskeyword(new_name):
@@ -152,7 +156,7 @@ def rename(doc: Document, line: int, character: int, new_name: str) -> T.Workspa
     if new_name in SPEC_RESERVED or new_name in LAYERS or new_name in FUNCTIONS:
         raise ValueError(f"`{new_name}` is a reserved word, a layer or a function of gandsl")
     renamed = [k for k, (name, span) in enumerate(doc.names)
-               if name == word[0] and _resolve(doc, name, span) == target]
+               if name == word[0] and resolve(doc, name, span) == target]
     edits = [T.TextEdit(lsp_range(doc.names[k][1]), new_name) for k in renamed]
     after = Document.of(doc.uri, _applied(doc.text, [doc.names[k][1] for k in renamed],
                                           new_name), doc.uri)
@@ -167,7 +171,7 @@ def rename(doc: Document, line: int, character: int, new_name: str) -> T.Workspa
 def _meanings(doc: Document) -> list[int | None]:
     """For each name of the document, in order, the index of the name that defines it."""
     index = {span: k for k, (_, span) in enumerate(doc.names)}
-    return [index.get(_resolve(doc, name, span)) for name, span in doc.names]
+    return [index.get(resolve(doc, name, span)) for name, span in doc.names]
 
 
 def _applied(text: str, spans: list[Span], new: str) -> str:
@@ -180,8 +184,8 @@ def _applied(text: str, spans: list[Span], new: str) -> str:
 
 
 def prepare_rename(doc: Document, line: int, character: int) -> T.Range | None:
-    word = _word_at(doc, line + 1, character + 1)
-    if word is None or _resolve(doc, *word) is None:
+    word = word_at(doc, line + 1, character + 1)
+    if word is None or resolve(doc, *word) is None:
         return None
     return lsp_range(word[1])
 

@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic, GandslError, Span
 from ..functions import FUNCTIONS
 from ..ir import Spec
 from ..layers import LAYERS
-from ..parse import parse, tokens
+from ..parse import parse, parse_partial, tokens
 from ..pipeline import Analysis, analyze
 from ..types import TensorType
 
@@ -30,7 +30,7 @@ def lsp_range(span: Span) -> T.Range:
                    T.Position(span.end_line - 1, span.end_col))
 
 
-def _contains(span: Span, line: int, col: int) -> bool:
+def contains(span: Span, line: int, col: int) -> bool:
     """Is the 1-based (line, col) inside the span?"""
     return (span.line, span.col) <= (line, col) <= (span.end_line, span.end_col)
 
@@ -48,7 +48,8 @@ class Document:
     analysis: Analysis
     module: S.Module | None  # the syntax tree, None when the text does not parse
     names: list[tuple[str, Span]] = field(default_factory=list)  # NAME tokens
-    scopes: list | None = None  # `_scopes`, found on first use
+    scopes: list | None = None  # `scopes`, found on first use
+    imported: dict | None = None  # `_imported`, found on first use
 
     @classmethod
     def of(cls, uri: str, text: str, path: str, params: dict | None = None) -> Document:
@@ -57,8 +58,8 @@ class Document:
             module = parse(text, path)
             names = [(str(t), Span(t.line, t.column, t.end_line, t.end_column - 1))
                      for t in tokens(text) if t.type == "NAME"]
-        except GandslError:
-            module, names = None, []
+        except GandslError:  # the items that parse alone still have their outline
+            module, names = parse_partial(text, path), []
         return cls(uri, text, analysis, module, names)
 
     @property
@@ -152,7 +153,7 @@ def hover(doc: Document, line: int, character: int) -> T.Hover | None:
     """The value under the cursor (its type, shapes and parameters), else the layer,
     function or declaration its name stands for."""
     pos = (line + 1, character + 1)
-    word = _word_at(doc, *pos)
+    word = word_at(doc, *pos)
     value = _value_at(doc, *pos)
     parts = []
     if value is not None:
@@ -180,7 +181,7 @@ def _value_at(doc: Document, line: int, col: int):
     for net in doc.spec.networks:
         groups: dict[Span, list] = defaultdict(list)
         for node in net.nodes:
-            if node.op != "input" and not node.span.file and _contains(node.span, line, col):
+            if node.op != "input" and not node.span.file and contains(node.span, line, col):
                 groups[node.span].append(node)
         for span, nodes in groups.items():
             types = [n.type for n in nodes if isinstance(n.type, TensorType)]
@@ -189,20 +190,20 @@ def _value_at(doc: Document, line: int, col: int):
     if doc.spec.objective is not None:
         for n in doc.spec.objective.nodes:
             if isinstance(n.type, TensorType) and not n.span.file and \
-                    _contains(n.span, line, col) and (best is None or _size(n.span) <
+                    contains(n.span, line, col) and (best is None or _size(n.span) <
                                                       _size(best[3])):
                 best = (n.name or n.op, [n.type], 0, n.span)
     return best
 
 
-def _word_at(doc: Document, line: int, col: int) -> tuple[str, Span] | None:
-    return next(((name, span) for name, span in doc.names if _contains(span, line, col)),
+def word_at(doc: Document, line: int, col: int) -> tuple[str, Span] | None:
+    return next(((name, span) for name, span in doc.names if contains(span, line, col)),
                 None)
 
 
 def _catalog_doc(name: str) -> str | None:
     """A layer's or function's signature and documentation line, from the catalog."""
-    sig = _signature(name)
+    sig = signature(name)
     return f"```\n{sig[0]}\n```\n{sig[2]}" if sig else None
 
 
@@ -215,7 +216,7 @@ def _spec_literal(value: object) -> str:
     return repr(value)
 
 
-def _signature(name: str) -> tuple[str, list[tuple[str, str]], str] | None:
+def signature(name: str) -> tuple[str, list[tuple[str, str]], str] | None:
     """(label, [(parameter label, its documentation)], documentation) of a layer or a
     function of the catalog, its defaults as a spec writes them."""
     if name in LAYERS:
@@ -269,7 +270,7 @@ def symbols(doc: Document) -> list[T.DocumentSymbol]:
     if doc.module is None:
         return []
     out = []
-    for item in _items(doc.module.items):
+    for item in top_items(doc.module.items):
         if isinstance(item, S.ObjectiveDecl):
             out.append(T.DocumentSymbol("objective", T.SymbolKind.Module, lsp_range(item.span),
                                         lsp_range(Span.point(item.span.line, item.span.col))))
@@ -290,13 +291,13 @@ def _type_text(t: S.TypeExpr) -> str:
     return t.kind + ("[…]" if t.dims else "")
 
 
-def _items(items: list) -> list:
+def top_items(items: list) -> list:
     """Top-level items, those of top-level `if`s included."""
     out = []
     for item in items:
         out.append(item)
         if isinstance(item, S.If):
-            out += _items([*item.then, *(item.orelse or [])])
+            out += top_items([*item.then, *(item.orelse or [])])
     return out
 
 
@@ -315,81 +316,3 @@ def folding(doc: Document) -> list[T.FoldingRange]:
                 if lineno > start:
                     ranges.append(T.FoldingRange(start_line=start, end_line=lineno))
     return sorted(ranges, key=lambda r: (r.start_line, r.end_line))
-
-
-# ---- definitions and references ------------------------------------------------------------
-
-def _scopes(doc: Document) -> list[tuple[Span, dict[str, Span]]]:
-    if doc.scopes is None:
-        doc.scopes = _find_scopes(doc)
-    return doc.scopes
-
-
-def _find_scopes(doc: Document) -> list[tuple[Span, dict[str, Span]]]:
-    """(span, name → its first definition) of the whole spec (declarations) and of each
-    body that has names of its own (a network's inputs and variables, a block's parameters
-    and variables, the objective's values), outermost first."""
-    if doc.module is None:
-        return []
-    top: dict[str, Span] = {}
-    scopes = []
-    for item in _items(doc.module.items):
-        span = getattr(item, "name_span", None)
-        if span is not None and not span.file:
-            top.setdefault(item.name, span)
-        local: dict[str, Span] = {}
-        for i in getattr(item, "inputs", []):
-            local.setdefault(i.name, i.span)
-        for p in getattr(item, "params", []) if isinstance(item, S.BlockDecl) else []:
-            local.setdefault(p.name, p.span)
-        for stmt in _statements(getattr(item, "body", [])):
-            for target in getattr(stmt, "targets", []):
-                if isinstance(target, S.Name):
-                    local.setdefault(target.id, target.span)
-            if isinstance(stmt, S.For):
-                local.setdefault(stmt.var, stmt.var_span)
-        if local and not item.span.file:
-            scopes.append((item.span, local))
-    return [(Span(1, 1, 10 ** 9, 10 ** 9), top), *scopes]
-
-
-def _statements(body: list) -> list:
-    out = []
-    for stmt in body:
-        out.append(stmt)
-        if isinstance(stmt, S.For):
-            out += _statements(stmt.body)
-        elif isinstance(stmt, S.If):
-            out += _statements([*stmt.then, *(stmt.orelse or [])])
-    return out
-
-
-def _resolve(doc: Document, name: str, at: Span) -> Span | None:
-    """The definition a name at a place refers to: the innermost scope that defines it."""
-    found = None
-    for span, names in _scopes(doc):
-        if _contains(span, at.line, at.col) and name in names:
-            found = names[name]
-    return found
-
-
-def definition(doc: Document, line: int, character: int) -> T.Location | None:
-    word = _word_at(doc, line + 1, character + 1)
-    if word is None:
-        return None
-    target = _resolve(doc, *word)
-    return T.Location(doc.uri, lsp_range(target)) if target is not None else None
-
-
-def references(doc: Document, line: int, character: int,
-               include_declaration: bool = True) -> list[T.Location]:
-    """Every use of the name under the cursor that refers to the same definition."""
-    word = _word_at(doc, line + 1, character + 1)
-    if word is None:
-        return []
-    target = _resolve(doc, *word)
-    if target is None:
-        return []
-    return [T.Location(doc.uri, lsp_range(span)) for name, span in doc.names
-            if name == word[0] and _resolve(doc, name, span) == target
-            and (include_declaration or span != target)]

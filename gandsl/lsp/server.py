@@ -22,6 +22,7 @@ from ..fmt import format_source
 from ..version import __version__
 from . import editing as E
 from . import features as F
+from . import names as N
 
 REQUEST_FAILED = -32803  # LSP's RequestFailed: a request understood and refused
 DEBOUNCE_S = 0.05  # a burst of keystrokes is analysed once, after it
@@ -140,14 +141,14 @@ def folding_range(ls: GandslServer, params: T.FoldingRangeParams) -> list[T.Fold
 @_guarded
 def definition(ls: GandslServer, params: T.DefinitionParams) -> T.Location | None:
     doc = ls.analyse(params.text_document.uri)
-    return F.definition(doc, params.position.line, params.position.character)
+    return N.definition(doc, params.position.line, params.position.character)
 
 
 @server.feature(T.TEXT_DOCUMENT_REFERENCES)
 @_guarded
 def references(ls: GandslServer, params: T.ReferenceParams) -> list[T.Location]:
     doc = ls.analyse(params.text_document.uri)
-    return F.references(doc, params.position.line, params.position.character,
+    return N.references(doc, params.position.line, params.position.character,
                         params.context.include_declaration)
 
 

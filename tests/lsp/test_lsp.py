@@ -10,6 +10,7 @@ import pytest
 import pytest_lsp
 from conftest import ROOT
 from lsprotocol import types as T
+from pygls.exceptions import JsonRpcException
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -75,8 +76,11 @@ async def test_an_unparseable_spec_gets_its_syntax_error_and_the_server_goes_on(
     hover = await client.text_document_hover_async(T.HoverParams(
         T.TextDocumentIdentifier(uri), at(line_of("network G("), "G")))
     assert hover is None
-    assert await client.text_document_document_symbol_async(T.DocumentSymbolParams(
-        T.TextDocumentIdentifier(uri))) == []
+    # the outline keeps every item that parses on its own: all but the broken network
+    symbols = await client.text_document_document_symbol_async(T.DocumentSymbolParams(
+        T.TextDocumentIdentifier(uri)))
+    names = [s.name for s in symbols]
+    assert "G" not in names and {"S", "res", "D", "objective"} <= set(names)
 
 
 async def test_edits_are_analysed_and_the_newest_version_wins(client):
@@ -153,3 +157,28 @@ async def test_symbols_folding_and_formatting(client):
     edits = await client.text_document_formatting_async(T.DocumentFormattingParams(
         T.TextDocumentIdentifier(uri2), T.FormattingOptions(tab_size=2, insert_spaces=True)))
     assert [e.new_text for e in edits] == [STARGAN]
+
+
+async def test_names_an_import_brings_lead_to_the_imported_file(client):
+    path = ROOT / "specs" / "biggan.gan"
+    text = path.read_text()
+    lines = text.split("\n")
+    client.text_document_did_open(T.DidOpenTextDocumentParams(
+        T.TextDocumentItem(uri=path.as_uri(), language_id="gan", version=1, text=text)))
+    await client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    row = next(i for i, line in enumerate(lines) if "-> gblock(" in line)
+    use = T.Position(row, lines[row].index("gblock"))
+    doc = T.TextDocumentIdentifier(path.as_uri())
+    target = await client.text_document_definition_async(T.DefinitionParams(doc, use))
+    lib = (ROOT / "specs" / "lib" / "biggan.gan")
+    decl = next(i for i, line in enumerate(lib.read_text().split("\n"))
+                if line.startswith("block gblock"))
+    assert target.uri == lib.as_uri()
+    assert target.range == T.Range(T.Position(decl, 6), T.Position(decl, 12))
+    refs = await client.text_document_references_async(T.ReferenceParams(
+        text_document=doc, position=use, context=T.ReferenceContext(include_declaration=True)))
+    assert [(r.uri == lib.as_uri(), r.range.start.line) for r in refs] == [
+        (True, decl), *((False, i) for i, line in enumerate(lines)
+                        if "gblock(" in line and not line.lstrip().startswith("#"))]
+    with pytest.raises(JsonRpcException, match="is defined in lib/biggan.gan: rename it there"):
+        await client.text_document_rename_async(T.RenameParams(doc, use, "up_block"))
