@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -62,39 +63,45 @@ def export(source: Path, fmt: str, out: Path, networks: list[str] | None = None,
 
 
 def _export(r: Restored, unit: Unit, fmt: str, out: Path, log) -> list[Path]:
+    """Write one unit's files: made in a folder of their own inside `out`, each moved into
+    place only once all are whole, so a failure leaves no half-written file behind."""
     layout = _layout(r, unit)
-    header = _header(r, unit)
-    text = python_module(r.loaded.source, unit, layout, header, sanitize(r.spec.name),
-                         _types_doc(unit, r))
-    folder = out if fmt == "python" else Path(tempfile.mkdtemp(prefix="gandsl-export-"))
-    py = folder / f"{layout.stem}.py"
-    py.write_text(text, encoding="utf-8")
-    model = _import(py).Model()
-    for name in dict.fromkeys(unit.networks):
-        getattr(model, layout.attrs[name]).load_state_dict(r.nets[name].state_dict())
-    model.eval()
-    _check_python(r, unit, layout, model)
-    meta = _meta(r, unit, layout)
-    files = [out / f"{layout.stem}.json"]
-    if fmt == "python":
-        from safetensors.torch import save_file
+    text = python_module(r.loaded.source, unit, layout, _header(r, unit),
+                         sanitize(r.spec.name), _types_doc(unit, r))
+    with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
+        work = Path(tmp)
+        py = work / f"{layout.stem}.py"
+        py.write_text(text, encoding="utf-8")
+        model = _import(py).Model()
+        for name in dict.fromkeys(unit.networks):
+            getattr(model, layout.attrs[name]).load_state_dict(r.nets[name].state_dict())
+        model.eval()
+        _check_python(r, unit, layout, model)
+        meta = _meta(r, unit, layout)
+        if fmt == "python":
+            from safetensors.torch import save_file
 
-        weights = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-        save_file(weights, str(out / f"{layout.stem}.safetensors"))
-        files = [py, out / f"{layout.stem}.safetensors", *files]
-        log(f"{layout.stem}: {py} (needs only torch), its weights and {files[-1].name}")
-    else:
-        from .formats import write
+            weights = {k: v.detach().clone().contiguous()
+                       for k, v in model.state_dict().items()}
+            save_file(weights, str(work / f"{layout.stem}.safetensors"))
+            made = [py, work / f"{layout.stem}.safetensors"]
+            note = "needs only torch, with its weights"
+        else:
+            from .formats import write
 
-        target = out / f"{layout.stem}.{'onnx' if fmt == 'onnx' else 'pt'}"
-        inputs, kwargs = _arguments(unit, layout, model, batch=2, seed=1)
-        error = write(fmt, model, inputs, kwargs, target, [n for n, _ in unit.inputs],
-                      _where(r, unit, layout))
-        meta["check"] = {"max_abs_error": error}
-        files = [target, *files]
-        log(f"{layout.stem}: {target}, checked against the network: max abs error "
-            f"{error:.2e}")
-    files[-1].write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+            target = work / f"{layout.stem}.{'onnx' if fmt == 'onnx' else 'pt'}"
+            inputs, kwargs = _arguments(unit, layout, model, batch=2, seed=1)
+            error = write(fmt, model, inputs, kwargs, target, [n for n, _ in unit.inputs],
+                          _where(r, unit, layout))
+            meta["check"] = {"max_abs_error": error}
+            made = [target]
+            note = f"checked against the network: max abs error {error:.2e}"
+        made.append(work / f"{layout.stem}.json")
+        made[-1].write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+        files = [out / f.name for f in made]
+        for f, final in zip(made, files, strict=True):
+            os.replace(f, final)
+    log(f"{layout.stem}: {files[0]} ({note}; {files[-1].name})")
     return files
 
 

@@ -176,6 +176,7 @@ def test_a_layer_onnx_cannot_hold_is_named_with_its_line(tmp_path, monkeypatch, 
     assert "cannot export layer `svals` of network G (line 5 of " in err
     assert "module G.svals_1) to onnx" in err and "aten._linalg_svd" in err
     assert "Traceback" not in err
+    assert list((run / "export").iterdir()) == []  # nothing half-written is left behind
     # the Python file keeps the user's module as an import; TorchScript traces through it
     assert main(["export", str(run), "--format", "torchscript"]) == 0
     assert main(["export", str(run)]) == 0
