@@ -91,6 +91,17 @@ def table(results: dict[str, list[dict]], steps: int, seeds: list[int], n: int,
         f"threads, torch {torch.__version__}, with", "", f"    {command}", "", *lines, "", END])
 
 
+def write_between(path: Path, text: str, start: str, end: str) -> None:
+    """`text` (which begins with `start` and ends with `end`) in place of the file's part
+    between those markers, or at its end the first time."""
+    doc = path.read_text()
+    if start in doc:
+        doc = doc[:doc.index(start)] + text + doc[doc.index(end) + len(end):]
+    else:
+        doc += "\n" + text + "\n"
+    path.write_text(doc)
+
+
 def _cpu() -> str:
     info = Path("/proc/cpuinfo")
     if info.is_file():
@@ -129,12 +140,7 @@ def main() -> None:
     text = table(results, steps, seeds, args.n, command)
     print(text)
     if args.write:
-        doc = args.write.read_text()
-        if START in doc:
-            doc = doc[:doc.index(START)] + text + doc[doc.index(END) + len(END):]
-        else:
-            doc += "\n" + text + "\n"
-        args.write.write_text(doc)
+        write_between(args.write, text, START, END)
 
 
 if __name__ == "__main__":

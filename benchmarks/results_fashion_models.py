@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import baseline_dcgan  # noqa: E402
-from results_fashion import _cpu  # noqa: E402
+from results_fashion import _cpu, write_between  # noqa: E402
 
 from gandsl.eval.run import evaluate  # noqa: E402
 
@@ -153,12 +153,7 @@ def main() -> None:
     text = table(rows, done[-1]["floor"], args.n, done[-1]["classifier"], command)
     print(text)
     if args.write:
-        doc = args.write.read_text()
-        if START in doc:
-            doc = doc[:doc.index(START)] + text + doc[doc.index(END) + len(END):]
-        else:
-            doc += "\n" + text + "\n"
-        args.write.write_text(doc)
+        write_between(args.write, text, START, END)
     print(json.dumps({"models": chosen, "seeds": seeds}))
 
 

@@ -11,13 +11,17 @@ import gzip
 import os
 import re
 import struct
+import sys
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import pytest_lsp
 import torch
+from lsprotocol.types import InitializeParams
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
@@ -250,3 +254,15 @@ def write_idx(folder: Path, split: str = "train", n: int = IDX_N, gz: bool = Tru
         data = idx_bytes(array)
         path.write_bytes(gzip.compress(data) if gz else data)
     return images, labels
+
+
+# ---- tests/lsp's client: `gandsl lsp` as a subprocess, one per test module, over stdio -----
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "gandsl",
+                                                              "lsp"]),
+                    loop_scope="module", scope="module")
+async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(InitializeParams(
+        capabilities=pytest_lsp.client_capabilities("visual-studio-code")))
+    yield
+    await lsp_client.shutdown_session()

@@ -9,7 +9,6 @@ logged and answered with an LSP error: the server goes on.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from urllib.parse import unquote, urlparse
 
@@ -65,16 +64,28 @@ def _path(uri: str) -> str:
 server = GandslServer()
 
 
-def _guarded(handler):
-    """A failing handler is logged and answered with an error; the server keeps serving."""
-    @functools.wraps(handler)
-    def wrapped(ls: GandslServer, params):
-        try:
-            return handler(ls, params)
-        except Exception:
-            log.exception("%s failed", handler.__name__)
-            raise
-    return wrapped
+def _request(method: str, options: object = None):
+    """Register a request about one document: the handler is given that document's analysis
+    and the request's params. A handler that fails is logged and answered with an error;
+    the server goes on."""
+    def register(handler):
+        # not functools.wraps: pygls reads the signature to see whether it passes the server
+        def answer(ls: GandslServer, params):
+            try:
+                return handler(ls.analyse(params.text_document.uri), params)
+            except JsonRpcException:
+                raise
+            except Exception:
+                log.exception("%s failed", handler.__name__)
+                raise
+        answer.__name__ = answer.__qualname__ = handler.__name__
+        server.feature(method, options)(answer)
+        return handler
+    return register
+
+
+def _at(params) -> tuple[int, int]:
+    return params.position.line, params.position.character
 
 
 @server.feature(T.TEXT_DOCUMENT_DID_OPEN)
@@ -107,115 +118,87 @@ def did_change_configuration(ls: GandslServer, params: T.DidChangeConfigurationP
         asyncio.ensure_future(ls.refresh(uri, version))
 
 
-@server.feature(T.TEXT_DOCUMENT_INLAY_HINT)
-@_guarded
-def inlay_hint(ls: GandslServer, params: T.InlayHintParams) -> list[T.InlayHint]:
-    doc = ls.analyse(params.text_document.uri)
+@_request(T.TEXT_DOCUMENT_INLAY_HINT)
+def inlay_hint(doc: F.Document, params: T.InlayHintParams) -> list[T.InlayHint]:
     r = params.range
     return [h for h in F.inlay_hints(doc)
             if (r.start.line, r.start.character) <= (h.position.line, h.position.character)
             <= (r.end.line, r.end.character)]
 
 
-@server.feature(T.TEXT_DOCUMENT_HOVER)
-@_guarded
-def hover(ls: GandslServer, params: T.HoverParams) -> T.Hover | None:
-    doc = ls.analyse(params.text_document.uri)
-    return F.hover(doc, params.position.line, params.position.character)
+@_request(T.TEXT_DOCUMENT_HOVER)
+def hover(doc: F.Document, params: T.HoverParams) -> T.Hover | None:
+    return F.hover(doc, *_at(params))
 
 
-@server.feature(T.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-@_guarded
-def document_symbol(ls: GandslServer, params: T.DocumentSymbolParams
-                    ) -> list[T.DocumentSymbol]:
-    return F.symbols(ls.analyse(params.text_document.uri))
+@_request(T.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(doc: F.Document, params) -> list[T.DocumentSymbol]:
+    return F.symbols(doc)
 
 
-@server.feature(T.TEXT_DOCUMENT_FOLDING_RANGE)
-@_guarded
-def folding_range(ls: GandslServer, params: T.FoldingRangeParams) -> list[T.FoldingRange]:
-    return F.folding(ls.analyse(params.text_document.uri))
+@_request(T.TEXT_DOCUMENT_FOLDING_RANGE)
+def folding_range(doc: F.Document, params) -> list[T.FoldingRange]:
+    return F.folding(doc)
 
 
-@server.feature(T.TEXT_DOCUMENT_DEFINITION)
-@_guarded
-def definition(ls: GandslServer, params: T.DefinitionParams) -> T.Location | None:
-    doc = ls.analyse(params.text_document.uri)
-    return N.definition(doc, params.position.line, params.position.character)
+@_request(T.TEXT_DOCUMENT_DEFINITION)
+def definition(doc: F.Document, params: T.DefinitionParams) -> T.Location | None:
+    return N.definition(doc, *_at(params))
 
 
-@server.feature(T.TEXT_DOCUMENT_REFERENCES)
-@_guarded
-def references(ls: GandslServer, params: T.ReferenceParams) -> list[T.Location]:
-    doc = ls.analyse(params.text_document.uri)
-    return N.references(doc, params.position.line, params.position.character,
-                        params.context.include_declaration)
+@_request(T.TEXT_DOCUMENT_REFERENCES)
+def references(doc: F.Document, params: T.ReferenceParams) -> list[T.Location]:
+    return N.references(doc, *_at(params), params.context.include_declaration)
 
 
-@server.feature(T.TEXT_DOCUMENT_FORMATTING)
-@_guarded
-def formatting(ls: GandslServer, params: T.DocumentFormattingParams) -> list[T.TextEdit]:
+@_request(T.TEXT_DOCUMENT_FORMATTING)
+def formatting(doc: F.Document, params) -> list[T.TextEdit]:
     """The whole document as `gandsl fmt` lays it out; nothing for one that does not parse."""
-    text = ls.workspace.get_text_document(params.text_document.uri).source
     try:
-        formatted = format_source(text, _path(params.text_document.uri))
+        formatted = format_source(doc.text, _path(doc.uri))
     except GandslError:
         return []
-    if formatted == text:
+    if formatted == doc.text:
         return []
-    lines = text.split("\n")
+    lines = doc.text.split("\n")
     whole = T.Range(T.Position(0, 0), T.Position(len(lines) - 1, len(lines[-1])))
     return [T.TextEdit(range=whole, new_text=formatted)]
 
 
-@server.feature(T.TEXT_DOCUMENT_COMPLETION,
-                T.CompletionOptions(trigger_characters=[">", "(", ",", " "]))
-@_guarded
-def completion(ls: GandslServer, params: T.CompletionParams) -> T.CompletionList:
-    doc = ls.analyse(params.text_document.uri)
-    items = E.completion(doc, params.position.line, params.position.character)
-    return T.CompletionList(is_incomplete=False, items=items)
+@_request(T.TEXT_DOCUMENT_RANGE_FORMATTING)
+def range_formatting(doc: F.Document, params: T.DocumentRangeFormattingParams
+                     ) -> list[T.TextEdit]:
+    return E.range_formatting(doc, params.range.start.line, params.range.end.line)
 
 
-@server.feature(T.TEXT_DOCUMENT_SIGNATURE_HELP,
-                T.SignatureHelpOptions(trigger_characters=["(", ","]))
-@_guarded
-def signature_help(ls: GandslServer, params: T.SignatureHelpParams) -> T.SignatureHelp | None:
-    doc = ls.analyse(params.text_document.uri)
-    return E.signature_help(doc, params.position.line, params.position.character)
+@_request(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=[">", "(", ",",
+                                                                              " "]))
+def completion(doc: F.Document, params: T.CompletionParams) -> T.CompletionList:
+    return T.CompletionList(is_incomplete=False, items=E.completion(doc, *_at(params)))
 
 
-@server.feature(T.TEXT_DOCUMENT_PREPARE_RENAME)
-@_guarded
-def prepare_rename(ls: GandslServer, params: T.PrepareRenameParams) -> T.Range | None:
-    doc = ls.analyse(params.text_document.uri)
-    return E.prepare_rename(doc, params.position.line, params.position.character)
+@_request(T.TEXT_DOCUMENT_SIGNATURE_HELP, T.SignatureHelpOptions(trigger_characters=["(", ","]))
+def signature_help(doc: F.Document, params: T.SignatureHelpParams) -> T.SignatureHelp | None:
+    return E.signature_help(doc, *_at(params))
 
 
-@server.feature(T.TEXT_DOCUMENT_RENAME)
-@_guarded
-def rename(ls: GandslServer, params: T.RenameParams) -> T.WorkspaceEdit:
-    doc = ls.analyse(params.text_document.uri)
+@_request(T.TEXT_DOCUMENT_PREPARE_RENAME)
+def prepare_rename(doc: F.Document, params: T.PrepareRenameParams) -> T.Range | None:
+    return E.prepare_rename(doc, *_at(params))
+
+
+@_request(T.TEXT_DOCUMENT_RENAME)
+def rename(doc: F.Document, params: T.RenameParams) -> T.WorkspaceEdit:
     try:
-        return E.rename(doc, params.position.line, params.position.character, params.new_name)
+        return E.rename(doc, *_at(params), params.new_name)
     except ValueError as e:  # the refusal, shown by the editor
         raise JsonRpcException(str(e), code=REQUEST_FAILED) from None
 
 
-@server.feature(T.TEXT_DOCUMENT_CODE_ACTION,
-                T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.QuickFix]))
-@_guarded
-def code_action(ls: GandslServer, params: T.CodeActionParams) -> list[T.CodeAction]:
-    doc = ls.analyse(params.text_document.uri)
+@_request(T.TEXT_DOCUMENT_CODE_ACTION,
+          T.CodeActionOptions(code_action_kinds=[T.CodeActionKind.QuickFix]))
+def code_action(doc: F.Document, params: T.CodeActionParams) -> list[T.CodeAction]:
     return E.code_actions(doc, list(params.context.diagnostics))
-
-
-@server.feature(T.TEXT_DOCUMENT_RANGE_FORMATTING)
-@_guarded
-def range_formatting(ls: GandslServer, params: T.DocumentRangeFormattingParams
-                     ) -> list[T.TextEdit]:
-    doc = ls.analyse(params.text_document.uri)
-    return E.range_formatting(doc, params.range.start.line, params.range.end.line)
 
 
 def serve() -> None:

@@ -76,6 +76,13 @@ def _units(run: Path) -> list[Unit]:
     return units(restore(run, device="cpu").spec, None)
 
 
+def _exported(run: Path, folder: Path, fmt: str):
+    """(index, unit, its JSON) of each callable the run exports in `fmt` into `folder`."""
+    export(run, fmt, folder, log=lambda _: None)
+    for k, unit in enumerate(_units(run)):
+        yield k, unit, json.loads((folder / f"{unit.name}.json").read_text())
+
+
 def test_every_spec_has_a_small_version():
     assert {n.split("-")[0] for n in SPECS} == {p.stem for p in (ROOT / "specs").glob("*.gan")}
 
@@ -120,9 +127,7 @@ def test_onnx_export_gives_the_runs_outputs_at_another_batch_size(run_of, tmp_pa
     import onnxruntime
 
     run = run_of(name)
-    export(run, "onnx", tmp_path, log=lambda _: None)
-    for k, unit in enumerate(_units(run)):
-        meta = json.loads((tmp_path / f"{unit.name}.json").read_text())
+    for k, unit, meta in _exported(run, tmp_path, "onnx"):
         assert meta["check"]["max_abs_error"] <= ONNX_TOLERANCE
         inputs, noise, psi = _draws(unit, meta, batch=5, seed=10 + k)
         session = onnxruntime.InferenceSession(str(tmp_path / f"{unit.name}.onnx"),
@@ -139,9 +144,7 @@ def test_onnx_export_gives_the_runs_outputs_at_another_batch_size(run_of, tmp_pa
 @pytest.mark.parametrize("name", SPECS)
 def test_torchscript_export_gives_the_runs_outputs(run_of, tmp_path, name):
     run = run_of(name)
-    export(run, "torchscript", tmp_path, log=lambda _: None)
-    for k, unit in enumerate(_units(run)):
-        meta = json.loads((tmp_path / f"{unit.name}.json").read_text())
+    for k, unit, meta in _exported(run, tmp_path, "torchscript"):
         inputs, noise, psi = _draws(unit, meta, batch=2, seed=20 + k)
         with warnings.catch_warnings():  # torch.jit is deprecated; still what it checks
             warnings.simplefilter("ignore", DeprecationWarning)

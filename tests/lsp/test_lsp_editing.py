@@ -4,30 +4,18 @@ a server that keeps answering after a failed handler, a syntax error and a 1 MB 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-import pytest_lsp
 from conftest import ROOT
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp import LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 STARGAN = (ROOT / "specs" / "stargan.gan").read_text()
 LINES = STARGAN.split("\n")
-
-
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[sys.executable, "-m", "gandsl",
-                                                              "lsp"]),
-                    loop_scope="module", scope="module")
-async def client(lsp_client: LanguageClient):
-    await lsp_client.initialize_session(T.InitializeParams(
-        capabilities=pytest_lsp.client_capabilities("visual-studio-code")))
-    yield
-    await lsp_client.shutdown_session()
 
 
 def line_of(text: str, lines: list[str] = LINES) -> int:
