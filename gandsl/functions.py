@@ -42,7 +42,9 @@ class Fn:
     # (one number per batch; per sample, channel or position by the `over` argument)
     returns: str
     doc: str
-    tags: frozenset[str] = field(default_factory=frozenset)  # logits | wgan | penalty | math
+    # logits | wgan | penalty | math | training_only (sample grids and exports take its first
+    # argument: it changes nothing outside training)
+    tags: frozenset[str] = field(default_factory=frozenset)
     # the generated code of a math function: `.name()` on its argument, or a call of a
     # torch function; None: `rt.<name>(...)`
     torch: str | None = None
@@ -178,7 +180,8 @@ FUNCTIONS: dict[str, Fn] = {f.name: f for f in [
                        ("prob", "num", 0.9)],
         "StyleGAN's style mixing on per-layer styles (B, layers·D): with probability `prob` a "
         "cutoff c is drawn for the batch, uniform in 1..layers−1, and layers from c on take "
-        "`b`'s styles; otherwise `a`. Sample grids never mix.", returns="same"),
+        "`b`'s styles; otherwise `a`. Sample grids never mix.", returns="same",
+        tags=["training_only"]),
     _fn("path_lengths", [("generator", "generator"), ("w", "any"), ("layers", "num", 1),
                          ("shrink", "num", 1)],
         "StyleGAN2's path lengths ‖J_wᵀ y‖₂ per sample, y = generator(w)·noise/√(H·W), over "

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import networkx as nx
 
+from ..functions import FUNCTIONS
 from ..naming import Namespace
 from ..types import TensorType
 from .tensor_math import unwrap as _unwrap
 
-TRAINING_ONLY = {"mix_styles"}  # sample grids take their first argument instead
+# functions that change nothing outside training: sample grids take their first argument
+TRAINING_ONLY = frozenset(n for n, fn in FUNCTIONS.items() if "training_only" in fn.tags)
 
 
 class SampleRows:

@@ -16,15 +16,16 @@ import networkx as nx
 import torch
 
 from ..errors import UserError
+from ..functions import FUNCTIONS
 from ..ir import ONode, Spec
 from ..naming import RESERVED, Namespace
 from ..types import TensorType
 
 # names the exported module's `Model.forward` uses itself
 _TAKEN = RESERVED | {"psi", "noise", "image"}
-# functions the sample grids look through (`emit/samples.py`): their first argument is
-# what reaches the network outside training
-_TRAINING_ONLY = {"mix_styles"}
+# functions the sample grids look through (the catalog's `training_only`): their first
+# argument is what reaches the network outside training
+_TRAINING_ONLY = frozenset(n for n, fn in FUNCTIONS.items() if "training_only" in fn.tags)
 
 
 @dataclass
