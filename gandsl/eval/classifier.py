@@ -6,6 +6,8 @@ ship offline a classifier is trained once per dataset, channels and resolution, 
 Fréchet distance, KID and precision/recall; its heads judge conditional samples. Its accuracy
 on held-out data is reported beside every figure: a metric is only as good as the classifier.
 
+Every dataset is a `grounds.Ground`, read, split and trained one way:
+
 - `digits`: one head, the class (scikit-learn's digits, the 1,500 train images; the other
   297 are the held-out set).
 - `shapes`: four heads, kind (5), color (4), size (2) and background (2), read off procedural
@@ -27,31 +29,26 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..data import build_dataset
-from ..data.shapes_draw import KINDS
-from ..data.shapes_scene import COLORS
 from ..loader import cache_dir
-from .labelled import classes_of, identity, is_labelled, labelled_split
+from .grounds import SHIPPED, Ground, examples
+from .labelled import is_labelled, labelled_ground
 
 FEATURES = 128
 VERSION = 1  # part of the cache key: a change of architecture or recipe retrains
-SOURCES = ("digits", "shapes", "fashion_mnist")
-HEADS = {"digits": {"class": 10},
-         "shapes": {"kind": len(KINDS), "color": len(COLORS), "size": 2, "dark": 2},
-         "fashion_mnist": {"class": 10}}
-# (steps, batch) of each classifier's training: Fashion-MNIST's 60,000 images take about
-# three epochs to pass 90% held-out accuracy
-TRAINING = {"digits": (800, 64), "shapes": (800, 64), "fashion_mnist": (4000, 128)}
-EPOCHS = 3  # a labelled folder's classifier: about three passes, 800 to 4,000 steps of 64
+SOURCES = tuple(SHIPPED)  # the datasets that ship: digits, shapes, fashion_mnist
+
+
+def ground(source: str) -> Ground:
+    """The ground of a dataset that ships or of a labelled folder (`idx:`, `folder:`)."""
+    if source in SHIPPED:
+        return SHIPPED[source]
+    if is_labelled(source):
+        return labelled_ground(source)
+    raise ValueError(source)
 
 
 def heads(source: str) -> dict[str, int]:
-    return {"class": classes_of(source)} if is_labelled(source) else HEADS[source]
-
-
-def _training(source: str, n: int) -> tuple[int, int]:
-    return (min(4000, max(800, EPOCHS * n // 64)), 64) if is_labelled(source) else \
-        TRAINING[source]
+    return ground(source).heads
 
 
 class FeatureNet(nn.Module):
@@ -97,43 +94,18 @@ class Judge:
 
 @functools.lru_cache(maxsize=8)
 def real_data(source: str, channels: int, size: int, held_out: bool) -> tuple:
-    """(images (N, C, S, S) in [−1, 1], {head: targets (N,)}) of a dataset that ships.
-    Rendered once per process: an evaluation reads it for the classifier's figures, the
-    target domain's and Inception's, and `--curve` for every checkpoint. Callers only read
-    the tensors."""
-    from ..pipeline import check_source
-
-    if is_labelled(source):
-        return labelled_split(source, channels, size, held_out)
-    if source in ("digits", "fashion_mnist"):
-        decl = f'{source}(split="{"test" if held_out else "train"}")'
-        field = ", class[10]"
-    else:
-        decl = f"shapes(seed={102 if held_out else 101}, size={1000 if held_out else 6000})"
-        field = ""
-    spec = check_source(f"gan judge\ndata d: image[{channels}, {size}, {size}]{field} = "
-                        f"{decl}\n", "judge.gan").spec
-    ds = build_dataset(spec, spec.datasets[0])
-    if source != "shapes":  # images and classes, collated by the dataset
-        images, classes = ds.batch(list(range(len(ds))))
-        return images, {"class": classes}
-    images = ds.batch(list(range(len(ds))))[0]
-    scenes = [ds.scene(i) for i in range(len(ds))]
-    colors = list(COLORS)
-    return images, {"kind": torch.tensor([KINDS.index(s.kind) for s in scenes]),
-                    "color": torch.tensor([colors.index(s.color) for s in scenes]),
-                    "size": torch.tensor([int(s.large) for s in scenes]),
-                    "dark": torch.tensor([int(s.dark) for s in scenes])}
+    """(images (N, C, S, S) in [−1, 1], {head: targets (N,)}) of a dataset's training or
+    held-out side. Read once per process: an evaluation reads it for the classifier's
+    figures, the target domain's and Inception's, and `--curve` for every checkpoint.
+    Callers only read the tensors."""
+    return examples(ground(source), channels, size, held_out)
 
 
 def judge(source: str, channels: int, size: int, log=print) -> Judge:
     """The classifier for this dataset and image shape: from the cache, or trained now."""
-    if source not in SOURCES and not is_labelled(source):
-        raise ValueError(source)
-    # a folder's classifier is the folder's files' (`labelled.identity`)
-    name = f"{source.split(':')[0]}-{identity(source)}" if is_labelled(source) else source
-    stem = cache_dir() / "eval" / f"{name}-{channels}x{size}x{size}-v{VERSION}"
-    net = FeatureNet(channels, heads(source))
+    g = ground(source)  # a folder's name is its files' identity (`labelled.identity`)
+    stem = cache_dir() / "eval" / f"{g.name}-{channels}x{size}x{size}-v{VERSION}"
+    net = FeatureNet(channels, g.heads)
     weights, meta = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
     if weights.is_file() and meta.is_file():
         from safetensors.torch import load_file
@@ -152,7 +124,7 @@ def _train(net: FeatureNet, source: str, channels: int, size: int) -> dict[str, 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    steps, batch = _training(source, len(images))
+    steps, batch = ground(source).training(len(images))
     net.train()
     for _ in range(steps):
         idx = torch.randint(len(images), (batch,), generator=gen)

@@ -1,6 +1,6 @@
-"""Any dataset with classes as the ground of `gandsl eval`: an IDX folder (`idx:/abs/dir`) or
-an image folder with one subfolder per class (`folder:/abs/dir`), beside the datasets that
-ship (`classifier.SOURCES`).
+"""Any dataset with classes as the ground of `gandsl eval`'s classifier (`grounds.Ground`): an
+IDX folder (`idx:/abs/dir`) or an image folder with one subfolder per class
+(`folder:/abs/dir`), beside the datasets that ship (`grounds.SHIPPED`).
 
 The held-out images are the IDX folder's test files (`t10k-…`) where it has them; otherwise
 every tenth sample, in the folder's sorted order, is held out and the classifier never sees
@@ -13,16 +13,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import torch
-
-from ..data import build_dataset
 from ..data.decoded import files_digest
 from ..data.folder import class_folders
 from ..data.idx import SPLITS, load_split
 from ..data.images import list_images
+from .grounds import Ground
 
 PREFIXES = ("idx:", "folder:")
-HOLD_OUT_EVERY = 10
 
 
 def is_labelled(source: str) -> bool:
@@ -56,26 +53,17 @@ def identity(source: str) -> str:
     return files_digest(source, files)[:16]
 
 
-def labelled_split(source: str, channels: int, size: int,
-                   held_out: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """(images (N, C, S, S) in [−1, 1], {"class": (N,)}) of one side of the split."""
-    from ..pipeline import check_source
-
-    folder, n = folder_of(source), classes_of(source)
-    set_aside = True  # every tenth sample held out, the others to train on
-    if source.startswith("idx:"):
-        set_aside = not _has_test(folder)  # else the test files are the held-out set
-        split = "test" if held_out and not set_aside else "train"
-        decl = f'idx({_quoted(folder)}, split="{split}")'
-    else:
-        decl = f"image_folder({_quoted(folder)})"
-    spec = check_source(f"gan judge\ndata d: image[{channels}, {size}, {size}], class[{n}] = "
-                        f"{decl}\n", "judge.gan").spec
-    ds = build_dataset(spec, spec.datasets[0])
-    indices = [i for i in range(len(ds))
-               if not set_aside or (i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1) == held_out]
-    images, classes = ds.batch(indices)
-    return images, {"class": classes}
+def labelled_ground(source: str) -> Ground:
+    """The classifier's ground of a labelled folder: one head, the class; the IDX folder's
+    test files held out where it has them, else every tenth sample."""
+    folder = folder_of(source)
+    kind = source.split(":", 1)[0]
+    name = f"{kind}-{identity(source)}"
+    if kind == "idx":
+        held = f'idx({_quoted(folder)}, split="test")' if _has_test(folder) else None
+        return Ground(name, {"class": classes_of(source)},
+                      f'idx({_quoted(folder)}, split="train")', held)
+    return Ground(name, {"class": classes_of(source)}, f"image_folder({_quoted(folder)})", None)
 
 
 def _quoted(path: Path) -> str:

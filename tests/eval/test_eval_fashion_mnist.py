@@ -6,13 +6,15 @@ choosing the classifier), not the classifier's quality, which the results benchm
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 from conftest import CONDITIONAL, write_idx
 
 from gandsl.data import idx as idx_module
-from gandsl.eval import classifier
+from gandsl.eval import classifier, grounds
 from gandsl.eval.run import evaluate
 from gandsl.train.config import RunConfig
 from gandsl.train.trainer import Trainer
@@ -27,7 +29,8 @@ def fashion(tmp_path, monkeypatch):
     train = write_idx(folder, "train", n=200, seed=1)
     test = write_idx(folder, "test", n=60, seed=2)
     monkeypatch.setenv("GANDSL_DATA", str(tmp_path / "data"))
-    monkeypatch.setitem(classifier.TRAINING, "fashion_mnist", (20, 32))
+    monkeypatch.setitem(grounds.SHIPPED, "fashion_mnist",
+                        replace(grounds.SHIPPED["fashion_mnist"], steps=20, batch=32))
     for cached in (idx_module.load_split, classifier.real_data):
         cached.cache_clear()
     yield train, test

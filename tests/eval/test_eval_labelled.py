@@ -12,7 +12,7 @@ from conftest import CONDITIONAL, write_idx
 from PIL import Image
 
 from gandsl.data import idx as idx_module
-from gandsl.eval import classifier, labelled
+from gandsl.eval import classifier, grounds, labelled
 from gandsl.eval.run import evaluate
 from gandsl.train.config import RunConfig
 from gandsl.train.trainer import Trainer
@@ -40,8 +40,8 @@ def _fresh():
 def test_a_folder_holds_out_every_tenth_image(tmp_path):
     folder = pattern_folder(tmp_path / "pets")
     source = f"folder:{folder}"
-    train, t = labelled.labelled_split(source, 1, 8, held_out=False)
-    held, h = labelled.labelled_split(source, 1, 8, held_out=True)
+    train, t = grounds.examples(labelled.labelled_ground(source), 1, 8, held_out=False)
+    held, h = grounds.examples(labelled.labelled_ground(source), 1, 8, held_out=True)
     assert (len(train), len(held)) == (81, 9) and labelled.classes_of(source) == 3
     assert h["class"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # files 9, 19, 29 of each
     assert torch.equal(held[0], classifier.real_data(source, 1, 8, True)[0][0])
@@ -51,12 +51,12 @@ def test_a_folder_holds_out_every_tenth_image(tmp_path):
 def test_an_idx_folder_holds_out_its_test_files_or_every_tenth(tmp_path):
     write_idx(tmp_path / "m", "train", n=50)
     source = f"idx:{tmp_path / 'm'}"
-    assert len(labelled.labelled_split(source, 1, 6, held_out=True)[0]) == 5
+    assert len(grounds.examples(labelled.labelled_ground(source), 1, 6, held_out=True)[0]) == 5
     _, test_labels = write_idx(tmp_path / "m", "test", n=20, seed=3)
     labelled.classes_of.cache_clear()
-    held, h = labelled.labelled_split(source, 1, 6, held_out=True)
+    held, h = grounds.examples(labelled.labelled_ground(source), 1, 6, held_out=True)
     assert len(held) == 20 and h["class"].tolist() == test_labels.tolist()
-    assert len(labelled.labelled_split(source, 1, 6, held_out=False)[0]) == 50
+    assert len(grounds.examples(labelled.labelled_ground(source), 1, 6, held_out=False)[0]) == 50
 
 
 def test_eval_of_a_run_on_a_labelled_folder(tmp_path):
@@ -100,3 +100,18 @@ def test_data_without_classes_has_no_classifier(tmp_path, capsys):
     assert "which needs classes: digits, shapes, fashion_mnist, an IDX folder or an image " \
         "folder of class subfolders" in err
     assert f"this run's data is {folder}" in err and "--inception WEIGHTS" in err
+
+
+def test_the_datasets_that_ship_are_grounds_like_any_labelled_folder(tmp_path):
+    """One way to read, split and train: digits' held-out side is its test split, shapes'
+    heads are its scenes', a folder's every tenth image."""
+    digits = classifier.ground("digits")
+    images, targets = grounds.examples(digits, 1, 8, held_out=True)
+    assert (len(images), list(targets)) == (297, ["class"])
+    assert classifier.ground("shapes").heads == {"kind": 5, "color": 4, "size": 2, "dark": 2}
+    folder = classifier.ground(f"folder:{pattern_folder(tmp_path / 'pets')}")
+    assert (folder.heads, folder.held_out, folder.training(81)) == ({"class": 3}, None,
+                                                                    (800, 64))
+    assert set(classifier.SOURCES) == set(grounds.SHIPPED)
+    with pytest.raises(ValueError):
+        classifier.ground("cifar")

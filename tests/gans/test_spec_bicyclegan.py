@@ -54,12 +54,12 @@ def test_trains_samples_and_evaluates_from_the_command_line(tmp_path, monkeypatc
     # it takes minutes on 2 cores, so an untrained one of the same architecture stands in:
     # what is checked is that eval samples the run and writes its figures.
     from gandsl.eval import run as eval_run
-    from gandsl.eval.classifier import HEADS, FeatureNet, Judge
+    from gandsl.eval.classifier import FeatureNet, Judge, heads
 
     def untrained(source, channels, size, log=print):
         torch.manual_seed(0)
-        return Judge(source, FeatureNet(channels, HEADS[source]).eval(),
-                     {k: 0.0 for k in HEADS[source]})
+        return Judge(source, FeatureNet(channels, heads(source)).eval(),
+                     {k: 0.0 for k in heads(source)})
 
     monkeypatch.setattr(eval_run, "judge", untrained)
     assert main(["eval", str(run), "--n", "10", "--data", "shapes", "--metrics", "fd"]) == 0
