@@ -82,6 +82,7 @@ class BlockInstance(BaseModel):
     depth: int  # 0: used directly in the network body
     repeat: int | None = None  # instances made by one `repeat` share this number
     span: Span  # the block's declaration
+    call: Span | None = None  # where the network (or the block around it) calls it
 
 
 class Port(BaseModel):

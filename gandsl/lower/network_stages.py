@@ -206,7 +206,8 @@ class Stages(NodeBuilder):
                       if not isinstance(inner.names[p.name], Val)},
                 value_params=tensors, first=first_node, last=len(self.nodes) - 1,
                 input=v.node, values=[inner.names[t].node for t in tensors], result=out.node,
-                depth=len(self.prefix), repeat=repeat, span=block.name_span))
+                depth=len(self.prefix), repeat=repeat, span=block.name_span,
+                call=stage.span))
         return out
 
     def _name_single_module(self, first: int, instance: str) -> None:

@@ -118,6 +118,10 @@ def inlay_hints(doc: Document) -> list[T.InlayHint]:
             shape = _shape(node.type)
             if node.op != "input" and shape and not node.span.file:
                 at[(node.span.end_line, node.span.end_col)].append(shape)
+        for inst in net.blocks:  # a block's result where the network calls it
+            shape = _shape(net.nodes[inst.result].type)
+            if inst.depth == 0 and inst.call is not None and not inst.call.file and shape:
+                at[(inst.call.end_line, inst.call.end_col)].append(shape)
     labels = {pos: _shapes(shapes) for pos, shapes in at.items()}
     if spec.objective is not None:  # its named values; a draw of several, each by name
         named: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)

@@ -95,6 +95,11 @@ async def test_inlay_hints_give_each_steps_shape_and_each_networks_parameters(cl
     down = line_of("h = h -> conv(g_ch * 2^i")  # a loop: its first and last shapes
     assert found[(down, LINES[down - 1].index("bias=false)") + len("bias=false)"))] == \
         "(B, 128, 64, 64) … (B, 256, 32, 32)"
+    # a block's result where the network calls it: `-> norm_relu`, `repeat(g_res, res(…))`
+    assert found[(first, len(LINES[first - 1].rstrip()))] == "(B, 64, 128, 128)"
+    blocks = line_of("repeat(g_res, res(g_ch * 4))")
+    assert found[(blocks, LINES[blocks - 1].index("res(g_ch * 4)") + len("res(g_ch * 4)"))] \
+        == "(B, 256, 32, 32)"
     draw = line_of("x, c_org ~ faces")
     assert found[(draw, len(LINES[draw - 1].rstrip()))] == "x: (B, 3, 128, 128), c_org: (B, 5)"
 
