@@ -79,7 +79,7 @@ async def measure(edits: int, requests: int) -> dict[str, list[float]]:
 
 def table(results: dict[str, list[float]]) -> list[str]:
     rows = ["| measurement | median | slowest | target |", "|---|---:|---:|---:|"]
-    what = {"edit": ("an edit of stargan.gan → its diagnostics and inlay hints (50 ms "
+    what = {"edit": ("an edit of stargan.gan → its diagnostics and inlay hints (30 ms "
                      "debounce included)", 100),
             "hover": ("hover on a chain step", 30),
             "completion": ("completion after `->`", 30)}

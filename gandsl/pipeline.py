@@ -112,6 +112,7 @@ class Analysis:
     sources: Sources | None = None  # the imported files' texts, when it imports some
     # imported file index (`Span.file`) → its path relative to the spec's folder
     imports: dict[int, str] = field(default_factory=dict)
+    syntax: S.Module | None = None  # the spec's own syntax tree, when it parses
 
 
 def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = None) -> Analysis:
@@ -120,8 +121,9 @@ def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = Non
     are left out (a language server's setting may name another spec's)."""
     with _compiling():
         diags = Diagnostics()
+        syntax = None
         try:
-            module = parse(text, path)
+            module = syntax = parse(text, path)
             imported = imports.resolve(module, text, path, diags)
             diags.raise_if_errors(text, path)
             declared = _param_names(imported.module.items)
@@ -129,8 +131,8 @@ def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = Non
             spec = lower(imported.module, text, path, given, diags)
             check(spec, diags)
         except GandslError as e:
-            return Analysis(None, list(e.diagnostics), e.sources)
-        return Analysis(spec, diags.sorted(), diags.sources, dict(imported.relative))
+            return Analysis(None, list(e.diagnostics), e.sources, syntax=syntax)
+        return Analysis(spec, diags.sorted(), diags.sources, dict(imported.relative), syntax)
 
 
 def _param_names(items: list) -> set[str]:

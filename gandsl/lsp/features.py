@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from lsprotocol import types as T
 
 from .. import syntax as S
-from ..diagnostics import Diagnostic, GandslError, Span
+from ..diagnostics import Diagnostic, Span
 from ..functions import FUNCTIONS
 from ..ir import Spec
 from ..layers import LAYERS
-from ..parse import parse, parse_partial, tokens
+from ..parse import parse_partial, tokens
 from ..pipeline import Analysis, analyze
 from ..types import TensorType
 
@@ -54,13 +54,11 @@ class Document:
     @classmethod
     def of(cls, uri: str, text: str, path: str, params: dict | None = None) -> Document:
         analysis = analyze(text, path, params)
-        try:
-            module = parse(text, path)
-            names = [(str(t), Span(t.line, t.column, t.end_line, t.end_column - 1))
-                     for t in tokens(text) if t.type == "NAME"]
-        except GandslError:  # the items that parse alone still have their outline
-            module, names = parse_partial(text, path), []
-        return cls(uri, text, analysis, module, names)
+        if analysis.syntax is None:  # the items that parse alone still have their outline
+            return cls(uri, text, analysis, parse_partial(text, path), [])
+        names = [(str(t), Span(t.line, t.column, t.end_line, t.end_column - 1))
+                 for t in tokens(text) if t.type == "NAME"]
+        return cls(uri, text, analysis, analysis.syntax, names)
 
     @property
     def spec(self) -> Spec | None:

@@ -24,7 +24,7 @@ from . import features as F
 from . import names as N
 
 REQUEST_FAILED = -32803  # LSP's RequestFailed: a request understood and refused
-DEBOUNCE_S = 0.05  # a burst of keystrokes is analysed once, after it
+DEBOUNCE_S = 0.03  # a burst of keystrokes is analysed once, after it
 log = logging.getLogger("gandsl.lsp")
 
 
