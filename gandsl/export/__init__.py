@@ -66,8 +66,12 @@ def _export(r: Restored, unit: Unit, fmt: str, out: Path, log) -> list[Path]:
     """Write one unit's files: made in a folder of their own inside `out`, each moved into
     place only once all are whole, so a failure leaves no half-written file behind."""
     layout = _layout(r, unit)
-    text = python_module(r.loaded.source, unit, layout, _header(r, unit),
-                         sanitize(r.spec.name), _types_doc(unit, r))
+    try:
+        text = python_module(r.loaded.source, unit, layout, _header(r, unit),
+                             sanitize(r.spec.name), _types_doc(unit, r))
+    except ValueError as e:  # a spec's class named like a runtime class it needs
+        raise ExportError(f"cannot write {layout.stem}.py: {e}; rename the spec's block or "
+                          "network") from None
     with tempfile.TemporaryDirectory(dir=out, prefix=".export-") as tmp:
         work = Path(tmp)
         py = work / f"{layout.stem}.py"

@@ -113,7 +113,8 @@ class Closure:
     # a gandsl module imported whole (`rt`) → the names read from it, all copied
     namespaces: dict[str, list[str]] = field(default_factory=dict)
     _done: set[tuple[str, str]] = field(default_factory=set)
-    _owner: dict[str, tuple[str, str]] = field(default_factory=dict)  # name → (module, name)
+    # name → what holds it: ("def", module, name) or ("import", id of the object)
+    _owner: dict[str, tuple] = field(default_factory=dict)
 
     def add(self, index: Index, name: str) -> None:
         """`name`, a top-level definition of `index`, and everything it needs."""

@@ -182,3 +182,18 @@ def test_a_layer_onnx_cannot_hold_is_named_with_its_line(tmp_path, monkeypatch, 
     assert main(["export", str(run)]) == 0
     assert "from userops_svd import SingularValues as svals_extern" in \
         (run / "export" / "G.py").read_text()
+
+
+def test_a_spec_class_named_like_a_runtime_class_it_needs_is_refused():
+    """Both would be top-level in the one file: the closure says which two collide."""
+    from gandsl.export.closure import Closure, Index
+
+    source = ("from torch import nn\n\nfrom gandsl import runtime as rt\n\n\n"
+              "class Bias(nn.Module):\n    def __init__(self) -> None:\n"
+              "        super().__init__()\n        self.bias = rt.Bias(3)\n")
+    with pytest.raises(ValueError, match="`Bias` would be defined twice in one export"):
+        Closure().add(Index.of(source), "Bias")
+    closure = Closure()
+    closure.add(Index.of(source.replace("class Bias", "class Offset")), "Offset")
+    assert [name for _, name, _ in closure.definitions] == ["Bias", "Offset"]
+    assert closure.namespaces == {"rt": ["Bias"]} and "nn" in closure.imports
