@@ -17,7 +17,7 @@ from ..fmt import format_source
 from ..functions import FUNCTIONS
 from ..layers import LAYERS
 from ..parse import RESERVED as SPEC_RESERVED
-from .features import Document, contains, lsp_range, signature, word_at
+from .features import Document, contains, lsp_range, signature, spec_literal, word_at
 from .names import imported, resolve, scopes
 
 _CALL = re.compile(r"([A-Za-z_]\w*)\s*\($")
@@ -33,7 +33,7 @@ def completion(doc: Document, line: int, character: int) -> list[T.CompletionIte
     before = doc.text.split("\n")[line][:character] if line < doc.text.count("\n") + 1 else ""
     before = before[:len(before) - len(re.search(r"\w*$", before).group())]  # the word typed
     if re.search(r"->\s*$", before):
-        return [_layer_item(name) for name in sorted(LAYERS)]
+        return [_catalog_item(name) for name in sorted(LAYERS)]
     if re.match(r"\s*data\s+\w+.*=\s*$", before):
         return [T.CompletionItem(name, kind=T.CompletionItemKind.Module, detail="data source",
                                  documentation=s.doc) for name, s in sorted(DATA_SOURCES.items())]
@@ -41,8 +41,8 @@ def completion(doc: Document, line: int, character: int) -> list[T.CompletionIte
     call = _open_call(doc, line, character)
     if call is not None:
         items = _keywords(call[0]) + items
-    return items + [_layer_item(n) for n in sorted(LAYERS)] + \
-        [_function_item(n) for n in sorted(FUNCTIONS)]
+    return items + [_catalog_item(n) for n in sorted(LAYERS)] + \
+        [_catalog_item(n) for n in sorted(FUNCTIONS)]
 
 
 def _in_scope(doc: Document, line: int, character: int) -> list[T.CompletionItem]:
@@ -61,7 +61,7 @@ def _what(doc: Document, name: str) -> str | None:
         return None
     for p in spec.params:
         if p.name == name:
-            return f"param = {p.value!r}"
+            return f"param = {spec_literal(p.value)}"
     for n in spec.networks:
         if n.name == name:
             return "network"
@@ -71,13 +71,8 @@ def _what(doc: Document, name: str) -> str | None:
     return None
 
 
-def _layer_item(name: str) -> T.CompletionItem:
-    label, _, doc = signature(name)
-    return T.CompletionItem(name, kind=T.CompletionItemKind.Function, detail=label,
-                            documentation=doc)
-
-
-def _function_item(name: str) -> T.CompletionItem:
+def _catalog_item(name: str) -> T.CompletionItem:
+    """A layer or function of the catalog, with its signature and documentation line."""
     label, _, doc = signature(name)
     return T.CompletionItem(name, kind=T.CompletionItemKind.Function, detail=label,
                             documentation=doc)

@@ -209,7 +209,7 @@ def _catalog_doc(name: str) -> str | None:
     return f"```\n{sig[0]}\n```\n{sig[2]}" if sig else None
 
 
-def _spec_literal(value: object) -> str:
+def spec_literal(value: object) -> str:
     """A default as a spec writes it: `true`, `"zeros"`, `0.2`."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -224,12 +224,12 @@ def signature(name: str) -> tuple[str, list[tuple[str, str]], str] | None:
     if name in LAYERS:
         layer = LAYERS[name]
         params = [(p.name if p.required or p.default is None else
-                   f"{p.name}={_spec_literal(p.default)}", p.doc or p.kind)
+                   f"{p.name}={spec_literal(p.default)}", p.doc or p.kind)
                   for p in layer.all_params]
         return f"{name}({', '.join(p for p, _ in params)})", params, layer.doc
     if name in FUNCTIONS:
         fn = FUNCTIONS[name]
-        params = [(a.name if a.default is None else f"{a.name}={_spec_literal(a.default)}",
+        params = [(a.name if a.default is None else f"{a.name}={spec_literal(a.default)}",
                    a.kind) for a in fn.args]
         return f"{name}({', '.join(p for p, _ in params)})", params, fn.doc
     return None
@@ -242,7 +242,7 @@ def _declaration(doc: Document, name: str) -> str | None:
         return None
     param = next((p for p in spec.params if p.name == name), None)
     if param is not None:
-        return f"```\nparam {name} = {param.value!r}\n```"
+        return f"```\nparam {name} = {spec_literal(param.value)}\n```"
     net = next((n for n in spec.networks if n.name == name), None)
     if net is not None:
         ins = ", ".join(f"{p.name}: {p.type}" for p in net.inputs)
