@@ -108,18 +108,21 @@ def _scaling_rows(results) -> list[str]:
     return rows
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu() -> str:
+    """The processor's model name (Linux's /proc/cpuinfo), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
     import torch
 
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+    return (f"{cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import baseline_cgan  # noqa: E402
+from compile_speed import cpu  # noqa: E402
 
 from gandsl.eval.run import evaluate  # noqa: E402
 
@@ -58,7 +58,12 @@ def hand_written(steps: int, seed: int, n: int) -> dict[str, float]:
             "cond": s["conditional_accuracy"], "seconds": seconds}
 
 
-def _cell(values: list[float]) -> str:
+def cell(values: list[float | None]) -> str:
+    """Mean ± standard deviation over the seeds (the mean alone for one; — for none; the
+    missing left out)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
     mean = statistics.fmean(values)
     if len(values) == 1:
         return f"{mean:.3g}"
@@ -71,10 +76,10 @@ def table(results: dict[str, list[dict]], steps: int, seeds: list[int], n: int,
         " | wall time | iterations/s |"
     lines = [head, "|---" + "|---:" * (len(COLUMNS) + 2) + "|"]
     for name, runs in results.items():
-        cells = [_cell([r[k] for r in runs]) for _, k in COLUMNS]
+        cells = [cell([r[k] for r in runs]) for _, k in COLUMNS]
         seconds = [r["seconds"] for r in runs]
         lines.append(f"| {name} | " + " | ".join(cells) +
-                     f" | {_cell(seconds)} s | {_cell([steps / s for s in seconds])} |")
+                     f" | {cell(seconds)} s | {cell([steps / s for s in seconds])} |")
     floor = results["gandsl `specs/cgan.gan`"][0]
     lines.append("| held-out real images (the floor) | " + " | ".join(
         [f"{floor['floor']['fd']:.3g}", f"{floor['floor']['kid']:.3g}",
@@ -87,7 +92,7 @@ def table(results: dict[str, list[dict]], steps: int, seeds: list[int], n: int,
         f"samples against {n:,} training and {n:,} held-out (test) images, in the features "
         "of the Fashion-MNIST classifier (held-out accuracy "
         f"{_classifier_accuracy():.3f}); mean ± standard deviation over the seeds. Measured "
-        f"{when} on {_cpu()}, {torch.get_num_threads()} "
+        f"{when} on {cpu()}, {torch.get_num_threads()} "
         f"threads, torch {torch.__version__}, with", "", f"    {command}", "", *lines, "", END])
 
 
@@ -100,15 +105,6 @@ def write_between(path: Path, text: str, start: str, end: str) -> None:
     else:
         doc += "\n" + text + "\n"
     path.write_text(doc)
-
-
-def _cpu() -> str:
-    info = Path("/proc/cpuinfo")
-    if info.is_file():
-        for line in info.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def _classifier_accuracy() -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import baseline_dcgan  # noqa: E402
-from results_fashion import _cpu, write_between  # noqa: E402
+from compile_speed import cpu  # noqa: E402
+from results_fashion import cell, write_between  # noqa: E402
 
 from gandsl.eval.run import evaluate  # noqa: E402
 
@@ -84,21 +84,12 @@ def hand_written(steps: int, seed: int, n: int) -> dict:
     return {**s["metrics"], "cond": None, "seconds": seconds, "steps": steps}
 
 
-def _cell(values: list) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "—"
-    mean = statistics.fmean(values)
-    return f"{mean:.3g}" if len(values) == 1 else \
-        f"{mean:.3g} ± {statistics.stdev(values):.2g}"
-
-
 def row(name: str, runs: list[dict]) -> str:
-    cells = [_cell([r[k] for r in runs]) for _, k in COLUMNS]
+    cells = [cell([r[k] for r in runs]) for _, k in COLUMNS]
     seconds = [r["seconds"] for r in runs]
     rate = [r["steps"] / r["seconds"] for r in runs]
     return (f"| {name} | {runs[0]['steps']:,} | {len(runs)} | " + " | ".join(cells) +
-            f" | {_cell(seconds)} s | {_cell(rate)} |")
+            f" | {cell(seconds)} s | {cell(rate)} |")
 
 
 def table(rows: list[str], floor: dict, n: int, classifier: float, command: str) -> str:
@@ -113,7 +104,7 @@ def table(rows: list[str], floor: dict, n: int, classifier: float, command: str)
         f"{n:,} samples against {n:,} training and {n:,} held-out (test) images, in the "
         f"features of the 32×32 Fashion-MNIST classifier (held-out accuracy {classifier:.3f}); "
         f"mean ± standard deviation over the seeds. Measured {datetime.date.today()} on "
-        f"{_cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}, with", "",
+        f"{cpu()}, {torch.get_num_threads()} threads, torch {torch.__version__}, with", "",
         f"    {command}", "", *lines, "", END])
 
 

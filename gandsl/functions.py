@@ -303,3 +303,8 @@ AUGMENTATIONS: dict[str, tuple[AugParam, ...]] = {
             *(AugParam(k, v, kind="numbers" if isinstance(v, tuple) else "number",
                        keyword_only=True) for k, v in ADA_SETTINGS.items())),
 }
+
+
+# Functions that change nothing outside training (`training_only`): sample grids and exports
+# take their first argument.
+TRAINING_ONLY = frozenset(name for name, fn in FUNCTIONS.items() if "training_only" in fn.tags)

@@ -74,7 +74,8 @@ def load(path: str | os.PathLike, **params: Any) -> Loaded:
     else:
         source = emit_checked(result, display_path=display(path)).python
         replace_text(file, source, "compiled spec", durable=True)
-    loaded = Loaded(result.spec, source, _import(file, f"gandsl_generated.{file.stem}"), file)
+    loaded = Loaded(result.spec, source, import_file(file, f"gandsl_generated.{file.stem}"),
+                    file)
     loaded.imports = {result.imports[k]: text for k, (_, text) in
                       enumerate(result.sources.files) if k} if result.sources else {}
     return loaded
@@ -97,7 +98,9 @@ def _module_stem(path: str | os.PathLike) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in stem) or "spec"
 
 
-def _import(file: Path, name: str) -> ModuleType:
+def import_file(file: Path, name: str) -> ModuleType:
+    """The module in `file`, imported as `name` (registered in `sys.modules`, where
+    dataclasses and NamedTuples look their module up); the one already there by that name."""
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, file)

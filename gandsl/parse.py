@@ -266,10 +266,16 @@ def _char_hint(char: str) -> str | None:
 _SKIP = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
+def blanked(text: str) -> str:
+    """`text` with its strings and comments turned to spaces: brackets and keywords in them
+    no longer count, and every other character keeps its place."""
+    return _SKIP.sub(lambda m: " " * len(m.group()), text)
+
+
 def _unclosed_brace(text: str) -> tuple[int, int] | None:
     stack: list[tuple[int, int]] = []
     for lineno, line in enumerate(text.split("\n"), 1):
-        clean = _SKIP.sub(lambda m: " " * len(m.group()), line)
+        clean = blanked(line)
         for colno, ch in enumerate(clean, 1):
             if ch == "{":
                 stack.append((lineno, colno))
@@ -295,7 +301,7 @@ def _top_level_chunks(source: str) -> list[tuple[int, str]]:
     offset = 0
     for lineno, line in enumerate(source.split("\n"), 1):
         line += "\n"
-        clean = _SKIP.sub(lambda m: " " * len(m.group()), line)
+        clean = blanked(line)
         if depth == 0 and _TOP_KEYWORDS.match(clean):
             starts.append((lineno, offset))
         depth = max(0, depth + clean.count("{") - clean.count("}"))
@@ -312,7 +318,7 @@ _BRACKETS = re.compile(r"[()\[\]{}]")
 def _check_brackets(source: str, diags: Diagnostics) -> None:
     """Brackets nested deeper than the limit, found on the text itself (strings and comments
     blanked): parentheses around one value leave no trace in the parse tree."""
-    clean = _SKIP.sub(lambda m: " " * len(m.group()), source)
+    clean = blanked(source)
     depth = 0
     for m in _BRACKETS.finditer(clean):
         if m.group() in "([{":
@@ -328,4 +334,4 @@ def _check_brackets(source: str, diags: Diagnostics) -> None:
             depth -= 1
 
 
-__all__ = ["parse", "parse_partial", "tokens", "number_value", "GandslError"]
+__all__ = ["parse", "parse_partial", "tokens", "blanked", "number_value", "GandslError"]

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,31 +77,45 @@ def check_source(text: str, path: str = "<spec>", params: dict[str, Any] | None 
 
 
 def _check_source(text: str, path: str, params: dict[str, Any] | None) -> Result:
-    debug = _debug_level()
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    module = parse(text, path)
     diags = Diagnostics()
-    imported = imports.resolve(module, text, path, diags)
-    diags.raise_if_errors(text, path)  # a missing file would only echo as undefined names
-    module = imported.module
-    timings["parse"] = time.perf_counter() - t0
-    _check_overrides(module, params or {})
+    timings: dict[str, float] = {}
+
+    def overrides(module: S.Module) -> dict[str, Any]:
+        _check_overrides(module, params or {})
+        return dict(params or {})
     t0 = time.perf_counter()
-    spec = lower(module, text, path, dict(params or {}), diags)
+    syntax = parse(text, path)
+    timings["parse"] = time.perf_counter() - t0
+    imported, spec = _passes(syntax, text, path, overrides, diags, timings)
+    if _debug_level():
+        for name, t in timings.items():
+            print(f"[gandsl] {name:6s} {t * 1000:7.2f} ms", file=sys.stderr)
+        if _debug_level() >= 2:
+            print(spec.model_dump_json(indent=2), file=sys.stderr)
+    diags.raise_if_errors(text, path)
+    return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings,
+                  imports=imported.relative, sources=diags.sources)
+
+
+def _passes(syntax: S.Module, text: str, path: str,
+            params: Callable[[S.Module], dict[str, Any]], diags: Diagnostics,
+            timings: dict[str, float]) -> tuple[imports.Imported, Spec]:
+    """(the imports spliced in, the checked IR) of a parsed spec; raises `GandslError` for a
+    missing import, and leaves the other errors in `diags`. `params(module)`: the overrides
+    to lower with, given the spliced tree. Import resolution counts as parsing in `timings`."""
+    t0 = time.perf_counter()
+    imported = imports.resolve(syntax, text, path, diags)
+    diags.raise_if_errors(text, path)  # a missing file would only echo as undefined names
+    timings["parse"] = timings.get("parse", 0.0) + time.perf_counter() - t0
+    given = params(imported.module)
+    t0 = time.perf_counter()
+    spec = lower(imported.module, text, path, given, diags)
     spec.imports = [p for p, _ in imported.sources.files[1:]]
     timings["lower"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     check(spec, diags)
     timings["check"] = time.perf_counter() - t0
-    if debug:
-        for name, t in timings.items():
-            print(f"[gandsl] {name:6s} {t * 1000:7.2f} ms", file=sys.stderr)
-        if debug >= 2:
-            print(spec.model_dump_json(indent=2), file=sys.stderr)
-    diags.raise_if_errors(text, path)
-    return Result(spec=spec, warnings=diags.sorted(), text=text, path=path, timings=timings,
-                  imports=imported.relative, sources=diags.sources)
+    return imported, spec
 
 
 @dataclass
@@ -119,31 +134,19 @@ def analyze(text: str, path: str = "<spec>", params: dict[str, Any] | None = Non
     """Parse, lower and check without raising for the spec's errors: the IR, typed wherever
     the checker could type it, beside every diagnostic. Params that the spec does not declare
     are left out (a language server's setting may name another spec's)."""
+    diags = Diagnostics()
+
+    def declared(module: S.Module) -> dict[str, Any]:
+        names = _declared_params(module)
+        return {k: v for k, v in (params or {}).items() if k in names}
     with _compiling():
-        diags = Diagnostics()
         syntax = None
         try:
-            module = syntax = parse(text, path)
-            imported = imports.resolve(module, text, path, diags)
-            diags.raise_if_errors(text, path)
-            declared = _param_names(imported.module.items)
-            given = {k: v for k, v in (params or {}).items() if k in declared}
-            spec = lower(imported.module, text, path, given, diags)
-            check(spec, diags)
+            syntax = parse(text, path)
+            imported, spec = _passes(syntax, text, path, declared, diags, {})
         except GandslError as e:
             return Analysis(None, list(e.diagnostics), e.sources, syntax=syntax)
-        return Analysis(spec, diags.sorted(), diags.sources, dict(imported.relative), syntax)
-
-
-def _param_names(items: list) -> set[str]:
-    """The params a spec declares, in top-level `if`s too."""
-    names: set[str] = set()
-    for item in items:
-        if isinstance(item, S.ParamDecl):
-            names.add(item.name)
-        elif isinstance(item, S.If):
-            names |= _param_names([*item.then, *(item.orelse or [])])
-    return names
+    return Analysis(spec, diags.sorted(), diags.sources, dict(imported.relative), syntax)
 
 
 def compile_source(text: str, path: str = "<spec>", params: dict[str, Any] | None = None,
@@ -214,11 +217,15 @@ class UsageError(UserError):
     """A bad flag or argument (exit status 2)."""
 
 
+def _declared_params(module: S.Module) -> list[str]:
+    """The params `--param` may set: those the spec declares at its top level."""
+    return [i.name for i in module.items if isinstance(i, S.ParamDecl)]
+
+
 def _check_overrides(module, params: dict[str, Any]) -> None:
-    from . import syntax as S
     from .diagnostics import did_you_mean
 
-    declared = [i.name for i in module.items if isinstance(i, S.ParamDecl)]
+    declared = _declared_params(module)
     for name in params:
         if name not in declared:
             hint = did_you_mean(name, declared)

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import networkx as nx
 
-from ..functions import FUNCTIONS
+from ..functions import TRAINING_ONLY
 from ..naming import Namespace
 from ..types import TensorType
 from .tensor_math import unwrap as _unwrap
-
-# functions that change nothing outside training: sample grids take their first argument
-TRAINING_ONLY = frozenset(n for n, fn in FUNCTIONS.items() if "training_only" in fn.tags)
 
 
 class SampleRows:

@@ -14,7 +14,6 @@ run's outputs: the Python file is the program the other formats are exported fro
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -26,6 +25,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
+from ..loader import import_file
 from ..naming import RESERVED, attribute_namespace, comment, sanitize
 from ..pipeline import module_paths
 from ..runtime.layers import NoiseInjection
@@ -76,7 +76,7 @@ def _export(r: Restored, unit: Unit, fmt: str, out: Path, log) -> list[Path]:
         work = Path(tmp)
         py = work / f"{layout.stem}.py"
         py.write_text(text, encoding="utf-8")
-        model = _import(py).Model()
+        model = import_file(py, f"gandsl_export_{abs(hash(str(py.resolve())))}").Model()
         for name in dict.fromkeys(unit.networks):
             getattr(model, layout.attrs[name]).load_state_dict(r.nets[name].state_dict())
         model.eval()
@@ -187,15 +187,6 @@ def _check_python(r: Restored, unit: Unit, layout: Layout, model: nn.Module) -> 
     if not torch.equal(got, want):  # pragma: no cover - the copied code is the run's code
         raise ExportError(f"{layout.stem}: the exported module's output differs from the "
                           f"run's by {(got - want).abs().max().item():.3g}; please report it")
-
-
-def _import(path: Path):
-    name = f"gandsl_export_{abs(hash(str(path.resolve())))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and NamedTuples look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 def _header(r: Restored, unit: Unit) -> list[str]:

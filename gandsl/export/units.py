@@ -16,16 +16,13 @@ import networkx as nx
 import torch
 
 from ..errors import UserError
-from ..functions import FUNCTIONS
+from ..functions import TRAINING_ONLY
 from ..ir import ONode, Spec
 from ..naming import RESERVED, Namespace
 from ..types import TensorType
 
 # names the exported module's `Model.forward` uses itself
 _TAKEN = RESERVED | {"psi", "noise", "image"}
-# functions the sample grids look through (the catalog's `training_only`): their first
-# argument is what reaches the network outside training
-_TRAINING_ONLY = frozenset(n for n, fn in FUNCTIONS.items() if "training_only" in fn.tags)
 
 
 @dataclass
@@ -100,7 +97,7 @@ def _call(spec: Spec, nodes: dict[int, ONode], node: ONode, unit: Unit, names: N
     args = []
     for port, i in zip(net.inputs, node.inputs, strict=False):
         source = nodes[i]
-        while source.op == "fn" and source.name in _TRAINING_ONLY:
+        while source.op == "fn" and source.name in TRAINING_ONLY:
             source = nodes[source.inputs[0]]
         name = names.create(port.name)
         if source.op == "call" and source.name != node.name and \

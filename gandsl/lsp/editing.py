@@ -17,6 +17,7 @@ from ..fmt import format_source
 from ..functions import FUNCTIONS
 from ..layers import LAYERS
 from ..parse import RESERVED as SPEC_RESERVED
+from ..parse import blanked
 from .features import Document, contains, lsp_range, signature, spec_literal, word_at
 from .names import imported, resolve, scopes
 
@@ -93,7 +94,7 @@ def _open_call(doc: Document, line: int, character: int) -> tuple[str, int, str]
     innermost call still open at the cursor, strings and comments left out."""
     lines = doc.text.split("\n")
     text = "\n".join([*lines[:line], lines[line][:character] if line < len(lines) else ""])
-    text = re.sub(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*', lambda m: " " * len(m.group()), text)
+    text = blanked(text)
     depth, commas, current = 0, 0, None
     for i in range(len(text) - 1, -1, -1):
         ch = text[i]
@@ -154,7 +155,7 @@ def rename(doc: Document, line: int, character: int, new_name: str) -> T.Workspa
                if name == word[0] and resolve(doc, name, span) == target]
     edits = [T.TextEdit(lsp_range(doc.names[k][1]), new_name) for k in renamed]
     after = Document.of(doc.uri, _applied(doc.text, [doc.names[k][1] for k in renamed],
-                                          new_name), doc.uri)
+                                          new_name), doc.params)
     if _meanings(after) != _meanings(doc):
         raise ValueError(f"renaming to `{new_name}` would change what other names refer to")
     if len(after.analysis.diagnostics) > len(doc.analysis.diagnostics):
@@ -209,7 +210,7 @@ def range_formatting(doc: Document, first: int, last: int) -> list[T.TextEdit]:
     """`gandsl fmt`'s changes to the lines `first`..`last` (0-based): the document is laid
     out whole, and only the changed runs of lines that touch the range are kept."""
     try:
-        formatted = format_source(doc.text, doc.uri)
+        formatted = format_source(doc.text, doc.path)
     except GandslError:
         return []
     old, new = doc.text.split("\n"), formatted.split("\n")

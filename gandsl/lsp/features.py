@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 
@@ -20,9 +21,16 @@ from ..diagnostics import Diagnostic, Span
 from ..functions import FUNCTIONS
 from ..ir import Spec
 from ..layers import LAYERS
-from ..parse import parse_partial, tokens
+from ..parse import blanked, parse_partial, tokens
 from ..pipeline import Analysis, analyze
 from ..types import TensorType
+
+
+def path_of(uri: str) -> str:
+    """A document's URI as the compiler names its file: the path of a `file:` URI, else the
+    URI itself (an unsaved buffer)."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else uri
 
 
 def lsp_range(span: Span) -> T.Range:
@@ -44,21 +52,24 @@ class Document:
     """One version of a document, analysed once: every feature reads this."""
 
     uri: str
+    path: str  # the file as the compiler names it (`path_of(uri)`)
     text: str
     analysis: Analysis
-    module: S.Module | None  # the syntax tree, None when the text does not parse
+    module: S.Module  # the syntax tree: of the items that parse alone, when not all do
     names: list[tuple[str, Span]] = field(default_factory=list)  # NAME tokens
-    scopes: list | None = None  # `scopes`, found on first use
-    imported: dict | None = None  # `_imported`, found on first use
+    scopes: list | None = None  # `names.scopes`, found on first use
+    imported: dict | None = None  # `names.imported`, found on first use
+    params: dict | None = None  # the `--param`-style settings it was analysed with
 
     @classmethod
-    def of(cls, uri: str, text: str, path: str, params: dict | None = None) -> Document:
+    def of(cls, uri: str, text: str, params: dict | None = None) -> Document:
+        path = path_of(uri)
         analysis = analyze(text, path, params)
         if analysis.syntax is None:  # the items that parse alone still have their outline
-            return cls(uri, text, analysis, parse_partial(text, path), [])
+            return cls(uri, path, text, analysis, parse_partial(text, path), [], params=params)
         names = [(str(t), Span(t.line, t.column, t.end_line, t.end_column - 1))
                  for t in tokens(text) if t.type == "NAME"]
-        return cls(uri, text, analysis, analysis.syntax, names)
+        return cls(uri, path, text, analysis, analysis.syntax, names, params=params)
 
     @property
     def spec(self) -> Spec | None:
@@ -303,14 +314,11 @@ def top_items(items: list) -> list:
     return out
 
 
-_SKIP = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
-
-
 def folding(doc: Document) -> list[T.FoldingRange]:
     """Every `{ … }` over more than one line (strings and comments left out)."""
     ranges, stack = [], []
     for lineno, line in enumerate(doc.text.split("\n")):
-        for ch in _SKIP.sub(lambda m: " " * len(m.group()), line):
+        for ch in blanked(line):
             if ch == "{":
                 stack.append(lineno)
             elif ch == "}" and stack:

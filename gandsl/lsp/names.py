@@ -6,7 +6,6 @@ their places from the parser's tokens (`features.Document`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 
@@ -76,7 +75,7 @@ def imported(doc: Document) -> dict[str, tuple[str, Span, str]]:
     if doc.imported is None:
         doc.imported = {}
         a = doc.analysis
-        base = Path(unquote(urlparse(doc.uri).path)).parent
+        base = Path(doc.path).parent
         for k, rel in sorted(a.imports.items()):
             path, text = a.sources.files[k]
             try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types as T
 from pygls.exceptions import JsonRpcException
@@ -39,7 +38,7 @@ class GandslServer(LanguageServer):
         text = self.workspace.get_text_document(uri).source
         doc = self.docs.get(uri)
         if doc is None or doc.text != text:
-            doc = F.Document.of(uri, text, _path(uri), self.params)
+            doc = F.Document.of(uri, text, self.params)
             self.docs[uri] = doc
         return doc
 
@@ -54,11 +53,6 @@ class GandslServer(LanguageServer):
             return
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
             uri=uri, version=version, diagnostics=F.diagnostics(doc)))
-
-
-def _path(uri: str) -> str:
-    parsed = urlparse(uri)
-    return unquote(parsed.path) if parsed.scheme == "file" else uri
 
 
 server = GandslServer()
@@ -155,7 +149,7 @@ def references(doc: F.Document, params: T.ReferenceParams) -> list[T.Location]:
 def formatting(doc: F.Document, params) -> list[T.TextEdit]:
     """The whole document as `gandsl fmt` lays it out; nothing for one that does not parse."""
     try:
-        formatted = format_source(doc.text, _path(doc.uri))
+        formatted = format_source(doc.text, doc.path)
     except GandslError:
         return []
     if formatted == doc.text:

@@ -102,11 +102,9 @@ class ModulatedConv2d(nn.Module):
         if not self.fused:
             return self._unfused(x, styles)
         # Modulate: every sample gets its own copy of the weight, input channels scaled.
-        weight = self.weight.unsqueeze(0) * styles.reshape(b, 1, c, 1, 1)  # (B, O, I, k, k)
+        weight = self._modulated(styles)  # (B, O, I, k, k)
         if self.demodulate:
-            # One factor per sample and output filter: the filter's L2 norm after modulation.
-            dcoefs = (weight.square().sum(dim=[2, 3, 4]) + self.eps).rsqrt()  # (B, O)
-            weight = weight * dcoefs.reshape(b, o, 1, 1, 1)  # (B, O, I, k, k)
+            weight = weight * self._dcoefs(weight).reshape(b, o, 1, 1, 1)  # (B, O, I, k, k)
         # The batch becomes the groups of one convolution: sample n's C_in channels meet only
         # sample n's C_out filters.
         x = x.reshape(1, b * c, h, wd)  # (1, B·I, H, W)
@@ -128,6 +126,17 @@ class ModulatedConv2d(nn.Module):
             out = out + self.bias.reshape(1, o, 1, 1)
         return out
 
+    def _modulated(self, styles: torch.Tensor) -> torch.Tensor:
+        """Every sample's copy of the weight, its input channels scaled by the sample's
+        styles: (B, O, I, k, k)."""
+        b, c = styles.shape
+        return self.weight.unsqueeze(0) * styles.reshape(b, 1, c, 1, 1)
+
+    def _dcoefs(self, weight: torch.Tensor) -> torch.Tensor:
+        """Demodulation: one factor per sample and output filter, the inverse of the filter's
+        L2 norm after modulation (B, O)."""
+        return (weight.square().sum(dim=[2, 3, 4]) + self.eps).rsqrt()
+
     def _unfused(self, x: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
         """`forward` with the batch kept as the batch: conv(x · s, W) · d equals
         conv(x, W · s · d) sample by sample, d the demodulation factors."""
@@ -143,9 +152,7 @@ class ModulatedConv2d(nn.Module):
             blur = self.blur.to(out.dtype).expand(o, 1, 4, 4)
             out = F.conv2d(out, blur, groups=o)  # (B, O, 2H, 2W)
         if self.demodulate:
-            weight = self.weight.unsqueeze(0) * styles.reshape(b, 1, c, 1, 1)  # (B, O, I, k, k)
-            dcoefs = (weight.square().sum(dim=[2, 3, 4]) + self.eps).rsqrt()  # (B, O)
-            out = out * dcoefs.reshape(b, o, 1, 1)
+            out = out * self._dcoefs(self._modulated(styles)).reshape(b, o, 1, 1)
         if self.bias is not None:
             out = out + self.bias.reshape(1, o, 1, 1)
         return out

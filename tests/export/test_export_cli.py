@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from gandsl.cli import main
 from gandsl.export import export
 from gandsl.export.units import units
+from gandsl.loader import import_file
 from gandsl.train import checkpoint as ckpt
 from gandsl.train.config import RunConfig
 from gandsl.train.sample import restore
@@ -38,13 +39,7 @@ def stylegan2(tmp_path_factory) -> Path:
 
 
 def _import(path: Path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"exported_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path, f"exported_{path.stem}_{abs(hash(str(path)))}")
 
 
 def test_stylegan2_exports_its_mapping_then_synthesis_with_psi_and_noise(stylegan2, tmp_path):

@@ -3,8 +3,6 @@ broken copy of it: the exact ranges, messages and hint texts an editor shows."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import ROOT
 from lsprotocol import types as T
@@ -30,7 +28,7 @@ def line_of(text: str) -> int:
 
 
 async def open_doc(client: LanguageClient, name: str, text: str) -> str:
-    uri = (Path("/tmp/gandsl-lsp") / name).as_uri()
+    uri = (ROOT / "tests" / "lsp" / name).as_uri()  # open in the editor only, never saved
     client.text_document_did_open(T.DidOpenTextDocumentParams(
         T.TextDocumentItem(uri=uri, language_id="gan", version=1, text=text)))
     await client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)

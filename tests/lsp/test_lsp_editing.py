@@ -4,8 +4,6 @@ a server that keeps answering after a failed handler, a syntax error and a 1 MB 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import ROOT
 from lsprotocol import types as T
@@ -23,7 +21,7 @@ def line_of(text: str, lines: list[str] = LINES) -> int:
 
 
 async def open_doc(client: LanguageClient, name: str, text: str) -> T.TextDocumentIdentifier:
-    uri = (Path("/tmp/gandsl-lsp") / name).as_uri()
+    uri = (ROOT / "tests" / "lsp" / name).as_uri()  # open in the editor only, never saved
     client.text_document_did_open(T.DidOpenTextDocumentParams(
         T.TextDocumentItem(uri=uri, language_id="gan", version=1, text=text)))
     await client.wait_for_notification(T.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
